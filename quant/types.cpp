@@ -1,0 +1,57 @@
+#include "quant/types.h"
+
+#include <array>
+#include <cctype>
+#include <string>
+
+namespace silica {
+namespace {
+
+constexpr std::array kTraits = {
+    TypeTraits{TensorType::F32, "f32", 1, 4},
+    TypeTraits{TensorType::F16, "f16", 1, 2},
+    TypeTraits{TensorType::Q4_0, "q4_0", 32, 18},
+    TypeTraits{TensorType::Q4_1, "q4_1", 32, 20},
+    TypeTraits{TensorType::Q5_0, "q5_0", 32, 22},
+    TypeTraits{TensorType::Q5_1, "q5_1", 32, 24},
+    TypeTraits{TensorType::Q8_0, "q8_0", 32, 34},
+    TypeTraits{TensorType::Q8_1, "q8_1", 32, 36},
+    TypeTraits{TensorType::Q2_K, "q2_K", 256, 84},
+    TypeTraits{TensorType::Q3_K, "q3_K", 256, 110},
+    TypeTraits{TensorType::Q4_K, "q4_K", 256, 144},
+    TypeTraits{TensorType::Q5_K, "q5_K", 256, 176},
+    TypeTraits{TensorType::Q6_K, "q6_K", 256, 210},
+    TypeTraits{TensorType::Q8_K, "q8_K", 256, 292},
+    TypeTraits{TensorType::I8, "i8", 1, 1},
+    TypeTraits{TensorType::I16, "i16", 1, 2},
+    TypeTraits{TensorType::I32, "i32", 1, 4},
+    TypeTraits{TensorType::I64, "i64", 1, 8},
+    TypeTraits{TensorType::F64, "f64", 1, 8},
+    TypeTraits{TensorType::BF16, "bf16", 1, 2},
+    TypeTraits{TensorType::MXFP4, "mxfp4", 32, 17},
+};
+
+}  // namespace
+
+std::optional<TypeTraits> type_traits(uint32_t raw_type) {
+    for (const auto& t : kTraits)
+        if (static_cast<uint32_t>(t.type) == raw_type) return t;
+    return std::nullopt;
+}
+
+TypeTraits type_traits(TensorType type) {
+    return *type_traits(static_cast<uint32_t>(type));
+}
+
+std::optional<TensorType> type_from_name(std::string_view name) {
+    std::string lower(name);
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (const auto& t : kTraits) {
+        std::string tn(t.name);
+        for (auto& c : tn) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (tn == lower) return t.type;
+    }
+    return std::nullopt;
+}
+
+}  // namespace silica
