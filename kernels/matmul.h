@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/activations.h"
 #include "quant/types.h"
 
 namespace silica::kernels {
@@ -32,19 +33,25 @@ public:
     int64_t cols() const { return k_; }
     TensorType weight_type() const { return weight_type_; }
 
-    // Kernel-facing storage (layout owned by the kernels; see kernels/activations.cpp).
+    // Kernel-facing storage (see kernels/activations.h): row i of the float copy starts at
+    // f32() + i * cols(); of the int8 blocks (quantized weight types only) at q8() + i * cols() / 32;
+    // of the bf16 copy (BF16 weights only) at bf16() + i * cols().
     const float* f32() const { return f32_.data(); }
-    const uint8_t* quantized() const { return q_.data(); }
+    const ActBlockQ8* q8() const { return q8_.data(); }
+    const uint16_t* bf16() const { return bf16_.data(); }
 
 private:
     TensorType weight_type_ = TensorType::F32;
     int64_t m_ = 0, k_ = 0;
     std::vector<float> f32_;
-    std::vector<uint8_t> q_;
+    std::vector<ActBlockQ8> q8_;
+    std::vector<uint16_t> bf16_;
 };
 
 // y[i * ldy + r] for i < x.rows(), r in [r_begin, r_end). W.cols must equal x.cols() and x must
-// have been prepared for W.type.
+// have been prepared for W.type (both checked: silica::Error). Uses the kernels of active_isa()
+// (kernels/isa.h). Each y[i][r] is computed the same way whatever the row range, so splitting rows
+// across threads never changes the result.
 void matmul(const Matrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end);
 
 }  // namespace silica::kernels

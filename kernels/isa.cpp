@@ -1,0 +1,115 @@
+#include "kernels/isa.h"
+
+#include <cpuid.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include "silica/error.h"
+
+namespace silica::kernels {
+namespace {
+
+// XCR0: which register states the OS saves on context switches. Reading it needs OSXSAVE.
+uint64_t read_xcr0() {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return 0;
+    if (!(ecx & bit_OSXSAVE)) return 0;
+    uint32_t lo = 0, hi = 0;
+    // xgetbv via inline asm: the intrinsic would need -mxsave, and this file is baseline x86-64.
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return (static_cast<uint64_t>(hi) << 32) | lo;
+}
+
+struct Detected {
+    Isa isa = Isa::scalar;
+    bool bf16 = false;
+};
+
+Detected detect() {
+    __builtin_cpu_init();
+    const uint64_t xcr0 = read_xcr0();
+    const bool os_avx = (xcr0 & 0x6) == 0x6;       // SSE + AVX (YMM) state
+    const bool os_avx512 = (xcr0 & 0xe6) == 0xe6;  // + opmask, ZMM0-15 high halves, ZMM16-31
+    Detected d;
+    if (os_avx && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+        __builtin_cpu_supports("f16c"))
+        d.isa = Isa::avx2;
+    if (d.isa == Isa::avx2 && os_avx512 && __builtin_cpu_supports("avx512f") &&
+        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vnni"))
+        d.isa = Isa::avx512;
+    d.bf16 = d.isa == Isa::avx512 && __builtin_cpu_supports("avx512bf16");
+    return d;
+}
+
+const Detected& detected() {
+    static const Detected d = detect();
+    return d;
+}
+
+// The environment's choice, checked once (a bad value throws on every call until fixed).
+Isa environment_isa() {
+    static const Isa isa = [] {
+        const char* env = std::getenv("SILICA_ISA");
+        if (env == nullptr || *env == '\0') return detected().isa;
+        const Isa wanted = isa_from_name(env);
+        if (wanted > detected().isa)
+            throw Error("SILICA_ISA=" + std::string(env) + " but this CPU only supports " +
+                        std::string(isa_name(detected().isa)));
+        return wanted;
+    }();
+    return isa;
+}
+
+// -1: no test override; otherwise the Isa value. bf16 override: 1 allowed, 0 hidden.
+std::atomic<int> g_test_isa{-1};
+std::atomic<bool> g_test_bf16{true};
+
+}  // namespace
+
+Isa detected_isa() { return detected().isa; }
+bool detected_avx512_bf16() { return detected().bf16; }
+
+Isa active_isa() {
+    const int forced = g_test_isa.load(std::memory_order_relaxed);
+    if (forced >= 0) return static_cast<Isa>(forced);
+    return environment_isa();
+}
+
+bool active_avx512_bf16() {
+    return active_isa() == Isa::avx512 && detected().bf16 && g_test_bf16.load(std::memory_order_relaxed);
+}
+
+void set_isa_for_testing(Isa isa, bool allow_bf16) {
+    if (isa > detected().isa)
+        throw Error("cannot use ISA " + std::string(isa_name(isa)) + ": this CPU only supports " +
+                    std::string(isa_name(detected().isa)));
+    g_test_isa.store(static_cast<int>(isa), std::memory_order_relaxed);
+    g_test_bf16.store(allow_bf16, std::memory_order_relaxed);
+}
+
+void reset_isa_for_testing() {
+    g_test_isa.store(-1, std::memory_order_relaxed);
+    g_test_bf16.store(true, std::memory_order_relaxed);
+}
+
+Isa isa_from_name(std::string_view name) {
+    if (name == "scalar") return Isa::scalar;
+    if (name == "avx2") return Isa::avx2;
+    if (name == "avx512") return Isa::avx512;
+    throw Error("SILICA_ISA='" + std::string(name) + "' is not one of scalar, avx2, avx512");
+}
+
+std::string_view isa_name(Isa isa) {
+    switch (isa) {
+        case Isa::scalar: return "scalar";
+        case Isa::avx2: return "avx2";
+        case Isa::avx512: return "avx512";
+    }
+    return "unknown";
+}
+
+}  // namespace silica::kernels

@@ -1,0 +1,39 @@
+// Which instruction set the kernels use, chosen once at run time from CPUID.
+//
+// The library is compiled for baseline x86-64; only files named *_avx2.cpp / *_avx512.cpp use wider
+// instructions, and they are called only when active_isa() says the CPU (and the OS, which must save
+// the wider registers on context switches) supports them.
+#pragma once
+#include <string_view>
+
+namespace silica::kernels {
+
+// Ordered: a higher value implies every lower one.
+enum class Isa {
+    scalar = 0,  // plain C++ reference kernels
+    avx2 = 1,    // AVX2 + FMA + F16C
+    avx512 = 2,  // AVX-512 F + BW + VL + VNNI (AVX512-BF16 is reported separately)
+};
+
+// What the CPU and OS support, detected once.
+Isa detected_isa();
+bool detected_avx512_bf16();
+
+// The ISA the kernels use: detected_isa(), lowered by the environment variable
+// SILICA_ISA=scalar|avx2|avx512 (it can only lower it: asking for more than the CPU has, or an
+// unknown name, throws silica::Error), or whatever set_isa_for_testing() chose last.
+Isa active_isa();
+// True when the active ISA is avx512 and the CPU has AVX512-BF16 (vdpbf16ps).
+bool active_avx512_bf16();
+
+// Tests use this to run every kernel at every ISA the machine has. `isa` must not exceed
+// detected_isa() (throws otherwise); `allow_bf16 = false` hides AVX512-BF16 to test the fallback.
+void set_isa_for_testing(Isa isa, bool allow_bf16 = true);
+// Back to the detected / environment choice.
+void reset_isa_for_testing();
+
+std::string_view isa_name(Isa isa);
+// "scalar" / "avx2" / "avx512" -> Isa; anything else throws silica::Error (used for SILICA_ISA).
+Isa isa_from_name(std::string_view name);
+
+}  // namespace silica::kernels

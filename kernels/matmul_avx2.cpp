@@ -1,0 +1,30 @@
+// AVX2 + FMA + F16C matmul kernels (compiled with -mavx2 -mfma -mf16c).
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstring>
+#include <type_traits>
+
+#include "kernels/isa.h"
+#include "kernels/matmul_isa.h"
+
+namespace silica::kernels {
+namespace avx2 {
+
+// u8 x s8 -> pairs summed to int16 (cannot saturate here: |q| <= 31 unsigned codes or |w| <= 128
+// against |x| <= 127 gives at most 2 * 128 * 127 = 32512), then pairs to int32.
+inline __m256i dot_u8s8(__m256i u, __m256i s) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+}
+// 16 vector registers: 2 weight rows x 4 activation rows = 8 accumulators.
+constexpr int kGemmRowsPerTile = 2;
+
+#include "kernels/matmul_simd_body.h"
+
+}  // namespace avx2
+
+bool matmul_avx2(const Matrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
+    return avx2::matmul_simd(w, x, y, ldy, r_begin, r_end);
+}
+
+}  // namespace silica::kernels

@@ -1,0 +1,14 @@
+// The per-ISA entry points of the matmul kernels (kernels/matmul_simd_body.h compiled per ISA).
+// Each returns false when it has no kernel for the weight type; kernels/matmul.cpp then uses the
+// scalar reference. Call only when active_isa() allows the ISA.
+#pragma once
+#include <cstdint>
+
+#include "kernels/matmul.h"
+
+namespace silica::kernels {
+
+bool matmul_avx2(const Matrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end);
+bool matmul_avx512(const Matrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end);
+
+}  // namespace silica::kernels

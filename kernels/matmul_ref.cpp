@@ -1,0 +1,183 @@
+#include "kernels/matmul_ref.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "quant/blocks.h"
+// quant/dequantize.h is written concurrently by the quant room; until it lands the float reference
+// cannot run (the int8 reference and the SIMD kernels do not need it).
+#if __has_include("quant/dequantize.h")
+#include "quant/dequantize.h"
+#define SILICA_HAVE_DEQUANTIZE 1
+#endif
+#include "silica/error.h"
+
+namespace silica::kernels {
+
+float fp16_to_f32(uint16_t h) {
+    const uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
+    const int exp = (h >> 10) & 0x1f;
+    const uint32_t mant = h & 0x3ff;
+    float f;
+    if (exp == 0) {
+        f = std::ldexp(static_cast<float>(mant), -24);  // zero or subnormal
+        uint32_t u;
+        std::memcpy(&u, &f, 4);
+        u |= sign;
+        std::memcpy(&f, &u, 4);
+        return f;
+    }
+    uint32_t u = exp == 31 ? (sign | 0x7f800000u | (mant << 13))
+                           : (sign | (static_cast<uint32_t>(exp - 15 + 127) << 23) | (mant << 13));
+    std::memcpy(&f, &u, 4);
+    return f;
+}
+
+float bf16_to_f32(uint16_t h) {
+    const uint32_t u = static_cast<uint32_t>(h) << 16;
+    float f;
+    std::memcpy(&f, &u, 4);
+    return f;
+}
+
+float mxfp4_half_scale(uint8_t e) { return std::ldexp(1.0f, static_cast<int>(e) - 128); }
+
+bool has_int8_kernel(TensorType t) {
+    switch (t) {
+        case TensorType::Q8_0:
+        case TensorType::Q4_0:
+        case TensorType::Q4_1:
+        case TensorType::Q5_0:
+        case TensorType::Q5_1:
+        case TensorType::MXFP4:
+            return true;
+        default:
+            return false;
+    }
+}
+
+namespace {
+
+// E2M1 magnitudes {0, 0.5, 1, 1.5, 2, 3, 4, 6} doubled; bit 3 of the code is the sign.
+constexpr int8_t kMxfp4Doubled[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+
+uint32_t load_u32(const uint8_t* p) {
+    uint32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+}
+
+// Element j of a 32-block packed as ggml packs 4-bit codes: j < 16 in the low nibble of qs[j],
+// j >= 16 in the high nibble of qs[j - 16].
+int nibble(const uint8_t* qs, int j) { return j < 16 ? (qs[j] & 15) : (qs[j - 16] >> 4); }
+
+}  // namespace
+
+void decode_block_int8(TensorType t, const uint8_t* p, DecodedBlockQ8& out) {
+    out.m = 0.0f;
+    switch (t) {
+        case TensorType::Q8_0: {
+            BlockQ8_0 b;
+            std::memcpy(&b, p, sizeof b);
+            out.d = fp16_to_f32(b.d);
+            std::memcpy(out.q, b.qs, 32);
+            return;
+        }
+        case TensorType::Q4_0: {
+            BlockQ4_0 b;
+            std::memcpy(&b, p, sizeof b);
+            out.d = fp16_to_f32(b.d);
+            for (int j = 0; j < 32; ++j) out.q[j] = static_cast<int8_t>(nibble(b.qs, j) - 8);
+            return;
+        }
+        case TensorType::Q4_1: {
+            BlockQ4_1 b;
+            std::memcpy(&b, p, sizeof b);
+            out.d = fp16_to_f32(b.d);
+            out.m = fp16_to_f32(b.m);
+            for (int j = 0; j < 32; ++j) out.q[j] = static_cast<int8_t>(nibble(b.qs, j));
+            return;
+        }
+        case TensorType::Q5_0: {
+            BlockQ5_0 b;
+            std::memcpy(&b, p, sizeof b);
+            out.d = fp16_to_f32(b.d);
+            const uint32_t qh = load_u32(b.qh);
+            for (int j = 0; j < 32; ++j)
+                out.q[j] = static_cast<int8_t>((nibble(b.qs, j) | (((qh >> j) & 1) << 4)) - 16);
+            return;
+        }
+        case TensorType::Q5_1: {
+            BlockQ5_1 b;
+            std::memcpy(&b, p, sizeof b);
+            out.d = fp16_to_f32(b.d);
+            out.m = fp16_to_f32(b.m);
+            const uint32_t qh = load_u32(b.qh);
+            for (int j = 0; j < 32; ++j)
+                out.q[j] = static_cast<int8_t>(nibble(b.qs, j) | (((qh >> j) & 1) << 4));
+            return;
+        }
+        case TensorType::MXFP4: {
+            BlockMXFP4 b;
+            std::memcpy(&b, p, sizeof b);
+            out.d = mxfp4_half_scale(b.e);
+            for (int j = 0; j < 32; ++j) out.q[j] = kMxfp4Doubled[nibble(b.qs, j)];
+            return;
+        }
+        default:
+            throw Error("matmul: no int8 kernel for weight type " + std::string(type_traits(t).name));
+    }
+}
+
+void matmul_reference(const Matrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin,
+                      int64_t r_end) {
+#ifndef SILICA_HAVE_DEQUANTIZE
+    (void)w, (void)x, (void)y, (void)ldy, (void)r_begin, (void)r_end;
+    throw Error("matmul_reference: quant/dequantize.h is not available in this build");
+#else
+    const TypeTraits traits = type_traits(w.type);
+    const int64_t k = w.cols;
+    // Dequantize in chunks of 256 elements (a whole number of blocks of every type) into a stack
+    // buffer: no allocation per call.
+    constexpr int64_t kChunk = 256;
+    float wf[kChunk];
+    for (int64_t r = r_begin; r < r_end; ++r) {
+        const uint8_t* row = w.data + static_cast<size_t>(r) * w.row_stride;
+        for (int64_t i = 0; i < x.rows(); ++i) {
+            const float* xi = x.f32() + i * k;
+            double sum = 0.0;
+            for (int64_t j = 0; j < k; j += kChunk) {
+                const int64_t n = std::min(kChunk, k - j);
+                dequantize_row(w.type, row + row_bytes(traits, j), wf, n);
+                for (int64_t e = 0; e < n; ++e) sum += static_cast<double>(wf[e]) * xi[j + e];
+            }
+            y[i * ldy + r] = static_cast<float>(sum);
+        }
+    }
+#endif
+}
+
+void matmul_reference_int8(const Matrix& w, const Activations& x, float* y, int64_t ldy,
+                           int64_t r_begin, int64_t r_end) {
+    const TypeTraits traits = type_traits(w.type);
+    const int64_t nb = w.cols / kQK;
+    DecodedBlockQ8 wb;
+    for (int64_t r = r_begin; r < r_end; ++r) {
+        const uint8_t* row = w.data + static_cast<size_t>(r) * w.row_stride;
+        for (int64_t i = 0; i < x.rows(); ++i) {
+            const ActBlockQ8* xb = x.q8() + i * nb;
+            double sum = 0.0;
+            for (int64_t b = 0; b < nb; ++b) {
+                decode_block_int8(w.type, row + b * traits.block_bytes, wb);
+                int32_t isum = 0;
+                for (int j = 0; j < 32; ++j) isum += wb.q[j] * xb[b].qs[j];
+                sum += static_cast<double>(wb.d * xb[b].d) * isum + static_cast<double>(wb.m) * xb[b].s;
+            }
+            y[i * ldy + r] = static_cast<float>(sum);
+        }
+    }
+}
+
+}  // namespace silica::kernels
