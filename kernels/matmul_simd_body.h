@@ -1,6 +1,8 @@
 // The SIMD matmul kernels, written once and compiled per ISA: kernels/matmul_avx2.cpp and
 // kernels/matmul_avx512.cpp include this file inside their own namespace after defining
 //   __m256i dot_u8s8(__m256i u, __m256i s)  -- 8 int32 lanes, lane l = sum of u[4l+t]*s[4l+t], t<4
+//   __m256i dot_u8s8_acc(__m256i acc, u, s)  -- acc + dot_u8s8(u, s)
+//   constexpr bool kUnsignedQ8               -- dot_u8s8 is exact for u up to 255 (no saturation)
 //   constexpr int kGemmRowsPerTile           -- weight rows per tile when several activation rows
 // and, when the ISA has vdpbf16ps, the macro SILICA_SIMD_HAVE_DPBF16.
 //
@@ -63,56 +65,58 @@ inline float mxfp4_half_scale_fast(uint8_t e) {
     return f;
 }
 
-// A weight block decoded to 32 int8 codes: value = d * q + m.
+// A weight block decoded to 32 unsigned 8-bit codes u: value = d * (u - offset) + m, where the
+// offset is a constant of the type (Dec::kOffset). The kernels compute sum(u * x) with the
+// unsigned x signed instruction and fold in -offset * sum(x), which depends only on the
+// activations and so is computed once per activation block and shared by all rows of a tile.
 struct WeightBlock {
-    __m256i q;
+    __m256i u;
     float d;
     float m;
 };
 
-// One decoder per weight type. kSigned: codes are signed (dot_s8s8) or unsigned (dot_u8s8).
+// Q8_0: u = q + 128 (flip the sign bit). With vpmaddubsw, 255 * 127 * 2 would saturate int16, so
+// the AVX2 build uses the sign trick on q instead (kUnsignedQ8 = false).
 struct DecodeQ8_0 {
-    static constexpr int kBytes = 34;
-    static constexpr bool kSigned = true, kHasMin = false;
+    static constexpr int kBytes = 34, kOffset = 128;
+    static constexpr bool kHasMin = false;
     static WeightBlock load(const uint8_t* p) {
-        return {_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2)), load_fp16(p), 0.0f};
+        const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2));
+        return {kUnsignedQ8 ? _mm256_xor_si256(q, _mm256_set1_epi8(static_cast<char>(0x80))) : q, load_fp16(p), 0.0f};
     }
 };
 struct DecodeQ4_0 {
-    static constexpr int kBytes = 18;
-    static constexpr bool kSigned = true, kHasMin = false;
-    static WeightBlock load(const uint8_t* p) {
-        return {_mm256_sub_epi8(unpack_nibbles(p + 2), _mm256_set1_epi8(8)), load_fp16(p), 0.0f};
-    }
+    static constexpr int kBytes = 18, kOffset = 8;
+    static constexpr bool kHasMin = false;
+    static WeightBlock load(const uint8_t* p) { return {unpack_nibbles(p + 2), load_fp16(p), 0.0f}; }
 };
 struct DecodeQ4_1 {
-    static constexpr int kBytes = 20;
-    static constexpr bool kSigned = false, kHasMin = true;
+    static constexpr int kBytes = 20, kOffset = 0;
+    static constexpr bool kHasMin = true;
     static WeightBlock load(const uint8_t* p) { return {unpack_nibbles(p + 4), load_fp16(p), load_fp16(p + 2)}; }
 };
 struct DecodeQ5_0 {
-    static constexpr int kBytes = 22;
-    static constexpr bool kSigned = true, kHasMin = false;
+    static constexpr int kBytes = 22, kOffset = 16;
+    static constexpr bool kHasMin = false;
     static WeightBlock load(const uint8_t* p) {
-        const __m256i q = _mm256_or_si256(unpack_nibbles(p + 6), expand_high_bits(p + 2));
-        return {_mm256_sub_epi8(q, _mm256_set1_epi8(16)), load_fp16(p), 0.0f};
+        return {_mm256_or_si256(unpack_nibbles(p + 6), expand_high_bits(p + 2)), load_fp16(p), 0.0f};
     }
 };
 struct DecodeQ5_1 {
-    static constexpr int kBytes = 24;
-    static constexpr bool kSigned = false, kHasMin = true;
+    static constexpr int kBytes = 24, kOffset = 0;
+    static constexpr bool kHasMin = true;
     static WeightBlock load(const uint8_t* p) {
         return {_mm256_or_si256(unpack_nibbles(p + 8), expand_high_bits(p + 4)), load_fp16(p), load_fp16(p + 2)};
     }
 };
-// E2M1 codes -> doubled values {0,1,2,3,4,6,8,12} (sign in bit 3) by one byte shuffle; the block
-// scale 2^(e-127) is halved to compensate.
+// E2M1 codes -> doubled values {0,1,2,3,4,6,8,12} (sign in bit 3) plus 12, so they are unsigned
+// (0..24), by one byte shuffle; the block scale 2^(e-127) is halved to compensate.
 struct DecodeMXFP4 {
-    static constexpr int kBytes = 17;
-    static constexpr bool kSigned = true, kHasMin = false;
+    static constexpr int kBytes = 17, kOffset = 12;
+    static constexpr bool kHasMin = false;
     static WeightBlock load(const uint8_t* p) {
-        const __m256i lut = _mm256_setr_epi8(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12,
-                                             0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
+        const __m256i lut = _mm256_setr_epi8(12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0,
+                                             12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0);
         return {_mm256_shuffle_epi8(lut, unpack_nibbles(p + 1)), mxfp4_half_scale_fast(p[0]), 0.0f};
     }
 };
@@ -121,6 +125,8 @@ struct DecodeMXFP4 {
 template <class Dec, int NR, int NM>
 void int8_tile(const Matrix& w, const ActBlockQ8* xq, int64_t nb, int64_t r0, int64_t i0, float* y,
                int64_t ldy) {
+    // Q8_0 without an unsigned-safe instruction: signed x signed via the sign trick, no offset.
+    constexpr bool kSignTrick = std::is_same_v<Dec, DecodeQ8_0> && !kUnsignedQ8;
     __m256 acc[NR][NM];
     float macc[NR][NM];
     const uint8_t* rows[NR];
@@ -134,18 +140,30 @@ void int8_tile(const Matrix& w, const ActBlockQ8* xq, int64_t nb, int64_t r0, in
     const ActBlockQ8* xrow[NM];
     for (int i = 0; i < NM; ++i) xrow[i] = xq + (i0 + i) * nb;
     for (int64_t b = 0; b < nb; ++b) {
-        __m256i xv[NM];
-        float dx[NM], sx[NM];
+        __m256i xv[NM], corr[NM];
+        __m256 dx[NM];
+        float sx[NM];
         for (int i = 0; i < NM; ++i) {
             xv[i] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xrow[i][b].qs));
-            dx[i] = xrow[i][b].d;
+            dx[i] = _mm256_set1_ps(xrow[i][b].d);
             sx[i] = xrow[i][b].s;
+            // -offset * (sums of 4 consecutive x), lane for lane like the dot products.
+            if constexpr (Dec::kOffset != 0 && !kSignTrick)
+                corr[i] = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                           dot_u8s8(_mm256_set1_epi8(static_cast<char>(Dec::kOffset)), xv[i]));
         }
         for (int rr = 0; rr < NR; ++rr) {
             const WeightBlock wb = Dec::load(rows[rr] + b * Dec::kBytes);
+            const __m256 dw = _mm256_set1_ps(wb.d);
             for (int i = 0; i < NM; ++i) {
-                const __m256i isum = Dec::kSigned ? dot_s8s8(wb.q, xv[i]) : dot_u8s8(wb.q, xv[i]);
-                acc[rr][i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(wb.d * dx[i]), acc[rr][i]);
+                __m256i isum;
+                if constexpr (kSignTrick)
+                    isum = dot_s8s8(wb.u, xv[i]);
+                else if constexpr (Dec::kOffset != 0)
+                    isum = dot_u8s8_acc(corr[i], wb.u, xv[i]);
+                else
+                    isum = dot_u8s8(wb.u, xv[i]);
+                acc[rr][i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw, dx[i]), acc[rr][i]);
                 if constexpr (Dec::kHasMin) macc[rr][i] = std::fma(wb.m, sx[i], macc[rr][i]);
             }
         }

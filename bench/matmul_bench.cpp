@@ -1,0 +1,147 @@
+// GEMV / GEMM throughput at the real shapes of GPT-2 and GPT-OSS-20B, per weight type and ISA.
+//
+//   matmul_bench --benchmark_filter='q8_0/gpt-oss'      (names: type/model-tensor/isa/m/threads)
+//
+// Counters: GB/s of weight bytes read and GFLOP/s (2 * m * rows * cols per call). Activations are
+// prepared once outside the timed loop (the engine prepares them once per batch and reuses them
+// for every matrix of the same width). Threads split the rows statically as the engine does.
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/isa.h"
+#include "kernels/matmul.h"
+#include "quant/types.h"
+
+using namespace silica;
+using namespace silica::kernels;
+
+namespace {
+
+struct Shape {
+    const char* name;
+    int64_t rows, cols;
+};
+const Shape kShapes[] = {
+    {"gpt2-qkv", 2304, 768},         {"gpt2-fc", 3072, 768},          {"gpt2-proj", 768, 3072},
+    {"gpt2-output", 50257, 768},     {"gpt-oss-attn", 2880, 2880},    {"gpt-oss-expert", 5760, 2880},
+    {"gpt-oss-output", 201088, 2880},
+};
+const TensorType kTypes[] = {TensorType::Q8_0, TensorType::Q4_0, TensorType::MXFP4,
+                             TensorType::F16,  TensorType::BF16, TensorType::F32};
+
+// Valid random bytes for one 64-row tile, repeated to fill the matrix (filling gigabytes with a
+// random generator would dominate the run; repetition does not change memory traffic).
+void fill_weights(TensorType t, int64_t rows, int64_t cols, std::vector<uint8_t>& out) {
+    const TypeTraits tr = type_traits(t);
+    const size_t rb = row_bytes(tr, cols);
+    const int64_t tile_rows = std::min<int64_t>(rows, 64);
+    std::vector<uint8_t> tile(rb * tile_rows);
+    std::mt19937 rng(42);
+    std::uniform_int_distribution<int> byte(0, 255);
+    for (auto& b : tile) b = static_cast<uint8_t>(byte(rng));
+    const int64_t nblocks = static_cast<int64_t>(tile.size()) / tr.block_bytes;
+    for (int64_t i = 0; i < nblocks; ++i) {
+        uint8_t* p = tile.data() + i * tr.block_bytes;
+        const uint16_t h = static_cast<uint16_t>(0x2000 | (byte(rng) << 2));  // small positive fp16
+        switch (t) {
+            case TensorType::F32: { const float v = (byte(rng) - 128) / 128.0f; std::memcpy(p, &v, 4); break; }
+            case TensorType::F16:
+            case TensorType::Q8_0:
+            case TensorType::Q4_0: std::memcpy(p, &h, 2); break;
+            case TensorType::BF16: { const uint16_t b = static_cast<uint16_t>(0x3c00 | byte(rng)); std::memcpy(p, &b, 2); break; }
+            case TensorType::MXFP4: p[0] = static_cast<uint8_t>(120 + byte(rng) % 8); break;
+            default: break;
+        }
+    }
+    out.resize(rb * rows);
+    for (int64_t r = 0; r < rows; r += tile_rows) {
+        const int64_t n = std::min(tile_rows, rows - r);
+        std::memcpy(out.data() + rb * r, tile.data(), rb * n);
+    }
+}
+
+// One matrix at a time (the largest is 2.3 GB in F32): benchmarks are registered grouped by
+// (type, shape), so consecutive runs reuse it.
+struct Fixture {
+    TensorType type = TensorType::F32;
+    int64_t rows = 0, cols = 0, m = 0;
+    std::vector<uint8_t> weights;
+    Activations x;
+    std::vector<float> y;
+};
+Fixture g_fixture;
+
+void setup(TensorType t, const Shape& s, int64_t m) {
+    Fixture& f = g_fixture;
+    if (f.type != t || f.rows != s.rows || f.cols != s.cols || f.weights.empty()) {
+        f.weights.clear();
+        f.weights.shrink_to_fit();
+        fill_weights(t, s.rows, s.cols, f.weights);
+        f.type = t;
+        f.rows = s.rows;
+        f.cols = s.cols;
+        f.m = 0;
+    }
+    if (f.m != m) {
+        std::vector<float> xf(m * s.cols);
+        std::mt19937 rng(1);
+        std::uniform_real_distribution<float> uni(-1.0f, 1.0f);
+        for (auto& v : xf) v = uni(rng);
+        f.x.prepare(t, xf.data(), m, s.cols);
+        f.y.assign(m * s.rows, 0.0f);
+        f.m = m;
+    }
+}
+
+void bm_matmul(benchmark::State& state, TensorType t, Shape s, Isa isa, int64_t m) {
+    if (state.thread_index() == 0) {
+        set_isa_for_testing(isa);
+        setup(t, s, m);
+    }
+    // (the benchmark library synchronises threads at the start of the loop)
+    const Fixture& f = g_fixture;
+    int64_t r_begin = 0, r_end = 0;
+    auto range = [&] {
+        // Static split in multiples of 16 rows, as the engine does.
+        const int64_t chunks = (s.rows + 15) / 16;
+        r_begin = std::min(s.rows, chunks * state.thread_index() / state.threads() * 16);
+        r_end = std::min(s.rows, chunks * (state.thread_index() + 1) / state.threads() * 16);
+    };
+    range();
+    const Matrix w{t, s.rows, s.cols, f.weights.data(), row_bytes(type_traits(t), s.cols)};
+    float* y = const_cast<float*>(f.y.data());
+    for (auto _ : state) {
+        matmul(w, f.x, y, s.rows, r_begin, r_end);
+        benchmark::ClobberMemory();
+    }
+    const double rows = static_cast<double>(r_end - r_begin);
+    state.counters["GB/s"] = benchmark::Counter(rows * w.row_stride * 1e-9 * state.iterations(), benchmark::Counter::kIsRate);
+    state.counters["GFLOP/s"] =
+        benchmark::Counter(2.0 * m * rows * s.cols * 1e-9 * state.iterations(), benchmark::Counter::kIsRate);
+}
+
+int register_all() {
+    for (TensorType t : kTypes)
+        for (const Shape& s : kShapes)
+            for (int isa = static_cast<int>(detected_isa()); isa >= 0; --isa)
+                for (int64_t m : {1, 64}) {
+                    // The scalar ISA is the reference (double-precision dot of dequantized blocks);
+                    // its prefill speed is not interesting and would take minutes.
+                    if (isa == 0 && m > 1) continue;
+                    const std::string name = std::string(type_traits(t).name) + "/" + s.name + "/" +
+                                             std::string(isa_name(static_cast<Isa>(isa))) + "/m" + std::to_string(m);
+                    auto* b = benchmark::RegisterBenchmark(name.c_str(), bm_matmul, t, s, static_cast<Isa>(isa), m);
+                    b->UseRealTime()->Unit(benchmark::kMicrosecond)->Threads(1)->Threads(2);
+                }
+    return 0;
+}
+const int g_registered = register_all();
+
+}  // namespace
+
+BENCHMARK_MAIN();
