@@ -63,7 +63,8 @@ class File {
 public:
     // Throws silica::Error("<path>: <problem>") on any I/O or validation failure.
     static File open(const std::string& path, OpenOptions options = {});
-    // Parse from bytes already in memory (used by the fuzzer); `name` is used in messages.
+    // Parse from bytes already in memory (used by the fuzzer); `name` is used in messages. The
+    // tensor views point into `bytes`, which must outlive the File.
     static File parse(std::span<const uint8_t> bytes, const std::string& name);
 
     File(File&&) noexcept;
@@ -94,6 +95,12 @@ public:
 
     // Base of the whole file (mapped or read); release_pages() may be used on parts of it.
     const uint8_t* bytes() const;
+    // Drops the whole pages inside [offset, offset + length) of the file from memory, e.g. once a
+    // tensor has been repacked elsewhere (see MappedFile::release: never read them again with
+    // --no-mmap). A no-op for parse()d bytes. Returns the bytes released.
+    size_t release_pages(uint64_t offset, uint64_t length) const;
+    // Hints that [offset, offset + length) of the file will be read soon.
+    void advise_willneed(uint64_t offset, uint64_t length) const;
 
 private:
     struct Impl;
@@ -130,7 +137,11 @@ public:
     // Writes the whole file into memory (tests, small files).
     std::vector<uint8_t> write_to_memory() const;
 
+    class Sink;  // where write() and write_to_memory() send the bytes (defined in writer.cpp)
+
 private:
+    void write_to(Sink& sink) const;
+
     struct PendingTensor {
         std::string name;
         TensorType type;
