@@ -12,10 +12,11 @@ namespace {
 
 void check_arguments(const Matrix& w, const Activations& x, const float* y, int64_t ldy, int64_t r_begin,
                      int64_t r_end) {
-    const std::string name(type_traits(w.type).name);
+    // (strings are built only on the error paths: this runs on every call)
+    auto name = [&] { return std::string(type_traits(w.type).name); };
     if (x.weight_type() != w.type)
         throw Error("matmul: activations were prepared for " + std::string(type_traits(x.weight_type()).name) +
-                    " weights, not " + name);
+                    " weights, not " + name());
     if (x.cols() != w.cols)
         throw Error("matmul: activation width " + std::to_string(x.cols()) + " != weight columns " +
                     std::to_string(w.cols));
@@ -25,7 +26,7 @@ void check_arguments(const Matrix& w, const Activations& x, const float* y, int6
     if (r_begin == r_end || x.rows() == 0) return;
     if (w.data == nullptr || y == nullptr) throw Error("matmul: null weight or output pointer");
     if (w.row_stride < row_bytes(type_traits(w.type), w.cols))
-        throw Error("matmul: " + name + " row stride " + std::to_string(w.row_stride) + " shorter than a row");
+        throw Error("matmul: " + name() + " row stride " + std::to_string(w.row_stride) + " shorter than a row");
     if (x.rows() > 1 && ldy < r_end) throw Error("matmul: output stride " + std::to_string(ldy) + " < rows");
 }
 
