@@ -1,0 +1,216 @@
+// infer: run a GGUF model on a prompt and stream the completion (command-line contract in
+// docs/DESIGN §3). Exit status: 0 success, 1 runtime error, 2 usage error.
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "apps/infer/npy.h"
+#include "silica/error.h"
+#include "silica/model.h"
+#include "silica/sampler.h"
+#include "silica/session.h"
+#include "silica/tokenizer.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+std::atomic<bool> g_interrupted{false};
+
+struct Options {
+    std::string model, prompt, prompt_file, prompt_tokens, logits_out, kv_type = "f16";
+    bool prompt_set = false;
+    int64_t n_predict = 128;
+    int64_t ctx_size = 0;
+    int threads = 0;
+    bool no_mmap = false, verbose = false, tokenize = false, parse_special = false, info = false;
+    silica::SamplerOptions sampling;
+};
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::string read_file_bytes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw silica::Error(path + ": cannot open prompt file");
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+std::vector<int32_t> parse_token_list(const std::string& text) {
+    std::vector<int32_t> ids;
+    std::stringstream in(text);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+        size_t used = 0;
+        long long v = -1;
+        try {
+            v = std::stoll(item, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (used == 0 || used != item.size() || v < 0 || v > INT32_MAX)
+            throw CLI::ValidationError("--prompt-tokens", "'" + item + "' is not a token id");
+        ids.push_back(static_cast<int32_t>(v));
+    }
+    if (ids.empty()) throw CLI::ValidationError("--prompt-tokens", "no token ids given");
+    return ids;
+}
+
+int run(const Options& o, const std::vector<int32_t>& given_tokens) {
+    silica::LoadOptions lo;
+    lo.use_mmap = !o.no_mmap;
+    auto model = silica::Model::load(o.model, lo);
+    if (o.info) {
+        std::cout << model->describe();
+        return 0;
+    }
+    const silica::Tokenizer& tok = model->tokenizer();
+
+    std::string prompt_text;
+    if (!o.prompt_file.empty()) prompt_text = read_file_bytes(o.prompt_file);
+    else prompt_text = o.prompt;
+    std::vector<int32_t> tokens = given_tokens;
+    if (tokens.empty()) {
+        if (auto bad = silica::find_invalid_utf8(prompt_text))
+            throw silica::Error("prompt is not valid UTF-8 (byte " + std::to_string(*bad) + ")");
+        tokens = tok.encode(prompt_text, o.parse_special);
+    }
+    if (o.tokenize) {
+        std::cout << "[";
+        for (size_t i = 0; i < tokens.size(); ++i) std::cout << (i ? ", " : "") << tokens[i];
+        std::cout << "]\n";
+        return 0;
+    }
+    if (tokens.empty()) throw silica::Error("the prompt is empty: nothing to evaluate");
+
+    silica::SessionOptions so;
+    so.n_ctx = o.ctx_size;
+    so.n_threads = o.threads;
+    so.kv_type = silica::parse_kv_type(o.kv_type);
+    silica::Session session(model, so);
+    if (static_cast<int64_t>(tokens.size()) > session.n_ctx())
+        throw silica::Error("the prompt has " + std::to_string(tokens.size()) + " tokens but the context holds " +
+                            std::to_string(session.n_ctx()) + " (raise --ctx-size)");
+    if (o.verbose)
+        std::fprintf(stderr, "silica: %zu prompt tokens, n_ctx %lld, %d threads, KV %s (%.1f MiB)\n", tokens.size(),
+                     static_cast<long long>(session.n_ctx()), session.n_threads(), o.kv_type.c_str(),
+                     static_cast<double>(session.kv_cache_bytes()) / (1024.0 * 1024.0));
+
+    const bool want_logits = !o.logits_out.empty();
+    const auto t_start = Clock::now();
+    session.decode(tokens, want_logits);
+    const double t_prompt = seconds_since(t_start);
+    if (want_logits) {
+        std::vector<float> all;
+        all.reserve(tokens.size() * static_cast<size_t>(model->params().n_vocab));
+        for (size_t i = 0; i < tokens.size(); ++i) {
+            auto row = session.logits(static_cast<int64_t>(i));
+            all.insert(all.end(), row.begin(), row.end());
+        }
+        silica::app::write_npy(o.logits_out, all.data(),
+                               {static_cast<int64_t>(tokens.size()), model->params().n_vocab});
+    }
+
+    silica::Sampler sampler(o.sampling);
+    for (int32_t t : tokens) sampler.accept(t);
+    silica::Utf8StreamDecoder out;
+    int64_t generated = 0;
+    double t_first = 0.0;
+    const auto t_gen = Clock::now();
+    bool context_full = false;
+    while (generated < o.n_predict && !g_interrupted) {
+        const int32_t next = sampler.sample(session.logits());
+        sampler.accept(next);
+        ++generated;
+        if (generated == 1) t_first = seconds_since(t_start);
+        if (tok.is_end_of_generation(next)) break;
+        std::fputs(out.feed(tok.token_bytes(next)).c_str(), stdout);
+        std::fflush(stdout);
+        if (generated == o.n_predict) break;
+        if (session.n_past() >= session.n_ctx()) {
+            context_full = true;
+            break;
+        }
+        session.decode(std::span<const int32_t>(&next, 1));
+    }
+    std::fputs(out.flush().c_str(), stdout);
+    std::fputs("\n", stdout);
+    std::fflush(stdout);
+    const double t_decode = seconds_since(t_gen);
+    if (context_full)
+        std::fprintf(stderr, "silica: stopped: the context of %lld tokens is full\n",
+                     static_cast<long long>(session.n_ctx()));
+    if (g_interrupted) std::fprintf(stderr, "silica: interrupted\n");
+    std::fprintf(stderr, "silica: prompt %zu tokens in %.3f s (%.2f tokens/s); generated %lld tokens in %.3f s "
+                         "(%.2f tokens/s); time to first token %.1f ms\n",
+                 tokens.size(), t_prompt, tokens.size() / std::max(t_prompt, 1e-9), static_cast<long long>(generated),
+                 t_decode, generated > 1 ? (generated - 1) / std::max(t_decode, 1e-9) : 0.0, t_first * 1000.0);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options o;
+    CLI::App app{"infer: run a GGUF language model (GPT-2, GPT-OSS) on a prompt"};
+    app.add_option("-m,--model", o.model, "GGUF model file")->required();
+    auto* p_text = app.add_option("-p,--prompt", o.prompt, "prompt text");
+    auto* p_file = app.add_option("-f,--prompt-file", o.prompt_file, "read the prompt from a file, byte for byte");
+    auto* p_tok = app.add_option("--prompt-tokens", o.prompt_tokens, "prompt as comma-separated token ids");
+    p_text->excludes(p_file)->excludes(p_tok);
+    p_file->excludes(p_tok);
+    app.add_option("-n,--n-predict", o.n_predict, "tokens to generate (0: evaluate the prompt only)")
+        ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+    app.add_option("--temp", o.sampling.temperature, "temperature (0: greedy)")->check(CLI::Range(0.0f, 100.0f));
+    app.add_option("--top-k", o.sampling.top_k, "keep the k most likely tokens (0: all)")->check(CLI::NonNegativeNumber);
+    app.add_option("--top-p", o.sampling.top_p, "nucleus sampling mass")->check(CLI::Range(0.0f, 1.0f));
+    app.add_option("--min-p", o.sampling.min_p, "drop tokens below min-p × the top probability")
+        ->check(CLI::Range(0.0f, 1.0f));
+    app.add_option("--repeat-penalty", o.sampling.repeat_penalty, "repetition penalty (1: off)")
+        ->check(CLI::Range(0.0f, 100.0f));
+    app.add_option("--seed", o.sampling.seed, "random seed");
+    app.add_option("-t,--threads", o.threads, "threads (default: physical cores)")->check(CLI::Range(1, 1024));
+    app.add_option("-c,--ctx-size", o.ctx_size, "context size (default: the model's, capped at 8192)")
+        ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
+    app.add_option("--kv-type", o.kv_type, "KV cache storage type")
+        ->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0"}));
+    app.add_flag("--no-mmap", o.no_mmap, "read the model into memory instead of mapping it");
+    app.add_flag("-v,--verbose", o.verbose, "print details on stderr");
+    app.add_flag("--tokenize", o.tokenize, "print the prompt's token ids as JSON and exit");
+    app.add_flag("--parse-special", o.parse_special, "recognise special-token strings in the prompt");
+    app.add_option("--logits-out", o.logits_out, "write every prompt position's logits to a .npy file");
+    app.add_flag("--info", o.info, "print the model's metadata and tensor summary and exit");
+
+    std::vector<int32_t> given_tokens;
+    try {
+        app.parse(argc, argv);
+        if (!o.info && p_text->count() == 0 && p_file->count() == 0 && p_tok->count() == 0)
+            throw CLI::RequiredError("one of --prompt, --prompt-file or --prompt-tokens");
+        if (p_tok->count()) given_tokens = parse_token_list(o.prompt_tokens);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        return 2;
+    }
+    std::signal(SIGINT, [](int) { g_interrupted = true; });
+    try {
+        return run(o, given_tokens);
+    } catch (const silica::Error& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        return 1;
+    } catch (const std::bad_alloc&) {
+        std::fprintf(stderr, "error: out of memory\n");
+        return 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,63 @@
+#include "cache/kv_cache.h"
+
+#include <string>
+
+#include "quant/dequantize.h"
+#include "quant/quantize.h"
+#include "silica/error.h"
+
+namespace silica::cache {
+
+KvCache::KvCache(const KvLayout& layout) : layout_(layout) {
+    const auto traits = type_traits(layout.storage);
+    if (layout.storage != TensorType::F32 && layout.storage != TensorType::F16 &&
+        layout.storage != TensorType::BF16 && layout.storage != TensorType::Q8_0)
+        throw Error("KV cache: unsupported storage type " + std::string(traits.name));
+    if (layout.head_dim % traits.block_size != 0)
+        throw Error("KV cache: head size " + std::to_string(layout.head_dim) + " is not a multiple of " +
+                    std::to_string(traits.block_size) + " as " + std::string(traits.name) + " needs");
+    head_bytes_ = row_bytes(traits, layout.head_dim);
+    uint64_t offset = 0;
+    for (int64_t l = 0; l < layout.n_layer; ++l) {
+        const int64_t w = l < static_cast<int64_t>(layout.window.size()) ? layout.window[l] : 0;
+        const int64_t cap = (w > 0 && w < layout.n_ctx) ? w : layout.n_ctx;
+        capacity_.push_back(cap);
+        layer_offset_.push_back(offset);
+        offset += static_cast<uint64_t>(cap) * static_cast<uint64_t>(layout.n_head_kv) * head_bytes_;
+    }
+    try {
+        k_.assign(offset, 0);
+        v_.assign(offset, 0);
+    } catch (const std::bad_alloc&) {
+        throw OutOfMemory("KV cache: cannot allocate " + std::to_string(2 * offset / (1024 * 1024)) + " MiB");
+    }
+}
+
+uint64_t KvCache::bytes() const { return k_.size() + v_.size(); }
+
+uint8_t* KvCache::slot(std::vector<uint8_t>& plane, int64_t layer, int64_t pos, int64_t kv_head) {
+    const int64_t row = pos % capacity_[layer];
+    return plane.data() + layer_offset_[layer] +
+           (static_cast<uint64_t>(row) * layout_.n_head_kv + kv_head) * head_bytes_;
+}
+
+const uint8_t* KvCache::slot(const std::vector<uint8_t>& plane, int64_t layer, int64_t pos, int64_t kv_head) const {
+    const int64_t row = pos % capacity_[layer];
+    return plane.data() + layer_offset_[layer] +
+           (static_cast<uint64_t>(row) * layout_.n_head_kv + kv_head) * head_bytes_;
+}
+
+void KvCache::store(int64_t layer, int64_t pos, int64_t kv_head, const float* k, const float* v) {
+    quantize_row(layout_.storage, k, slot(k_, layer, pos, kv_head), layout_.head_dim);
+    quantize_row(layout_.storage, v, slot(v_, layer, pos, kv_head), layout_.head_dim);
+}
+
+void KvCache::load_k(int64_t layer, int64_t pos, int64_t kv_head, float* out) const {
+    dequantize_row(layout_.storage, slot(k_, layer, pos, kv_head), out, layout_.head_dim);
+}
+
+void KvCache::load_v(int64_t layer, int64_t pos, int64_t kv_head, float* out) const {
+    dequantize_row(layout_.storage, slot(v_, layer, pos, kv_head), out, layout_.head_dim);
+}
+
+}  // namespace silica::cache

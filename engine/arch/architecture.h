@@ -1,0 +1,52 @@
+// What the engine needs from one model architecture: weights bound to a GGUF file, and a
+// per-session forward pass. One implementation per architecture (gpt2.cpp, gpt_oss.cpp).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "quant/types.h"
+#include "silica/model.h"
+
+namespace silica {
+class ThreadPool;
+namespace gguf { class File; }
+}
+
+namespace silica::arch {
+
+struct ForwardOptions {
+    int64_t n_ctx = 0;
+    TensorType kv_storage = TensorType::F16;
+    ThreadPool* pool = nullptr;  // never null when a Forward runs
+};
+
+// The state of one sequence (KV cache, scratch) and the code that advances it.
+class Forward {
+public:
+    virtual ~Forward() = default;
+    // Evaluates tokens at positions pos .. pos+n-1 (their K/V join the cache). Writes n_vocab
+    // logits per token into `logits` for every token when all_logits, else only for the last.
+    virtual void eval(std::span<const int32_t> tokens, int64_t pos, bool all_logits, std::vector<float>& logits) = 0;
+    virtual void reset() = 0;
+    virtual uint64_t kv_bytes() const = 0;
+};
+
+class Architecture {
+public:
+    virtual ~Architecture() = default;
+    virtual std::unique_ptr<Forward> make_forward(const ForwardOptions& options) const = 0;
+    // Slow scalar reference forward over a whole sequence from position 0 (tests only):
+    // returns [tokens.size()][n_vocab] logits.
+    virtual std::vector<float> reference_logits(std::span<const int32_t> tokens) const = 0;
+    // Bytes of weights read to decode one token (for the roofline).
+    virtual uint64_t bytes_per_token() const = 0;
+};
+
+// Binds the architecture named in the file's metadata; fills `params`. Throws silica::Error
+// naming the missing or malformed tensor/key.
+std::unique_ptr<Architecture> bind_architecture(const gguf::File& file, ModelParams& params);
+
+}  // namespace silica::arch

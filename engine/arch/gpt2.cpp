@@ -1,0 +1,199 @@
+#include "engine/arch/gpt2.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "cache/attention.h"
+#include "cache/kv_cache.h"
+#include "engine/arch/linear.h"
+#include "engine/arch/tensors.h"
+#include "engine/gguf/gguf.h"
+#include "engine/threading/thread_pool.h"
+#include "kernels/ops.h"
+#include "silica/error.h"
+
+namespace silica::arch {
+namespace {
+
+// Tokens evaluated per pass of a long prompt: bounds the scratch memory, large enough that the
+// matmuls run as GEMMs.
+constexpr int64_t kMaxChunk = 256;
+
+Gpt2Weights load_weights(const gguf::File& f) {
+    Gpt2Weights w;
+    auto& c = w.cfg;
+    const std::string a = "gpt2.";
+    c.n_embd = f.get_int(a + "embedding_length", 0);
+    c.n_layer = f.get_int(a + "block_count", 0);
+    c.n_head = f.get_int(a + "attention.head_count", 0);
+    c.n_ctx_train = f.get_int(a + "context_length", 0);
+    c.n_ff = f.get_int(a + "feed_forward_length", 4 * c.n_embd);
+    c.eps = static_cast<float>(f.get_float(a + "attention.layer_norm_epsilon", 1e-5));
+    if (c.n_embd <= 0 || c.n_layer <= 0 || c.n_head <= 0 || c.n_ctx_train <= 0 || c.n_ff <= 0 ||
+        c.n_embd % c.n_head != 0)
+        throw Error(f.path() + ": invalid or missing gpt2 hyper-parameters (embedding_length, block_count, "
+                               "attention.head_count, context_length)");
+
+    TensorBinder b(f);
+    const gguf::TensorInfo* embd = f.tensor("token_embd.weight");
+    if (!embd) throw Error(f.path() + ": missing tensor 'token_embd.weight'");
+    c.n_vocab = embd->ne[1];
+    const int64_t C = c.n_embd, F = c.n_ff, V = c.n_vocab;
+    w.token_embd = b.matrix("token_embd.weight", C, V);
+    w.position_embd = b.matrix("position_embd.weight", C, c.n_ctx_train);
+    for (int64_t i = 0; i < c.n_layer; ++i) {
+        const std::string p = "blk." + std::to_string(i) + ".";
+        Gpt2Layer L;
+        L.ln1_w = b.floats(p + "attn_norm.weight", {C});
+        L.ln1_b = b.floats(p + "attn_norm.bias", {C});
+        L.qkv = b.matrix(p + "attn_qkv.weight", C, 3 * C);
+        L.qkv_b = b.floats(p + "attn_qkv.bias", {3 * C});
+        L.attn_out = b.matrix(p + "attn_output.weight", C, C);
+        L.attn_out_b = b.floats(p + "attn_output.bias", {C});
+        L.ln2_w = b.floats(p + "ffn_norm.weight", {C});
+        L.ln2_b = b.floats(p + "ffn_norm.bias", {C});
+        L.up = b.matrix(p + "ffn_up.weight", C, F);
+        L.up_b = b.floats(p + "ffn_up.bias", {F});
+        L.down = b.matrix(p + "ffn_down.weight", F, C);
+        L.down_b = b.floats(p + "ffn_down.bias", {C});
+        w.layers.push_back(std::move(L));
+    }
+    w.out_norm_w = b.floats("output_norm.weight", {C});
+    w.out_norm_b = b.floats("output_norm.bias", {C});
+    w.output = b.has("output.weight") ? b.matrix("output.weight", C, V) : w.token_embd;
+    return w;
+}
+
+class Gpt2Forward final : public Forward {
+public:
+    Gpt2Forward(const Gpt2Weights& w, const ForwardOptions& o)
+        : w_(w), opt_(o), linear_(*o.pool), kv_(layout(w.cfg, o)), attn_scratch_(o.pool->n_threads()) {}
+
+    void reset() override {}
+    uint64_t kv_bytes() const override { return kv_.bytes(); }
+
+    void eval(std::span<const int32_t> tokens, int64_t pos, bool all_logits, std::vector<float>& logits) override {
+        const int64_t V = w_.cfg.n_vocab;
+        logits.resize(static_cast<size_t>((all_logits ? tokens.size() : 1) * V));
+        for (size_t begin = 0; begin < tokens.size(); begin += kMaxChunk) {
+            const size_t n = std::min<size_t>(kMaxChunk, tokens.size() - begin);
+            const bool last_chunk = begin + n == tokens.size();
+            float* out = all_logits ? logits.data() + begin * V : (last_chunk ? logits.data() : nullptr);
+            eval_chunk(tokens.subspan(begin, n), pos + static_cast<int64_t>(begin), all_logits, out);
+        }
+    }
+
+private:
+    static cache::KvLayout layout(const Gpt2Config& c, const ForwardOptions& o) {
+        cache::KvLayout l;
+        l.n_layer = c.n_layer;
+        l.n_ctx = o.n_ctx;
+        l.n_head_kv = c.n_head;
+        l.head_dim = c.head_dim();
+        l.storage = o.kv_storage;
+        return l;
+    }
+
+    // out: logits of every token (all) or of the last one; null when no logits are wanted.
+    void eval_chunk(std::span<const int32_t> tokens, int64_t pos0, bool all, float* out) {
+        const auto& c = w_.cfg;
+        const int64_t T = static_cast<int64_t>(tokens.size()), C = c.n_embd, F = c.n_ff;
+        x_.resize(T * C);
+        h_.resize(T * C);
+        qkv_.resize(T * 3 * C);
+        att_.resize(T * C);
+        ff_.resize(T * F);
+
+        for (int64_t t = 0; t < T; ++t) {
+            matrix_row(w_.token_embd, tokens[t], &x_[t * C]);
+            matrix_row(w_.position_embd, pos0 + t, &h_[t * C]);
+            kernels::add(&x_[t * C], &h_[t * C], C);
+        }
+        for (int64_t l = 0; l < c.n_layer; ++l) {
+            const Gpt2Layer& L = w_.layers[l];
+            for (int64_t t = 0; t < T; ++t)
+                kernels::layer_norm(&x_[t * C], L.ln1_w.data(), L.ln1_b.data(), &h_[t * C], C, c.eps);
+            linear_.run(L.qkv, h_.data(), T, qkv_.data(), L.qkv_b.data());
+            attention(l, T, pos0);
+            linear_.run(L.attn_out, att_.data(), T, h_.data(), L.attn_out_b.data());
+            kernels::add(x_.data(), h_.data(), T * C);
+
+            for (int64_t t = 0; t < T; ++t)
+                kernels::layer_norm(&x_[t * C], L.ln2_w.data(), L.ln2_b.data(), &h_[t * C], C, c.eps);
+            linear_.run(L.up, h_.data(), T, ff_.data(), L.up_b.data(), Epilogue::gelu_tanh);
+            linear_.run(L.down, ff_.data(), T, h_.data(), L.down_b.data());
+            kernels::add(x_.data(), h_.data(), T * C);
+        }
+        if (!out) return;
+        const int64_t first = all ? 0 : T - 1;
+        for (int64_t t = first; t < T; ++t)
+            kernels::layer_norm(&x_[t * C], w_.out_norm_w.data(), w_.out_norm_b.data(), &h_[(t - first) * C], C,
+                                c.eps);
+        linear_.run(w_.output, h_.data(), T - first, out, nullptr);
+    }
+
+    // Each thread takes whole heads; within a head, tokens go in order so every query sees
+    // exactly the keys at or before its own position.
+    void attention(int64_t layer, int64_t T, int64_t pos0) {
+        const auto& c = w_.cfg;
+        const int64_t C = c.n_embd, hd = c.head_dim();
+        cache::AttentionSpec spec;
+        spec.scale = 1.0f / std::sqrt(static_cast<float>(hd));
+        opt_.pool->run([&](int tid, int nth) {
+            const RowRange heads = split_rows(c.n_head, tid, nth, 1);
+            for (int64_t h = heads.begin; h < heads.end; ++h) {
+                for (int64_t t = 0; t < T; ++t) {
+                    const float* q = &qkv_[t * 3 * C + h * hd];
+                    kv_.store(layer, pos0 + t, h, q + C, q + 2 * C);
+                    cache::attend(kv_, layer, h, pos0 + t, q, 1, spec, &att_[t * C + h * hd], attn_scratch_[tid]);
+                }
+            }
+        });
+    }
+
+    const Gpt2Weights& w_;
+    ForwardOptions opt_;
+    Linear linear_;
+    cache::KvCache kv_;
+    std::vector<std::vector<float>> attn_scratch_;
+    std::vector<float> x_, h_, qkv_, att_, ff_;
+};
+
+class Gpt2 final : public Architecture {
+public:
+    explicit Gpt2(Gpt2Weights w) : w_(std::move(w)) {}
+    std::unique_ptr<Forward> make_forward(const ForwardOptions& o) const override {
+        return std::make_unique<Gpt2Forward>(w_, o);
+    }
+    std::vector<float> reference_logits(std::span<const int32_t> tokens) const override {
+        return gpt2_reference_logits(w_, tokens);
+    }
+    uint64_t bytes_per_token() const override {
+        uint64_t bytes = w_.output.rows * w_.output.row_stride;
+        for (const auto& L : w_.layers)
+            for (const auto* m : {&L.qkv, &L.attn_out, &L.up, &L.down}) bytes += m->rows * m->row_stride;
+        return bytes;
+    }
+
+private:
+    Gpt2Weights w_;
+};
+
+}  // namespace
+
+std::unique_ptr<Architecture> bind_gpt2(const gguf::File& file, ModelParams& params) {
+    Gpt2Weights w = load_weights(file);
+    const auto& c = w.cfg;
+    params.n_vocab = c.n_vocab;
+    params.n_ctx_train = c.n_ctx_train;
+    params.n_embd = c.n_embd;
+    params.n_layer = c.n_layer;
+    params.n_head = params.n_head_kv = c.n_head;
+    params.head_dim = c.head_dim();
+    params.n_ff = c.n_ff;
+    params.norm_eps = c.eps;
+    return std::make_unique<Gpt2>(std::move(w));
+}
+
+}  // namespace silica::arch

@@ -1,0 +1,47 @@
+// GPT-2 (general.architecture = "gpt2"): learned position embeddings, pre-LayerNorm blocks with
+// fused QKV, causal multi-head attention and a GELU MLP, all with biases; tied output matrix
+// unless the file has output.weight.
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "engine/arch/architecture.h"
+#include "kernels/matmul.h"
+
+namespace silica::arch {
+
+struct Gpt2Config {
+    int64_t n_vocab = 0, n_ctx_train = 0, n_embd = 0, n_layer = 0, n_head = 0, n_ff = 0;
+    float eps = 1e-5f;
+    int64_t head_dim() const { return n_embd / n_head; }
+};
+
+struct Gpt2Layer {
+    std::vector<float> ln1_w, ln1_b;
+    kernels::Matrix qkv;  // [3C][C]: q, k, v stacked
+    std::vector<float> qkv_b;
+    kernels::Matrix attn_out;
+    std::vector<float> attn_out_b;
+    std::vector<float> ln2_w, ln2_b;
+    kernels::Matrix up;  // [F][C]
+    std::vector<float> up_b;
+    kernels::Matrix down;  // [C][F]
+    std::vector<float> down_b;
+};
+
+struct Gpt2Weights {
+    Gpt2Config cfg;
+    kernels::Matrix token_embd;     // [V][C]
+    kernels::Matrix position_embd;  // [n_ctx_train][C]
+    std::vector<Gpt2Layer> layers;
+    std::vector<float> out_norm_w, out_norm_b;
+    kernels::Matrix output;  // [V][C]; the token embedding when the file has no output.weight
+};
+
+std::unique_ptr<Architecture> bind_gpt2(const gguf::File& file, ModelParams& params);
+
+// Slow scalar reference (double accumulation, dequantized weights, no threads): logits of every
+// position of `tokens`, evaluated from position 0. Used only by tests.
+std::vector<float> gpt2_reference_logits(const Gpt2Weights& w, std::span<const int32_t> tokens);
+
+}  // namespace silica::arch

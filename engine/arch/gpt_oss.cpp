@@ -1,0 +1,347 @@
+#include "engine/arch/gpt_oss.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+#include <string>
+
+#include "cache/attention.h"
+#include "cache/kv_cache.h"
+#include "engine/arch/linear.h"
+#include "engine/arch/tensors.h"
+#include "engine/gguf/gguf.h"
+#include "engine/threading/thread_pool.h"
+#include "kernels/ops.h"
+#include "silica/error.h"
+
+namespace silica::arch {
+
+kernels::Matrix expert(const kernels::Matrix& stacked, int64_t e) {
+    kernels::Matrix m = stacked;
+    m.data += static_cast<size_t>(e) * static_cast<size_t>(stacked.rows) * stacked.row_stride;
+    return m;
+}
+
+Rope::Rope(const GptOssConfig& c) {
+    const int64_t half = c.head_dim / 2;
+    inv_freq_.resize(static_cast<size_t>(half));
+    std::vector<double> freq(static_cast<size_t>(half));
+    for (int64_t i = 0; i < half; ++i) freq[i] = std::pow(c.rope_base, static_cast<double>(2 * i) / c.head_dim);
+    if (c.yarn_factor <= 1.0) {
+        for (int64_t i = 0; i < half; ++i) inv_freq_[i] = 1.0 / freq[i];
+        return;
+    }
+    // YaRN "NTK by parts": dimensions rotating fewer than beta_slow.. beta_fast times over the
+    // original context are interpolated, faster ones kept, with a linear ramp between. Like the
+    // reference, the ramp ends are not rounded; they are clamped to the valid dimension range.
+    concentration_ = 0.1 * std::log(c.yarn_factor) + 1.0;
+    const double two_pi = 2.0 * std::numbers::pi;
+    auto dim_for = [&](double rotations) {
+        return half * std::log(c.yarn_orig_ctx / (rotations * two_pi)) / std::log(c.rope_base);
+    };
+    const double low = std::clamp(dim_for(c.yarn_beta_fast), 0.0, static_cast<double>(half - 1));
+    const double high = std::clamp(dim_for(c.yarn_beta_slow), 0.0, static_cast<double>(half - 1));
+    for (int64_t i = 0; i < half; ++i) {
+        const double ramp = high > low ? std::clamp((i - low) / (high - low), 0.0, 1.0) : (i < low ? 0.0 : 1.0);
+        const double extrapolation = 1.0 / freq[i];
+        const double interpolation = extrapolation / c.yarn_factor;
+        inv_freq_[i] = interpolation * ramp + extrapolation * (1.0 - ramp);
+    }
+}
+
+void Rope::angles(int64_t pos, float* cos, float* sin) const {
+    for (size_t i = 0; i < inv_freq_.size(); ++i) {
+        const double a = static_cast<double>(pos) * inv_freq_[i];
+        cos[i] = static_cast<float>(std::cos(a) * concentration_);
+        sin[i] = static_cast<float>(std::sin(a) * concentration_);
+    }
+}
+
+void route_top_k(const float* logits, int64_t n_expert, int64_t k, int32_t* idx, float* weight) {
+    // Selection by repeated max keeps ties on the lower index and needs no allocation.
+    for (int64_t j = 0; j < k; ++j) {
+        int32_t best = -1;
+        for (int32_t e = 0; e < n_expert; ++e) {
+            bool taken = false;
+            for (int64_t i = 0; i < j; ++i) taken = taken || idx[i] == e;
+            if (!taken && (best < 0 || logits[e] > logits[best])) best = e;
+        }
+        idx[j] = best;
+    }
+    const float max = logits[idx[0]];
+    float sum = 0.0f;
+    for (int64_t j = 0; j < k; ++j) sum += (weight[j] = std::exp(logits[idx[j]] - max));
+    for (int64_t j = 0; j < k; ++j) weight[j] /= sum;
+}
+
+namespace {
+
+constexpr int64_t kMaxChunk = 256;
+
+// q or k rows of n_heads heads: rotate the two halves of each head by the position's angles.
+void apply_rope(float* x, int64_t n_heads, int64_t head_dim, const float* cos, const float* sin) {
+    const int64_t half = head_dim / 2;
+    for (int64_t h = 0; h < n_heads; ++h) {
+        float* a = x + h * head_dim;
+        float* b = a + half;
+        for (int64_t i = 0; i < half; ++i) {
+            const float x1 = a[i], x2 = b[i];
+            a[i] = x1 * cos[i] - x2 * sin[i];
+            b[i] = x2 * cos[i] + x1 * sin[i];
+        }
+    }
+}
+
+GptOssWeights load_weights(const gguf::File& f) {
+    GptOssWeights w;
+    auto& c = w.cfg;
+    const std::string a = "gpt-oss.";
+    c.n_embd = f.get_int(a + "embedding_length", 0);
+    c.n_layer = f.get_int(a + "block_count", 0);
+    c.n_head = f.get_int(a + "attention.head_count", 0);
+    c.n_head_kv = f.get_int(a + "attention.head_count_kv", c.n_head);
+    c.head_dim = f.get_int(a + "attention.key_length", c.n_head ? c.n_embd / c.n_head : 0);
+    c.n_ctx_train = f.get_int(a + "context_length", 0);
+    c.n_ff = f.get_int(a + "expert_feed_forward_length", f.get_int(a + "feed_forward_length", 0));
+    c.n_expert = f.get_int(a + "expert_count", 0);
+    c.n_expert_used = f.get_int(a + "expert_used_count", 0);
+    c.sliding_window = f.get_int(a + "attention.sliding_window", 0);
+    c.eps = static_cast<float>(f.get_float(a + "attention.layer_norm_rms_epsilon", 1e-5));
+    c.rope_base = f.get_float(a + "rope.freq_base", 150000.0);
+    if (f.get_string(a + "rope.scaling.type", "none") == "yarn") {
+        c.yarn_factor = f.get_float(a + "rope.scaling.factor", 1.0);
+        c.yarn_orig_ctx = f.get_float(a + "rope.scaling.original_context_length", 4096.0);
+        c.yarn_beta_fast = f.get_float(a + "rope.scaling.yarn_beta_fast", 32.0);
+        c.yarn_beta_slow = f.get_float(a + "rope.scaling.yarn_beta_slow", 1.0);
+    }
+    if (c.n_embd <= 0 || c.n_layer <= 0 || c.n_head <= 0 || c.n_head_kv <= 0 || c.n_head % c.n_head_kv != 0 ||
+        c.head_dim <= 0 || c.head_dim % 2 != 0 || c.n_ctx_train <= 0 || c.n_ff <= 0 || c.n_expert <= 0 ||
+        c.n_expert_used <= 0 || c.n_expert_used > c.n_expert || c.sliding_window < 0)
+        throw Error(f.path() + ": invalid or missing gpt-oss hyper-parameters");
+
+    TensorBinder b(f);
+    const gguf::TensorInfo* embd = f.tensor("token_embd.weight");
+    if (!embd) throw Error(f.path() + ": missing tensor 'token_embd.weight'");
+    c.n_vocab = embd->ne[1];
+    const int64_t C = c.n_embd, Q = c.n_head * c.head_dim, KV = c.n_head_kv * c.head_dim, F = c.n_ff,
+                  E = c.n_expert;
+    w.token_embd = b.matrix("token_embd.weight", C, c.n_vocab);
+    for (int64_t i = 0; i < c.n_layer; ++i) {
+        const std::string p = "blk." + std::to_string(i) + ".";
+        GptOssLayer L;
+        L.attn_norm = b.floats(p + "attn_norm.weight", {C});
+        L.q = b.matrix(p + "attn_q.weight", C, Q);
+        L.k = b.matrix(p + "attn_k.weight", C, KV);
+        L.v = b.matrix(p + "attn_v.weight", C, KV);
+        L.o = b.matrix(p + "attn_output.weight", Q, C);
+        L.q_b = b.floats(p + "attn_q.bias", {Q});
+        L.k_b = b.floats(p + "attn_k.bias", {KV});
+        L.v_b = b.floats(p + "attn_v.bias", {KV});
+        L.o_b = b.floats(p + "attn_output.bias", {C});
+        L.sinks = b.floats(p + "attn_sinks.weight", {c.n_head});
+        L.post_norm = b.floats(p + "post_attention_norm.weight", {C});
+        L.router = b.matrix(p + "ffn_gate_inp.weight", C, E);
+        L.router_b = b.floats(p + "ffn_gate_inp.bias", {E});
+        L.gate = b.expert_matrix(p + "ffn_gate_exps.weight", C, F, E);
+        L.up = b.expert_matrix(p + "ffn_up_exps.weight", C, F, E);
+        L.down = b.expert_matrix(p + "ffn_down_exps.weight", F, C, E);
+        L.gate_b = b.floats(p + "ffn_gate_exps.bias", {F, E});
+        L.up_b = b.floats(p + "ffn_up_exps.bias", {F, E});
+        L.down_b = b.floats(p + "ffn_down_exps.bias", {C, E});
+        w.layers.push_back(std::move(L));
+    }
+    w.out_norm = b.floats("output_norm.weight", {C});
+    w.output = b.has("output.weight") ? b.matrix("output.weight", C, c.n_vocab) : w.token_embd;
+    return w;
+}
+
+class GptOssForward final : public Forward {
+public:
+    GptOssForward(const GptOssWeights& w, const ForwardOptions& o)
+        : w_(w), opt_(o), rope_(w.cfg), linear_(*o.pool), kv_(layout(w.cfg, o)),
+          attn_scratch_(o.pool->n_threads()) {}
+
+    void reset() override {}
+    uint64_t kv_bytes() const override { return kv_.bytes(); }
+
+    void eval(std::span<const int32_t> tokens, int64_t pos, bool all_logits, std::vector<float>& logits) override {
+        const int64_t V = w_.cfg.n_vocab;
+        logits.resize(static_cast<size_t>((all_logits ? tokens.size() : 1) * V));
+        for (size_t begin = 0; begin < tokens.size(); begin += kMaxChunk) {
+            const size_t n = std::min<size_t>(kMaxChunk, tokens.size() - begin);
+            const bool last_chunk = begin + n == tokens.size();
+            float* out = all_logits ? logits.data() + begin * V : (last_chunk ? logits.data() : nullptr);
+            eval_chunk(tokens.subspan(begin, n), pos + static_cast<int64_t>(begin), all_logits, out);
+        }
+    }
+
+private:
+    static cache::KvLayout layout(const GptOssConfig& c, const ForwardOptions& o) {
+        cache::KvLayout l;
+        l.n_layer = c.n_layer;
+        l.n_ctx = o.n_ctx;
+        l.n_head_kv = c.n_head_kv;
+        l.head_dim = c.head_dim;
+        l.storage = o.kv_storage;
+        for (int64_t i = 0; i < c.n_layer; ++i) l.window.push_back(c.window_of(i));
+        return l;
+    }
+
+    void eval_chunk(std::span<const int32_t> tokens, int64_t pos0, bool all, float* out) {
+        const auto& c = w_.cfg;
+        const int64_t T = static_cast<int64_t>(tokens.size()), C = c.n_embd, hd = c.head_dim;
+        const int64_t Q = c.n_head * hd, KV = c.n_head_kv * hd;
+        x_.resize(T * C);
+        h_.resize(T * C);
+        q_.resize(T * Q);
+        k_.resize(T * KV);
+        v_.resize(T * KV);
+        att_.resize(T * Q);
+        cos_.resize(T * hd / 2);
+        sin_.resize(T * hd / 2);
+        for (int64_t t = 0; t < T; ++t) {
+            matrix_row(w_.token_embd, tokens[t], &x_[t * C]);
+            rope_.angles(pos0 + t, &cos_[t * hd / 2], &sin_[t * hd / 2]);
+        }
+        for (int64_t l = 0; l < c.n_layer; ++l) {
+            const GptOssLayer& L = w_.layers[l];
+            for (int64_t t = 0; t < T; ++t) kernels::rms_norm(&x_[t * C], L.attn_norm.data(), &h_[t * C], C, c.eps);
+            linear_.run(L.q, h_.data(), T, q_.data(), L.q_b.data());
+            linear_.run(L.k, h_.data(), T, k_.data(), L.k_b.data());
+            linear_.run(L.v, h_.data(), T, v_.data(), L.v_b.data());
+            for (int64_t t = 0; t < T; ++t) {
+                apply_rope(&q_[t * Q], c.n_head, hd, &cos_[t * hd / 2], &sin_[t * hd / 2]);
+                apply_rope(&k_[t * KV], c.n_head_kv, hd, &cos_[t * hd / 2], &sin_[t * hd / 2]);
+            }
+            attention(l, T, pos0);
+            linear_.run(L.o, att_.data(), T, h_.data(), L.o_b.data());
+            kernels::add(x_.data(), h_.data(), T * C);
+
+            for (int64_t t = 0; t < T; ++t) kernels::rms_norm(&x_[t * C], L.post_norm.data(), &h_[t * C], C, c.eps);
+            moe(L, T);
+        }
+        if (!out) return;
+        const int64_t first = all ? 0 : T - 1;
+        for (int64_t t = first; t < T; ++t)
+            kernels::rms_norm(&x_[t * C], w_.out_norm.data(), &h_[(t - first) * C], C, c.eps);
+        linear_.run(w_.output, h_.data(), T - first, out, nullptr);
+    }
+
+    // Threads take whole KV heads (with their query-head group); tokens go in order within a
+    // head so each query sees exactly the keys at or before its position, even in a ring.
+    void attention(int64_t layer, int64_t T, int64_t pos0) {
+        const auto& c = w_.cfg;
+        const int64_t hd = c.head_dim, group = c.n_head / c.n_head_kv;
+        const int64_t Q = c.n_head * hd, KV = c.n_head_kv * hd;
+        const GptOssLayer& L = w_.layers[layer];
+        opt_.pool->run([&](int tid, int nth) {
+            const RowRange heads = split_rows(c.n_head_kv, tid, nth, 1);
+            for (int64_t g = heads.begin; g < heads.end; ++g) {
+                cache::AttentionSpec spec;
+                spec.scale = 1.0f / std::sqrt(static_cast<float>(hd));
+                spec.window = c.window_of(layer);
+                spec.sinks = &L.sinks[g * group];
+                for (int64_t t = 0; t < T; ++t) {
+                    kv_.store(layer, pos0 + t, g, &k_[t * KV + g * hd], &v_[t * KV + g * hd]);
+                    cache::attend(kv_, layer, g, pos0 + t, &q_[t * Q + g * group * hd], group, spec,
+                                  &att_[t * Q + g * group * hd], attn_scratch_[tid]);
+                }
+            }
+        });
+    }
+
+    // Tokens are grouped by expert so each expert's weights are read once per chunk.
+    void moe(const GptOssLayer& L, int64_t T) {
+        const auto& c = w_.cfg;
+        const int64_t C = c.n_embd, F = c.n_ff, E = c.n_expert, K = c.n_expert_used;
+        router_.resize(T * E);
+        linear_.run(L.router, h_.data(), T, router_.data(), L.router_b.data());
+        sel_.resize(T * K);
+        sel_w_.resize(T * K);
+        for (int64_t t = 0; t < T; ++t) route_top_k(&router_[t * E], E, K, &sel_[t * K], &sel_w_[t * K]);
+
+        for (int64_t e = 0; e < E; ++e) {
+            rows_.clear();
+            weights_.clear();
+            for (int64_t t = 0; t < T; ++t)
+                for (int64_t j = 0; j < K; ++j)
+                    if (sel_[t * K + j] == e) {
+                        rows_.push_back(t);
+                        weights_.push_back(sel_w_[t * K + j]);
+                    }
+            if (rows_.empty()) continue;
+            const int64_t m = static_cast<int64_t>(rows_.size());
+            xe_.resize(m * C);
+            for (int64_t i = 0; i < m; ++i) std::copy_n(&h_[rows_[i] * C], C, &xe_[i * C]);
+            gate_.resize(m * F);
+            up_.resize(m * F);
+            ye_.resize(m * C);
+            const kernels::Matrix gate = expert(L.gate, e), up = expert(L.up, e), down = expert(L.down, e);
+            linear_.run(gate, xe_.data(), m, gate_.data(), &L.gate_b[e * F]);
+            linear_.run(up, xe_.data(), m, up_.data(), &L.up_b[e * F]);
+            for (int64_t i = 0; i < m * F; ++i) {
+                const float g = std::min(gate_[i], c.swiglu_limit);
+                const float u = std::clamp(up_[i], -c.swiglu_limit, c.swiglu_limit);
+                gate_[i] = g / (1.0f + std::exp(-c.swiglu_alpha * g)) * (u + 1.0f);
+            }
+            linear_.run(down, gate_.data(), m, ye_.data(), &L.down_b[e * C]);
+            for (int64_t i = 0; i < m; ++i) kernels::axpy(weights_[i], &ye_[i * C], &x_[rows_[i] * C], C);
+        }
+    }
+
+    const GptOssWeights& w_;
+    ForwardOptions opt_;
+    Rope rope_;
+    Linear linear_;
+    cache::KvCache kv_;
+    std::vector<std::vector<float>> attn_scratch_;
+    std::vector<float> x_, h_, q_, k_, v_, att_, cos_, sin_, router_, sel_w_, xe_, gate_, up_, ye_;
+    std::vector<int32_t> sel_;
+    std::vector<int64_t> rows_;
+    std::vector<float> weights_;
+};
+
+class GptOss final : public Architecture {
+public:
+    explicit GptOss(GptOssWeights w) : w_(std::move(w)) {}
+    std::unique_ptr<Forward> make_forward(const ForwardOptions& o) const override {
+        return std::make_unique<GptOssForward>(w_, o);
+    }
+    std::vector<float> reference_logits(std::span<const int32_t> tokens) const override {
+        return gpt_oss_reference_logits(w_, tokens);
+    }
+    uint64_t bytes_per_token() const override {
+        const auto& c = w_.cfg;
+        uint64_t bytes = w_.output.rows * w_.output.row_stride + w_.token_embd.row_stride;
+        for (const auto& L : w_.layers) {
+            for (const auto* m : {&L.q, &L.k, &L.v, &L.o, &L.router}) bytes += m->rows * m->row_stride;
+            for (const auto* m : {&L.gate, &L.up, &L.down}) bytes += c.n_expert_used * m->rows * m->row_stride;
+        }
+        return bytes;
+    }
+
+private:
+    GptOssWeights w_;
+};
+
+}  // namespace
+
+std::unique_ptr<Architecture> bind_gpt_oss(const gguf::File& file, ModelParams& params) {
+    GptOssWeights w = load_weights(file);
+    const auto& c = w.cfg;
+    params.n_vocab = c.n_vocab;
+    params.n_ctx_train = c.n_ctx_train;
+    params.n_embd = c.n_embd;
+    params.n_layer = c.n_layer;
+    params.n_head = c.n_head;
+    params.n_head_kv = c.n_head_kv;
+    params.head_dim = c.head_dim;
+    params.n_ff = c.n_ff;
+    params.n_expert = c.n_expert;
+    params.n_expert_used = c.n_expert_used;
+    params.sliding_window = c.sliding_window;
+    params.norm_eps = c.eps;
+    return std::make_unique<GptOss>(std::move(w));
+}
+
+}  // namespace silica::arch

@@ -1,0 +1,72 @@
+// GPT-OSS (general.architecture = "gpt-oss"): RMSNorm blocks; GQA attention with biases, NeoX
+// RoPE with YaRN scaling, learned attention sinks, and a sliding window on even layers; a
+// mixture-of-experts MLP (top-4 of 32, softmax over the chosen four) of clamped-SwiGLU experts
+// stored in MXFP4. Ground truth: OpenAI's reference implementation (gpt_oss/torch/model.py).
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "engine/arch/architecture.h"
+#include "kernels/matmul.h"
+
+namespace silica::arch {
+
+struct GptOssConfig {
+    int64_t n_vocab = 0, n_ctx_train = 0, n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, head_dim = 0;
+    int64_t n_ff = 0;  // per expert
+    int64_t n_expert = 0, n_expert_used = 0;
+    int64_t sliding_window = 0;  // on even layers
+    float eps = 1e-5f;
+    double rope_base = 150000.0;
+    double yarn_factor = 1.0;  // 1: no YaRN
+    double yarn_orig_ctx = 4096.0;
+    double yarn_beta_fast = 32.0, yarn_beta_slow = 1.0;
+    float swiglu_alpha = 1.702f, swiglu_limit = 7.0f;
+
+    int64_t window_of(int64_t layer) const { return layer % 2 == 0 ? sliding_window : 0; }
+};
+
+struct GptOssLayer {
+    std::vector<float> attn_norm;
+    kernels::Matrix q, k, v, o;
+    std::vector<float> q_b, k_b, v_b, o_b;
+    std::vector<float> sinks;  // [n_head]
+    std::vector<float> post_norm;
+    kernels::Matrix router;  // [n_expert][C]
+    std::vector<float> router_b;
+    kernels::Matrix gate, up, down;  // expert 0 of [E][F][C] / [E][C][F]; see expert()
+    std::vector<float> gate_b, up_b, down_b;  // [E][F], [E][F], [E][C]
+};
+
+struct GptOssWeights {
+    GptOssConfig cfg;
+    kernels::Matrix token_embd;
+    std::vector<GptOssLayer> layers;
+    std::vector<float> out_norm;
+    kernels::Matrix output;
+};
+
+// Expert e of a stacked expert matrix (rows of expert e follow those of expert e-1).
+kernels::Matrix expert(const kernels::Matrix& stacked, int64_t e);
+
+// YaRN-scaled rotary embedding (NeoX layout: the two halves of a head are rotated together).
+class Rope {
+public:
+    explicit Rope(const GptOssConfig& c);
+    // cos/sin for one position: head_dim/2 values each, concentration already applied.
+    void angles(int64_t pos, float* cos, float* sin) const;
+    double concentration() const { return concentration_; }
+    const std::vector<double>& inv_freq() const { return inv_freq_; }
+
+private:
+    std::vector<double> inv_freq_;
+    double concentration_ = 1.0;
+};
+
+// Router: indices of the top-k logits (ties to the lower index) and their softmax weights.
+void route_top_k(const float* logits, int64_t n_expert, int64_t k, int32_t* idx, float* weight);
+
+std::unique_ptr<Architecture> bind_gpt_oss(const gguf::File& file, ModelParams& params);
+std::vector<float> gpt_oss_reference_logits(const GptOssWeights& w, std::span<const int32_t> tokens);
+
+}  // namespace silica::arch

@@ -1,0 +1,31 @@
+// y = W·x (+ b) (then an activation), for a batch of rows, split over the thread pool by output
+// rows. Activations are prepared (quantized) once per call, on the calling thread.
+#pragma once
+#include <cstdint>
+
+#include "engine/threading/partition.h"
+#include "engine/threading/thread_pool.h"
+#include "kernels/matmul.h"
+
+namespace silica::arch {
+
+enum class Epilogue { none, gelu_tanh };
+
+class Linear {
+public:
+    explicit Linear(ThreadPool& pool) : pool_(pool) {}
+
+    // x: m rows of w.cols floats; y: m rows of w.rows floats. bias may be null.
+    void run(const kernels::Matrix& w, const float* x, int64_t m, float* y, const float* bias,
+             Epilogue epilogue = Epilogue::none);
+    // Same, with activations already prepared for w's type (shared by several matrices).
+    void run_prepared(const kernels::Matrix& w, const kernels::Activations& x, float* y, const float* bias,
+                      Epilogue epilogue = Epilogue::none);
+    kernels::Activations& activations() { return act_; }
+
+private:
+    ThreadPool& pool_;
+    kernels::Activations act_;
+};
+
+}  // namespace silica::arch

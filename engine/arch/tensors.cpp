@@ -1,0 +1,54 @@
+#include "engine/arch/tensors.h"
+
+#include "quant/dequantize.h"
+#include "silica/error.h"
+
+namespace silica::arch {
+namespace {
+
+std::string shape_string(const int64_t* ne, size_t n) {
+    std::string s = "[";
+    for (size_t i = 0; i < n; ++i) s += (i ? ", " : "") + std::to_string(ne[i]);
+    return s + "]";
+}
+
+}  // namespace
+
+const gguf::TensorInfo& TensorBinder::get(const std::string& name, std::initializer_list<int64_t> shape) const {
+    const gguf::TensorInfo* t = file_.tensor(name);
+    if (!t) throw Error(file_.path() + ": missing tensor '" + name + "'");
+    bool ok = t->n_dims == shape.size();
+    size_t i = 0;
+    for (int64_t d : shape) ok = ok && t->ne[i++] == d;
+    if (!ok)
+        throw Error(file_.path() + ": tensor '" + name + "' has shape " + shape_string(t->ne.data(), t->n_dims) +
+                    ", expected " + shape_string(std::data(shape), shape.size()));
+    return *t;
+}
+
+kernels::Matrix TensorBinder::matrix(const std::string& name, int64_t cols, int64_t rows) const {
+    const auto& t = get(name, {cols, rows});
+    return kernels::Matrix{t.type, rows, cols, t.data, row_bytes(type_traits(t.type), cols)};
+}
+
+kernels::Matrix TensorBinder::expert_matrix(const std::string& name, int64_t cols, int64_t rows,
+                                            int64_t n_expert) const {
+    const auto& t = get(name, {cols, rows, n_expert});
+    return kernels::Matrix{t.type, rows, cols, t.data, row_bytes(type_traits(t.type), cols)};
+}
+
+std::vector<float> TensorBinder::floats(const std::string& name, std::initializer_list<int64_t> shape) const {
+    const auto& t = get(name, shape);
+    std::vector<float> out(static_cast<size_t>(t.n_elements()));
+    const int64_t cols = t.ne[0];
+    const size_t stride = row_bytes(type_traits(t.type), cols);
+    for (int64_t r = 0; r < t.n_elements() / cols; ++r)
+        dequantize_row(t.type, t.data + static_cast<size_t>(r) * stride, out.data() + r * cols, cols);
+    return out;
+}
+
+void matrix_row(const kernels::Matrix& m, int64_t r, float* out) {
+    dequantize_row(m.type, m.data + static_cast<size_t>(r) * m.row_stride, out, m.cols);
+}
+
+}  // namespace silica::arch

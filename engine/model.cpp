@@ -1,0 +1,63 @@
+#include <map>
+#include <sstream>
+
+#include "engine/model_impl.h"
+#include "kernels/isa.h"
+#include "silica/error.h"
+
+namespace silica {
+
+std::shared_ptr<Model> Model::load(const std::string& path, const LoadOptions& options) {
+    auto impl = std::make_unique<Impl>(Impl{path, gguf::File::open(path, {options.use_mmap}), {}, nullptr, nullptr});
+    if (options.progress) options.progress(0.5);
+    impl->arch = arch::bind_architecture(impl->file, impl->params);
+    impl->tokenizer = tokenizer_from_gguf(impl->file);
+    if (impl->tokenizer->n_vocab() != impl->params.n_vocab)
+        throw Error(path + ": tokenizer has " + std::to_string(impl->tokenizer->n_vocab()) +
+                    " tokens but the embedding has " + std::to_string(impl->params.n_vocab) + " rows");
+    if (options.progress) options.progress(1.0);
+    return std::shared_ptr<Model>(new Model(std::move(impl)));
+}
+
+Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Model::~Model() = default;
+
+const ModelParams& Model::params() const { return impl_->params; }
+const Tokenizer& Model::tokenizer() const { return *impl_->tokenizer; }
+const std::string& Model::path() const { return impl_->path; }
+uint64_t Model::file_size() const { return impl_->file.file_size(); }
+
+std::string Model::describe() const {
+    const auto& p = impl_->params;
+    const auto& f = impl_->file;
+    std::ostringstream o;
+    auto mib = [](uint64_t b) { return std::to_string(b / (1024 * 1024)) + "." + std::to_string(b % (1024 * 1024) * 10 / (1024 * 1024)) + " MiB"; };
+    o << "file:          " << impl_->path << " (" << mib(f.file_size()) << ", GGUF v" << f.version() << ", "
+      << f.metadata().size() << " metadata keys, alignment " << f.alignment() << ")\n";
+    o << "architecture:  " << p.architecture << (p.name.empty() ? "" : " (" + p.name + ")") << "\n";
+    o << "hparams:       n_vocab=" << p.n_vocab << " n_ctx_train=" << p.n_ctx_train << " n_embd=" << p.n_embd
+      << " n_layer=" << p.n_layer << " n_head=" << p.n_head << " n_head_kv=" << p.n_head_kv
+      << " head_dim=" << p.head_dim << " n_ff=" << p.n_ff;
+    if (p.n_expert) o << " n_expert=" << p.n_expert << " n_expert_used=" << p.n_expert_used;
+    if (p.sliding_window) o << " sliding_window=" << p.sliding_window;
+    o << " norm_eps=" << p.norm_eps << "\n";
+    const Tokenizer& tok = *impl_->tokenizer;
+    o << "tokenizer:     " << f.get_string("tokenizer.ggml.model", "?") << " / pre=" << f.get_string("tokenizer.ggml.pre", "?")
+      << ", " << tok.n_vocab() << " tokens, " << (f.has("tokenizer.ggml.merges") ? f.find("tokenizer.ggml.merges")->as_array().items.size() : 0)
+      << " merges, bos=" << f.get_int("tokenizer.ggml.bos_token_id", -1)
+      << " eos=" << f.get_int("tokenizer.ggml.eos_token_id", -1) << "\n";
+    std::map<std::string, std::pair<int, uint64_t>> by_type;
+    for (const auto& t : f.tensors()) {
+        auto& e = by_type[std::string(type_traits(t.type).name)];
+        e.first++;
+        e.second += t.nbytes;
+    }
+    o << "tensors:       " << f.tensors().size() << "\n";
+    for (const auto& [name, e] : by_type) o << "  " << name << ": " << e.first << " tensors, " << mib(e.second) << "\n";
+    o << "memory plan:   weights mapped zero-copy from the file; " << mib(impl_->arch->bytes_per_token())
+      << " of weights read per decoded token\n";
+    o << "kernel ISA:    " << kernels::isa_name(kernels::active_isa()) << "\n";
+    return o.str();
+}
+
+}  // namespace silica

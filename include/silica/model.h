@@ -1,0 +1,58 @@
+// A loaded model: its metadata, weights (zero-copy views of the mapped GGUF file) and tokenizer.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace silica {
+
+class Tokenizer;
+class Session;
+
+struct LoadOptions {
+    bool use_mmap = true;  // false: read the file into private memory (--no-mmap)
+    // Called with a fraction in [0, 1] while loading (for progress bars); may be empty.
+    std::function<void(double)> progress;
+};
+
+// Hyper-parameters common to the supported architectures (0 where an architecture has none).
+struct ModelParams {
+    std::string architecture;  // "gpt2" or "gpt-oss"
+    std::string name;          // general.name
+    int64_t n_vocab = 0;
+    int64_t n_ctx_train = 0;
+    int64_t n_embd = 0;
+    int64_t n_layer = 0;
+    int64_t n_head = 0;
+    int64_t n_head_kv = 0;
+    int64_t head_dim = 0;
+    int64_t n_ff = 0;
+    int64_t n_expert = 0;
+    int64_t n_expert_used = 0;
+    int64_t sliding_window = 0;
+    double norm_eps = 1e-5;
+};
+
+class Model {
+public:
+    // Throws silica::Error("<path>: <problem>") for unreadable, malformed or unsupported files.
+    static std::shared_ptr<Model> load(const std::string& path, const LoadOptions& options = {});
+    ~Model();
+
+    const ModelParams& params() const;
+    const Tokenizer& tokenizer() const;
+    const std::string& path() const;
+    uint64_t file_size() const;
+    // Multi-line human-readable summary: metadata, tensor table by type, memory plan (--info).
+    std::string describe() const;
+
+    struct Impl;
+    const Impl& impl() const { return *impl_; }
+
+private:
+    explicit Model(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace silica

@@ -1,0 +1,78 @@
+#include "kernels/ops.h"
+
+#include <cmath>
+#include <limits>
+
+namespace silica::kernels {
+
+void layer_norm(const float* x, const float* w, const float* b, float* y, int64_t n, float eps) {
+    // Two passes in double: the mean/variance of a residual stream can be large, and this is
+    // not where the time goes.
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; ++i) sum += x[i];
+    const double mean = sum / static_cast<double>(n);
+    double var = 0.0;
+    for (int64_t i = 0; i < n; ++i) {
+        const double d = x[i] - mean;
+        var += d * d;
+    }
+    var /= static_cast<double>(n);
+    const float scale = static_cast<float>(1.0 / std::sqrt(var + eps));
+    const float fmean = static_cast<float>(mean);
+    for (int64_t i = 0; i < n; ++i) {
+        const float v = (x[i] - fmean) * scale * w[i];
+        y[i] = b ? v + b[i] : v;
+    }
+}
+
+void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps) {
+    double ss = 0.0;
+    for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+    const float scale = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
+    for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale * w[i];
+}
+
+float gelu_tanh(float x) {
+    constexpr float kSqrt2OverPi = 0.79788456080286535588f;
+    return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
+}
+
+void gelu_tanh(float* x, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) x[i] = gelu_tanh(x[i]);
+}
+
+void softmax(float* x, int64_t n) {
+    float max = -std::numeric_limits<float>::infinity();
+    for (int64_t i = 0; i < n; ++i) max = std::fmax(max, x[i]);
+    if (max == -std::numeric_limits<float>::infinity()) {
+        for (int64_t i = 0; i < n; ++i) x[i] = 0.0f;
+        return;
+    }
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; ++i) {
+        x[i] = std::exp(x[i] - max);
+        sum += x[i];
+    }
+    const float inv = static_cast<float>(1.0 / sum);
+    for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+void add(float* y, const float* x, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) y[i] += x[i];
+}
+
+void add_bias(float* y, const float* b, int64_t m, int64_t n) {
+    for (int64_t r = 0; r < m; ++r) add(y + r * n, b, n);
+}
+
+float dot(const float* a, const float* b, int64_t n) {
+    float s = 0.0f;
+    for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
+    return s;
+}
+
+void axpy(float a, const float* x, float* y, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+}  // namespace silica::kernels

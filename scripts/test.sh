@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs dependencies, builds everything, and runs the whole test suite: unit and model tests
+# (Release), the parser tests under ASan/UBSan, and the find_package(Silica) embedding example.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+start=$(date +%s)
+
+cmake --preset release >/dev/null
+cmake --build --preset release
+ctest --preset release -j2
+
+# Parsers and other untrusted-input code under AddressSanitizer + UndefinedBehaviorSanitizer.
+cmake --preset asan >/dev/null
+cmake --build --preset asan --target test_engine test_tokenizer gguf_fuzz_replay
+ctest --preset asan -L asan -j2
+
+# The installed package, used the way another project would use it.
+bash examples/embed/run.sh build/release
+
+echo "scripts/test.sh: all passed in $(( $(date +%s) - start )) s"
