@@ -271,7 +271,7 @@ std::vector<uint8_t> Writer::write_to_memory() const {
 void Writer::write(const std::string& path) const {
     const std::string tmp = path + ".tmp." + std::to_string(::getpid());
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) throw Error(tmp + ": " + std::strerror(errno));
+    if (fd < 0) throw Error(path + ": cannot create " + tmp + ": " + std::strerror(errno));
     try {
         FileSink sink(fd, tmp);
         write_to(sink);
