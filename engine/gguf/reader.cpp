@@ -34,6 +34,14 @@ struct Contents {
     std::unordered_map<std::string, size_t> tensor_index;
 };
 
+bool is_integer_type(ValueType t) {
+    switch (t) {
+        case ValueType::UINT8: case ValueType::INT8: case ValueType::UINT16: case ValueType::INT16:
+        case ValueType::UINT32: case ValueType::INT32: case ValueType::UINT64: case ValueType::INT64: return true;
+        default: return false;
+    }
+}
+
 std::string hex_bytes(const uint8_t* p, size_t n) {
     static const char* const kDigits = "0123456789abcdef";
     std::string s;
@@ -171,8 +179,7 @@ void read_metadata(Parser& p, uint64_t kv_count, Contents& f) {
     if (auto it = f.key_index.find(kAlignmentKey); it != f.key_index.end()) {
         const Value& v = f.metadata[it->second].second;
         p.set_context(std::string("metadata key '") + kAlignmentKey + "'");
-        if (v.type() == ValueType::BOOL || v.type() == ValueType::STRING || v.type() == ValueType::ARRAY ||
-            v.type() == ValueType::FLOAT32 || v.type() == ValueType::FLOAT64)
+        if (!is_integer_type(v.type()))
             p.fail("alignment must be an integer, got " + value_type_name(v.type()));
         int64_t a = 0;
         try {
@@ -286,14 +293,6 @@ const Array& require_array(const Contents& f, const File& file, std::string_view
     const Value& v = require(f, file, key);
     if (v.type() != ValueType::ARRAY) fail_key(f, key, "expected an array, got " + value_type_name(v.type()));
     return std::get<Array>(v.v);
-}
-
-bool is_integer_type(ValueType t) {
-    switch (t) {
-        case ValueType::UINT8: case ValueType::INT8: case ValueType::UINT16: case ValueType::INT16:
-        case ValueType::UINT32: case ValueType::INT32: case ValueType::UINT64: case ValueType::INT64: return true;
-        default: return false;
-    }
 }
 
 }  // namespace
