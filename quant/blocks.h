@@ -23,6 +23,12 @@ struct BlockQ4_K { uint16_t d; uint16_t dmin; uint8_t scales[12]; uint8_t qs[kQK
 struct BlockQ5_K { uint16_t d; uint16_t dmin; uint8_t scales[12]; uint8_t qh[kQKK / 8]; uint8_t qs[kQKK / 2]; };
 // 16 sub-blocks of 16 with int8 scales; 6-bit quants split into low 4 (ql) and high 2 (qh) bits
 struct BlockQ6_K { uint8_t ql[kQKK / 2]; uint8_t qh[kQKK / 4]; int8_t scales[kQKK / 16]; uint16_t d; };
+// 16 sub-blocks of 16 with 4-bit scale (low nibble) and 4-bit min (high nibble) in `scales`;
+// 2-bit quants: x = d * (sc & 15) * q - dmin * (sc >> 4)
+struct BlockQ2_K { uint8_t scales[kQKK / 16]; uint8_t qs[kQKK / 4]; uint16_t d; uint16_t dmin; };
+// 16 sub-blocks of 16 with 6-bit scales (biased by 32) packed in `scales`; 3-bit quants: low 2 bits
+// in qs, the high bit in hmask (a set bit means "no -4"): x = d * (sc - 32) * (q - (hbit ? 0 : 4))
+struct BlockQ3_K { uint8_t hmask[kQKK / 8]; uint8_t qs[kQKK / 4]; uint8_t scales[12]; uint16_t d; };
 // OCP MX FP4: e is an E8M0 shared exponent (2^(e-127)); codes are E2M1, laid out as Q4_0
 struct BlockMXFP4 { uint8_t e; uint8_t qs[kQK / 2]; };
 
@@ -31,6 +37,8 @@ static_assert(sizeof(BlockQ4_0) == 18);
 static_assert(sizeof(BlockQ4_1) == 20);
 static_assert(sizeof(BlockQ5_0) == 22);
 static_assert(sizeof(BlockQ5_1) == 24);
+static_assert(sizeof(BlockQ2_K) == 84);
+static_assert(sizeof(BlockQ3_K) == 110);
 static_assert(sizeof(BlockQ4_K) == 144);
 static_assert(sizeof(BlockQ5_K) == 176);
 static_assert(sizeof(BlockQ6_K) == 210);
