@@ -31,8 +31,9 @@ const Shape kShapes[] = {
     {"gpt2-output", 50257, 768},     {"gpt-oss-attn", 2880, 2880},    {"gpt-oss-expert", 5760, 2880},
     {"gpt-oss-output", 201088, 2880},
 };
-const TensorType kTypes[] = {TensorType::Q8_0, TensorType::Q4_0, TensorType::MXFP4,
-                             TensorType::F16,  TensorType::BF16, TensorType::F32};
+const TensorType kTypes[] = {TensorType::Q8_0, TensorType::Q4_0, TensorType::MXFP4, TensorType::Q4_K,
+                             TensorType::Q5_K, TensorType::Q6_K, TensorType::F16,   TensorType::BF16,
+                             TensorType::F32};
 
 // Valid random bytes for one 64-row tile, repeated to fill the matrix (filling gigabytes with a
 // random generator would dominate the run; repetition does not change memory traffic).
@@ -55,6 +56,9 @@ void fill_weights(TensorType t, int64_t rows, int64_t cols, std::vector<uint8_t>
             case TensorType::Q4_0: std::memcpy(p, &h, 2); break;
             case TensorType::BF16: { const uint16_t b = static_cast<uint16_t>(0x3c00 | byte(rng)); std::memcpy(p, &b, 2); break; }
             case TensorType::MXFP4: p[0] = static_cast<uint8_t>(120 + byte(rng) % 8); break;
+            case TensorType::Q4_K:
+            case TensorType::Q5_K: std::memcpy(p, &h, 2); std::memcpy(p + 2, &h, 2); break;
+            case TensorType::Q6_K: std::memcpy(p + 208, &h, 2); break;
             default: break;
         }
     }
@@ -133,6 +137,9 @@ int register_all() {
                     // The scalar ISA is the reference (double-precision dot of dequantized blocks);
                     // its prefill speed is not interesting and would take minutes.
                     if (isa == 0 && m > 1) continue;
+                    // K-quants need widths that are multiples of 256 (GPT-OSS's 2880 is not; its
+                    // GGUFs use other types there).
+                    if (s.cols % type_traits(t).block_size != 0) continue;
                     const std::string name = std::string(type_traits(t).name) + "/" + s.name + "/" +
                                              std::string(isa_name(static_cast<Isa>(isa))) + "/m" + std::to_string(m);
                     auto* b = benchmark::RegisterBenchmark(name.c_str(), bm_matmul, t, s, static_cast<Isa>(isa), m);

@@ -52,6 +52,9 @@ bool has_int8_kernel(TensorType t) {
         case TensorType::Q5_0:
         case TensorType::Q5_1:
         case TensorType::MXFP4:
+        case TensorType::Q4_K:
+        case TensorType::Q5_K:
+        case TensorType::Q6_K:
             return true;
         default:
             return false;
@@ -75,8 +78,69 @@ int nibble(const uint8_t* qs, int j) { return j < 16 ? (qs[j] & 15) : (qs[j - 16
 
 }  // namespace
 
-void decode_block_int8(TensorType t, const uint8_t* p, DecodedBlockQ8& out) {
+void unpack_k4_scales(const uint8_t* s, uint8_t scale[8], uint8_t min[8]) {
+    for (int j = 0; j < 4; ++j) {
+        scale[j] = s[j] & 63;
+        min[j] = s[j + 4] & 63;
+    }
+    for (int j = 4; j < 8; ++j) {
+        scale[j] = static_cast<uint8_t>((s[j + 4] & 15) | ((s[j - 4] >> 6) << 4));
+        min[j] = static_cast<uint8_t>((s[j + 4] >> 4) | ((s[j] >> 6) << 4));
+    }
+}
+
+void decode_block_int8(TensorType t, const uint8_t* row, int64_t block_index, DecodedBlockQ8& out) {
     out.m = 0.0f;
+    out.sc[0] = out.sc[1] = 1;
+    const TypeTraits traits = type_traits(t);
+    if (traits.block_size == kQKK) {
+        // K-quants: super-block block_index / 8, 32-element block c inside it.
+        const uint8_t* p = row + (block_index / 8) * traits.block_bytes;
+        const int c = static_cast<int>(block_index % 8);
+        switch (t) {
+            case TensorType::Q4_K:
+            case TensorType::Q5_K: {
+                // Both start {d, dmin, scales[12]}; block c takes the low (c even) or high (c odd)
+                // nibbles of 32 bytes of qs; Q5_K's 5th bit of element l is bit c of qh[l].
+                BlockQ5_K b{};  // (Q4_K is a prefix of it up to scales)
+                uint8_t scale[8], min[8];
+                std::memcpy(&b, p, 16);
+                unpack_k4_scales(b.scales, scale, min);
+                out.d = fp16_to_f32(b.d) * scale[c];
+                out.m = -fp16_to_f32(b.dmin) * min[c];
+                const uint8_t* qs = p + (t == TensorType::Q4_K ? 16 : 48) + 32 * (c / 2);
+                const uint8_t* qh = p + 16;
+                for (int l = 0; l < 32; ++l) {
+                    int q = (c % 2 == 0) ? (qs[l] & 15) : (qs[l] >> 4);
+                    if (t == TensorType::Q5_K) q |= ((qh[l] >> c) & 1) << 4;
+                    out.q[l] = static_cast<int8_t>(q);
+                }
+                return;
+            }
+            case TensorType::Q6_K: {
+                // Half n = c / 4 of the super-block (128 elements: ql[64n..], qh[32n..]); block
+                // j = c % 4 of that half takes the low (j < 2) or high nibbles of ql[64n + 32(j%2) + l]
+                // and bits 2j, 2j+1 of qh[32n + l]; its halves use scales[2c] and scales[2c + 1].
+                BlockQ6_K b;
+                std::memcpy(&b, p, sizeof b);
+                const int n = c / 4, j = c % 4;
+                const uint8_t* ql = b.ql + 64 * n + 32 * (j % 2);
+                const uint8_t* qh = b.qh + 32 * n;
+                for (int l = 0; l < 32; ++l) {
+                    const int lo = (j < 2) ? (ql[l] & 15) : (ql[l] >> 4);
+                    const int hi = (qh[l] >> (2 * j)) & 3;
+                    out.q[l] = static_cast<int8_t>((lo | (hi << 4)) - 32);
+                }
+                out.sc[0] = b.scales[2 * c];
+                out.sc[1] = b.scales[2 * c + 1];
+                out.d = fp16_to_f32(b.d);
+                return;
+            }
+            default:
+                break;
+        }
+    }
+    const uint8_t* p = row + block_index * traits.block_bytes;
     switch (t) {
         case TensorType::Q8_0: {
             BlockQ8_0 b;
@@ -161,7 +225,6 @@ void matmul_reference(const Matrix& w, const Activations& x, float* y, int64_t l
 
 void matmul_reference_int8(const Matrix& w, const Activations& x, float* y, int64_t ldy,
                            int64_t r_begin, int64_t r_end) {
-    const TypeTraits traits = type_traits(w.type);
     const int64_t nb = w.cols / kQK;
     DecodedBlockQ8 wb;
     for (int64_t r = r_begin; r < r_end; ++r) {
@@ -170,9 +233,10 @@ void matmul_reference_int8(const Matrix& w, const Activations& x, float* y, int6
             const ActBlockQ8* xb = x.q8() + i * nb;
             double sum = 0.0;
             for (int64_t b = 0; b < nb; ++b) {
-                decode_block_int8(w.type, row + b * traits.block_bytes, wb);
-                int32_t isum = 0;
-                for (int j = 0; j < 32; ++j) isum += wb.q[j] * xb[b].qs[j];
+                decode_block_int8(w.type, row, b, wb);
+                int32_t half[2] = {0, 0};
+                for (int j = 0; j < 32; ++j) half[j / 16] += wb.q[j] * xb[b].qs[j];
+                const int32_t isum = wb.sc[0] * half[0] + wb.sc[1] * half[1];
                 sum += static_cast<double>(wb.d * xb[b].d) * isum + static_cast<double>(wb.m) * xb[b].s;
             }
             y[i * ldy + r] = static_cast<float>(sum);

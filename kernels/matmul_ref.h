@@ -16,19 +16,33 @@ void matmul_reference(const Matrix& w, const Activations& x, float* y, int64_t l
 bool has_int8_kernel(TensorType weight_type);
 
 // The exact integer arithmetic of the SIMD int8 kernels, in scalar code: each 32-block of weights
-// is decoded to int8 codes q, a scale d and a min m (value = d*q + m; MXFP4 codes are doubled and
-// its scale halved), then y = sum over blocks of d*dx*sum(q*qx) + m*sx, summed in double.
-// The SIMD kernels must agree with it up to float summation order.
+// is decoded to int8 codes q, integer scales sc[0], sc[1] of its two 16-element halves, a float
+// scale d and a min m (value = d*sc*q + m; MXFP4 codes are doubled and its scale halved), then
+//   y = sum over blocks of (d*dx) * (sc[0]*sum_{j<16} q*qx + sc[1]*sum_{j>=16} q*qx) + m*sx,
+// the integer part exact, the float sum in double. The SIMD kernels must agree with it up to
+// float rounding and summation order.
 void matmul_reference_int8(const Matrix& w, const Activations& x, float* y, int64_t ldy,
                            int64_t r_begin, int64_t r_end);
 
-// One weight block decoded for the int8 reference (exposed for tests).
+// One 32-element weight block decoded for the int8 reference (exposed for tests).
+//  * Q8_0 … Q5_1, MXFP4: sc = {1, 1}.
+//  * Q4_K, Q5_K (8 blocks of 32 per 256-element super-block, 6-bit scale s and min n each):
+//    q = the 4/5-bit code (0..31), sc = {1, 1}, d = d_super * s (exact in float), m = -dmin * n.
+//  * Q6_K (16 sub-blocks of 16 with int8 scales): q = code - 32, sc = the two sub-block scales,
+//    d = d_super.
 struct DecodedBlockQ8 {
     int8_t q[32];
+    int32_t sc[2];
     float d;
     float m;
 };
-void decode_block_int8(TensorType weight_type, const uint8_t* block, DecodedBlockQ8& out);
+// Decodes the 32-element block number `b` (counted from the row start) of a weight row.
+void decode_block_int8(TensorType weight_type, const uint8_t* row, int64_t b, DecodedBlockQ8& out);
+
+// The 6-bit scales and mins of Q4_K/Q5_K: 12 bytes -> 8 of each (ggml's packing: scale j < 4 in
+// the low 6 bits of byte j, min j < 4 of byte j + 4; for j >= 4 the low 4 bits come from the
+// nibbles of byte j + 4 and the high 2 bits from the top bits of bytes j - 4 / j).
+void unpack_k4_scales(const uint8_t* packed12, uint8_t scale[8], uint8_t min[8]);
 
 // Half-precision bits -> float (scalar, exact).
 float fp16_to_f32(uint16_t h);

@@ -324,6 +324,8 @@ void float_matmul(const Matrix& w, const Activations& x, float* y, int64_t ldy, 
     });
 }
 
+#include "kernels/matmul_simd_kquants.h"
+
 // Returns false when this ISA has no kernel for the weight type (the caller falls back).
 bool matmul_simd(const Matrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
     switch (w.type) {
@@ -333,6 +335,9 @@ bool matmul_simd(const Matrix& w, const Activations& x, float* y, int64_t ldy, i
         case TensorType::Q5_0: int8_matmul<DecodeQ5_0>(w, x, y, ldy, r_begin, r_end); return true;
         case TensorType::Q5_1: int8_matmul<DecodeQ5_1>(w, x, y, ldy, r_begin, r_end); return true;
         case TensorType::MXFP4: int8_matmul<DecodeMXFP4>(w, x, y, ldy, r_begin, r_end); return true;
+        case TensorType::Q4_K: kquant_matmul<DecodeQ4_K>(w, x, y, ldy, r_begin, r_end); return true;
+        case TensorType::Q5_K: kquant_matmul<DecodeQ5_K>(w, x, y, ldy, r_begin, r_end); return true;
+        case TensorType::Q6_K: kquant_matmul<DecodeQ6_K>(w, x, y, ldy, r_begin, r_end); return true;
         case TensorType::F32: float_matmul<LoadF32>(w, x, y, ldy, r_begin, r_end); return true;
         case TensorType::F16: float_matmul<LoadF16>(w, x, y, ldy, r_begin, r_end); return true;
         case TensorType::BF16:

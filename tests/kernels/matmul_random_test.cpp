@@ -147,15 +147,18 @@ double quant_noise_bound(const Problem& p, int64_t i, int64_t r) {
 // sum over blocks of |d_w d_x isum| + |m_w s_x|: the magnitude the int8 kernels sum in float.
 double int8_magnitude(const Problem& p, int64_t i, int64_t r) {
     const int64_t nb = p.k / 32;
-    const int64_t bb = type_traits(p.type).block_bytes;
     double s = 0;
     DecodedBlockQ8 wb;
     for (int64_t b = 0; b < nb; ++b) {
-        decode_block_int8(p.type, p.w.data + r * p.w.row_stride + b * bb, wb);
+        decode_block_int8(p.type, p.w.data + r * p.w.row_stride, b, wb);
         const ActBlockQ8& xb = p.x.q8()[i * nb + b];
-        int32_t isum = 0;
-        for (int j = 0; j < 32; ++j) isum += wb.q[j] * xb.qs[j];
-        s += std::fabs(static_cast<double>(wb.d) * xb.d * isum) + std::fabs(static_cast<double>(wb.m) * xb.s);
+        // each half separately: the kernels may round each scaled half (Q6_K) on its own
+        for (int h = 0; h < 2; ++h) {
+            int32_t isum = 0;
+            for (int j = 16 * h; j < 16 * h + 16; ++j) isum += wb.q[j] * xb.qs[j];
+            s += std::fabs(static_cast<double>(wb.d) * xb.d * wb.sc[h] * isum);
+        }
+        s += std::fabs(static_cast<double>(wb.m) * xb.s);
     }
     return s;
 }
@@ -208,9 +211,8 @@ TEST_CASE("matmul matches the scalar references for every type and ISA", "[matmu
                         for (int64_t r = 0; r < rows; ++r) {
                             const float got = y[i * rows + r];
                             INFO("i " << i << " r " << r << " got " << got << " ref " << ref[i * rows + r]);
-                            if (isa == Isa::scalar || (isa != Isa::scalar && !has_int8_kernel(t) &&
-                                                       type_traits(t).block_size == 256)) {
-                                // No SIMD kernel (scalar ISA, K-quants): the reference itself.
+                            if (isa == Isa::scalar) {
+                                // No SIMD kernel: the reference itself.
                                 REQUIRE(got == ref[i * rows + r]);
                             } else if (int8_path) {
                                 const double tol8 = 1e-5 * int8_magnitude(p, i, r) + 1e-30;
@@ -260,14 +262,15 @@ TEST_CASE("int8 block decoding agrees with dequantize_row", "[matmul]") {
     std::mt19937 rng(7);
     for (TensorType t : kAllTypes) {
         if (!has_int8_kernel(t)) continue;
-        const std::vector<uint8_t> w = random_weights(t, 1, 32 * 8, rng);
-        std::vector<float> wf(32 * 8);
-        dequantize_row(t, w.data(), wf.data(), 32 * 8);
+        constexpr int kBlocks = 16;  // two K-quant super-blocks
+        const std::vector<uint8_t> w = random_weights(t, 1, 32 * kBlocks, rng);
+        std::vector<float> wf(32 * kBlocks);
+        dequantize_row(t, w.data(), wf.data(), 32 * kBlocks);
         DecodedBlockQ8 db;
-        for (int b = 0; b < 8; ++b) {
-            decode_block_int8(t, w.data() + b * type_traits(t).block_bytes, db);
+        for (int b = 0; b < kBlocks; ++b) {
+            decode_block_int8(t, w.data(), b, db);
             for (int j = 0; j < 32; ++j) {
-                const float v = db.d * db.q[j] + db.m;
+                const float v = db.d * static_cast<float>(db.sc[j / 16] * db.q[j]) + db.m;
                 INFO(type_traits(t).name << " block " << b << " j " << j);
                 REQUIRE(std::fabs(v - wf[b * 32 + j]) <= 1e-6f * std::fabs(wf[b * 32 + j]) + 1e-30f);
             }
