@@ -2,7 +2,12 @@
 //
 //   matmul_bench --benchmark_filter='q8_0/gpt-oss'      (names: type/model-tensor/isa/m/threads)
 //
-// Counters: GB/s of weight bytes read and GFLOP/s (2 * m * rows * cols per call). Activations are
+// "q4_0-x16" and "mxfp4-x16" are the same matrices repacked at load time into the row-interleaved
+// layout of quant/repack.h and multiplied by kernels/matmul_repacked.h (AVX-512 only).
+//
+// Counters: GB/s of GGUF weight bytes read and GFLOP/s (2 * m * rows * cols per call), totals over
+// all threads. (With threads:N the Time column is wall time / (N * iterations per thread): multiply
+// by N for the latency of one matmul call.) Activations are
 // prepared once outside the timed loop (the engine prepares them once per batch and reuses them
 // for every matrix of the same width). Threads split the rows statically as the engine does.
 #include <benchmark/benchmark.h>
@@ -15,6 +20,8 @@
 
 #include "kernels/isa.h"
 #include "kernels/matmul.h"
+#include "kernels/matmul_repacked.h"
+#include "quant/repack.h"
 #include "quant/types.h"
 
 using namespace silica;
@@ -75,6 +82,8 @@ struct Fixture {
     TensorType type = TensorType::F32;
     int64_t rows = 0, cols = 0, m = 0;
     std::vector<uint8_t> weights;
+    std::vector<uint8_t> repacked;  // x16 layout (over-allocated by 64 for alignment), when asked
+    bool has_repacked = false;
     Activations x;
     std::vector<float> y;
 };
@@ -86,6 +95,9 @@ void setup(TensorType t, const Shape& s, int64_t m) {
         f.weights.clear();
         f.weights.shrink_to_fit();
         fill_weights(t, s.rows, s.cols, f.weights);
+        f.repacked.clear();
+        f.repacked.shrink_to_fit();
+        f.has_repacked = false;
         f.type = t;
         f.rows = s.rows;
         f.cols = s.cols;
@@ -102,10 +114,21 @@ void setup(TensorType t, const Shape& s, int64_t m) {
     }
 }
 
-void bm_matmul(benchmark::State& state, TensorType t, Shape s, Isa isa, int64_t m) {
+const uint8_t* aligned64(const std::vector<uint8_t>& v) {
+    const uintptr_t p = reinterpret_cast<uintptr_t>(v.data());
+    return v.data() + ((64 - p % 64) % 64);
+}
+
+void bm_matmul(benchmark::State& state, TensorType t, Shape s, Isa isa, int64_t m, bool repacked) {
     if (state.thread_index() == 0) {
         set_isa_for_testing(isa);
         setup(t, s, m);
+        if (repacked && !g_fixture.has_repacked) {
+            g_fixture.repacked.assign(repacked_bytes(t, s.rows, s.cols) + 64, 0);
+            repack_x16(t, g_fixture.weights.data(), row_bytes(type_traits(t), s.cols), s.rows, s.cols,
+                       const_cast<uint8_t*>(aligned64(g_fixture.repacked)));
+            g_fixture.has_repacked = true;
+        }
     }
     // (the benchmark library synchronises threads at the start of the loop)
     const Fixture& f = g_fixture;
@@ -119,12 +142,17 @@ void bm_matmul(benchmark::State& state, TensorType t, Shape s, Isa isa, int64_t 
     range();
     const Matrix w{t, s.rows, s.cols, f.weights.data(), row_bytes(type_traits(t), s.cols)};
     float* y = const_cast<float*>(f.y.data());
+    const RepackedMatrix wr{t, s.rows, s.cols, repacked ? aligned64(f.repacked) : nullptr};
     for (auto _ : state) {
-        matmul(w, f.x, y, s.rows, r_begin, r_end);
+        if (repacked)
+            matmul(wr, f.x, y, s.rows, r_begin, r_end);
+        else
+            matmul(w, f.x, y, s.rows, r_begin, r_end);
         benchmark::ClobberMemory();
     }
     const double rows = static_cast<double>(r_end - r_begin);
-    state.counters["GB/s"] = benchmark::Counter(rows * w.row_stride * 1e-9 * state.iterations(), benchmark::Counter::kIsRate);
+    state.counters["GB/s"] =
+        benchmark::Counter(rows * w.row_stride * 1e-9 * state.iterations(), benchmark::Counter::kIsRate);
     state.counters["GFLOP/s"] =
         benchmark::Counter(2.0 * m * rows * s.cols * 1e-9 * state.iterations(), benchmark::Counter::kIsRate);
 }
@@ -142,8 +170,14 @@ int register_all() {
                     if (s.cols % type_traits(t).block_size != 0) continue;
                     const std::string name = std::string(type_traits(t).name) + "/" + s.name + "/" +
                                              std::string(isa_name(static_cast<Isa>(isa))) + "/m" + std::to_string(m);
-                    auto* b = benchmark::RegisterBenchmark(name.c_str(), bm_matmul, t, s, static_cast<Isa>(isa), m);
+                    auto* b = benchmark::RegisterBenchmark(name.c_str(), bm_matmul, t, s, static_cast<Isa>(isa), m, false);
                     b->UseRealTime()->Unit(benchmark::kMicrosecond)->Threads(1)->Threads(2);
+                    if (can_repack_x16(t) && isa == static_cast<int>(Isa::avx512)) {
+                        const std::string rname = std::string(type_traits(t).name) + "-x16/" + s.name + "/" +
+                                                  std::string(isa_name(static_cast<Isa>(isa))) + "/m" + std::to_string(m);
+                        auto* br = benchmark::RegisterBenchmark(rname.c_str(), bm_matmul, t, s, static_cast<Isa>(isa), m, true);
+                        br->UseRealTime()->Unit(benchmark::kMicrosecond)->Threads(1)->Threads(2);
+                    }
                 }
     return 0;
 }

@@ -83,6 +83,12 @@ void Activations::prepare(TensorType weight_type, const float* x, int64_t m, int
     if (uses_q8_activations(weight_type)) {
         q8_.resize(static_cast<size_t>(m * (k / kQK)));
         for (int64_t i = 0; i < m; ++i) quantize_activations_q8(x + i * k, q8_.data() + i * (k / kQK), k);
+        q8_sums_.resize(q8_.size());
+        for (size_t b = 0; b < q8_.size(); ++b) {
+            int32_t sum = 0;
+            for (int j = 0; j < kQK; ++j) sum += q8_[b].qs[j];
+            q8_sums_[b] = sum;
+        }
     }
     if (weight_type == TensorType::BF16) {
         bf16_.resize(static_cast<size_t>(m * k));

@@ -38,6 +38,9 @@ public:
     // of the bf16 copy (BF16 weights only) at bf16() + i * cols().
     const float* f32() const { return f32_.data(); }
     const ActBlockQ8* q8() const { return q8_.data(); }
+    // sum of qs of each int8 block (same indexing as q8()): the repacked kernels fold a weight
+    // code offset in as one integer per block (kernels/matmul_repacked.h).
+    const int32_t* q8_sums() const { return q8_sums_.data(); }
     const uint16_t* bf16() const { return bf16_.data(); }
 
 private:
@@ -45,6 +48,7 @@ private:
     int64_t m_ = 0, k_ = 0;
     std::vector<float> f32_;
     std::vector<ActBlockQ8> q8_;
+    std::vector<int32_t> q8_sums_;
     std::vector<uint16_t> bf16_;
 };
 

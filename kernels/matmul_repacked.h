@@ -1,0 +1,39 @@
+// Matmul of weight matrices repacked at load time into the row-interleaved x16 layout of
+// quant/repack.h (Q4_0 and MXFP4), by int8 activations prepared for the original type.
+//
+// The engine opts in per matrix at load time:
+//   if (can_repack_x16(m.type) && repacked_kernel_available(m.type)) {
+//       buffer = allocate(repacked_bytes(m.type, m.rows, m.cols));   // 64-byte aligned
+//       repack_x16(m.type, m.data, m.row_stride, m.rows, m.cols, buffer);
+//       RepackedMatrix r{m.type, m.rows, m.cols, buffer};            // then matmul(r, ...)
+//   }
+// and may then drop the GGUF pages. Activations are prepared exactly as for the GGUF matrix
+// (x.prepare(m.type, ...)); results equal matmul_reference_int8 on the original matrix up to float
+// rounding, and, as for every matmul, do not depend on how [r_begin, r_end) is split.
+#pragma once
+#include <cstdint>
+
+#include "kernels/matmul.h"
+#include "quant/types.h"
+
+namespace silica::kernels {
+
+struct RepackedMatrix {
+    TensorType type = TensorType::Q4_0;  // the GGUF type the blocks came from
+    int64_t rows = 0;                    // logical rows (the layout pads to a multiple of 16)
+    int64_t cols = 0;
+    const uint8_t* data = nullptr;       // repack_x16 output, repacked_bytes(type, rows, cols) bytes
+};
+
+// True when the active ISA (kernels/isa.h) has a SIMD kernel for the repacked layout of `type`
+// (AVX-512 today). Otherwise matmul(RepackedMatrix) runs the scalar reference: keep GGUF order.
+bool repacked_kernel_available(TensorType type);
+
+// Same contract as matmul(const Matrix&, ...) in kernels/matmul.h.
+void matmul(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end);
+
+// Scalar reference: unpacks each row to GGUF bytes and runs matmul_reference_int8 on it.
+void matmul_reference_repacked(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy,
+                               int64_t r_begin, int64_t r_end);
+
+}  // namespace silica::kernels

@@ -1,0 +1,103 @@
+#include "quant/repack.h"
+
+#include <cstring>
+#include <string>
+
+#include "quant/blocks.h"
+#include "silica/error.h"
+
+namespace silica {
+namespace {
+
+constexpr size_t kTileCodeBytes = 256;  // 16 rows x 16 bytes of packed nibbles
+
+// Bytes of a block's header in GGUF (the scale) and of one row's scale in the repacked layout.
+size_t scale_bytes(TensorType t) { return t == TensorType::Q4_0 ? 2 : 1; }
+
+void check(TensorType t, int64_t rows, int64_t cols) {
+    if (!can_repack_x16(t))
+        throw Error("repack: type " + std::string(type_traits(t).name) + " has no row-interleaved layout");
+    if (rows < 0 || cols <= 0 || cols % kQK != 0)
+        throw Error("repack: bad shape " + std::to_string(rows) + "x" + std::to_string(cols));
+}
+
+// Where nibble element e (< 32) of row l's block goes inside a 256-byte tile, and which half.
+struct NibblePos {
+    size_t byte;
+    bool high;
+};
+NibblePos position(int l, int e) {
+    const int t = e / 8, within = e % 8;
+    return {static_cast<size_t>(64 * t + 4 * l + within % 4), within >= 4};
+}
+
+// Element e of a GGUF 4-bit block's 16 code bytes: e < 16 low nibble of byte e, else high of e-16.
+int gguf_code(const uint8_t* qs, int e) { return e < 16 ? (qs[e] & 15) : (qs[e - 16] >> 4); }
+
+}  // namespace
+
+bool can_repack_x16(TensorType t) { return t == TensorType::Q4_0 || t == TensorType::MXFP4; }
+
+size_t repacked_group_bytes(TensorType t, int64_t cols) {
+    check(t, 0, cols);
+    const size_t nb = static_cast<size_t>(cols / kQK);
+    const size_t bytes = nb * (kTileCodeBytes + kRepackRows * scale_bytes(t));
+    return (bytes + 63) / 64 * 64;
+}
+
+size_t repacked_bytes(TensorType t, int64_t rows, int64_t cols) {
+    check(t, rows, cols);
+    return static_cast<size_t>((rows + kRepackRows - 1) / kRepackRows) * repacked_group_bytes(t, cols);
+}
+
+void repack_x16(TensorType t, const uint8_t* src, size_t src_row_stride, int64_t rows, int64_t cols, uint8_t* dst) {
+    check(t, rows, cols);
+    const int64_t nb = cols / kQK;
+    const size_t group_bytes = repacked_group_bytes(t, cols);
+    const size_t sb = scale_bytes(t);
+    const size_t block_bytes = static_cast<size_t>(type_traits(t).block_bytes);
+    const int64_t groups = (rows + kRepackRows - 1) / kRepackRows;
+    std::memset(dst, 0, groups * group_bytes);  // padding rows decode to 0
+    for (int64_t g = 0; g < groups; ++g) {
+        uint8_t* codes = dst + g * group_bytes;
+        uint8_t* scales = codes + nb * kTileCodeBytes;
+        for (int l = 0; l < kRepackRows && g * kRepackRows + l < rows; ++l) {
+            const uint8_t* row = src + (g * kRepackRows + l) * src_row_stride;
+            for (int64_t b = 0; b < nb; ++b) {
+                const uint8_t* block = row + b * block_bytes;
+                std::memcpy(scales + (b * kRepackRows + l) * sb, block, sb);  // both start with the scale
+                const uint8_t* qs = block + sb;
+                uint8_t* tile = codes + b * kTileCodeBytes;
+                for (int e = 0; e < kQK; ++e) {
+                    const NibblePos p = position(l, e);
+                    tile[p.byte] |= static_cast<uint8_t>(gguf_code(qs, e) << (p.high ? 4 : 0));
+                }
+            }
+        }
+    }
+}
+
+void unpack_row_x16(TensorType t, const uint8_t* repacked, int64_t rows, int64_t cols, int64_t r, uint8_t* dst_row) {
+    check(t, rows, cols);
+    if (r < 0 || r >= rows) throw Error("repack: row " + std::to_string(r) + " outside 0.." + std::to_string(rows));
+    const int64_t nb = cols / kQK;
+    const size_t sb = scale_bytes(t);
+    const size_t block_bytes = static_cast<size_t>(type_traits(t).block_bytes);
+    const uint8_t* codes = repacked + (r / kRepackRows) * repacked_group_bytes(t, cols);
+    const uint8_t* scales = codes + nb * kTileCodeBytes;
+    const int l = static_cast<int>(r % kRepackRows);
+    for (int64_t b = 0; b < nb; ++b) {
+        uint8_t* block = dst_row + b * block_bytes;
+        std::memcpy(block, scales + (b * kRepackRows + l) * sb, sb);
+        uint8_t* qs = block + sb;
+        std::memset(qs, 0, kQK / 2);
+        const uint8_t* tile = codes + b * kTileCodeBytes;
+        for (int e = 0; e < kQK; ++e) {
+            const NibblePos p = position(l, e);
+            const int code = p.high ? (tile[p.byte] >> 4) : (tile[p.byte] & 15);
+            qs[e % 16] |= static_cast<uint8_t>(code << (e < 16 ? 0 : 4));
+        }
+    }
+}
+
+}  // namespace silica

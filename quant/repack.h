@@ -1,0 +1,47 @@
+// Load-time repacking of 4-bit weight matrices (Q4_0, MXFP4) into a row-interleaved layout that
+// lets one vector instruction work on 16 rows at once (kernels/matmul_repacked.h multiplies it).
+//
+// Why: in GGUF order a GEMV decodes one row's 32-weight block at a time and has to reduce each
+// block's partial sums across vector lanes and broadcast that row's scale. Interleaving 16 rows
+// puts row l in int32 lane l of a 512-bit vector: every instruction serves 16 rows, one activation
+// load feeds all of them, the 16 rows' scales are one vector and no horizontal sums are needed.
+//
+// Layout ("x16"). Rows are taken in groups of 16 (the last group padded with all-zero rows, which
+// decode to 0). With nb = cols / 32 blocks per row, group g starts at g * repacked_group_bytes()
+// and holds:
+//   codes:  nb tiles of 256 bytes; tile b holds block b of the 16 rows as 4 chunks of 64 bytes:
+//           byte 64*t + 4*l + j  (t < 4 chunk, l < 16 row, j < 4)
+//             low nibble  = 4-bit code of element 8*t + j     of row l's block b
+//             high nibble = 4-bit code of element 8*t + 4 + j of row l's block b
+//   scales: nb entries of 16 scales (one per row l, in row order):
+//           Q4_0: the fp16 d (2 bytes each, 32 bytes per block); MXFP4: the E8M0 byte e (16 bytes).
+//   padding to a multiple of 64 bytes, so 64-byte aligned groups stay aligned.
+// The codes are ggml's codes unchanged (Q4_0: q + 8; MXFP4: E2M1 with the sign in bit 3); only
+// their positions move. Repacking is lossless: unpack_x16 restores the GGUF bytes exactly.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "quant/types.h"
+
+namespace silica {
+
+constexpr int kRepackRows = 16;
+
+// True for the types repack_x16 accepts (Q4_0, MXFP4).
+bool can_repack_x16(TensorType type);
+// Bytes of one group of 16 rows (a multiple of 64). cols must be a positive multiple of 32.
+size_t repacked_group_bytes(TensorType type, int64_t cols);
+// Bytes of the whole repacked matrix: ceil(rows / 16) groups.
+size_t repacked_bytes(TensorType type, int64_t rows, int64_t cols);
+
+// src: `rows` GGUF rows of `cols` elements, src_row_stride bytes apart. dst: repacked_bytes()
+// bytes (64-byte alignment recommended, not required). Throws silica::Error on a type it cannot
+// repack or a bad shape.
+void repack_x16(TensorType type, const uint8_t* src, size_t src_row_stride, int64_t rows, int64_t cols,
+                uint8_t* dst);
+// The inverse: writes row r (r < rows) in GGUF bytes to dst_row (row_bytes(type, cols) bytes).
+void unpack_row_x16(TensorType type, const uint8_t* repacked, int64_t rows, int64_t cols, int64_t r,
+                    uint8_t* dst_row);
+
+}  // namespace silica
