@@ -160,9 +160,13 @@ void quantize_mxfp4(const float* x, BlockMXFP4* out, int64_t nb) {
         const uint8_t e = mxfp4_exponent(max_abs(x, kQK));
         out[i].e = e;
         // 1 / 2^(e-127) = 2^(127-e): a power of two, so the products below are exact.
+        // Only for amax within 12.5 % of FLT_MAX (e = 253) would codes 4 and 6 (2^128, 1.5 * 2^128)
+        // overflow; cap those at 3 so finite input stays finite.
+        const uint8_t max_magnitude = e >= 253 ? 5 : 7;
         const float inv_scale = e < 254 ? f32_from_bits(static_cast<uint32_t>(254 - e) << 23) : 0x1p-127f;
         for (int j = 0; j < kQK; ++j) {
-            const uint8_t magnitude = e2m1_magnitude_code(std::fabs(x[j]) * inv_scale);
+            uint8_t magnitude = e2m1_magnitude_code(std::fabs(x[j]) * inv_scale);
+            if (magnitude > max_magnitude) magnitude = max_magnitude;
             // Zero is always code 0, never 8 ("-0", which decodes to +0 anyway): keeps blocks canonical.
             const bool negative = x[j] < 0.0f && magnitude != 0;
             codes[j] = static_cast<uint8_t>(magnitude | (negative ? 8 : 0));
