@@ -114,7 +114,7 @@ void set_tokenizer(gguf::Writer& w, const BpeVocab& v) {
     if (v.eos_id >= 0) w.set_u32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(v.eos_id));
     if (v.eot_id >= 0) w.set_u32("tokenizer.ggml.eot_token_id", static_cast<uint32_t>(v.eot_id));
     if (v.pad_id >= 0) w.set_u32("tokenizer.ggml.padding_token_id", static_cast<uint32_t>(v.pad_id));
-    w.set_bool("tokenizer.ggml.add_bos_token", v.add_bos);
+    if (v.add_bos) w.set_bool("tokenizer.ggml.add_bos_token", true);  // the converters omit it otherwise
 }
 
 TensorType parse_wtype(const std::string& name) {
