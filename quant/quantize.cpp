@@ -25,13 +25,15 @@ void quantize_bf16(const float* x, uint16_t* y, int64_t n) {
     for (int64_t i = 0; i < n; ++i) y[i] = f32_to_bf16(x[i]);
 }
 
+// Largest |x|. Compares the magnitude bit patterns as integers (same order as the floats for
+// non-negative values, NaN above inf), which the compiler vectorizes; a float max would not be.
 float max_abs(const float* x, int n) {
-    float amax = 0.0f;
+    int32_t amax = 0;
     for (int j = 0; j < n; ++j) {
-        const float a = std::fabs(x[j]);
+        const auto a = static_cast<int32_t>(f32_bits(x[j]) & 0x7fffffffu);
         amax = a > amax ? a : amax;
     }
-    return amax;
+    return f32_from_bits(static_cast<uint32_t>(amax));
 }
 
 // The element of largest magnitude, with its sign (the first one on ties).
@@ -53,7 +55,9 @@ void quantize_q8_0(const float* x, BlockQ8_0* out, int64_t nb) {
     for (int64_t i = 0; i < nb; ++i, x += kQK) {
         out[i].d = scale_to_fp16(max_abs(x, kQK) / 127.0f);
         const float id = inverse_or_zero(fp16_to_f32(out[i].d));
-        for (int j = 0; j < kQK; ++j) out[i].qs[j] = static_cast<int8_t>(round_clamped(x[j] * id, -127, 127));
+        int codes[kQK];  // int, not int8: keeps the loop vectorizable
+        for (int j = 0; j < kQK; ++j) codes[j] = round_clamped(x[j] * id, -127, 127);
+        for (int j = 0; j < kQK; ++j) out[i].qs[j] = static_cast<int8_t>(codes[j]);
     }
 }
 
@@ -149,29 +153,27 @@ uint8_t mxfp4_exponent(float amax) {
 
 // Magnitude t (in units of the block scale) -> E2M1 magnitude code 0..7 for {0,.5,1,1.5,2,3,4,6},
 // nearest, ties to the even mantissa (0.25->0, 0.75->1, 1.25->1, 1.75->2, 2.5->2, 3.5->4, 5->4).
-inline uint8_t e2m1_magnitude_code(float t) {
-    return static_cast<uint8_t>((t > 0.25f) + (t >= 0.75f) + (t > 1.25f) + (t >= 1.75f) + (t > 2.5f) + (t >= 3.5f) +
-                                (t > 5.0f));
+inline int e2m1_magnitude_code(float t) {
+    return (t > 0.25f) + (t >= 0.75f) + (t > 1.25f) + (t >= 1.75f) + (t > 2.5f) + (t >= 3.5f) + (t > 5.0f);
 }
 
 void quantize_mxfp4(const float* x, BlockMXFP4* out, int64_t nb) {
-    uint8_t codes[kQK];
+    int codes[kQK];  // int, not uint8: keeps the loop vectorizable
     for (int64_t i = 0; i < nb; ++i, x += kQK) {
         const uint8_t e = mxfp4_exponent(max_abs(x, kQK));
         out[i].e = e;
-        // 1 / 2^(e-127) = 2^(127-e): a power of two, so the products below are exact.
         // Only for amax within 12.5 % of FLT_MAX (e = 253) would codes 4 and 6 (2^128, 1.5 * 2^128)
         // overflow; cap those at 3 so finite input stays finite.
-        const uint8_t max_magnitude = e >= 253 ? 5 : 7;
+        const int max_magnitude = e >= 253 ? 5 : 7;
+        // 1 / 2^(e-127) = 2^(127-e): a power of two, so the products below are exact.
         const float inv_scale = e < 254 ? f32_from_bits(static_cast<uint32_t>(254 - e) << 23) : 0x1p-127f;
         for (int j = 0; j < kQK; ++j) {
-            uint8_t magnitude = e2m1_magnitude_code(std::fabs(x[j]) * inv_scale);
-            if (magnitude > max_magnitude) magnitude = max_magnitude;
+            int magnitude = e2m1_magnitude_code(std::fabs(x[j]) * inv_scale);
+            magnitude = magnitude < max_magnitude ? magnitude : max_magnitude;
             // Zero is always code 0, never 8 ("-0", which decodes to +0 anyway): keeps blocks canonical.
-            const bool negative = x[j] < 0.0f && magnitude != 0;
-            codes[j] = static_cast<uint8_t>(magnitude | (negative ? 8 : 0));
+            codes[j] = magnitude | ((x[j] < 0.0f && magnitude != 0) ? 8 : 0);
         }
-        pack_nibbles(codes, out[i].qs);
+        for (int j = 0; j < kQK / 2; ++j) out[i].qs[j] = static_cast<uint8_t>(codes[j] | (codes[j + kQK / 2] << 4));
     }
 }
 

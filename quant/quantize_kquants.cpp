@@ -22,30 +22,48 @@ struct ScaleOffset {
     float offset = 0.0f;
 };
 
+// sum of x[j] * q[j] in double, n a multiple of 4. Four independent partial sums so the adds do
+// not wait on each other (this loop runs ~20 times per sub-block); the order is fixed, so the
+// result is deterministic.
+double dot(const float* x, const int* q, int n) {
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (int j = 0; j < n; j += 4) {
+        s0 += static_cast<double>(x[j]) * q[j];
+        s1 += static_cast<double>(x[j + 1]) * q[j + 1];
+        s2 += static_cast<double>(x[j + 2]) * q[j + 2];
+        s3 += static_cast<double>(x[j + 3]) * q[j + 3];
+    }
+    return (s0 + s1) + (s2 + s3);
+}
+
 ScaleOffset fit_scale_offset(const float* x, int n, int max_code) {
     float lo = x[0], hi = x[0];
-    for (int j = 1; j < n; ++j) {
+    double sum_x = 0, sum_x2 = 0;
+    for (int j = 0; j < n; ++j) {
         lo = x[j] < lo ? x[j] : lo;
         hi = x[j] > hi ? x[j] : hi;
+        sum_x += x[j];
+        sum_x2 += static_cast<double>(x[j]) * x[j];
     }
     if (lo > 0.0f) lo = 0.0f;  // the offset cannot be negative
     if (!(hi > lo)) return {0.0f, -lo};  // constant sub-block (or NaN): the offset alone
     ScaleOffset best{(hi - lo) / static_cast<float>(max_code), -lo};
     double best_err = INFINITY;
-    uint8_t q[32];
+    float shifted[32];
+    for (int j = 0; j < n; ++j) shifted[j] = x[j] - lo;
+    int q[32];
     // Candidate steps: (hi - lo) / c for c from max_code - 1 to max_code + 1 in steps of 0.1.
     for (int k = 0; k <= 20; ++k) {
         const float iscale = (static_cast<float>(max_code) - 1.0f + 0.1f * static_cast<float>(k)) / (hi - lo);
-        double sum_q = 0, sum_q2 = 0, sum_x = 0, sum_xq = 0;
+        for (int j = 0; j < n; ++j) q[j] = round_clamped(iscale * shifted[j], 0, max_code);
+        int sum_q = 0, sum_q2 = 0;
         for (int j = 0; j < n; ++j) {
-            q[j] = static_cast<uint8_t>(round_clamped(iscale * (x[j] - lo), 0, max_code));
             sum_q += q[j];
-            sum_q2 += static_cast<double>(q[j]) * q[j];
-            sum_x += x[j];
-            sum_xq += static_cast<double>(x[j]) * q[j];
+            sum_q2 += q[j] * q[j];
         }
+        const double sum_xq = dot(x, q, n);
         // Least squares for x ~ a * q + b, then enforce b <= 0 (offset = -b >= 0).
-        const double det = n * sum_q2 - sum_q * sum_q;
+        const double det = static_cast<double>(n) * sum_q2 - static_cast<double>(sum_q) * sum_q;
         if (det <= 0) continue;
         double a = (n * sum_xq - sum_x * sum_q) / det;
         double b = (sum_q2 * sum_x - sum_q * sum_xq) / det;
@@ -54,11 +72,8 @@ ScaleOffset fit_scale_offset(const float* x, int n, int max_code) {
             a = sum_xq / sum_q2;
         }
         if (!(a > 0)) continue;
-        double err = 0;
-        for (int j = 0; j < n; ++j) {
-            const double diff = a * q[j] + b - x[j];
-            err += diff * diff;
-        }
+        // sum over j of (a q_j + b - x_j)^2, expanded.
+        const double err = sum_x2 + a * a * sum_q2 + n * b * b - 2 * a * sum_xq - 2 * b * sum_x + 2 * a * b * sum_q;
         if (err < best_err) {
             best_err = err;
             best = {static_cast<float>(a), static_cast<float>(-b)};
@@ -76,14 +91,13 @@ float fit_symmetric_scale(const float* x, int n, int neg) {
     if (!(amax > 1e-30f)) return 0.0f;
     float best_scale = mx / static_cast<float>(-neg);
     double best_gain = -1;
+    int q[32];
     for (int k = -9; k <= 9; ++k) {
         const float iscale = -(static_cast<float>(neg) + 0.1f * static_cast<float>(k)) / mx;
-        double sum_xq = 0, sum_q2 = 0;
-        for (int j = 0; j < n; ++j) {
-            const int q = round_clamped(iscale * x[j], -neg, neg - 1);
-            sum_xq += static_cast<double>(x[j]) * q;
-            sum_q2 += static_cast<double>(q) * q;
-        }
+        for (int j = 0; j < n; ++j) q[j] = round_clamped(iscale * x[j], -neg, neg - 1);
+        int sum_q2 = 0;
+        for (int j = 0; j < n; ++j) sum_q2 += q[j] * q[j];
+        const double sum_xq = dot(x, q, n);
         // For the least-squares scale sum_xq / sum_q2 the error is sum_x2 - sum_xq^2 / sum_q2.
         if (sum_q2 <= 0) continue;
         const double gain = sum_xq * sum_xq / sum_q2;

@@ -5,9 +5,11 @@
 namespace silica {
 
 // Clamps v to [lo, hi]; NaN becomes lo (so the integer conversion that follows is always defined).
+// Written as (v > lo ? v : lo) and (v < hi ? v : hi), exactly the semantics of SSE maxss/minss, so
+// the compiler emits those instead of unpredictable branches.
 inline float clamp_or_low(float v, float lo, float hi) {
-    v = v >= lo ? v : lo;
-    return v <= hi ? v : hi;
+    v = v > lo ? v : lo;
+    return v < hi ? v : hi;
 }
 
 // Nearest integer, ties away from zero (as std::round). v must already be within int range.
