@@ -4,6 +4,7 @@
 
 #include "kernels/isa.h"
 #include "kernels/matmul_isa.h"
+#include "kernels/matmul_onednn.h"
 #include "kernels/matmul_ref.h"
 #include "silica/error.h"
 
@@ -35,6 +36,10 @@ void check_arguments(const Matrix& w, const Activations& x, const float* y, int6
 void matmul(const Matrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
     check_arguments(w, x, y, ldy, r_begin, r_end);
     if (r_begin == r_end || x.rows() == 0) return;
+    if (use_onednn(w, x)) {  // float-weight prefill (kernels/matmul_onednn.h)
+        matmul_onednn(w, x, y, ldy, r_begin, r_end);
+        return;
+    }
     switch (active_isa()) {
         case Isa::avx512:
             if (matmul_avx512(w, x, y, ldy, r_begin, r_end)) return;

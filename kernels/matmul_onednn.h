@@ -1,0 +1,36 @@
+// Float-weight prefill GEMMs (F32, BF16) through oneDNN's matmul where it measured faster than
+// Silica's own kernels (bench/onednn_bench.cpp; with AMX, BF16 runs ~15x faster).
+//
+// Determinism: oneDNN picks different kernels (and summation orders) for different matrix widths,
+// so calling it on the caller's row range would make a row's result depend on the split. Instead
+// the weight rows are cut into fixed chunks of kOneDnnChunkRows aligned to multiples of that size
+// from row 0; every call computes whole chunks (into a scratch buffer, then copies the rows in
+// range), so each row is always computed by the same oneDNN call shape, whatever the split.
+// oneDNN runs single-threaded inside each caller (the engine's threads split the rows).
+#pragma once
+#include <cstdint>
+
+#include "kernels/matmul.h"
+
+namespace silica::kernels {
+
+constexpr int64_t kOneDnnChunkRows = 64;
+
+// Smallest activation row count for which matmul() hands a weight type to oneDNN (0: never).
+// F32 from 32 rows, BF16 from 8; only at the avx512 ISA (BF16: also with AVX512-BF16 active, so
+// the activation rounding matches Silica's own vdpbf16ps kernel).
+int64_t onednn_min_rows(TensorType weight_type);
+
+// Tests and benchmarks switch the oneDNN path off to reach Silica's own kernels (default: on;
+// the environment variable SILICA_ONEDNN=0 also turns it off). Not thread-safe: set it before
+// matmuls run.
+void set_onednn_enabled(bool enabled);
+bool onednn_enabled();
+
+// True when matmul() would use oneDNN for this call.
+bool use_onednn(const Matrix& w, const Activations& x);
+
+// Computes the call with oneDNN (arguments already checked by matmul()).
+void matmul_onednn(const Matrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end);
+
+}  // namespace silica::kernels
