@@ -1,0 +1,176 @@
+#include "silica/sampler.h"
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "silica/error.h"
+
+namespace silica {
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+}  // namespace
+
+Sampler::Sampler(SamplerOptions options) : options_(options), rng_(options.seed) {
+    if (!(options.temperature >= 0.0f) || !std::isfinite(options.temperature))
+        throw Error("sampler: temperature must be a finite number >= 0 (got " + std::to_string(options.temperature) + ")");
+    if (!(options.repeat_penalty > 0.0f) || !std::isfinite(options.repeat_penalty))
+        throw Error("sampler: repeat penalty must be a finite number > 0 (got " +
+                    std::to_string(options.repeat_penalty) + ")");
+    if (std::isnan(options.top_p) || std::isnan(options.min_p)) throw Error("sampler: top-p and min-p must be numbers");
+}
+
+void Sampler::accept(int32_t token) {
+    const int n = options_.repeat_last_n;
+    if (n == 0) return;
+    if (n < 0 || history_.size() < static_cast<size_t>(n)) {
+        history_.push_back(token);
+        return;
+    }
+    history_[history_next_] = token;
+    history_next_ = (history_next_ + 1) % history_.size();
+}
+
+void Sampler::reset() {
+    history_.clear();
+    history_next_ = 0;
+    rng_.seed(options_.seed);
+}
+
+double Sampler::uniform01() {
+    // The top 53 bits of one 64-bit draw, as a double in [0, 1): exact and library-independent.
+    return static_cast<double>(rng_() >> 11) * 0x1.0p-53;
+}
+
+void Sampler::prepare(std::span<const float> logits) {
+    if (logits.empty()) throw Error("sampler: empty logits");
+    if (logits.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max()))
+        throw Error("sampler: too many logits");
+    work_.resize(logits.size());
+    for (size_t i = 0; i < logits.size(); ++i) {
+        const float v = logits[i];
+        // NaN never wins; +inf becomes the largest finite value so softmax stays defined.
+        work_[i] = std::isnan(v) ? kNegInf : std::min(v, FLT_MAX);
+    }
+    if (options_.repeat_penalty != 1.0f && !history_.empty()) {
+        penalised_.assign(history_.begin(), history_.end());
+        std::sort(penalised_.begin(), penalised_.end());
+        penalised_.erase(std::unique(penalised_.begin(), penalised_.end()), penalised_.end());
+        for (int32_t t : penalised_) {
+            if (t < 0 || static_cast<size_t>(t) >= work_.size()) continue;
+            float& l = work_[static_cast<size_t>(t)];
+            l = l > 0.0f ? l / options_.repeat_penalty : l * options_.repeat_penalty;
+        }
+    }
+}
+
+int32_t Sampler::greedy() const {
+    int32_t best = -1;
+    float best_logit = kNegInf;
+    for (size_t i = 0; i < work_.size(); ++i) {
+        if (work_[i] > best_logit) {  // strict: the lowest id wins ties
+            best_logit = work_[i];
+            best = static_cast<int32_t>(i);
+        }
+    }
+    if (best < 0) throw Error("sampler: every logit is -inf or NaN");
+    return best;
+}
+
+// Orders candidates most likely first; equal logits by token id, so every step is deterministic.
+static bool more_likely(const auto& a, const auto& b) {
+    return a.logit > b.logit || (a.logit == b.logit && a.token < b.token);
+}
+
+void Sampler::select_candidates() {
+    const double inv_t = 1.0 / static_cast<double>(options_.temperature);
+    const size_t n = work_.size();
+    cand_.clear();
+    double denominator = 0.0;  // sum of weights over the top-k set (the whole vocabulary without top-k)
+
+    if (options_.top_k > 0 && static_cast<size_t>(options_.top_k) < n) {
+        // One pass with a heap of the k best so far (its root is the worst of them): the vocabulary
+        // is never sorted. Ids come in increasing order, so an equal logit never displaces.
+        const size_t k = static_cast<size_t>(options_.top_k);
+        auto worse_on_top = [](const Candidate& a, const Candidate& b) { return more_likely(a, b); };
+        for (size_t i = 0; i < n; ++i) {
+            const float l = work_[i];
+            if (l == kNegInf) continue;
+            if (cand_.size() < k) {
+                cand_.push_back({l, static_cast<int32_t>(i)});
+                std::push_heap(cand_.begin(), cand_.end(), worse_on_top);
+            } else if (l > cand_.front().logit) {
+                std::pop_heap(cand_.begin(), cand_.end(), worse_on_top);
+                cand_.back() = {l, static_cast<int32_t>(i)};
+                std::push_heap(cand_.begin(), cand_.end(), worse_on_top);
+            }
+        }
+        if (cand_.empty()) throw Error("sampler: every logit is -inf or NaN");
+        std::sort(cand_.begin(), cand_.end(), [](const Candidate& a, const Candidate& b) { return more_likely(a, b); });
+        const double max_logit = cand_.front().logit;
+        for (const Candidate& c : cand_) denominator += std::exp((c.logit - max_logit) * inv_t);
+    } else {
+        // No top-k: the softmax needs every token, but only tokens that can pass min-p need sorting
+        // (min-p and top-p both keep a most-likely-first prefix, so dropping the others early is exact).
+        float max_logit = kNegInf;
+        for (float l : work_) max_logit = std::max(max_logit, l);
+        if (max_logit == kNegInf) throw Error("sampler: every logit is -inf or NaN");
+        const double min_p = options_.min_p > 0.0f ? options_.min_p : 0.0;
+        for (size_t i = 0; i < n; ++i) {
+            if (work_[i] == kNegInf) continue;
+            const double w = std::exp((static_cast<double>(work_[i]) - max_logit) * inv_t);
+            denominator += w;
+            if (w >= min_p || work_[i] == max_logit) cand_.push_back({work_[i], static_cast<int32_t>(i)});
+        }
+        std::sort(cand_.begin(), cand_.end(), [](const Candidate& a, const Candidate& b) { return more_likely(a, b); });
+    }
+
+    // Softmax weights of the sorted candidates, then the top-p and min-p cuts.
+    const double max_logit = cand_.front().logit;
+    const double top_p = options_.top_p;
+    const double min_p = options_.min_p;
+    weights_.resize(cand_.size());
+    double mass = 0.0;
+    n_kept_ = 0;
+    for (size_t i = 0; i < cand_.size(); ++i) {
+        const double w = std::exp((static_cast<double>(cand_[i].logit) - max_logit) * inv_t);
+        if (i > 0 && min_p > 0.0 && w < min_p) break;  // w is p / p_max
+        weights_[i] = w;
+        n_kept_ = i + 1;
+        mass += w / denominator;
+        if (mass >= top_p) break;
+    }
+}
+
+int32_t Sampler::sample(std::span<const float> logits) {
+    prepare(logits);
+    if (options_.temperature == 0.0f) return greedy();
+    select_candidates();
+    double total = 0.0;
+    for (size_t i = 0; i < n_kept_; ++i) total += weights_[i];
+    const double target = uniform01() * total;
+    double cumulative = 0.0;
+    for (size_t i = 0; i < n_kept_; ++i) {
+        cumulative += weights_[i];
+        if (target < cumulative) return cand_[i].token;
+    }
+    return cand_[n_kept_ - 1].token;  // only reached through rounding
+}
+
+std::vector<TokenProbability> Sampler::distribution(std::span<const float> logits) {
+    prepare(logits);
+    if (options_.temperature == 0.0f) return {TokenProbability{greedy(), 1.0f}};
+    select_candidates();
+    double total = 0.0;
+    for (size_t i = 0; i < n_kept_; ++i) total += weights_[i];
+    std::vector<TokenProbability> out(n_kept_);
+    for (size_t i = 0; i < n_kept_; ++i)
+        out[i] = {cand_[i].token, static_cast<float>(weights_[i] / total)};
+    return out;
+}
+
+}  // namespace silica
