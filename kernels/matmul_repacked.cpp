@@ -32,6 +32,14 @@ void check_arguments(const RepackedMatrix& w, const Activations& x, const float*
 
 }  // namespace
 
+RepackedMatrix repacked_rows(const RepackedMatrix& w, int64_t first_row, int64_t rows) {
+    if (first_row < 0 || rows < 0 || first_row + rows > w.rows || first_row % kRepackRows != 0)
+        throw Error("repacked_rows: rows [" + std::to_string(first_row) + ", " + std::to_string(first_row + rows) +
+                    ") of " + std::to_string(w.rows) + " (the first must be a multiple of 16)");
+    return RepackedMatrix{w.type, rows, w.cols,
+                          w.data + static_cast<size_t>(first_row / kRepackRows) * repacked_group_bytes(w.type, w.cols)};
+}
+
 bool repacked_kernel_available(TensorType type) { return can_repack_x16(type) && active_isa() == Isa::avx512; }
 
 void matmul_reference_repacked(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy,

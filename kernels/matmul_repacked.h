@@ -25,6 +25,12 @@ struct RepackedMatrix {
     const uint8_t* data = nullptr;       // repack_x16 output, repacked_bytes(type, rows, cols) bytes
 };
 
+// Rows [first_row, first_row + rows) of a repacked matrix as a matrix of its own; first_row must be
+// a multiple of 16 (throws silica::Error otherwise). E.g. GPT-OSS experts stacked as [E][F][C]:
+// repack the stack once as E*F rows (F = 2880 is a multiple of 16) and take expert e as
+// repacked_rows(stack, e * F, F); otherwise repack each expert on its own.
+RepackedMatrix repacked_rows(const RepackedMatrix& w, int64_t first_row, int64_t rows);
+
 // True when the active ISA (kernels/isa.h) has a SIMD kernel for the repacked layout of `type`
 // (AVX-512 today). Otherwise matmul(RepackedMatrix) runs the scalar reference: keep GGUF order.
 bool repacked_kernel_available(TensorType type);

@@ -162,6 +162,26 @@ TEST_CASE("repacked matmul output does not depend on how rows are split", "[repa
         }
 }
 
+TEST_CASE("a row view of a repacked stack equals the repacked part", "[repack]") {
+    std::mt19937 rng(41);
+    for (TensorType t : kTypes) {
+        const int64_t per = 32, experts = 3, cols = 96;  // 3 "experts" of 32 rows
+        const size_t rb = row_bytes(type_traits(t), cols);
+        const std::vector<uint8_t> src = random_rows(t, per * experts, cols, rb, rng);
+        std::vector<uint8_t> stack(repacked_bytes(t, per * experts, cols)), one(repacked_bytes(t, per, cols));
+        repack_x16(t, src.data(), rb, per * experts, cols, stack.data());
+        const RepackedMatrix all{t, per * experts, cols, stack.data()};
+        for (int64_t e = 0; e < experts; ++e) {
+            repack_x16(t, src.data() + e * per * rb, rb, per, cols, one.data());
+            const RepackedMatrix view = repacked_rows(all, e * per, per);
+            REQUIRE(view.rows == per);
+            REQUIRE(std::memcmp(view.data, one.data(), one.size()) == 0);
+        }
+        CHECK_THROWS_AS(repacked_rows(all, 8, 16), silica::Error);
+        CHECK_THROWS_AS(repacked_rows(all, 64, 64), silica::Error);
+    }
+}
+
 TEST_CASE("repacking and repacked matmul reject bad inputs", "[repack]") {
     std::vector<uint8_t> buf(4096);
     CHECK_FALSE(can_repack_x16(TensorType::Q8_0));
