@@ -1,0 +1,322 @@
+// bench: measure prefill and decode speed, latency and memory of a GGUF model on this machine, and
+// keep the results (JSON lines, CSV, SVG plots) to compare runs over time. Protocol and file
+// formats: docs/BENCH.md. Exit status: 0 success, 1 runtime error, 2 usage error.
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+
+#include "apps/bench/ablations.h"
+#include "apps/bench/bandwidth_probe.h"
+#include "apps/bench/compare.h"
+#include "apps/bench/plots.h"
+#include "apps/bench/process_memory.h"
+#include "apps/bench/progress_bar.h"
+#include "apps/bench/prompt_tokens.h"
+#include "apps/bench/report_table.h"
+#include "apps/bench/results_files.h"
+#include "apps/bench/run_identity.h"
+#include "apps/bench/run_record.h"
+#include "apps/bench/system_info.h"
+#include "apps/bench/weight_traffic.h"
+#include "apps/bench/workload_runner.h"
+#include "engine/gguf/gguf.h"
+#include "kernels/isa.h"
+#include "silica/error.h"
+#include "silica/model.h"
+#include "silica/session.h"
+#include "silica/tokenizer.h"
+
+namespace {
+
+using nlohmann::json;
+using namespace silica::bench;
+
+struct Options {
+    std::string model;
+    int64_t prompt_len = 512;
+    int64_t gen_len = 128;
+    int warmup = 1;
+    int iterations = 10;
+    int threads = 0;
+    std::string kv_type = "f16";
+    std::string out_dir = "./bench_results";
+    std::vector<std::string> ablate;
+    bool json_output = false;
+    std::string compare_file;
+    std::optional<std::string> prompt_text;
+};
+
+// The tensor table's weight traffic per token, read straight from the file (see weight_traffic.h).
+WeightTraffic weight_traffic_of(const std::string& path) {
+    const auto file = silica::gguf::File::open(path);
+    const std::string arch = file.get_string("general.architecture", "");
+    const int64_t n_expert = file.get_int(arch + ".expert_count", 0);
+    const int64_t n_expert_used = file.get_int(arch + ".expert_used_count", 0);
+    return estimate_weight_traffic(file.tensors(), n_expert, n_expert_used);
+}
+
+// Restores the kernels' ISA choice when the simd ablation is done (or throws).
+struct ScalarIsaScope {
+    ScalarIsaScope() { silica::kernels::set_isa_for_testing(silica::kernels::Isa::scalar); }
+    ~ScalarIsaScope() { silica::kernels::reset_isa_for_testing(); }
+    ScalarIsaScope(const ScalarIsaScope&) = delete;
+    ScalarIsaScope& operator=(const ScalarIsaScope&) = delete;
+};
+
+class Bench {
+public:
+    explicit Bench(const Options& o) : o_(o) {}
+
+    int run() {
+        const auto started = std::chrono::system_clock::now();
+        // Read everything that can fail cheaply before spending minutes measuring.
+        std::optional<std::vector<json>> compare_entries;
+        if (!o_.compare_file.empty()) compare_entries = read_json_entries(o_.compare_file);
+        const HeaderHash header = hash_file_header(o_.model);
+        const WeightTraffic traffic = weight_traffic_of(o_.model);
+
+        model_ = silica::Model::load(o_.model);
+        const silica::Model* model = model_.get();
+        const auto memory_after_load = read_process_memory();
+        const silica::ModelParams& params = model->params();
+
+        RunRecord record;
+        record.timestamp = iso8601_utc(started);
+        record.git_revision = git_revision();
+        record.model.name = params.name.empty() ? std::filesystem::path(o_.model).stem().string() : params.name;
+        record.model.path = o_.model;
+        record.model.architecture = params.architecture;
+        record.model.file_size = model->file_size();
+        record.model.header_xxh3 = header.xxh3_hex;
+        record.model.header_bytes_hashed = header.bytes_hashed;
+        record.traffic = traffic;
+
+        // The identity is known now: find the baseline to compare with before measuring.
+        std::optional<json> baseline;
+        if (compare_entries) {
+            json identity{{"model", {{"name", record.model.name},
+                                     {"file_size", record.model.file_size},
+                                     {"header_xxh3", record.model.header_xxh3}}}};
+            baseline = find_baseline(*compare_entries, identity);
+            if (!baseline)
+                throw silica::Error(o_.compare_file + ": no run of model " + record.model.name + " (header xxh3 " +
+                                    record.model.header_xxh3 + ") to compare with");
+        }
+
+        WorkloadOptions w;
+        if (o_.prompt_text) {
+            w.prompt = repeat_to_length(model->tokenizer().encode(*o_.prompt_text, false), o_.prompt_len);
+        } else {
+            w.prompt = fixed_prompt_tokens(o_.prompt_len, params.n_vocab);
+        }
+        w.gen_len = o_.gen_len;
+        w.warmup = o_.warmup;
+        w.iterations = o_.iterations;
+        // The smallest context that holds the workload: the KV cache figure is then that of the
+        // workload, and GPT-2's trained context (its learned positions) is not exceeded needlessly.
+        w.session.n_ctx = o_.prompt_len + o_.gen_len;
+        w.session.n_threads = o_.threads;
+        w.session.kv_type = silica::parse_kv_type(o_.kv_type);
+
+        record.system.isa = std::string(silica::kernels::isa_name(silica::kernels::active_isa()));
+        if (silica::kernels::active_avx512_bf16()) record.system.isa += "+bf16";
+        const WorkloadResult main_run = run_labelled("measuring", w);
+        const auto memory_after_run = read_process_memory();
+
+        record.workload = Workload{o_.prompt_len,   o_.gen_len,     o_.warmup,
+                                   o_.iterations,   main_run.threads, main_run.n_ctx,
+                                   o_.kv_type,      o_.prompt_text ? "text" : "fixed"};
+        record.iterations = main_run.iterations;
+        if (memory_after_load) record.memory.rss_after_load_mib = memory_after_load->rss_mib;
+        record.memory.rss_after_first_iteration_mib = main_run.rss_after_first_iteration_mib;
+        if (memory_after_run) record.memory.peak_rss_mib = memory_after_run->peak_rss_mib;
+        record.memory.kv_cache_bytes = main_run.kv_cache_bytes;
+
+        for (const auto& name : o_.ablate) record.ablations.push_back(ablate(name, w, main_run, record));
+
+        // Last, so its 1 GiB buffer shows in no memory figure above.
+        progress_.update("memory bandwidth probe", 0, 1);
+        record.system.cpu_model = cpu_model_name();
+        record.system.topology = detect_cpu_topology();
+        record.system.bandwidth = measure_read_bandwidth(main_run.threads);
+        progress_.clear();
+
+        json run = to_json(record);
+        if (baseline) {
+            const auto changes = compare_runs(*baseline, run);
+            run["comparison"] = comparison_json(o_.compare_file, *baseline, changes, workload_differences(*baseline, run));
+        }
+        std::vector<std::string> written = write_outputs(run, started);
+
+        // With --json, stdout carries the JSON object alone; the readable report goes to stderr.
+        std::FILE* report = o_.json_output ? stderr : stdout;
+        std::string text = format_report(run);
+        if (run.contains("comparison")) text += "\n" + format_comparison(run["comparison"]);
+        text += "\nwritten:";
+        for (const auto& path : written) text += " " + path;
+        text += "\n";
+        std::fputs(text.c_str(), report);
+        std::fflush(report);
+        if (o_.json_output) std::cout << run.dump(2) << std::endl;
+        return 0;
+    }
+
+private:
+    WorkloadResult run_labelled(const std::string& label, WorkloadOptions w) {
+        w.progress = [this, label](int done, int total) { progress_.update(label, done, total); };
+        WorkloadResult r = run_workload(model_, w);
+        progress_.clear();
+        return r;
+    }
+
+    // One variant of an ablation, with its own peak RSS (VmHWM reset before it runs).
+    VariantFigures measure_variant(const std::string& label, const WorkloadOptions& w) {
+        const bool reset = reset_peak_rss();
+        const WorkloadResult r = run_labelled("ablation: " + label, w);
+        VariantFigures v;
+        v.label = label;
+        v.iterations = r.iterations;
+        v.kv_cache_bytes = r.kv_cache_bytes;
+        if (reset)
+            if (auto m = read_process_memory()) v.peak_rss_mib = m->peak_rss_mib;
+        return v;
+    }
+
+    VariantFigures main_variant(const std::string& label, const WorkloadResult& main_run, const RunRecord& record) {
+        VariantFigures v;
+        v.label = label;
+        v.iterations = main_run.iterations;
+        v.kv_cache_bytes = main_run.kv_cache_bytes;
+        v.peak_rss_mib = record.memory.peak_rss_mib;
+        return v;
+    }
+
+    AblationRow ablate(const std::string& name, const WorkloadOptions& w, const WorkloadResult& main_run,
+                       const RunRecord& record) {
+        AblationRow row;
+        row.name = name;
+        const std::string kv = o_.kv_type;
+        if (name == "kv-cache") {
+            row.available = true;
+            row.note = "off: every decode step recomputes the whole sequence (no KV cache reuse)";
+            row.on = main_variant("KV cache reused (this run)", main_run, record);
+            WorkloadOptions off = w;
+            off.use_kv_cache = false;
+            row.off = measure_variant("no KV cache: full recompute per token", off);
+        } else if (name == "kv-quant") {
+            row.available = true;
+            row.note = "on: --kv-type q8_0; off: --kv-type f16";
+            WorkloadOptions q8 = w, f16 = w;
+            q8.session.kv_type = silica::KvType::Q8_0;
+            f16.session.kv_type = silica::KvType::F16;
+            row.on = kv == "q8_0" ? main_variant("KV q8_0 (this run)", main_run, record) : measure_variant("KV q8_0", q8);
+            row.off = kv == "f16" ? main_variant("KV f16 (this run)", main_run, record) : measure_variant("KV f16", f16);
+        } else if (name == "simd") {
+            const auto isa = silica::kernels::active_isa();
+            if (isa == silica::kernels::Isa::scalar) {
+                row.note = "not applicable: the kernels already run scalar (CPU or SILICA_ISA)";
+            } else {
+                row.available = true;
+                row.note = "off: kernels forced to the scalar reference path (as SILICA_ISA=scalar would)";
+                row.on = main_variant("ISA " + std::string(silica::kernels::isa_name(isa)) + " (this run)", main_run,
+                                      record);
+                ScalarIsaScope scalar;
+                row.off = measure_variant("ISA scalar", w);
+            }
+        } else {
+            // repack, prefetch, numa: the library has no run-time switch for these yet.
+            row.note = "not available in this build";
+        }
+        return row;
+    }
+
+    std::vector<std::string> write_outputs(const json& run, std::chrono::system_clock::time_point started) {
+        namespace fs = std::filesystem;
+        std::vector<std::string> written;
+        const std::string stamp = compact_utc(started);
+        const fs::path dir(o_.out_dir);
+        const std::string warning = append_results(o_.out_dir, run);
+        if (!warning.empty()) std::fprintf(stderr, "warning: %s\n", warning.c_str());
+        written.push_back((dir / "results.jsonl").string());
+        if (warning.empty()) written.push_back((dir / "results.csv").string());
+
+        const std::string run_svg = (dir / ("run_" + stamp + ".svg")).string();
+        write_text_file(run_svg, run_plot_svg(run));
+        written.push_back(run_svg);
+        if (run.contains("ablations")) {
+            const std::string ablate_svg = (dir / ("ablate_" + stamp + ".svg")).string();
+            write_text_file(ablate_svg, ablation_plot_svg(run));
+            written.push_back(ablate_svg);
+        }
+        std::vector<json> history;
+        for (auto& entry : read_json_entries((dir / "results.jsonl").string()))
+            if (same_model(entry, run)) history.push_back(std::move(entry));
+        const std::string history_svg =
+            (dir / ("history_" + file_name_safe(run["model"]["name"].get<std::string>()) + ".svg")).string();
+        write_text_file(history_svg, history_plot_svg(history));
+        written.push_back(history_svg);
+        return written;
+    }
+
+    const Options& o_;
+    std::shared_ptr<const silica::Model> model_;
+    ProgressBar progress_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options o;
+    std::string ablate_list, prompt_text;
+    CLI::App app{"bench: measure prefill/decode speed, latency and memory of a GGUF model (docs/BENCH.md)"};
+    app.add_option("-m,--model", o.model, "GGUF model file")->required();
+    app.add_option("--prompt-len", o.prompt_len, "prompt tokens per iteration (>= 1)")
+        ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
+    app.add_option("--gen-len", o.gen_len, "greedy decode steps per iteration (0: prefill only)")
+        ->check(CLI::Range(int64_t{0}, int64_t{1} << 24));
+    app.add_option("--warmup", o.warmup, "iterations run first and discarded")->check(CLI::Range(0, 1000000));
+    app.add_option("--iterations", o.iterations, "measured iterations")->check(CLI::Range(1, 1000000));
+    app.add_option("-t,--threads", o.threads, "threads (default: one per physical core)")->check(CLI::Range(1, 1024));
+    app.add_option("--kv-type", o.kv_type, "KV cache storage type")->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0"}));
+    app.add_option("--out-dir", o.out_dir, "folder for results.jsonl, results.csv and the SVG plots");
+    app.add_option("--ablate", ablate_list, "comma-separated optimizations to switch off one at a time: kv-cache, "
+                                            "kv-quant, simd, repack, prefetch, numa");
+    app.add_flag("--json", o.json_output, "print the run's JSON object on stdout (the report goes to stderr)");
+    app.add_option("--compare", o.compare_file, "results.jsonl or JSON file: compare with its last run of this model");
+    auto* prompt_option = app.add_option("--prompt", prompt_text, "prompt text, tokenized and repeated or cut to "
+                                                                  "--prompt-len tokens (default: a fixed token sequence)");
+    try {
+        app.parse(argc, argv);
+        if (app.count("--ablate")) {
+            try {
+                o.ablate = parse_ablation_list(ablate_list);
+            } catch (const silica::Error& e) {
+                throw CLI::ValidationError("--ablate", e.what());
+            }
+        }
+        if (prompt_option->count()) {
+            if (prompt_text.empty()) throw CLI::ValidationError("--prompt", "the prompt text is empty");
+            o.prompt_text = prompt_text;
+        }
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        return 2;
+    }
+    try {
+        Bench bench(o);
+        return bench.run();
+    } catch (const std::bad_alloc&) {
+        std::fprintf(stderr, "error: out of memory\n");
+        return 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,164 @@
+#include "apps/bench/run_record.h"
+
+#include "silica/error.h"
+
+namespace silica::bench {
+namespace {
+
+using nlohmann::json;
+
+json optional_number(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
+
+double sum(const std::vector<double>& xs) {
+    double s = 0.0;
+    for (double x : xs) s += x;
+    return s;
+}
+
+json variant_json(const VariantFigures& v, int64_t prompt_len) {
+    json j = summary_of_iterations(v.iterations, prompt_len);
+    j["label"] = v.label;
+    j["peak_rss_mb"] = optional_number(v.peak_rss_mib);
+    j["kv_cache_bytes"] = v.kv_cache_bytes;
+    return j;
+}
+
+// on / off of a mean figure, or null when either side lacks it.
+json speedup(const json& on, const json& off, const char* key) {
+    if (!on.contains(key) || !off.contains(key) || on[key].is_null() || off[key].is_null()) return nullptr;
+    const double off_mean = off[key]["mean"].get<double>();
+    if (off_mean <= 0.0) return nullptr;
+    return on[key]["mean"].get<double>() / off_mean;
+}
+
+}  // namespace
+
+double mib(uint64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
+
+json summary_json(const Summary& s) {
+    return json{{"mean", s.mean}, {"median", s.median}, {"stdev", s.stdev}, {"min", s.min}, {"max", s.max}};
+}
+
+json iteration_json(const IterationTiming& it, int64_t prompt_len) {
+    json j;
+    j["prefill_ms"] = it.prefill_s * 1e3;
+    j["prefill_tokens_per_s"] = it.prefill_s > 0.0 ? static_cast<double>(prompt_len) / it.prefill_s : 0.0;
+    j["ttft_ms"] = it.ttft_s * 1e3;
+    const double decode_s = sum(it.decode_step_s);
+    j["decode_ms"] = decode_s * 1e3;
+    if (it.decode_step_s.empty() || decode_s <= 0.0) j["decode_tokens_per_s"] = nullptr;
+    else j["decode_tokens_per_s"] = static_cast<double>(it.decode_step_s.size()) / decode_s;
+    json latencies = json::array();
+    for (double s : it.decode_step_s) latencies.push_back(s * 1e3);
+    j["decode_latency_ms"] = std::move(latencies);
+    return j;
+}
+
+json summary_of_iterations(const std::vector<IterationTiming>& iterations, int64_t prompt_len) {
+    if (iterations.empty()) throw Error("no measured iterations to summarize");
+    std::vector<double> prefill, decode, ttft, latencies_ms;
+    for (const auto& it : iterations) {
+        const json one = iteration_json(it, prompt_len);
+        prefill.push_back(one["prefill_tokens_per_s"].get<double>());
+        ttft.push_back(one["ttft_ms"].get<double>());
+        if (!one["decode_tokens_per_s"].is_null()) decode.push_back(one["decode_tokens_per_s"].get<double>());
+        for (double s : it.decode_step_s) latencies_ms.push_back(s * 1e3);
+    }
+    json j;
+    j["prefill_tokens_per_s"] = summary_json(summarize(prefill));
+    // Every iteration has the same gen_len, so either all or none have a decode rate.
+    j["decode_tokens_per_s"] = decode.size() == iterations.size() ? summary_json(summarize(decode)) : json(nullptr);
+    j["ttft_ms"] = summary_json(summarize(ttft));
+    if (latencies_ms.empty()) {
+        j["decode_latency_ms"] = nullptr;
+    } else {
+        j["decode_latency_ms"] = json{{"p50", percentile(latencies_ms, 50.0)},
+                                      {"p90", percentile(latencies_ms, 90.0)},
+                                      {"p99", percentile(latencies_ms, 99.0)},
+                                      {"count", latencies_ms.size()}};
+    }
+    return j;
+}
+
+json to_json(const RunRecord& run) {
+    const Workload& w = run.workload;
+    json j;
+    j["format"] = kFormatTag;
+    j["timestamp"] = run.timestamp;
+    j["git_revision"] = run.git_revision;
+    j["model"] = json{{"name", run.model.name},
+                      {"path", run.model.path},
+                      {"architecture", run.model.architecture},
+                      {"file_size", run.model.file_size},
+                      {"header_xxh3", run.model.header_xxh3},
+                      {"header_bytes_hashed", run.model.header_bytes_hashed}};
+    j["threads"] = w.threads;
+    j["kv_type"] = w.kv_type;
+    j["n_ctx"] = w.n_ctx;
+    j["prompt_len"] = w.prompt_len;
+    j["gen_len"] = w.gen_len;
+    j["warmup"] = w.warmup;
+    j["prompt"] = w.prompt_source;
+
+    json iterations = json::array();
+    for (const auto& it : run.iterations) iterations.push_back(iteration_json(it, w.prompt_len));
+    j["iterations"] = std::move(iterations);
+    j["summary"] = summary_of_iterations(run.iterations, w.prompt_len);
+
+    j["memory"] = json{{"rss_after_load_mb", optional_number(run.memory.rss_after_load_mib)},
+                       {"rss_after_first_iteration_mb", optional_number(run.memory.rss_after_first_iteration_mib)},
+                       {"peak_rss_mb", optional_number(run.memory.peak_rss_mib)},
+                       {"kv_cache_bytes", run.memory.kv_cache_bytes}};
+    j["peak_rss_mb"] = optional_number(run.memory.peak_rss_mib);
+
+    const SystemFigures& s = run.system;
+    json system{{"cpu_model", s.cpu_model},
+                {"isa", s.isa},
+                {"sockets", s.topology.sockets},
+                {"cores", s.topology.cores},
+                {"logical_cpus", s.topology.logical_cpus},
+                {"numa_nodes", s.topology.numa_nodes},
+                {"threads", w.threads}};
+    if (s.bandwidth) {
+        system["memory_bandwidth_gb_s"] = s.bandwidth->gb_per_s;
+        system["bandwidth_probe"] = json{{"buffer_bytes", s.bandwidth->buffer_bytes},
+                                         {"passes", s.bandwidth->passes},
+                                         {"threads", s.bandwidth->threads},
+                                         {"seconds", s.bandwidth->seconds}};
+    } else {
+        system["memory_bandwidth_gb_s"] = nullptr;
+    }
+    j["system"] = std::move(system);
+
+    json roofline{{"weight_bytes_per_token", run.traffic.bytes_per_token},
+                  {"dense_bytes", run.traffic.dense_bytes},
+                  {"expert_bytes", run.traffic.expert_bytes},
+                  {"embedding_row_bytes", run.traffic.embedding_row_bytes},
+                  {"decode_tokens_per_s_ceiling", nullptr},
+                  {"decode_fraction_of_roofline", nullptr}};
+    if (s.bandwidth && s.bandwidth->gb_per_s > 0.0 && run.traffic.bytes_per_token > 0) {
+        const double ceiling = s.bandwidth->gb_per_s * 1e9 / static_cast<double>(run.traffic.bytes_per_token);
+        roofline["decode_tokens_per_s_ceiling"] = ceiling;
+        const json& decode = j["summary"]["decode_tokens_per_s"];
+        if (!decode.is_null()) roofline["decode_fraction_of_roofline"] = decode["mean"].get<double>() / ceiling;
+    }
+    j["roofline"] = std::move(roofline);
+
+    if (!run.ablations.empty()) {
+        json rows = json::array();
+        for (const auto& a : run.ablations) {
+            json row{{"name", a.name}, {"available", a.available}, {"note", a.note}};
+            if (a.available && a.on && a.off) {
+                row["on"] = variant_json(*a.on, w.prompt_len);
+                row["off"] = variant_json(*a.off, w.prompt_len);
+                row["prefill_speedup"] = speedup(row["on"], row["off"], "prefill_tokens_per_s");
+                row["decode_speedup"] = speedup(row["on"], row["off"], "decode_tokens_per_s");
+            }
+            rows.push_back(std::move(row));
+        }
+        j["ablations"] = std::move(rows);
+    }
+    return j;
+}
+
+}  // namespace silica::bench

@@ -1,0 +1,74 @@
+#include "apps/bench/workload_runner.h"
+
+#include <chrono>
+
+#include "apps/bench/process_memory.h"
+#include "silica/error.h"
+
+namespace silica::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+IterationTiming run_iteration(Session& session, const WorkloadOptions& o) {
+    IterationTiming timing;
+    session.reset();
+    const auto start = Clock::now();
+    session.decode(o.prompt);
+    timing.prefill_s = seconds_between(start, Clock::now());
+    int32_t next = argmax_token(session.logits());
+    timing.ttft_s = seconds_between(start, Clock::now());
+
+    std::vector<int32_t> sequence;  // only used without the KV cache
+    if (!o.use_kv_cache) sequence = o.prompt;
+    timing.decode_step_s.reserve(static_cast<size_t>(o.gen_len));
+    for (int64_t step = 0; step < o.gen_len; ++step) {
+        const auto step_start = Clock::now();
+        if (o.use_kv_cache) {
+            session.decode(std::span<const int32_t>(&next, 1));
+        } else {
+            sequence.push_back(next);
+            session.reset();
+            session.decode(sequence);
+        }
+        next = argmax_token(session.logits());
+        timing.decode_step_s.push_back(seconds_between(step_start, Clock::now()));
+    }
+    return timing;
+}
+
+}  // namespace
+
+int32_t argmax_token(std::span<const float> logits) {
+    if (logits.empty()) throw Error("the model returned no logits");
+    size_t best = 0;
+    for (size_t i = 1; i < logits.size(); ++i)
+        if (logits[i] > logits[best]) best = i;
+    return static_cast<int32_t>(best);
+}
+
+WorkloadResult run_workload(const std::shared_ptr<const Model>& model, const WorkloadOptions& o) {
+    if (o.prompt.empty()) throw Error("the prompt is empty");
+    Session session(model, o.session);
+    const int64_t needed = static_cast<int64_t>(o.prompt.size()) + o.gen_len;
+    if (needed > session.n_ctx())
+        throw Error("prompt-len + gen-len = " + std::to_string(needed) + " tokens do not fit in the context of " +
+                    std::to_string(session.n_ctx()) + " tokens");
+    WorkloadResult result;
+    result.threads = session.n_threads();
+    result.n_ctx = session.n_ctx();
+    result.kv_cache_bytes = session.kv_cache_bytes();  // allocated even by the no-cache baseline
+    const int total = o.warmup + o.iterations;
+    for (int i = 0; i < total; ++i) {
+        IterationTiming timing = run_iteration(session, o);
+        if (i == 0)
+            if (auto m = read_process_memory()) result.rss_after_first_iteration_mib = m->rss_mib;
+        if (i >= o.warmup) result.iterations.push_back(std::move(timing));
+        if (o.progress) o.progress(i + 1, total);
+    }
+    return result;
+}
+
+}  // namespace silica::bench
