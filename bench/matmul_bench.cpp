@@ -3,7 +3,7 @@
 //   matmul_bench --benchmark_filter='q8_0/gpt-oss'      (names: type/model-tensor/isa/m/threads)
 //
 // "q4_0-x16" and "mxfp4-x16" are the same matrices repacked at load time into the row-interleaved
-// layout of quant/repack.h and multiplied by kernels/matmul_repacked.h (AVX-512 only).
+// layout of quant/repack.h and multiplied by kernels/matmul_repacked.h (AVX2 and AVX-512).
 //
 // Counters: GB/s of GGUF weight bytes read and GFLOP/s (2 * m * rows * cols per call), totals over
 // all threads. (With threads:N the Time column is wall time / (N * iterations per thread): multiply
@@ -172,7 +172,7 @@ int register_all() {
                                              std::string(isa_name(static_cast<Isa>(isa))) + "/m" + std::to_string(m);
                     auto* b = benchmark::RegisterBenchmark(name.c_str(), bm_matmul, t, s, static_cast<Isa>(isa), m, false);
                     b->UseRealTime()->Unit(benchmark::kMicrosecond)->Threads(1)->Threads(2);
-                    if (can_repack_x16(t) && isa == static_cast<int>(Isa::avx512)) {
+                    if (can_repack_x16(t) && isa >= static_cast<int>(Isa::avx2)) {
                         const std::string rname = std::string(type_traits(t).name) + "-x16/" + s.name + "/" +
                                                   std::string(isa_name(static_cast<Isa>(isa))) + "/m" + std::to_string(m);
                         auto* br = benchmark::RegisterBenchmark(rname.c_str(), bm_matmul, t, s, static_cast<Isa>(isa), m, true);

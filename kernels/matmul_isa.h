@@ -12,7 +12,9 @@ namespace silica::kernels {
 bool matmul_avx2(const Matrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end);
 bool matmul_avx512(const Matrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end);
 
-// Row-interleaved Q4_0 / MXFP4 (quant/repack.h); AVX-512 only.
+// Row-interleaved Q4_0 / MXFP4 (quant/repack.h).
+bool matmul_repacked_avx2(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin,
+                          int64_t r_end);
 bool matmul_repacked_avx512(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin,
                             int64_t r_end);
 

@@ -40,7 +40,7 @@ RepackedMatrix repacked_rows(const RepackedMatrix& w, int64_t first_row, int64_t
                           w.data + static_cast<size_t>(first_row / kRepackRows) * repacked_group_bytes(w.type, w.cols)};
 }
 
-bool repacked_kernel_available(TensorType type) { return can_repack_x16(type) && active_isa() == Isa::avx512; }
+bool repacked_kernel_available(TensorType type) { return can_repack_x16(type) && active_isa() >= Isa::avx2; }
 
 void matmul_reference_repacked(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy,
                                int64_t r_begin, int64_t r_end) {
@@ -56,7 +56,16 @@ void matmul_reference_repacked(const RepackedMatrix& w, const Activations& x, fl
 void matmul(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
     check_arguments(w, x, y, ldy, r_begin, r_end);
     if (r_begin == r_end || x.rows() == 0) return;
-    if (active_isa() == Isa::avx512 && matmul_repacked_avx512(w, x, y, ldy, r_begin, r_end)) return;
+    switch (active_isa()) {
+        case Isa::avx512:
+            if (matmul_repacked_avx512(w, x, y, ldy, r_begin, r_end)) return;
+            break;
+        case Isa::avx2:
+            if (matmul_repacked_avx2(w, x, y, ldy, r_begin, r_end)) return;
+            break;
+        case Isa::scalar:
+            break;
+    }
     matmul_reference_repacked(w, x, y, ldy, r_begin, r_end);
 }
 

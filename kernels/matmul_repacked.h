@@ -32,7 +32,7 @@ struct RepackedMatrix {
 RepackedMatrix repacked_rows(const RepackedMatrix& w, int64_t first_row, int64_t rows);
 
 // True when the active ISA (kernels/isa.h) has a SIMD kernel for the repacked layout of `type`
-// (AVX-512 today). Otherwise matmul(RepackedMatrix) runs the scalar reference: keep GGUF order.
+// (AVX2 or AVX-512). Otherwise matmul(RepackedMatrix) runs the scalar reference: keep GGUF order.
 bool repacked_kernel_available(TensorType type);
 
 // Same contract as matmul(const Matrix&, ...) in kernels/matmul.h.
