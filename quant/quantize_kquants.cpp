@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <initializer_list>
 
 #include "quant/fp16.h"
 #include "quant/kquant_scales.h"
@@ -154,12 +155,33 @@ void quantize_asymmetric(const float* x, int sub, int max_code, int max_sub, Asy
     out.dmin = quantize_unsigned_scales(offsets, n_sub, max_sub, out.min);
     const float d = fp16_to_f32(out.d), dmin = fp16_to_f32(out.dmin);
     for (int s = 0; s < n_sub; ++s) {
-        // The same float products the decoder forms: value = dl * q - ml.
-        const float dl = d * static_cast<float>(out.scale[s]);
-        const float ml = dmin * static_cast<float>(out.min[s]);
-        const float idl = dl > 0.0f ? 1.0f / dl : 0.0f;
-        for (int j = 0; j < sub; ++j)
-            out.code[s * sub + j] = static_cast<uint8_t>(round_clamped((x[s * sub + j] + ml) * idl, 0, max_code));
+        // Rounding the sub-scale and sub-min independently is not always best once both are
+        // integers: try their neighbours too and keep the pair with the smallest squared error.
+        const int sc0 = out.scale[s], m0 = out.min[s];
+        double best_err = INFINITY;
+        for (int dsc : {0, -1, 1}) {  // the rounded pair first: it wins ties
+            for (int dm : {0, -1, 1}) {
+                const int sc = sc0 + dsc, m = m0 + dm;
+                if (sc < 0 || sc > max_sub || m < 0 || m > max_sub) continue;
+                // The same float products the decoder forms: value = dl * q - ml.
+                const float dl = d * static_cast<float>(sc);
+                const float ml = dmin * static_cast<float>(m);
+                const float idl = dl > 0.0f ? 1.0f / dl : 0.0f;
+                int q[32];
+                double err = 0;
+                for (int j = 0; j < sub; ++j) {
+                    q[j] = round_clamped((x[s * sub + j] + ml) * idl, 0, max_code);
+                    const float diff = dl * static_cast<float>(q[j]) - ml - x[s * sub + j];
+                    err += static_cast<double>(diff) * diff;
+                }
+                if (err < best_err) {
+                    best_err = err;
+                    out.scale[s] = static_cast<uint8_t>(sc);
+                    out.min[s] = static_cast<uint8_t>(m);
+                    for (int j = 0; j < sub; ++j) out.code[s * sub + j] = static_cast<uint8_t>(q[j]);
+                }
+            }
+        }
     }
 }
 
@@ -177,9 +199,27 @@ void quantize_symmetric(const float* x, int code_neg, int scale_neg, SymmetricBl
     out.d = quantize_signed_scales(scales, 16, scale_neg, out.scale);
     const float d = fp16_to_f32(out.d);
     for (int s = 0; s < 16; ++s) {
-        const float dl = d * static_cast<float>(out.scale[s]);
-        const float idl = dl != 0.0f ? 1.0f / dl : 0.0f;
-        for (int j = 0; j < 16; ++j) out.code[16 * s + j] = round_clamped(x[16 * s + j] * idl, -code_neg, code_neg - 1);
+        // As for the asymmetric types: the rounded sub-scale or a neighbour, whichever fits best.
+        const int sc0 = out.scale[s];
+        double best_err = INFINITY;
+        for (int dsc : {0, -1, 1}) {
+            const int sc = sc0 + dsc;
+            if (sc < -scale_neg || sc > scale_neg - 1) continue;
+            const float dl = d * static_cast<float>(sc);
+            const float idl = dl != 0.0f ? 1.0f / dl : 0.0f;
+            int q[16];
+            double err = 0;
+            for (int j = 0; j < 16; ++j) {
+                q[j] = round_clamped(x[16 * s + j] * idl, -code_neg, code_neg - 1);
+                const float diff = dl * static_cast<float>(q[j]) - x[16 * s + j];
+                err += static_cast<double>(diff) * diff;
+            }
+            if (err < best_err) {
+                best_err = err;
+                out.scale[s] = sc;
+                for (int j = 0; j < 16; ++j) out.code[16 * s + j] = q[j];
+            }
+        }
     }
 }
 
