@@ -2,6 +2,7 @@
 
 #include <immintrin.h>  // _mm_pause (SSE2, part of baseline x86-64)
 #include <linux/futex.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -69,6 +70,12 @@ ThreadPool::ThreadPool(const Topology& topology, const NumaPlan& plan) : n_threa
 }
 
 void ThreadPool::start_workers() {
+    // With more threads than CPUs, a spinning thread only delays the thread it waits for (which
+    // needs that CPU), so oversubscribed pools sleep at once.
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    if (sched_getaffinity(0, sizeof allowed, &allowed) == 0 && n_threads_ > CPU_COUNT(&allowed))
+        spin_ns_.store(0, std::memory_order_relaxed);
     workers_.reserve(static_cast<size_t>(n_threads_ - 1));
     try {
         for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker_main(i); });

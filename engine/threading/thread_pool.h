@@ -71,7 +71,8 @@ public:
     // so that this thread unwinds too (run() then rethrows the original exception).
     void barrier();
 
-    // How long a waiting thread spins before it sleeps (default 50 µs).
+    // How long a waiting thread spins before it sleeps (default 50 µs; 0 when the pool has more
+    // threads than the process has CPUs).
     void set_spin_ns(int64_t ns) { spin_ns_.store(ns, std::memory_order_relaxed); }
 
 private:
