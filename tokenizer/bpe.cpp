@@ -8,11 +8,9 @@
 namespace silica::tokenizer {
 
 BpeModel::BpeModel(const std::vector<std::string>& token_bytes, const std::vector<bool>& mergeable,
-                   const std::vector<std::string>& merges) {
+                   const std::vector<std::string>& merges)
+    : index_(token_bytes, mergeable) {
     const auto n = static_cast<int32_t>(token_bytes.size());
-    bytes_to_id_.reserve(token_bytes.size());
-    for (int32_t id = 0; id < n; ++id)
-        if (mergeable[id] && !token_bytes[id].empty()) bytes_to_id_.emplace(token_bytes[id], id);  // first wins
     for (int b = 0; b < 256; ++b) {
         const char c = static_cast<char>(b);
         byte_id_[b] = find(std::string_view(&c, 1));
@@ -35,10 +33,7 @@ BpeModel::BpeModel(const std::vector<std::string>& token_bytes, const std::vecto
     // tiktoken merges any adjacent pair whose concatenation is a ranked token, not only the pair
     // a merge list names, so the table holds every split of every ranked token into two tokens.
     // (For GPT-OSS, the GGUF merges already are every split; GPT-2's list has one per token.)
-    size_t n_splits = 0;
-    for (int32_t id = 0; id < n; ++id)
-        if (rank_[id] != kNoRank) n_splits += token_bytes[id].size() - 1;
-    pairs_.reserve(n_splits);
+    pairs_.reserve(merges.size());  // grows if the merges name fewer pairs than there are splits
     for (int32_t id = 0; id < n; ++id) {
         if (rank_[id] == kNoRank) continue;
         const std::string_view bytes = token_bytes[id];

@@ -6,16 +6,16 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "tokenizer/pair_table.h"
+#include "tokenizer/token_index.h"
 
 namespace silica::tokenizer {
 
 class BpeModel {
 public:
-    // token_bytes: raw bytes of every token; mergeable: which of them BPE may produce or start from
+    // token_bytes: raw bytes of every token (must outlive the model); mergeable: which of them BPE may produce or start from
     // (normal tokens); merges: GGUF's "left right" strings in byte-level form. A token's rank is the
     // index of the first merge that produces it (tiktoken's rank order for tiktoken vocabularies).
     // Throws silica::Error for a merge that names unknown tokens or a byte with no token.
@@ -23,10 +23,7 @@ public:
              const std::vector<std::string>& merges);
 
     // The id of the mergeable token whose bytes are exactly `bytes`, or -1.
-    int32_t find(std::string_view bytes) const {
-        auto it = bytes_to_id_.find(bytes);
-        return it == bytes_to_id_.end() ? -1 : it->second;
-    }
+    int32_t find(std::string_view bytes) const { return index_.find(bytes); }
 
     // Reusable buffers of merge_fast, so a long text does not allocate per piece.
     struct Scratch {
@@ -54,11 +51,7 @@ public:
     size_t n_pairs() const { return pairs_.size(); }
 
 private:
-    struct StringHash {
-        using is_transparent = void;
-        size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-    };
-    std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>> bytes_to_id_;
+    TokenIndex index_;  // mergeable tokens by their bytes
     std::array<int32_t, 256> byte_id_{};
     std::vector<uint32_t> rank_;  // per token id; kNoRank when no merge produces it
     PairTable pairs_;
