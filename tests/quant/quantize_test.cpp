@@ -352,3 +352,47 @@ TEST_CASE("quantize_row and quantized_bytes reject bad input", "[quantize]") {
     CHECK_THROWS_AS(quantized_bytes(TensorType::Q4_K, 100), Error);
     CHECK_THROWS_AS(quantized_bytes(static_cast<TensorType>(77), 32), Error);
 }
+
+TEST_CASE("every element lands within half a quantization step (Q8_0, Q4_0, MXFP4)", "[quantize]") {
+    const size_t n = 16384;
+    for (float sigma : {0.02f, 1.0f, 300.0f}) {
+        const auto x = gaussian(n, sigma, 11);
+        SECTION("Q8_0: |x - y| <= d / 2") {
+            const auto q = quantize(TensorType::Q8_0, x);
+            const auto y = dequantize(TensorType::Q8_0, q, n);
+            for (size_t i = 0; i < n; ++i) {
+                uint16_t d_bits;
+                std::memcpy(&d_bits, q.data() + (i / kQK) * sizeof(BlockQ8_0), 2);
+                const float d = fp16_to_f32(d_bits);
+                INFO("element " << i << " x " << x[i] << " y " << y[i] << " d " << d);
+                // 127 * d_h may fall short of amax by up to 127 * (amax/127 - d_h) after fp16 rounding.
+                REQUIRE(std::fabs(x[i] - y[i]) <= 0.5f * d * 1.0001f + 127.0f * d * 0x1p-11f);
+            }
+        }
+        SECTION("Q4_0: |x - y| <= |d| / 2, or |d| on the clipped side") {
+            const auto q = quantize(TensorType::Q4_0, x);
+            const auto y = dequantize(TensorType::Q4_0, q, n);
+            for (size_t i = 0; i < n; ++i) {
+                uint16_t d_bits;
+                std::memcpy(&d_bits, q.data() + (i / kQK) * sizeof(BlockQ4_0), 2);
+                const float d = std::fabs(fp16_to_f32(d_bits));
+                const float limit = (std::fabs(x[i]) <= 7.0f * d ? 0.5f : 1.0f) * d * 1.001f + 8.0f * d * 0x1p-11f;
+                INFO("element " << i << " x " << x[i] << " y " << y[i] << " d " << d);
+                REQUIRE(std::fabs(x[i] - y[i]) <= limit);
+            }
+        }
+        SECTION("MXFP4: half the gap between neighbouring E2M1 values, at most one scale unit") {
+            const auto q = quantize(TensorType::MXFP4, x);
+            const auto y = dequantize(TensorType::MXFP4, q, n);
+            for (size_t i = 0; i < n; ++i) {
+                const uint8_t e = q[(i / kQK) * sizeof(BlockMXFP4)];
+                const float s = std::ldexp(1.0f, e - 127);
+                const float t = std::fabs(x[i]) / s;
+                const float half_gap = t <= 2.0f ? 0.25f : (t <= 4.0f ? 0.5f : 1.0f);  // grid steps 0.5, 1, 2
+                INFO("element " << i << " x " << x[i] << " y " << y[i] << " e " << int(e));
+                REQUIRE(t < 7.0f);  // the exponent rule: nothing is clipped by more than half a step
+                REQUIRE(std::fabs(x[i] - y[i]) <= half_gap * s);
+            }
+        }
+    }
+}
