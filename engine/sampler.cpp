@@ -97,17 +97,20 @@ void Sampler::select_candidates() {
         // is never sorted. Ids come in increasing order, so an equal logit never displaces.
         const size_t k = static_cast<size_t>(options_.top_k);
         auto worse_on_top = [](const Candidate& a, const Candidate& b) { return more_likely(a, b); };
-        for (size_t i = 0; i < n; ++i) {
+        size_t i = 0;
+        for (; i < n && cand_.size() < k; ++i) {
+            if (work_[i] == kNegInf) continue;
+            cand_.push_back({work_[i], static_cast<int32_t>(i)});
+            std::push_heap(cand_.begin(), cand_.end(), worse_on_top);
+        }
+        float threshold = cand_.empty() ? kNegInf : cand_.front().logit;  // the k-th best so far
+        for (; i < n; ++i) {
             const float l = work_[i];
-            if (l == kNegInf) continue;
-            if (cand_.size() < k) {
-                cand_.push_back({l, static_cast<int32_t>(i)});
-                std::push_heap(cand_.begin(), cand_.end(), worse_on_top);
-            } else if (l > cand_.front().logit) {
-                std::pop_heap(cand_.begin(), cand_.end(), worse_on_top);
-                cand_.back() = {l, static_cast<int32_t>(i)};
-                std::push_heap(cand_.begin(), cand_.end(), worse_on_top);
-            }
+            if (!(l > threshold)) continue;  // the common case: one compare per token
+            std::pop_heap(cand_.begin(), cand_.end(), worse_on_top);
+            cand_.back() = {l, static_cast<int32_t>(i)};
+            std::push_heap(cand_.begin(), cand_.end(), worse_on_top);
+            threshold = cand_.front().logit;
         }
         if (cand_.empty()) throw Error("sampler: every logit is -inf or NaN");
         std::sort(cand_.begin(), cand_.end(), [](const Candidate& a, const Candidate& b) { return more_likely(a, b); });
@@ -126,7 +129,22 @@ void Sampler::select_candidates() {
             denominator += w;
             if (w >= min_p || work_[i] == max_logit) cand_.push_back({work_[i], static_cast<int32_t>(i)});
         }
-        std::sort(cand_.begin(), cand_.end(), [](const Candidate& a, const Candidate& b) { return more_likely(a, b); });
+        // Top-p needs only the most likely tokens up to mass top_p: sort a growing prefix until it
+        // holds that much (usually a few hundred tokens, not the whole vocabulary).
+        auto order = [](const Candidate& a, const Candidate& b) { return more_likely(a, b); };
+        size_t m = std::min<size_t>(cand_.size(), 256);
+        for (;;) {
+            std::partial_sort(cand_.begin(), cand_.begin() + static_cast<std::ptrdiff_t>(m), cand_.end(), order);
+            if (m == cand_.size()) break;
+            double prefix = 0.0;
+            for (size_t j = 0; j < m; ++j)
+                prefix += std::exp((static_cast<double>(cand_[j].logit) - max_logit) * inv_t) / denominator;
+            if (prefix >= options_.top_p) {
+                cand_.resize(m);
+                break;
+            }
+            m = std::min(cand_.size(), m * 4);
+        }
     }
 
     // Softmax weights of the sorted candidates, then the top-p and min-p cuts.
