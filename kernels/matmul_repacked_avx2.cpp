@@ -3,8 +3,9 @@
 // first 32 bytes of every 64-byte chunk are rows 0-7, the last 32 rows 8-15.
 //
 // Without VNNI the products go through vpmaddubsw (u8 x s8 -> pairs summed in int16) and vpmaddwd
-// (pairs -> int32). No saturation: codes are at most 24 (MXFP4 after its table) and |x| <= 127,
-// so the low + high nibble sums of one chunk stay within 4 * 24 * 127 = 12192 before widening.
+// (pairs -> int32). No saturation: 4-bit codes are at most 24 (MXFP4 after its table) and
+// |x| <= 127, so the low + high nibble sums of one chunk stay within 4 * 24 * 127 = 12192 before
+// widening; Q8_0 uses the sign trick (at most 2 * 128 * 127 = 32512 per pair).
 #include <immintrin.h>
 
 #include <cstring>
@@ -16,21 +17,45 @@
 namespace silica::kernels {
 namespace {
 
+// Each format decodes its half h (rows 8h..8h+7) of a tile into 8 vectors: u[q] holds elements
+// 4q..4q+3 of each of the 8 rows (4 bytes per lane), to be multiplied by activation bytes 4q..4q+3.
+
+// 4-bit tiles: chunk t's low nibbles are elements 8t..8t+3, its high nibbles 8t+4..8t+7.
+template <class Table>
+void decode_nibbles(const uint8_t* tile, int h, __m256i u[8]) {
+    const __m256i m4 = _mm256_set1_epi8(15);
+    for (int t = 0; t < 4; ++t) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tile + 64 * t + 32 * h));
+        u[2 * t] = Table::map(_mm256_and_si256(v, m4));
+        u[2 * t + 1] = Table::map(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
+    }
+}
+
 struct Q4_0x8 {
-    static constexpr int kOffset = 8, kScaleBytes = 2;
+    static constexpr int kOffset = 8, kScaleBytes = 2, kTileBytes = 256;
+    static constexpr bool kSigned = false;
+    static __m256i map(__m256i v) { return v; }
     // Scales of rows 8h..8h+7 of a block.
     static __m256 scales(const uint8_t* s, int h) {
         return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 16 * h)));
     }
-    static void codes(__m256i v, __m256i& lo, __m256i& hi) {
-        const __m256i m4 = _mm256_set1_epi8(15);
-        lo = _mm256_and_si256(v, m4);
-        hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+    static void decode(const uint8_t* tile, int h, __m256i u[8]) { decode_nibbles<Q4_0x8>(tile, h, u); }
+};
+
+// Signed int8 codes, multiplied with the sign trick (|w| x (x with w's sign)): 2 * 128 * 127 fits
+// int16, but the unsigned form (q + 128) would saturate vpmaddubsw.
+struct Q8_0x8 {
+    static constexpr int kOffset = 0, kScaleBytes = 2, kTileBytes = 512;
+    static constexpr bool kSigned = true;
+    static __m256 scales(const uint8_t* s, int h) { return Q4_0x8::scales(s, h); }
+    static void decode(const uint8_t* tile, int h, __m256i u[8]) {
+        for (int q = 0; q < 8; ++q) u[q] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tile + 64 * q + 32 * h));
     }
 };
 
 struct MXFP4x8 {
-    static constexpr int kOffset = 12, kScaleBytes = 1;
+    static constexpr int kOffset = 12, kScaleBytes = 1, kTileBytes = 256;
+    static constexpr bool kSigned = false;
     // 2^(e-128) from the bits: exponent field e-1 for e >= 2, subnormals 2^-127, 2^-128 below.
     static __m256 scales(const uint8_t* s, int h) {
         int64_t e8;
@@ -41,13 +66,12 @@ struct MXFP4x8 {
         const __m256i is_normal = _mm256_cmpgt_epi32(e, _mm256_set1_epi32(1));
         return _mm256_castsi256_ps(_mm256_blendv_epi8(sub, normal, is_normal));
     }
-    static void codes(__m256i v, __m256i& lo, __m256i& hi) {
+    static __m256i map(__m256i v) {
         const __m256i lut = _mm256_setr_epi8(12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0,
                                              12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0);
-        const __m256i m4 = _mm256_set1_epi8(15);
-        lo = _mm256_shuffle_epi8(lut, _mm256_and_si256(v, m4));
-        hi = _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
+        return _mm256_shuffle_epi8(lut, v);
     }
+    static void decode(const uint8_t* tile, int h, __m256i u[8]) { decode_nibbles<MXFP4x8>(tile, h, u); }
 };
 
 inline __m256i bcast4(const int8_t* p) {
@@ -62,7 +86,7 @@ void tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, con
           int64_t g, int64_t i0, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
     __m256 acc[2][NM];
     const uint8_t* codes = w.data + static_cast<size_t>(g) * group_bytes;
-    const uint8_t* scales = codes + nb * 256;
+    const uint8_t* scales = codes + nb * Fmt::kTileBytes;
     for (int h = 0; h < 2; ++h)
         for (int i = 0; i < NM; ++i) acc[h][i] = _mm256_setzero_ps();
     const __m256i ones = _mm256_set1_epi16(1);
@@ -76,18 +100,23 @@ void tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, con
             corr[i] = _mm256_set1_epi32(-Fmt::kOffset * xsum[(i0 + i) * nb + b]);
             for (int q = 0; q < 8; ++q) xw[i][q] = bcast4(xb[i]->qs + 4 * q);
         }
-        const uint8_t* c = codes + b * 256;
+        const uint8_t* c = codes + b * Fmt::kTileBytes;
         const uint8_t* s = scales + b * 16 * Fmt::kScaleBytes;
         for (int h = 0; h < 2; ++h) {
-            __m256i lo[4], hi[4];
-            for (int t = 0; t < 4; ++t)
-                Fmt::codes(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + 64 * t + 32 * h)), lo[t], hi[t]);
+            __m256i u[8];
+            Fmt::decode(c, h, u);
             const __m256 d = Fmt::scales(s, h);
             for (int i = 0; i < NM; ++i) {
                 __m256i isum = corr[i];
-                for (int t = 0; t < 4; ++t) {
-                    const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo[t], xw[i][2 * t]),
-                                                       _mm256_maddubs_epi16(hi[t], xw[i][2 * t + 1]));
+                for (int q = 0; q < 8; q += 2) {
+                    __m256i p;
+                    if constexpr (Fmt::kSigned) {
+                        isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(u[q], u[q]), _mm256_sign_epi8(xw[i][q], u[q])), ones));
+                        p = _mm256_maddubs_epi16(_mm256_sign_epi8(u[q + 1], u[q + 1]), _mm256_sign_epi8(xw[i][q + 1], u[q + 1]));
+                    } else {
+                        // low + high halves summed in int16 first (at most 4 * 24 * 127)
+                        p = _mm256_add_epi16(_mm256_maddubs_epi16(u[q], xw[i][q]), _mm256_maddubs_epi16(u[q + 1], xw[i][q + 1]));
+                    }
                     isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, ones));
                 }
                 acc[h][i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(d, dx[i]), acc[h][i]);
@@ -129,6 +158,7 @@ bool matmul_repacked_avx2(const RepackedMatrix& w, const Activations& x, float* 
     switch (w.type) {
         case TensorType::Q4_0: run<Q4_0x8>(w, x, y, ldy, r_begin, r_end); return true;
         case TensorType::MXFP4: run<MXFP4x8>(w, x, y, ldy, r_begin, r_end); return true;
+        case TensorType::Q8_0: run<Q8_0x8>(w, x, y, ldy, r_begin, r_end); return true;
         default: return false;
     }
 }

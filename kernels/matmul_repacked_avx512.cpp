@@ -1,11 +1,12 @@
 // AVX-512 VNNI kernels for the row-interleaved x16 layout (quant/repack.h): int32 lane l of every
 // 512-bit vector belongs to row l of a 16-row group, so the 16 rows are computed side by side.
 //
-// Per 32-element block and group: 4 loads of 64 bytes (16 rows x 8 nibbles each), each split into
-// low / high nibbles = elements 8t..8t+3 / 8t+4..8t+7 of all 16 rows; each is multiplied by the
-// same 4 activation bytes broadcast to every lane (vpdpbusd), so after 8 vpdpbusd lane l holds row
-// l's integer block sum. The code offset (Q4_0: 8, MXFP4 after its table: 12) is folded in as
-// -offset * sum(x) (Activations::q8_sums) at the start of the sum. Then one FMA per block by the
+// Per 32-element block and group: 4 loads of 64 bytes (16 rows x 8 nibbles each; Q8_0: 8 loads of
+// 16 rows x 4 bytes), split into vectors of 4 codes per row = elements 4q..4q+3 of all 16 rows;
+// each is multiplied by the same 4 activation bytes broadcast to every lane (vpdpbusd), so after 8
+// vpdpbusd lane l holds row l's integer block sum. The code offset (Q4_0: 8, MXFP4 after its
+// table: 12, Q8_0 with its sign bit flipped: 128) is folded in as -offset * sum(x)
+// (Activations::q8_sums) at the start of the sum. Then one FMA per block by the
 // 16 row scales (one vector) times the activation scale. No horizontal sums: lane l is y[row l].
 //
 // Each lane goes through the same operations whatever tile its group is in, so outputs do not
@@ -31,33 +32,53 @@ inline __m512i cvt_u8_i32(__m128i v) { return _mm512_maskz_cvtepu8_epi32(static_
 inline __m512i bcast_128(__m128i v) { return _mm512_maskz_broadcast_i32x4(static_cast<__mmask16>(0xFFFF), v); }
 inline __m512 scalef(__m512 a, __m512 b) { return _mm512_maskz_scalef_ps(static_cast<__mmask16>(0xFFFF), a, b); }
 
+// Each format decodes one tile (block b of 16 rows) into 8 vectors of unsigned codes: u[q] holds
+// elements 4q..4q+3 of every row (4 bytes per lane), to be multiplied by activation bytes 4q..4q+3.
+
+// 4-bit tiles: chunk t's low nibbles are elements 8t..8t+3, its high nibbles 8t+4..8t+7.
+template <class Table>
+void decode_nibbles(const uint8_t* tile, __m512i u[8]) {
+    const __m512i m4 = _mm512_set1_epi8(15);
+    for (int t = 0; t < 4; ++t) {
+        const __m512i v = _mm512_loadu_si512(reinterpret_cast<const void*>(tile + 64 * t));
+        u[2 * t] = Table::map(_mm512_and_si512(v, m4));
+        u[2 * t + 1] = Table::map(_mm512_and_si512(_mm512_srli_epi16(v, 4), m4));
+    }
+}
+
 struct Q4_0x16 {
-    static constexpr int kOffset = 8, kScaleBytes = 2;
+    static constexpr int kOffset = 8, kScaleBytes = 2, kTileBytes = 256;
+    static __m512i map(__m512i v) { return v; }
     static __m512 scales(const uint8_t* s) {
         return cvt_f16_f32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s)));
     }
-    static void codes(__m512i v, __m512i& lo, __m512i& hi) {
-        const __m512i m4 = _mm512_set1_epi8(15);
-        lo = _mm512_and_si512(v, m4);
-        hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+    static void decode(const uint8_t* tile, __m512i u[8]) { decode_nibbles<Q4_0x16>(tile, u); }
+};
+
+// int8 codes + 128 (flip the sign bit): unsigned for vpdpbusd; 255 * 127 * 4 fits int32.
+struct Q8_0x16 {
+    static constexpr int kOffset = 128, kScaleBytes = 2, kTileBytes = 512;
+    static __m512 scales(const uint8_t* s) { return Q4_0x16::scales(s); }
+    static void decode(const uint8_t* tile, __m512i u[8]) {
+        const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+        for (int q = 0; q < 8; ++q)
+            u[q] = _mm512_xor_si512(_mm512_loadu_si512(reinterpret_cast<const void*>(tile + 64 * q)), flip);
     }
 };
 
 // E2M1 codes -> doubled values + 12 (0..24) by table, scale 2^(e-128) (see DecodeMXFP4 in
 // kernels/matmul_simd_body.h); vscalefps builds it exactly, subnormals included.
 struct MXFP4x16 {
-    static constexpr int kOffset = 12, kScaleBytes = 1;
+    static constexpr int kOffset = 12, kScaleBytes = 1, kTileBytes = 256;
     static __m512 scales(const uint8_t* s) {
         const __m512i e = cvt_u8_i32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s)));
         return scalef(_mm512_set1_ps(1.0f), cvt_i32_f32(_mm512_sub_epi32(e, _mm512_set1_epi32(128))));
     }
-    static void codes(__m512i v, __m512i& lo, __m512i& hi) {
-        const __m512i lut = bcast_128(
-            _mm_setr_epi8(12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0));
-        const __m512i m4 = _mm512_set1_epi8(15);
-        lo = _mm512_shuffle_epi8(lut, _mm512_and_si512(v, m4));
-        hi = _mm512_shuffle_epi8(lut, _mm512_and_si512(_mm512_srli_epi16(v, 4), m4));
+    static __m512i map(__m512i v) {
+        const __m512i lut = bcast_128(_mm_setr_epi8(12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0));
+        return _mm512_shuffle_epi8(lut, v);
     }
+    static void decode(const uint8_t* tile, __m512i u[8]) { decode_nibbles<MXFP4x16>(tile, u); }
 };
 
 inline __m512i bcast4(const int8_t* p) {
@@ -75,7 +96,7 @@ void tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, con
     const uint8_t* scales[NG];
     for (int g = 0; g < NG; ++g) {
         codes[g] = w.data + static_cast<size_t>(g0 + g) * group_bytes;
-        scales[g] = codes[g] + nb * 256;
+        scales[g] = codes[g] + nb * Fmt::kTileBytes;
         for (int i = 0; i < NM; ++i) acc[g][i] = _mm512_setzero_ps();
     }
     for (int64_t b = 0; b < nb; ++b) {
@@ -88,17 +109,15 @@ void tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, con
             corr[i] = _mm512_set1_epi32(-Fmt::kOffset * xsum[(i0 + i) * nb + b]);
         }
         for (int g = 0; g < NG; ++g) {
-            const uint8_t* c = codes[g] + b * 256;
-            __m512i lo[4], hi[4];
-            for (int t = 0; t < 4; ++t)
-                Fmt::codes(_mm512_loadu_si512(reinterpret_cast<const void*>(c + 64 * t)), lo[t], hi[t]);
+            __m512i u[8];
+            Fmt::decode(codes[g] + b * Fmt::kTileBytes, u);
             const __m512 d = Fmt::scales(scales[g] + b * 16 * Fmt::kScaleBytes);
             for (int i = 0; i < NM; ++i) {
-                // two independent chains (low and high nibbles) to halve the vpdpbusd latency chain
+                // two independent chains (even and odd q) to halve the vpdpbusd latency chain
                 __m512i s0 = corr[i], s1 = _mm512_setzero_si512();
-                for (int t = 0; t < 4; ++t) {
-                    s0 = _mm512_dpbusd_epi32(s0, lo[t], bcast4(xb[i]->qs + 8 * t));
-                    s1 = _mm512_dpbusd_epi32(s1, hi[t], bcast4(xb[i]->qs + 8 * t + 4));
+                for (int q = 0; q < 8; q += 2) {
+                    s0 = _mm512_dpbusd_epi32(s0, u[q], bcast4(xb[i]->qs + 4 * q));
+                    s1 = _mm512_dpbusd_epi32(s1, u[q + 1], bcast4(xb[i]->qs + 4 * q + 4));
                 }
                 const __m512i isum = _mm512_add_epi32(s0, s1);
                 acc[g][i] = _mm512_fmadd_ps(cvt_i32_f32(isum), _mm512_mul_ps(d, dx[i]), acc[g][i]);
@@ -148,6 +167,7 @@ bool matmul_repacked_avx512(const RepackedMatrix& w, const Activations& x, float
     switch (w.type) {
         case TensorType::Q4_0: run<Q4_0x16>(w, x, y, ldy, r_begin, r_end); return true;
         case TensorType::MXFP4: run<MXFP4x16>(w, x, y, ldy, r_begin, r_end); return true;
+        case TensorType::Q8_0: run<Q8_0x16>(w, x, y, ldy, r_begin, r_end); return true;
         default: return false;
     }
 }

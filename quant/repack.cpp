@@ -9,10 +9,11 @@
 namespace silica {
 namespace {
 
-constexpr size_t kTileCodeBytes = 256;  // 16 rows x 16 bytes of packed nibbles
+// Code bytes of one tile (block b of 16 rows): 16 x 16 bytes of nibbles, or 16 x 32 int8 (Q8_0).
+size_t tile_code_bytes(TensorType t) { return t == TensorType::Q8_0 ? 512 : 256; }
 
 // Bytes of a block's header in GGUF (the scale) and of one row's scale in the repacked layout.
-size_t scale_bytes(TensorType t) { return t == TensorType::Q4_0 ? 2 : 1; }
+size_t scale_bytes(TensorType t) { return t == TensorType::MXFP4 ? 1 : 2; }
 
 void check(TensorType t, int64_t rows, int64_t cols) {
     if (!can_repack_x16(t))
@@ -21,27 +22,41 @@ void check(TensorType t, int64_t rows, int64_t cols) {
         throw Error("repack: bad shape " + std::to_string(rows) + "x" + std::to_string(cols));
 }
 
-// Where nibble element e (< 32) of row l's block goes inside a 256-byte tile, and which half.
-struct NibblePos {
+// Where element e (< 32) of row l's block goes inside a tile: the byte, and for 4-bit types the
+// nibble (shift 0 or 4). See the layout in quant/repack.h.
+struct CodePos {
     size_t byte;
-    bool high;
+    int shift;
 };
-NibblePos position(int l, int e) {
-    const int t = e / 8, within = e % 8;
-    return {static_cast<size_t>(64 * t + 4 * l + within % 4), within >= 4};
+CodePos position(TensorType t, int l, int e) {
+    if (t == TensorType::Q8_0) return {static_cast<size_t>(64 * (e / 4) + 4 * l + e % 4), 0};
+    const int c = e / 8, within = e % 8;
+    return {static_cast<size_t>(64 * c + 4 * l + within % 4), within >= 4 ? 4 : 0};
 }
 
-// Element e of a GGUF 4-bit block's 16 code bytes: e < 16 low nibble of byte e, else high of e-16.
-int gguf_code(const uint8_t* qs, int e) { return e < 16 ? (qs[e] & 15) : (qs[e - 16] >> 4); }
+// Code of element e of a GGUF block's code bytes: Q8_0 byte e; 4-bit types: e < 16 the low nibble
+// of byte e, else the high nibble of byte e - 16.
+int gguf_code(TensorType t, const uint8_t* qs, int e) {
+    if (t == TensorType::Q8_0) return qs[e];
+    return e < 16 ? (qs[e] & 15) : (qs[e - 16] >> 4);
+}
+void set_gguf_code(TensorType t, uint8_t* qs, int e, int code) {
+    if (t == TensorType::Q8_0)
+        qs[e] = static_cast<uint8_t>(code);
+    else
+        qs[e % 16] |= static_cast<uint8_t>(code << (e < 16 ? 0 : 4));
+}
 
 }  // namespace
 
-bool can_repack_x16(TensorType t) { return t == TensorType::Q4_0 || t == TensorType::MXFP4; }
+bool can_repack_x16(TensorType t) {
+    return t == TensorType::Q4_0 || t == TensorType::MXFP4 || t == TensorType::Q8_0;
+}
 
 size_t repacked_group_bytes(TensorType t, int64_t cols) {
     check(t, 0, cols);
     const size_t nb = static_cast<size_t>(cols / kQK);
-    const size_t bytes = nb * (kTileCodeBytes + kRepackRows * scale_bytes(t));
+    const size_t bytes = nb * (tile_code_bytes(t) + kRepackRows * scale_bytes(t));
     return (bytes + 63) / 64 * 64;
 }
 
@@ -60,17 +75,17 @@ void repack_x16(TensorType t, const uint8_t* src, size_t src_row_stride, int64_t
     std::memset(dst, 0, groups * group_bytes);  // padding rows decode to 0
     for (int64_t g = 0; g < groups; ++g) {
         uint8_t* codes = dst + g * group_bytes;
-        uint8_t* scales = codes + nb * kTileCodeBytes;
+        uint8_t* scales = codes + nb * tile_code_bytes(t);
         for (int l = 0; l < kRepackRows && g * kRepackRows + l < rows; ++l) {
             const uint8_t* row = src + (g * kRepackRows + l) * src_row_stride;
             for (int64_t b = 0; b < nb; ++b) {
                 const uint8_t* block = row + b * block_bytes;
                 std::memcpy(scales + (b * kRepackRows + l) * sb, block, sb);  // both start with the scale
                 const uint8_t* qs = block + sb;
-                uint8_t* tile = codes + b * kTileCodeBytes;
+                uint8_t* tile = codes + b * tile_code_bytes(t);
                 for (int e = 0; e < kQK; ++e) {
-                    const NibblePos p = position(l, e);
-                    tile[p.byte] |= static_cast<uint8_t>(gguf_code(qs, e) << (p.high ? 4 : 0));
+                    const CodePos p = position(t, l, e);
+                    tile[p.byte] |= static_cast<uint8_t>(gguf_code(t, qs, e) << p.shift);
                 }
             }
         }
@@ -84,18 +99,18 @@ void unpack_row_x16(TensorType t, const uint8_t* repacked, int64_t rows, int64_t
     const size_t sb = scale_bytes(t);
     const size_t block_bytes = static_cast<size_t>(type_traits(t).block_bytes);
     const uint8_t* codes = repacked + (r / kRepackRows) * repacked_group_bytes(t, cols);
-    const uint8_t* scales = codes + nb * kTileCodeBytes;
+    const uint8_t* scales = codes + nb * tile_code_bytes(t);
     const int l = static_cast<int>(r % kRepackRows);
     for (int64_t b = 0; b < nb; ++b) {
         uint8_t* block = dst_row + b * block_bytes;
         std::memcpy(block, scales + (b * kRepackRows + l) * sb, sb);
         uint8_t* qs = block + sb;
-        std::memset(qs, 0, kQK / 2);
-        const uint8_t* tile = codes + b * kTileCodeBytes;
+        std::memset(qs, 0, block_bytes - sb);
+        const uint8_t* tile = codes + b * tile_code_bytes(t);
         for (int e = 0; e < kQK; ++e) {
-            const NibblePos p = position(l, e);
-            const int code = p.high ? (tile[p.byte] >> 4) : (tile[p.byte] & 15);
-            qs[e % 16] |= static_cast<uint8_t>(code << (e < 16 ? 0 : 4));
+            const CodePos p = position(t, l, e);
+            const int mask = t == TensorType::Q8_0 ? 0xFF : 0x0F;
+            set_gguf_code(t, qs, e, (tile[p.byte] >> p.shift) & mask);
         }
     }
 }

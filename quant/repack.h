@@ -1,4 +1,4 @@
-// Load-time repacking of 4-bit weight matrices (Q4_0, MXFP4) into a row-interleaved layout that
+// Load-time repacking of weight matrices (Q4_0, MXFP4, Q8_0) into a row-interleaved layout that
 // lets one vector instruction work on 16 rows at once (kernels/matmul_repacked.h multiplies it).
 //
 // Why: in GGUF order a GEMV decodes one row's 32-weight block at a time and has to reduce each
@@ -9,15 +9,18 @@
 // Layout ("x16"). Rows are taken in groups of 16 (the last group padded with all-zero rows, which
 // decode to 0). With nb = cols / 32 blocks per row, group g starts at g * repacked_group_bytes()
 // and holds:
-//   codes:  nb tiles of 256 bytes; tile b holds block b of the 16 rows as 4 chunks of 64 bytes:
-//           byte 64*t + 4*l + j  (t < 4 chunk, l < 16 row, j < 4)
+//   codes:  nb tiles; tile b holds block b of the 16 rows in chunks of 64 bytes, each chunk 4
+//           consecutive bytes per row (int32 lane l = row l):
+//           Q4_0, MXFP4: 256-byte tiles, 4 chunks; byte 64*t + 4*l + j (t < 4, l < 16, j < 4):
 //             low nibble  = 4-bit code of element 8*t + j     of row l's block b
 //             high nibble = 4-bit code of element 8*t + 4 + j of row l's block b
-//   scales: nb entries of 16 scales (one per row l, in row order):
-//           Q4_0: the fp16 d (2 bytes each, 32 bytes per block); MXFP4: the E8M0 byte e (16 bytes).
+//           Q8_0: 512-byte tiles, 8 chunks; byte 64*t + 4*l + j (t < 8) = int8 code of element
+//             4*t + j of row l's block b
+//   scales: nb entries of 16 scales (one per row l, in row order): Q4_0, Q8_0: the fp16 d (2 bytes
+//           each, 32 bytes per block); MXFP4: the E8M0 byte e (16 bytes).
 //   padding to a multiple of 64 bytes, so 64-byte aligned groups stay aligned.
-// The codes are ggml's codes unchanged (Q4_0: q + 8; MXFP4: E2M1 with the sign in bit 3); only
-// their positions move. Repacking is lossless: unpack_x16 restores the GGUF bytes exactly.
+// The codes are ggml's codes unchanged (Q4_0: q + 8; MXFP4: E2M1 with the sign in bit 3; Q8_0:
+// int8); only their positions move. Repacking is lossless: unpack_row_x16 restores GGUF bytes.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -28,7 +31,7 @@ namespace silica {
 
 constexpr int kRepackRows = 16;
 
-// True for the types repack_x16 accepts (Q4_0, MXFP4).
+// True for the types repack_x16 accepts (Q4_0, MXFP4, Q8_0).
 bool can_repack_x16(TensorType type);
 // Bytes of one group of 16 rows (a multiple of 64). cols must be a positive multiple of 32.
 size_t repacked_group_bytes(TensorType type, int64_t cols);
