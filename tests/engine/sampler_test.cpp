@@ -326,3 +326,28 @@ TEST_CASE("sampler: large vocabulary with top-k", "[sampler]") {
     const int32_t t = s.sample(logits);
     CHECK(std::find_if(want.begin(), want.end(), [&](const auto& e) { return e.first == t; }) != want.end());
 }
+
+TEST_CASE("sampler: top-p without top-k over a flat distribution of many tokens", "[sampler]") {
+    // Thousands of similar logits: top-p needs far more than the first few hundred tokens.
+    std::mt19937 rng(5);
+    std::normal_distribution<float> normal(0.0f, 0.3f);
+    std::vector<float> logits(20000);
+    for (float& l : logits) l = normal(rng);
+    for (float top_p : {0.5f, 0.9f, 0.99f, 1.0f}) {
+        for (float min_p : {0.0f, 0.5f}) {
+            SamplerOptions o = plain(1.0f);
+            o.top_p = top_p;
+            o.min_p = min_p;
+            Sampler s(o);
+            const auto got = s.distribution(logits);
+            const auto want = reference_distribution(logits, o, {});
+            INFO("top_p " << top_p << " min_p " << min_p);
+            REQUIRE(got.size() == want.size());
+            if (min_p == 0.0f && top_p >= 0.9f) CHECK(got.size() > 1000);
+            for (size_t i = 0; i < got.size(); ++i) {
+                REQUIRE(got[i].token == want[i].first);
+                REQUIRE(got[i].probability == Approx(want[i].second).epsilon(1e-4));
+            }
+        }
+    }
+}
