@@ -157,8 +157,9 @@ void write_gpt2(const Spec& s, Shape p, gguf::Writer& w, Progress& progress) {
     const float sc = 0.5f * std::sqrt(3.0f / static_cast<float>(C));
     const float sf = 0.5f * std::sqrt(3.0f / static_cast<float>(F));
     ModelWriter m(w, s.seed, progress);
-    m.tensor("token_embd.weight", wt, {C, V}, {0.0f, 1.0f});
-    m.tensor("position_embd.weight", wt, {C, p.n_ctx}, {0.0f, 0.3f});
+    // The token embedding is also the output matrix: 0.5 keeps logits at a std of a few units.
+    m.tensor("token_embd.weight", wt, {C, V}, {0.0f, 0.5f});
+    m.tensor("position_embd.weight", wt, {C, p.n_ctx}, {0.0f, 0.2f});
     for (int64_t i = 0; i < p.n_layer; ++i) {
         const std::string b = "blk." + std::to_string(i) + ".";
         m.tensor(b + "attn_norm.weight", TensorType::F32, {C}, {1.0f, 0.2f});
@@ -226,7 +227,7 @@ void write_gpt_oss(const Spec& s, Shape p, gguf::Writer& w, Progress& progress) 
         m.tensor(b + "attn_output.bias", TensorType::F32, {C}, {0.0f, 0.1f});
         m.tensor(b + "attn_sinks.weight", TensorType::F32, {p.n_head}, {0.0f, 2.0f});
         m.tensor(b + "post_attention_norm.weight", TensorType::F32, {C}, {1.0f, 0.2f});
-        m.tensor(b + "ffn_gate_inp.weight", wt, {C, E}, {0.0f, 4.0f * unit(C)});
+        m.tensor(b + "ffn_gate_inp.weight", wt, {C, E}, {0.0f, 10.0f * unit(C)});  // clear routing margins
         m.tensor(b + "ffn_gate_inp.bias", TensorType::F32, {E}, {0.0f, 0.2f});
         m.tensor(b + "ffn_gate_exps.weight", TensorType::MXFP4, {C, F, E}, {0.0f, 4.0f * unit(C)});
         m.tensor(b + "ffn_gate_exps.bias", TensorType::F32, {F, E}, {0.0f, 0.1f});

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "engine/model_impl.h"
+#include "kernels/isa.h"
 #include "silica/sampler.h"
 #include "silica/session.h"
 #include "tests/engine/model_test_util.h"
@@ -13,13 +14,14 @@ namespace {
 
 const std::vector<int32_t> kPrompt = {15496, 11, 616, 1438, 318, 1757, 290, 314, 588, 284, 2193, 9552, 50256, 7};
 
-// Max |fast − ref| / std(ref) allowed per weight type. The reference dequantizes the same
-// weights, so the remaining error is the fast path's INT8 activation quantization (for the
-// quantized types), its float32 sums, and the KV cache type.
+// Max |fast − ref| / std(ref) allowed per weight type, over every logit of every position. The
+// reference dequantizes the same weights, so what remains is the fast path's float32 sums, and
+// for BF16 weights the bf16 rounding of activations (vdpbf16ps), for the quantized types the INT8
+// activation blocks. Measured here: f32/f16 ~2e-6, bf16 ~0.012, quantized 0.042-0.046.
 double bound_for(const std::string& wtype) {
-    if (wtype == "f32") return 1e-3;
-    if (wtype == "f16" || wtype == "bf16") return 2e-3;
-    return 0.05;
+    if (wtype == "f32" || wtype == "f16") return 1e-3;
+    if (wtype == "bf16") return 0.03;
+    return 0.08;
 }
 
 std::vector<float> fast_logits(const std::shared_ptr<Model>& model, int threads, KvType kv, bool token_by_token) {
@@ -60,6 +62,20 @@ TEST_CASE("gpt2 fast path matches the reference forward for every weight type", 
     CHECK(e.rel() <= bound_for(wtype));
     CHECK(e.top1_agree >= e.rows - 1);
     WARN("gpt2 tiny " << wtype << ": max|diff|/std = " << e.rel() << ", top-1 " << e.top1_agree << "/" << e.rows);
+}
+
+// With the scalar kernels (float activations) the fast path computes what the reference computes.
+TEST_CASE("gpt2 fast path equals the reference forward with float activations", "[gpt2][model]") {
+    const std::string wtype = GENERATE(as<std::string>{}, "f32", "bf16", "q8_0", "q4_1", "q5_0", "q4_K", "q6_K");
+    kernels::set_isa_for_testing(kernels::Isa::scalar);
+    auto model = Model::load(test::synthetic_model("gpt2", wtype));
+    const auto ref = model->impl().arch->reference_logits(kPrompt);
+    const auto fast = fast_logits(model, 2, KvType::F32, false);
+    kernels::reset_isa_for_testing();
+    const auto e = test::compare_logits(fast, ref, model->params().n_vocab);
+    INFO("weights " << wtype << ": rel " << e.rel());
+    CHECK(e.rel() <= 1e-4);
+    CHECK(e.top1_agree == e.rows);
 }
 
 TEST_CASE("gpt2 token-by-token decode equals one batched prefill", "[gpt2][model]") {

@@ -1,12 +1,14 @@
 // GPT-OSS: fast path vs the reference forward on tiny synthetic models (window 4, YaRN original
 // context 64, so the test sequence crosses both), plus RoPE/YaRN and router unit checks.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 #include <unistd.h>
 
 #include "engine/arch/gpt_oss.h"
 #include "engine/model_impl.h"
+#include "kernels/isa.h"
 #include "silica/session.h"
 #include "tests/engine/model_test_util.h"
 
@@ -20,13 +22,8 @@ std::vector<int32_t> test_tokens(int n) {
     return t;
 }
 
-}  // namespace
 
-TEST_CASE("gpt-oss fast path matches the reference forward", "[gpt-oss][model]") {
-    const std::string wtype = GENERATE(as<std::string>{}, "f32", "q8_0", "f16", "bf16", "q4_0");
-    auto model = Model::load(test::synthetic_model("gpt-oss", wtype));
-    const auto tokens = test_tokens(72);  // past the window (4) and YaRN's original context (64)
-    const auto ref = model->impl().arch->reference_logits(tokens);
+std::vector<float> fast_logits(const std::shared_ptr<Model>& model, const std::vector<int32_t>& tokens) {
     SessionOptions so;
     so.n_threads = 2;
     so.kv_type = KvType::F32;
@@ -38,13 +35,64 @@ TEST_CASE("gpt-oss fast path matches the reference forward", "[gpt-oss][model]")
         auto l = s.logits(static_cast<int64_t>(i));
         fast.insert(fast.end(), l.begin(), l.end());
     }
+    return fast;
+}
+
+// Mean over positions of KL(softmax(ref) || softmax(fast)).
+double mean_kl(const std::vector<float>& fast, const std::vector<float>& ref, int64_t V) {
+    double total = 0;
+    const size_t rows = ref.size() / V;
+    for (size_t r = 0; r < rows; ++r) {
+        const float* p = &ref[r * V];
+        const float* q = &fast[r * V];
+        const double mp = *std::max_element(p, p + V), mq = *std::max_element(q, q + V);
+        double zp = 0, zq = 0;
+        for (int64_t i = 0; i < V; ++i) zp += std::exp(p[i] - mp), zq += std::exp(q[i] - mq);
+        double kl = 0;
+        for (int64_t i = 0; i < V; ++i) {
+            const double lp = p[i] - mp - std::log(zp), lq = q[i] - mq - std::log(zq);
+            kl += std::exp(lp) * (lp - lq);
+        }
+        total += kl;
+    }
+    return total / static_cast<double>(rows);
+}
+
+}  // namespace
+
+// With the scalar kernels (float activations) the fast path must compute exactly what the
+// reference computes: this checks the forward pass itself — RoPE/YaRN past the original context,
+// sinks, the sliding window, GQA, routing, the clamped SwiGLU.
+TEST_CASE("gpt-oss fast path equals the reference forward with float activations", "[gpt-oss][model]") {
+    const std::string wtype = GENERATE(as<std::string>{}, "f32", "q8_0", "f16", "bf16", "q4_0");
+    kernels::set_isa_for_testing(kernels::Isa::scalar);
+    auto model = Model::load(test::synthetic_model("gpt-oss", wtype));
+    const auto tokens = test_tokens(72);  // past the window (4) and YaRN's original context (64)
+    const auto ref = model->impl().arch->reference_logits(tokens);
+    const auto fast = fast_logits(model, tokens);
+    kernels::reset_isa_for_testing();
     const auto e = test::compare_logits(fast, ref, model->params().n_vocab);
-    INFO("weights " << wtype << ": max|diff| " << e.max_abs << " std(ref) " << e.ref_std << " rel " << e.rel()
-                    << " top-1 " << e.top1_agree << "/" << e.rows);
-    // Experts are MXFP4 in every file; their INT8 activation quantization dominates the error.
-    CHECK(e.rel() <= (wtype == "f32" ? 0.03 : 0.06));
-    CHECK(e.top1_agree >= e.rows - 2);
-    WARN("gpt-oss tiny " << wtype << ": max|diff|/std = " << e.rel() << ", top-1 " << e.top1_agree << "/" << e.rows);
+    INFO("weights " << wtype << ": max|diff| " << e.max_abs << " std(ref) " << e.ref_std << " rel " << e.rel());
+    CHECK(e.rel() <= 1e-4);
+    CHECK(e.top1_agree == e.rows);
+}
+
+// With the SIMD kernels, activations are quantized to INT8 for the MXFP4 experts (and the
+// quantized weight types); in a random tiny model near-tied router logits then sometimes pick a
+// different expert, so compare distributions (KL) rather than single logits.
+TEST_CASE("gpt-oss SIMD fast path stays close to the reference forward", "[gpt-oss][model]") {
+    const std::string wtype = GENERATE(as<std::string>{}, "f32", "q8_0", "q4_0");
+    auto model = Model::load(test::synthetic_model("gpt-oss", wtype));
+    const auto tokens = test_tokens(72);
+    const auto ref = model->impl().arch->reference_logits(tokens);
+    const auto fast = fast_logits(model, tokens);
+    const auto e = test::compare_logits(fast, ref, model->params().n_vocab);
+    const double kl = mean_kl(fast, ref, model->params().n_vocab);
+    INFO("weights " << wtype << ": rel " << e.rel() << " mean KL " << kl << " top-1 " << e.top1_agree << "/" << e.rows);
+    CHECK(kl <= 0.05);
+    CHECK(e.top1_agree >= e.rows * 8 / 10);
+    WARN("gpt-oss tiny " << wtype << " (SIMD): max|diff|/std " << e.rel() << ", mean KL " << kl << ", top-1 "
+                         << e.top1_agree << "/" << e.rows);
 }
 
 TEST_CASE("gpt-oss incremental decode equals batched prefill across the sliding window", "[gpt-oss][model]") {
