@@ -12,13 +12,18 @@ namespace {
 constexpr std::string_view kWhiteSpace =
     R"(\t\n\x0B\f\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000})";
 
-// Expands the placeholders {WS} (White_Space class body) in a pattern template.
+constexpr std::string_view kContraction = R"((?:'[sS\x{17F}]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD]))";
+
+// Expands the placeholders {WS} (White_Space class body) and {CONTRACTION} in a pattern template.
 std::string expand(std::string_view pattern) {
     std::string out;
     for (size_t i = 0; i < pattern.size();) {
         if (pattern.substr(i, 4) == "{WS}") {
             out += kWhiteSpace;
             i += 4;
+        } else if (pattern.substr(i, 13) == "{CONTRACTION}") {
+            out += kContraction;
+            i += 13;
         } else {
             out += pattern[i++];
         }
@@ -30,10 +35,12 @@ std::string expand(std::string_view pattern) {
 constexpr std::string_view kGpt2 =
     R"('(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^{WS}\p{L}\p{N}]+|[{WS}]+(?![^{WS}])|[{WS}]+)";
 
-// tiktoken "o200k_base" (also o200k_harmony). (?i:...) as in tiktoken: Unicode case folding.
+// tiktoken "o200k_base" (also o200k_harmony). Its (?i:'s|'t|'re|'ve|'m|'ll|'d) is spelled out as
+// {CONTRACTION}: Rust's simple case folding lets 's' match U+017F (long s) too, which PCRE2 10.42's
+// caseless mode does not do; no other letter there has a case variant outside ASCII.
 constexpr std::string_view kO200k =
-    R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?)"
-    R"(|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?)"
+    R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+{CONTRACTION}?)"
+    R"(|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*{CONTRACTION}?)"
     R"(|\p{N}{1,3}| ?[^{WS}\p{L}\p{N}]+[\r\n/]*|[{WS}]*[\r\n]+|[{WS}]+(?![^{WS}])|[{WS}]+)";
 
 }  // namespace

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <random>
+#include <thread>
 
 #include "tests/tokenizer/tokenizer_test_util.h"
 
@@ -83,4 +84,24 @@ TEST_CASE("fast BPE equals the naive oracle on long repetitive pieces", "[tokeni
             REQUIRE(tok->decode(fast) == text);
         }
     }
+}
+
+TEST_CASE("encode is safe to call from several threads at once", "[tokenizer][random]") {
+    const Tokenizer& tok = test::harmony_tokenizer();
+    std::mt19937 rng(3);
+    std::vector<std::string> texts;
+    for (int i = 0; i < 200; ++i) texts.push_back(random_text(rng));
+    std::vector<std::vector<int32_t>> expected;
+    for (const auto& t : texts) expected.push_back(tok.encode(t, true));
+    std::vector<int> mismatches(4, 0);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&, t] {
+            for (size_t i = 0; i < texts.size(); ++i)
+                if (tok.encode(texts[(i + static_cast<size_t>(t) * 50) % texts.size()], true) !=
+                    expected[(i + static_cast<size_t>(t) * 50) % texts.size()])
+                    ++mismatches[t];
+        });
+    for (auto& th : threads) th.join();
+    CHECK(mismatches == std::vector<int>(4, 0));
 }
