@@ -203,6 +203,34 @@ TEST_CASE("NUMA plan: 4 nodes, distribute spreads and isolate keeps to one node"
     CHECK(none.n_slots() == 1);
 }
 
+TEST_CASE("NUMA plan: 2 packages x 8 cores, one node per package", "[threading]") {
+    const Topology topo = Topology::from_synthetic("package:2 [numa] core:8 pu:2");
+    REQUIRE(topo.n_nodes() == 2);
+    REQUIRE(topo.physical_cores() == 16);
+
+    const NumaPlan spread = make_numa_plan(topo, 16, NumaMode::distribute);
+    check_plan(topo, spread, 16);
+    CHECK(spread.threads_per_node == std::vector<int>{8, 8});
+    std::set<int> cores(spread.thread_core.begin(), spread.thread_core.end());
+    CHECK(cores.size() == 16);
+    // Each node holds (and its threads read) half of a matrix's rows.
+    CHECK(spread.slot_rows(4096, 0, 16).size() == 2048);
+    CHECK(spread.slot_rows(4096, 1, 16).begin == 2048);
+
+    const NumaPlan three = make_numa_plan(topo, 3, NumaMode::distribute);
+    check_plan(topo, three, 3);
+    CHECK(three.threads_per_node == std::vector<int>{2, 1});
+
+    const NumaPlan iso = make_numa_plan(topo, 8, NumaMode::isolate, 1);
+    check_plan(topo, iso, 8);
+    CHECK(iso.nodes == std::vector<int>{1});
+    for (int c : iso.thread_core) CHECK(topo.cores()[static_cast<size_t>(c)].package == 1);
+    // More threads than the node has cores: its cores are reused, never the other node's.
+    const NumaPlan iso_over = make_numa_plan(topo, 12, NumaMode::isolate, 0);
+    check_plan(topo, iso_over, 12);
+    for (int c : iso_over.thread_core) CHECK(topo.cores()[static_cast<size_t>(c)].numa_node == 0);
+}
+
 TEST_CASE("NUMA mode names", "[threading]") {
     for (NumaMode m : {NumaMode::distribute, NumaMode::isolate, NumaMode::none})
         CHECK(parse_numa_mode(numa_mode_name(m)) == m);
