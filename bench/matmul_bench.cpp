@@ -36,7 +36,7 @@ struct Shape {
 const Shape kShapes[] = {
     {"gpt2-qkv", 2304, 768},         {"gpt2-fc", 3072, 768},          {"gpt2-proj", 768, 3072},
     {"gpt2-output", 50257, 768},     {"gpt-oss-attn", 2880, 2880},    {"gpt-oss-expert", 5760, 2880},
-    {"gpt-oss-output", 201088, 2880},
+    {"gpt-oss-5760in", 2880, 5760},  {"gpt-oss-output", 201088, 2880},
 };
 const TensorType kTypes[] = {TensorType::Q8_0, TensorType::Q4_0, TensorType::MXFP4, TensorType::Q4_K,
                              TensorType::Q5_K, TensorType::Q6_K, TensorType::F16,   TensorType::BF16,

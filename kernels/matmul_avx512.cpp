@@ -7,7 +7,6 @@
 
 #include "kernels/isa.h"
 #include "kernels/matmul_isa.h"
-#include "kernels/matmul_ref.h"
 
 namespace silica::kernels {
 namespace avx512 {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "quant/blocks.h"
+#include "quant/kquant_scales.h"
 // quant/dequantize.h is written concurrently by the quant room; until it lands the float reference
 // cannot run (the int8 reference and the SIMD kernels do not need it).
 #if __has_include("quant/dequantize.h")
@@ -78,17 +79,6 @@ int nibble(const uint8_t* qs, int j) { return j < 16 ? (qs[j] & 15) : (qs[j - 16
 
 }  // namespace
 
-void unpack_k4_scales(const uint8_t* s, uint8_t scale[8], uint8_t min[8]) {
-    for (int j = 0; j < 4; ++j) {
-        scale[j] = s[j] & 63;
-        min[j] = s[j + 4] & 63;
-    }
-    for (int j = 4; j < 8; ++j) {
-        scale[j] = static_cast<uint8_t>((s[j + 4] & 15) | ((s[j - 4] >> 6) << 4));
-        min[j] = static_cast<uint8_t>((s[j + 4] >> 4) | ((s[j] >> 6) << 4));
-    }
-}
-
 void decode_block_int8(TensorType t, const uint8_t* row, int64_t block_index, DecodedBlockQ8& out) {
     out.m = 0.0f;
     out.sc[0] = out.sc[1] = 1;
@@ -103,11 +93,11 @@ void decode_block_int8(TensorType t, const uint8_t* row, int64_t block_index, De
                 // Both start {d, dmin, scales[12]}; block c takes the low (c even) or high (c odd)
                 // nibbles of 32 bytes of qs; Q5_K's 5th bit of element l is bit c of qh[l].
                 BlockQ5_K b{};  // (Q4_K is a prefix of it up to scales)
-                uint8_t scale[8], min[8];
+                uint8_t scale, min;
                 std::memcpy(&b, p, 16);
-                unpack_k4_scales(b.scales, scale, min);
-                out.d = fp16_to_f32(b.d) * scale[c];
-                out.m = -fp16_to_f32(b.dmin) * min[c];
+                unpack_scale_min_k4(c, b.scales, scale, min);
+                out.d = fp16_to_f32(b.d) * scale;
+                out.m = -fp16_to_f32(b.dmin) * min;
                 const uint8_t* qs = p + (t == TensorType::Q4_K ? 16 : 48) + 32 * (c / 2);
                 const uint8_t* qh = p + 16;
                 for (int l = 0; l < 32; ++l) {

@@ -39,11 +39,6 @@ struct DecodedBlockQ8 {
 // Decodes the 32-element block number `b` (counted from the row start) of a weight row.
 void decode_block_int8(TensorType weight_type, const uint8_t* row, int64_t b, DecodedBlockQ8& out);
 
-// The 6-bit scales and mins of Q4_K/Q5_K: 12 bytes -> 8 of each (ggml's packing: scale j < 4 in
-// the low 6 bits of byte j, min j < 4 of byte j + 4; for j >= 4 the low 4 bits come from the
-// nibbles of byte j + 4 and the high 2 bits from the top bits of bytes j - 4 / j).
-void unpack_k4_scales(const uint8_t* packed12, uint8_t scale[8], uint8_t min[8]);
-
 // Half-precision bits -> float (scalar, exact).
 float fp16_to_f32(uint16_t h);
 // bf16 bits -> float (exact).

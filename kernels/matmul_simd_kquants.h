@@ -20,12 +20,17 @@ struct KHeaderScaleMin {
     __m256 neg_min;            // -dmin * n_c, lane c
 };
 
+// The 6-bit scales and mins (quant/kquant_scales.h) four at a time in 32-bit words: with the 12
+// bytes read as words a, b, c, scales 0-3 = a & 63, mins 0-3 = b & 63 (per byte); scales 4-7 =
+// low nibbles of c | (top 2 bits of a) << 4, mins 4-7 = high nibbles of c | (top 2 bits of b) << 4.
+// (Inline: a call here would make every live vector register spill around it.)
 inline void decode_k4_header(const uint8_t* p, KHeaderScaleMin& h) {
-    uint8_t scale[8], min[8];
-    unpack_k4_scales(p + 4, scale, min);
-    uint64_t s8, m8;
-    std::memcpy(&s8, scale, 8);
-    std::memcpy(&m8, min, 8);
+    uint32_t a, b, c;
+    std::memcpy(&a, p + 4, 4);
+    std::memcpy(&b, p + 8, 4);
+    std::memcpy(&c, p + 12, 4);
+    const uint64_t s8 = (a & 0x3f3f3f3fu) | static_cast<uint64_t>((c & 0x0f0f0f0fu) | (((a >> 6) & 0x03030303u) << 4)) << 32;
+    const uint64_t m8 = (b & 0x3f3f3f3fu) | static_cast<uint64_t>(((c >> 4) & 0x0f0f0f0fu) | (((b >> 6) & 0x03030303u) << 4)) << 32;
     const __m256 s = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<int64_t>(s8))));
     const __m256 m = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<int64_t>(m8))));
     _mm256_store_ps(h.dsc, _mm256_mul_ps(_mm256_set1_ps(load_fp16(p)), s));
