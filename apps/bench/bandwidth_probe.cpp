@@ -16,6 +16,8 @@ namespace silica::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+// Passes stop once this much time has gone by since the probe started (fill included).
+constexpr std::chrono::milliseconds kTimeBudget{1500};
 
 // Sums the 64-bit words of [begin, end) with four independent accumulators so the loop is bound
 // by loads, not by one long dependency chain. The sum is returned so the reads are not dropped.
@@ -43,20 +45,24 @@ Bandwidth measure_read_bandwidth(int threads, uint64_t buffer_bytes, int passes)
     // mmap rather than new[]: the pages go back to the OS at munmap, whatever the allocator does.
     void* memory = mmap(nullptr, words * sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (memory == MAP_FAILED) throw Error("bandwidth probe: cannot map " + std::to_string(buffer_bytes) + " bytes");
+    // Huge pages where the kernel allows them (THP "madvise" mode): the engine keeps its weights on
+    // huge pages too, and with 4 KiB pages a VM's nested page walks can halve the measured rate.
+    madvise(memory, words * sizeof(uint64_t), MADV_HUGEPAGE);
     auto* buffer = static_cast<uint64_t*>(memory);
 
-    std::vector<double> pass_seconds(static_cast<size_t>(passes), 0.0);
+    std::vector<double> pass_seconds;
     std::atomic<uint64_t> sink{0};  // the sums end here so the compiler keeps the reads
+    std::atomic<bool> stop{false};
     Clock::time_point pass_start;
-    // The barrier's completion step runs on one thread when all have arrived: it stamps the
-    // end of a pass and the start of the next.
-    int completed_phases = 0;
+    // The barrier's completion step runs on one thread when all have arrived, before any is
+    // released: it stamps the end of a pass and the start of the next, and ends the probe early
+    // once its time budget is spent (a loaded machine), so every thread sees the same decision.
+    bool filled = false;
     auto on_phase = [&]() noexcept {
         const auto now = Clock::now();
-        // Phase 0 ends the fill; phase k (1..passes) ends pass k-1.
-        if (completed_phases > 0) pass_seconds[static_cast<size_t>(completed_phases - 1)] =
-            std::chrono::duration<double>(now - pass_start).count();
-        ++completed_phases;
+        if (filled) pass_seconds.push_back(std::chrono::duration<double>(now - pass_start).count());
+        filled = true;
+        if (static_cast<int>(pass_seconds.size()) >= passes || now - start > kTimeBudget) stop = true;
         pass_start = Clock::now();
     };
     std::barrier sync(threads, on_phase);
@@ -66,10 +72,10 @@ Bandwidth measure_read_bandwidth(int threads, uint64_t buffer_bytes, int passes)
         for (uint64_t i = first; i < last; ++i) buffer[i] = i;  // first touch by the reading thread
         sync.arrive_and_wait();
         uint64_t local = 0;
-        for (int p = 0; p < passes; ++p) {
+        do {  // at least one pass, even when the fill used up the budget
             local += read_words(buffer + first, buffer + last);
             sync.arrive_and_wait();
-        }
+        } while (!stop.load());
         sink.fetch_add(local, std::memory_order_relaxed);
     };
     std::vector<std::thread> pool;
@@ -80,7 +86,7 @@ Bandwidth measure_read_bandwidth(int threads, uint64_t buffer_bytes, int passes)
 
     Bandwidth b;
     b.buffer_bytes = words * sizeof(uint64_t);
-    b.passes = passes;
+    b.passes = static_cast<int>(pass_seconds.size());
     b.threads = threads;
     const double best = *std::min_element(pass_seconds.begin(), pass_seconds.end());
     b.gb_per_s = best > 0.0 ? static_cast<double>(b.buffer_bytes) / best / 1e9 : 0.0;

@@ -16,7 +16,29 @@ constexpr double kPanelTitle = 30.0; // panel title + legend row
 constexpr double kPlotHeight = 190.0;
 constexpr double kXLabels = 56.0;    // room for (possibly slanted) x labels
 constexpr double kPanelHeight = kPanelTitle + kPlotHeight + kXLabels;
-constexpr double kFootHeight = 28.0;
+constexpr double kFootLine = 15.0;  // per footnote line
+constexpr size_t kFootChars = 125;  // characters per footnote line at font-size 11
+
+// Splits `text` at spaces into lines of at most about `width` characters.
+std::vector<std::string> wrap(const std::string& text, size_t width) {
+    std::vector<std::string> lines;
+    std::string line;
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t end = text.find(' ', pos);
+        if (end == std::string::npos) end = text.size();
+        const std::string word = text.substr(pos, end - pos);
+        pos = end + 1;
+        if (word.empty()) continue;  // runs of spaces
+        if (!line.empty() && line.size() + 1 + word.size() > width) {
+            lines.push_back(line);
+            line.clear();
+        }
+        line += (line.empty() ? "" : " ") + word;
+    }
+    if (!line.empty()) lines.push_back(line);
+    return lines;
+}
 
 std::string text(double x, double y, std::string_view s, std::string_view attrs = "") {
     return fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" {}>{}</text>\n", x, y, attrs, xml_escape(s));
@@ -53,7 +75,7 @@ void draw_panel(std::string& out, const ChartPanel& panel, double top) {
         const double y = y_of(v);
         out += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#dddddd\"/>\n",
                            plot_left, y, plot_right, y);
-        out += text(plot_left - 6, y + 4, format_number(v), "font-size=\"11\" text-anchor=\"end\"");
+        out += text(plot_left - 6, y + 4, fmt::format("{:g}", v), "font-size=\"11\" text-anchor=\"end\"");
     }
     out += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" stroke=\"#333333\"/>\n",
                        plot_left, plot_top, plot_bottom);
@@ -187,7 +209,9 @@ std::string xml_escape(std::string_view s) {
 }
 
 std::string render_chart(const std::string& title, const std::vector<ChartPanel>& panels, const std::string& footnote) {
-    const double height = kTitleHeight + kPanelHeight * static_cast<double>(panels.size()) + kFootHeight;
+    const std::vector<std::string> foot_lines = wrap(footnote, kFootChars);
+    const double height = kTitleHeight + kPanelHeight * static_cast<double>(panels.size()) +
+                          kFootLine * static_cast<double>(foot_lines.size()) + 12.0;
     std::string out = fmt::format(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0:.0f}\" height=\"{1:.0f}\" viewBox=\"0 0 {0:.0f} {1:.0f}\" "
@@ -196,7 +220,9 @@ std::string render_chart(const std::string& title, const std::vector<ChartPanel>
         kWidth, height);
     out += text(kWidth / 2, 28, title, "font-size=\"17\" font-weight=\"bold\" text-anchor=\"middle\"");
     for (size_t i = 0; i < panels.size(); ++i) draw_panel(out, panels[i], kTitleHeight + kPanelHeight * static_cast<double>(i));
-    if (!footnote.empty()) out += text(kLeft, height - 10, footnote, "font-size=\"11\" fill=\"#555555\"");
+    for (size_t i = 0; i < foot_lines.size(); ++i)
+        out += text(kLeft, height - 10 - kFootLine * static_cast<double>(foot_lines.size() - 1 - i), foot_lines[i],
+                    "font-size=\"11\" fill=\"#555555\"");
     out += "</svg>\n";
     return out;
 }

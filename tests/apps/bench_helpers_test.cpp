@@ -376,6 +376,17 @@ TEST_CASE("SVG charts are well-formed and escape text", "[bench][svg]") {
     CHECK(svg.find("n/a") != std::string::npos);
     CHECK(svg.find("stroke-dasharray") != std::string::npos);
     CHECK(svg.find("</svg>") != std::string::npos);
+    // A long footnote is wrapped onto several lines instead of running off the picture.
+    std::string foot;
+    for (int i = 0; i < 30; ++i) foot += "abcdefghij ";
+    const std::string wrapped = render_chart("t", {p}, foot);
+    size_t foot_lines = 0;
+    for (size_t at = wrapped.find("fill=\"#555555\">abcdefghij"); at != std::string::npos;
+         at = wrapped.find("fill=\"#555555\">abcdefghij", at + 1)) {
+        ++foot_lines;
+        CHECK(wrapped.find("</text>", at) - at < 140);
+    }
+    CHECK(foot_lines == 3);  // 330 characters, at most 125 a line
     // Two finite values -> two bars (plus the white background rect).
     size_t bars = 0;
     for (size_t at = svg.find("<rect x="); at != std::string::npos; at = svg.find("<rect x=", at + 1)) ++bars;
@@ -386,7 +397,7 @@ TEST_CASE("SVG charts are well-formed and escape text", "[bench][svg]") {
     CHECK(run_plot_svg(to_json(sample_record(0))).find("Decode tokens/s") == std::string::npos);
     const std::string history = history_plot_svg({run, run});
     CHECK(history.find("<polyline") != std::string::npos);
-    CHECK(history.find("01-31 12:34 abcdef1") != std::string::npos);
+    CHECK(history.find("01-31 12:34:56 abcdef1") != std::string::npos);
 }
 
 TEST_CASE("run identity: header hash, timestamps, file names", "[bench][identity]") {
