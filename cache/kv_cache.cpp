@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "quant/dequantize.h"
+#include "kernels/convert.h"
 #include "quant/quantize.h"
 #include "silica/error.h"
 
@@ -53,11 +53,11 @@ void KvCache::store(int64_t layer, int64_t pos, int64_t kv_head, const float* k,
 }
 
 void KvCache::load_k(int64_t layer, int64_t pos, int64_t kv_head, float* out) const {
-    dequantize_row(layout_.storage, slot(k_, layer, pos, kv_head), out, layout_.head_dim);
+    kernels::to_f32(layout_.storage, slot(k_, layer, pos, kv_head), out, layout_.head_dim);
 }
 
 void KvCache::load_v(int64_t layer, int64_t pos, int64_t kv_head, float* out) const {
-    dequantize_row(layout_.storage, slot(v_, layer, pos, kv_head), out, layout_.head_dim);
+    kernels::to_f32(layout_.storage, slot(v_, layer, pos, kv_head), out, layout_.head_dim);
 }
 
 }  // namespace silica::cache

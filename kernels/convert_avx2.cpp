@@ -1,0 +1,24 @@
+#include <immintrin.h>
+
+#include "kernels/convert.h"
+#include "quant/fp16.h"
+
+namespace silica::kernels::avx2 {
+
+void f16_to_f32(const uint16_t* src, float* dst, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
+    for (; i < n; ++i) dst[i] = silica::fp16_to_f32(src[i]);
+}
+
+void bf16_to_f32(const uint16_t* src, float* dst, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i)));
+        _mm256_storeu_ps(dst + i, _mm256_castsi256_ps(_mm256_slli_epi32(w, 16)));
+    }
+    for (; i < n; ++i) dst[i] = silica::bf16_to_f32(src[i]);
+}
+
+}  // namespace silica::kernels::avx2
