@@ -47,6 +47,37 @@ BpeModel::BpeModel(const std::vector<std::string>& token_bytes, const std::vecto
 }
 
 void BpeModel::merge_fast(std::string_view piece, std::vector<int32_t>& out, Scratch& s) const {
+    if (piece.size() <= kShortPiece) merge_short(piece, out, s);
+    else merge_long(piece, out, s);
+}
+
+void BpeModel::merge_short(std::string_view piece, std::vector<int32_t>& out, Scratch& s) const {
+    constexpr PairMerge kNone{kNoRank, -1};
+    auto& ids = s.ids;
+    auto& next = s.next;
+    ids.resize(piece.size());
+    for (size_t i = 0; i < piece.size(); ++i) ids[i] = byte_id_[static_cast<uint8_t>(piece[i])];
+    auto lookup = [&](size_t i) {
+        const PairMerge* m = pairs_.find(ids[i], ids[i + 1]);
+        return m ? *m : kNone;
+    };
+    next.resize(piece.size() - 1);
+    for (size_t i = 0; i + 1 < ids.size(); ++i) next[i] = lookup(i);
+    while (ids.size() > 1) {
+        size_t best = 0;  // the lowest rank, the leftmost among equals
+        for (size_t i = 1; i < next.size(); ++i)
+            if (next[i].rank < next[best].rank) best = i;
+        if (next[best].rank == kNoRank) break;
+        ids[best] = next[best].id;
+        ids.erase(ids.begin() + static_cast<std::ptrdiff_t>(best) + 1);
+        next.erase(next.begin() + static_cast<std::ptrdiff_t>(best));
+        if (best + 1 < ids.size()) next[best] = lookup(best);
+        if (best > 0) next[best - 1] = lookup(best - 1);
+    }
+    out.insert(out.end(), ids.begin(), ids.end());
+}
+
+void BpeModel::merge_long(std::string_view piece, std::vector<int32_t>& out, Scratch& s) const {
     using Candidate = Scratch::Candidate;
     const auto n = static_cast<int32_t>(piece.size());
     auto& sym = s.symbols;

@@ -39,11 +39,15 @@ public:
         };
         std::vector<Symbol> symbols;
         std::vector<Candidate> heap;
+        std::vector<int32_t> ids;     // short pieces: the current parts
+        std::vector<PairMerge> next;  // short pieces: what merging part i with part i + 1 gives
     };
 
-    // Appends the tokens of `piece` (non-empty): a heap of candidate pairs over a linked list of
-    // symbols, pair ranks from a hash table of (left id, right id). O(n log n).
+    // Appends the tokens of `piece` (non-empty), pair ranks from a hash table of (left id, right
+    // id): pieces up to kShortPiece bytes by a linear scan over the parts (no heap; each pair is
+    // looked up once), longer ones by a heap of candidate pairs over a linked list. O(n log n).
     void merge_fast(std::string_view piece, std::vector<int32_t>& out, Scratch& scratch) const;
+    static constexpr size_t kShortPiece = 48;
     // The same result by tiktoken's reference loop: scan every adjacent pair, look the
     // concatenated bytes up, merge the best one, repeat. O(n^2) lookups; a baseline and an oracle.
     void merge_naive(std::string_view piece, std::vector<int32_t>& out) const;
@@ -51,6 +55,9 @@ public:
     size_t n_pairs() const { return pairs_.size(); }
 
 private:
+    void merge_short(std::string_view piece, std::vector<int32_t>& out, Scratch& scratch) const;
+    void merge_long(std::string_view piece, std::vector<int32_t>& out, Scratch& scratch) const;
+
     TokenIndex index_;  // mergeable tokens by their bytes
     std::array<int32_t, 256> byte_id_{};
     std::vector<uint32_t> rank_;  // per token id; kNoRank when no merge produces it

@@ -19,6 +19,8 @@ public:
         while (capacity < 2 * n) capacity *= 2;
         slots_.assign(capacity, Slot{kEmpty, {0, -1}});
         mask_ = capacity - 1;
+        shift_ = 64;
+        for (size_t c = capacity; c > 1; c /= 2) --shift_;
         size_ = 0;
     }
     // Adds a pair, or keeps the lower rank when it is already there.
@@ -37,7 +39,7 @@ public:
     const PairMerge* find(int32_t left, int32_t right) const {
         if (slots_.empty()) return nullptr;
         const uint64_t k = key(left, right);
-        for (size_t i = hash(k) & mask_;; i = (i + 1) & mask_) {
+        for (size_t i = hash(k);; i = (i + 1) & mask_) {
             if (slots_[i].key == k) return &slots_[i].merge;
             if (slots_[i].key == kEmpty) return nullptr;
         }
@@ -53,9 +55,10 @@ private:
     static uint64_t key(int32_t left, int32_t right) {
         return (uint64_t{static_cast<uint32_t>(left)} << 32) | static_cast<uint32_t>(right);
     }
-    static size_t hash(uint64_t k) { return static_cast<size_t>((k * 0x9E3779B97F4A7C15ull) >> 29); }
+    // Fibonacci hashing: the top bits of the product mix every bit of both ids.
+    size_t hash(uint64_t k) const { return static_cast<size_t>((k * 0x9E3779B97F4A7C15ull) >> shift_); }
     Slot& find_slot(uint64_t k) {
-        for (size_t i = hash(k) & mask_;; i = (i + 1) & mask_)
+        for (size_t i = hash(k);; i = (i + 1) & mask_)
             if (slots_[i].key == k || slots_[i].key == kEmpty) return slots_[i];
     }
     void grow() {
@@ -70,6 +73,7 @@ private:
 
     std::vector<Slot> slots_;
     size_t mask_ = 0;
+    int shift_ = 64;
     size_t size_ = 0;
 };
 
