@@ -142,6 +142,9 @@ void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, i
     auto call = [&]<int NG, int NM>(int64_t g, int64_t i0) {
         tile<Fmt, NG, NM>(w, group_bytes, x.q8(), x.q8_sums(), nb, g, i0, y, ldy, r_begin, r_end);
     };
+    // Tiles measured (1 thread, CPU time, 2880x2880 and 3072x768): GEMV 1, 2 or 4 groups per tile
+    // within noise (2 kept); GEMM 1 group x 4 activation rows beat 2 x 4 (-25%), 2 x 2 (-15%) and
+    // 1 x 8 (-3%).
     if (m == 1) {
         int64_t g = g_begin;
         for (; g + 2 <= g_end; g += 2) call.template operator()<2, 1>(g, 0);
