@@ -7,6 +7,11 @@
 // from row 0; every call computes whole chunks (into a scratch buffer, then copies the rows in
 // range), so each row is always computed by the same oneDNN call shape, whatever the split.
 // oneDNN runs single-threaded inside each caller (the engine's threads split the rows).
+//
+// Not batch-invariant: Silica's own kernels give an activation row the same result whatever the
+// batch size m; through oneDNN it can change with m (measured: F32 identical for m = 32..512, BF16
+// with AMX differs in most outputs between m = 8, 32, 64 and 512) and between m below and above
+// onednn_min_rows(). Differences are float rounding only.
 #pragma once
 #include <cstdint>
 
