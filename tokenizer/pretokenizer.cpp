@@ -46,9 +46,11 @@ constexpr std::string_view kO200k =
 }  // namespace
 
 std::string pretokenizer_pattern(std::string_view pre_name) {
-    if (pre_name == "gpt-2") return expand(kGpt2);
+    // "default" is what llama.cpp assumes for files without tokenizer.ggml.pre (older GPT-2
+    // conversions); for byte-level BPE the GPT-2 pattern is the faithful reading of those files.
+    if (pre_name == "gpt-2" || pre_name == "default") return expand(kGpt2);
     if (pre_name == "gpt-4o") return expand(kO200k);
-    throw Error("unsupported tokenizer pre-tokenizer '" + std::string(pre_name) + "' (supported: gpt-2, gpt-4o)");
+    throw Error("unsupported tokenizer pre-tokenizer '" + std::string(pre_name) + "' (supported: gpt-2, gpt-4o, default = gpt-2)");
 }
 
 struct Pretokenizer::Compiled {

@@ -8,7 +8,8 @@
 
 namespace silica::tokenizer {
 
-// tiktoken's patterns in PCRE2 syntax, by llama.cpp's tokenizer.ggml.pre name.
+// tiktoken's patterns in PCRE2 syntax, by llama.cpp's tokenizer.ggml.pre name: "gpt-2" (also
+// "default", the name for files without one), "gpt-4o" (o200k).
 // Rust's regex (tiktoken) reads \s as Unicode White_Space, which is neither PCRE2's \s (it adds
 // U+180E) nor JavaScript's, so the patterns spell White_Space out as a class.
 std::string pretokenizer_pattern(std::string_view pre_name);  // throws silica::Error if unknown

@@ -40,4 +40,8 @@ TEST_CASE("o200k pre-tokenizer pieces", "[tokenizer][pretokenizer]") {
 
 TEST_CASE("unknown pre-tokenizer names are rejected", "[tokenizer][pretokenizer]") {
     CHECK_THROWS_AS(Pretokenizer("llama-bpe"), silica::Error);
+    const Pretokenizer fallback("default");  // files without tokenizer.ggml.pre: the GPT-2 pattern
+    std::vector<std::string_view> views;
+    fallback.split("Hello world's", views);
+    CHECK(views == std::vector<std::string_view>{"Hello", " world", "'s"});
 }
