@@ -209,6 +209,21 @@ void BuddyPool::free(void* ptr) {
     push_free(unit, order);
 }
 
+size_t BuddyPool::release_free_memory() {
+    MaybeLock lock(mutex_, thread_safe_);
+    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    size_t released = 0;
+    for (int order = 0; order <= max_order_; ++order) {
+        const size_t bytes = min_block_ << order;
+        if (bytes < page) continue;  // blocks are aligned to their size: big ones cover whole pages
+        for (uint32_t unit = free_head_[static_cast<size_t>(order)]; unit != kNone; unit = next_[unit]) {
+            if (madvise(base_ + (static_cast<size_t>(unit) << min_shift_), bytes, MADV_DONTNEED) == 0)
+                released += bytes;
+        }
+    }
+    return released;
+}
+
 size_t BuddyPool::block_size(const void* ptr) const {
     MaybeLock lock(mutex_, thread_safe_);
     const uint32_t unit = unit_of_live_block(ptr, "block_size");

@@ -55,6 +55,11 @@ public:
     // pool (foreign, interior or already freed) throws silica::Error and changes nothing.
     void free(void* ptr);
 
+    // Gives the physical pages of every free block back to the operating system (they read as zero
+    // when allocated again) and returns how many bytes that covered. Resident memory then counts
+    // only what is allocated.
+    size_t release_free_memory();
+
     // The size of the live block starting at ptr (throws silica::Error like free()).
     size_t block_size(const void* ptr) const;
     bool contains(const void* ptr) const;

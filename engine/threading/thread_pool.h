@@ -45,6 +45,8 @@ enum class PinPolicy {
     none,   // the operating system places threads
     cores,  // one thread per physical core (NUMA distribute plan on the detected topology)
 };
+// With pinning, a thread that calls run() is bound to thread 0's core the first time it does, and
+// stays bound after the pool is gone.
 
 class ThreadPool {
 public:
