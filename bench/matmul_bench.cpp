@@ -130,7 +130,8 @@ void bm_matmul(benchmark::State& state, TensorType t, Shape s, Isa isa, int64_t 
             g_fixture.has_repacked = true;
         }
     }
-    // (the benchmark library synchronises threads at the start of the loop)
+    // The benchmark library synchronises threads at the start of the loop: only inside it is the
+    // fixture thread 0 prepares visible to the others, so the matrices are made there.
     const Fixture& f = g_fixture;
     int64_t r_begin = 0, r_end = 0;
     auto range = [&] {
@@ -140,19 +141,18 @@ void bm_matmul(benchmark::State& state, TensorType t, Shape s, Isa isa, int64_t 
         r_end = std::min(s.rows, chunks * (state.thread_index() + 1) / state.threads() * 16);
     };
     range();
-    const Matrix w{t, s.rows, s.cols, f.weights.data(), row_bytes(type_traits(t), s.cols)};
-    float* y = const_cast<float*>(f.y.data());
-    const RepackedMatrix wr{t, s.rows, s.cols, repacked ? aligned64(f.repacked) : nullptr};
+    const size_t row_stride = row_bytes(type_traits(t), s.cols);
     for (auto _ : state) {
+        float* y = const_cast<float*>(f.y.data());
         if (repacked)
-            matmul(wr, f.x, y, s.rows, r_begin, r_end);
+            matmul(RepackedMatrix{t, s.rows, s.cols, aligned64(f.repacked)}, f.x, y, s.rows, r_begin, r_end);
         else
-            matmul(w, f.x, y, s.rows, r_begin, r_end);
+            matmul(Matrix{t, s.rows, s.cols, f.weights.data(), row_stride}, f.x, y, s.rows, r_begin, r_end);
         benchmark::ClobberMemory();
     }
     const double rows = static_cast<double>(r_end - r_begin);
     state.counters["GB/s"] =
-        benchmark::Counter(rows * w.row_stride * 1e-9 * state.iterations(), benchmark::Counter::kIsRate);
+        benchmark::Counter(rows * row_stride * 1e-9 * state.iterations(), benchmark::Counter::kIsRate);
     state.counters["GFLOP/s"] =
         benchmark::Counter(2.0 * m * rows * s.cols * 1e-9 * state.iterations(), benchmark::Counter::kIsRate);
 }
