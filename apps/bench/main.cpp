@@ -24,6 +24,7 @@
 #include "apps/bench/workload_runner.h"
 #include "engine/gguf/gguf.h"
 #include "kernels/isa.h"
+#include "memory/rss.h"
 #include "silica/error.h"
 #include "silica/model.h"
 #include "silica/session.h"
@@ -125,6 +126,7 @@ public:
         if (silica::kernels::active_avx512_bf16()) record.system.isa += "+bf16";
         const WorkloadResult main_run = run_labelled("measuring", w);
         const auto memory_after_run = read_process_memory();
+        const silica::RssInfo rss_split = silica::read_rss();
 
         record.workload = Workload{o_.prompt_len,   o_.gen_len,     o_.warmup,
                                    o_.iterations,   main_run.threads, main_run.n_ctx,
@@ -133,6 +135,10 @@ public:
         if (memory_after_load) record.memory.rss_after_load_mib = memory_after_load->rss_mib;
         record.memory.rss_after_first_iteration_mib = main_run.rss_after_first_iteration_mib;
         if (memory_after_run) record.memory.peak_rss_mib = memory_after_run->peak_rss_mib;
+        if (rss_split.valid) {
+            record.memory.rss_anon_mib = mib(rss_split.anonymous);
+            record.memory.rss_file_mib = mib(rss_split.file);
+        }
         record.memory.kv_cache_bytes = main_run.kv_cache_bytes;
 
         for (const auto& name : o_.ablate) record.ablations.push_back(ablate(name, w, main_run, record));

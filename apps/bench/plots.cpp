@@ -101,7 +101,7 @@ std::string history_plot_svg(const std::vector<json>& runs) {
         // "2025-01-31T12:34:56Z" -> "01-31 12:34:56", plus the first 7 digits of the revision.
         const std::string ts = r.value("timestamp", "");
         const std::string when = ts.size() >= 19 ? ts.substr(5, 5) + " " + ts.substr(11, 8) : ts;
-        labels.push_back(when + " " + r.value("git_revision", "?").substr(0, 7));
+        labels.push_back(when + "\n" + r.value("git_revision", "?").substr(0, 7));
         prefill.values.push_back(number_at(r, "/summary/prefill_tokens_per_s/mean"));
         decode.values.push_back(number_at(r, "/summary/decode_tokens_per_s/mean"));
     }

@@ -62,6 +62,9 @@ std::string format_report(const json& run) {
     out += fmt::format("memory    RSS after load {}, after first iteration {}, peak {}; KV cache {}\n",
                        mib_text(memory["rss_after_load_mb"]), mib_text(memory["rss_after_first_iteration_mb"]),
                        mib_text(memory["peak_rss_mb"]), bytes_text(memory.value("kv_cache_bytes", uint64_t{0})));
+    if (memory.contains("rss_anon_mb") && memory["rss_anon_mb"].is_number())
+        out += fmt::format("          resident after the run: {} private, {} mapped file pages\n",
+                           mib_text(memory["rss_anon_mb"]), mib_text(memory["rss_file_mb"]));
     out += fmt::format("system    {}; ISA {}; {} socket(s), {} cores, {} logical CPUs, {} NUMA node(s)\n",
                        system.value("cpu_model", "?"), system.value("isa", "?"), system.value("sockets", 0),
                        system.value("cores", 0), system.value("logical_cpus", 0), system.value("numa_nodes", 0));

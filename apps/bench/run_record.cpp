@@ -108,6 +108,8 @@ json to_json(const RunRecord& run) {
     j["memory"] = json{{"rss_after_load_mb", optional_number(run.memory.rss_after_load_mib)},
                        {"rss_after_first_iteration_mb", optional_number(run.memory.rss_after_first_iteration_mib)},
                        {"peak_rss_mb", optional_number(run.memory.peak_rss_mib)},
+                       {"rss_anon_mb", optional_number(run.memory.rss_anon_mib)},
+                       {"rss_file_mb", optional_number(run.memory.rss_file_mib)},
                        {"kv_cache_bytes", run.memory.kv_cache_bytes}};
     j["peak_rss_mb"] = optional_number(run.memory.peak_rss_mib);
 

@@ -49,6 +49,9 @@ struct MemoryFigures {
     std::optional<double> rss_after_load_mib;
     std::optional<double> rss_after_first_iteration_mib;
     std::optional<double> peak_rss_mib;
+    // After the measured iterations: private (anonymous) and mapped-file resident memory.
+    std::optional<double> rss_anon_mib;
+    std::optional<double> rss_file_mib;
     uint64_t kv_cache_bytes = 0;
 };
 

@@ -14,7 +14,7 @@ constexpr double kRight = 30.0;
 constexpr double kTitleHeight = 44.0;
 constexpr double kPanelTitle = 30.0; // panel title + legend row
 constexpr double kPlotHeight = 190.0;
-constexpr double kXLabels = 56.0;    // room for (possibly slanted) x labels
+constexpr double kXLabels = 74.0;    // room for (possibly slanted or two-line) x labels
 constexpr double kPanelHeight = kPanelTitle + kPlotHeight + kXLabels;
 constexpr double kFootLine = 15.0;  // per footnote line
 constexpr size_t kFootChars = 125;  // characters per footnote line at font-size 11
@@ -90,18 +90,37 @@ void draw_panel(std::string& out, const ChartPanel& panel, double top) {
     const double group = plot_width / static_cast<double>(n_x);
     auto x_center = [&](size_t i) { return plot_left + group * (static_cast<double>(i) + 0.5); };
 
-    // X labels: at most ~20 shown, slanted when long.
+    // X labels: at most ~20 shown. A label may have several lines ('\n'); when the longest line is
+    // wider than its slot only the first line is shown, slanted.
+    auto lines_of = [](const std::string& label) {
+        std::vector<std::string> lines;
+        size_t pos = 0;
+        while (true) {
+            const size_t end = label.find('\n', pos);
+            lines.push_back(label.substr(pos, end == std::string::npos ? std::string::npos : end - pos));
+            if (end == std::string::npos) break;
+            pos = end + 1;
+        }
+        return lines;
+    };
     size_t longest = 0;
-    for (const auto& l : panel.x_labels) longest = std::max(longest, l.size());
+    for (const auto& l : panel.x_labels)
+        for (const auto& line : lines_of(l)) longest = std::max(longest, line.size());
     const size_t every = std::max<size_t>(1, (n_x + 19) / 20);
-    const bool slant = longest * 6.5 > group * static_cast<double>(every);
+    const bool slant = static_cast<double>(longest) * 6.5 > group * static_cast<double>(every);
     for (size_t i = 0; i < n_x; i += every) {
-        if (slant)
+        const auto lines = lines_of(panel.x_labels[i]);
+        if (slant) {
+            std::string joined = lines.front();
+            if (joined.size() > 18) joined = joined.substr(0, 17) + "~";
             out += fmt::format("<text transform=\"translate({:.1f},{:.1f}) rotate(-25)\" font-size=\"11\" "
                                "text-anchor=\"end\">{}</text>\n",
-                               x_center(i) + 4, plot_bottom + 14, xml_escape(panel.x_labels[i]));
-        else
-            out += text(x_center(i), plot_bottom + 16, panel.x_labels[i], "font-size=\"11\" text-anchor=\"middle\"");
+                               x_center(i) + 4, plot_bottom + 14, xml_escape(joined));
+        } else {
+            for (size_t k = 0; k < lines.size(); ++k)
+                out += text(x_center(i), plot_bottom + 16 + 13.0 * static_cast<double>(k), lines[k],
+                            "font-size=\"11\" text-anchor=\"middle\"");
+        }
     }
 
     const size_t n_series = std::max<size_t>(1, panel.series.size());

@@ -19,7 +19,7 @@ struct ChartPanel {
     Kind kind = Kind::bars;
     std::string title;
     std::string y_label;
-    std::vector<std::string> x_labels;
+    std::vector<std::string> x_labels;  // '\n' starts a second line
     std::vector<ChartSeries> series;
     // Dashed horizontal lines, e.g. {"mean", 123.4}.
     std::vector<std::pair<std::string, double>> reference_lines;

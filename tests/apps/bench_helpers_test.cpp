@@ -397,7 +397,8 @@ TEST_CASE("SVG charts are well-formed and escape text", "[bench][svg]") {
     CHECK(run_plot_svg(to_json(sample_record(0))).find("Decode tokens/s") == std::string::npos);
     const std::string history = history_plot_svg({run, run});
     CHECK(history.find("<polyline") != std::string::npos);
-    CHECK(history.find("01-31 12:34:56 abcdef1") != std::string::npos);
+    CHECK(history.find("01-31 12:34:56<") != std::string::npos);
+    CHECK(history.find(">abcdef1<") != std::string::npos);
 }
 
 TEST_CASE("run identity: header hash, timestamps, file names", "[bench][identity]") {

@@ -4,7 +4,8 @@
 1. --json run: stdout is one JSON object with the documented layout (docs/BENCH.md), the same
    object is the last line of results.jsonl, results.csv has the fixed header and one row per run,
    the SVG plots are well-formed XML.
-2. --gen-len 0 --compare results.jsonl: decode figures are null, a comparison is included.
+2. --gen-len 0 --prompt TEXT --compare results.jsonl: decode figures are null, a comparison is
+   included, the prompt source is "text".
 3. --ablate with every name: available ablations have on/off figures, the others say
    "not available in this build"; an ablation plot is written.
 
@@ -102,7 +103,7 @@ def check_run(run, iterations, prompt_len, gen_len, warmup):
     else:
         check(summary.get("decode_tokens_per_s") is None, "summary.decode_tokens_per_s should be null")
     memory = run["memory"]
-    for key in ("rss_after_load_mb", "rss_after_first_iteration_mb", "peak_rss_mb"):
+    for key in ("rss_after_load_mb", "rss_after_first_iteration_mb", "peak_rss_mb", "rss_anon_mb", "rss_file_mb"):
         check(is_number(memory.get(key)) and memory[key] > 0, f"memory.{key}")
     check(is_number(memory.get("kv_cache_bytes")) and memory["kv_cache_bytes"] > 0, "memory.kv_cache_bytes")
     check(run["peak_rss_mb"] == memory.get("peak_rss_mb"), "peak_rss_mb")
@@ -179,9 +180,10 @@ def main():
     # 2. Prefill only, compared with run 1.
     if not failures:
         run = run_bench(args, ["--iterations", "2", "--warmup", "0", "--prompt-len", "16", "--gen-len", "0",
-                               "--compare", os.path.join(args.out_dir, "results.jsonl")])
+                               "--prompt", "Hello, world", "--compare", os.path.join(args.out_dir, "results.jsonl")])
         if run is not None:
             check_run(run, iterations=2, prompt_len=16, gen_len=0, warmup=0)
+            check(run.get("prompt") == "text", "--prompt TEXT is not recorded as a text prompt")
             comparison = run.get("comparison", {})
             metrics = {m.get("metric"): m for m in comparison.get("metrics", [])}
             check("prefill_tokens_per_s" in metrics, "comparison lacks prefill_tokens_per_s")
@@ -189,8 +191,9 @@ def main():
             for m in metrics.values():
                 check(m.get("verdict") in ("regression", "improvement", "within noise"), "verdict")
                 check(m.get("threshold", 0) >= 0.05, "noise threshold below the 5% floor")
-            check(any("gen_len" in d for d in comparison.get("workload_differences", [])),
-                  "the gen_len difference is not reported")
+            diffs = comparison.get("workload_differences", [])
+            check(any("gen_len" in d for d in diffs) and any("prompt" in d for d in diffs),
+                  "the gen_len and prompt differences are not reported")
             check_files(args, run, 2)
 
     # 3. Every ablation.

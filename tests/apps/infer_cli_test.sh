@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Command-line contract of `infer` (docs/DESIGN.md §3): exit codes, one-line errors, --tokenize,
+# --logits-out, context limits, bad input. Usage: infer_cli_test.sh BUILD_DIR WORK_DIR
+set -u
+build="$1"
+work="$2"
+mkdir -p "$work"
+infer="$build/infer"
+synth="$build/synth"
+model="$work/cli-tiny-gpt2.gguf"
+passed=0
+failed=0
+
+check() {  # check NAME EXPECTED_STATUS STDERR_REGEX -- command...
+  local name="$1" want="$2" pattern="$3"
+  shift 4
+  "$@" >"$work/out.txt" 2>"$work/err.txt"
+  local got=$?
+  if [ "$got" -ne "$want" ]; then
+    echo "FAIL $name: exit $got, expected $want; stderr: $(head -c 300 "$work/err.txt")"
+    failed=$((failed + 1))
+    return
+  fi
+  if [ -n "$pattern" ] && ! grep -Eq "$pattern" "$work/err.txt"; then
+    echo "FAIL $name: stderr does not match /$pattern/: $(head -c 300 "$work/err.txt")"
+    failed=$((failed + 1))
+    return
+  fi
+  passed=$((passed + 1))
+}
+
+"$synth" --arch gpt2 --preset tiny --wtype q8_0 --seed 3 --out "$model" -q || { echo "FAIL synth"; exit 1; }
+
+# Usage errors: exit 2, one line starting with "error:".
+check "no model" 2 '^error: ' -- "$infer" --prompt hi
+check "no prompt" 2 '^error: ' -- "$infer" --model "$model"
+check "bad flag" 2 '^error: ' -- "$infer" --model "$model" --prompt hi --frobnicate
+check "bad number" 2 '^error: ' -- "$infer" --model "$model" --prompt hi -n many
+check "bad kv type" 2 '^error: ' -- "$infer" --model "$model" --prompt hi --kv-type q3
+check "bad token list" 2 '^error: ' -- "$infer" --model "$model" --prompt-tokens 1,x,3
+check "two prompts" 2 '^error: ' -- "$infer" --model "$model" --prompt hi --prompt-tokens 1
+
+# Runtime errors: exit 1, one line naming the problem.
+check "missing file" 1 "^error: $work/none.gguf: No such file" -- "$infer" --model "$work/none.gguf" --prompt hi
+printf 'GGUF\x03\x00\x00\x00' >"$work/trunc.gguf"
+check "truncated gguf" 1 "^error: $work/trunc.gguf: .*truncated" -- "$infer" --model "$work/trunc.gguf" --prompt hi
+head -c 100000 "$model" >"$work/cut.gguf"
+check "cut gguf" 1 "^error: $work/cut.gguf: " -- "$infer" --model "$work/cut.gguf" --info
+printf 'abc\xff\xfe' >"$work/bad-utf8.txt"
+check "invalid utf-8" 1 '^error: .*UTF-8' -- "$infer" --model "$model" --prompt-file "$work/bad-utf8.txt"
+check "token out of range" 1 '^error: .*out of range' -- "$infer" --model "$model" --prompt-tokens 1,50257
+check "prompt longer than context" 1 '^error: the prompt has 20 tokens but the context holds 8' -- \
+  "$infer" --model "$model" --prompt-tokens 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20 --ctx-size 8
+check "context past training" 1 '^error: .*trained context' -- "$infer" --model "$model" --prompt hi --ctx-size 4096
+
+# Successful runs.
+check "info" 0 '' -- "$infer" --model "$model" --info
+grep -q "architecture:  gpt2" "$work/out.txt" || { echo "FAIL info output"; failed=$((failed + 1)); }
+check "tokenize" 0 '' -- "$infer" --model "$model" --prompt "Hello world<|endoftext|>" --tokenize
+[ "$(cat "$work/out.txt")" = "[15496, 995, 27, 91, 437, 1659, 5239, 91, 29]" ] ||
+  { echo "FAIL tokenize plain: $(cat "$work/out.txt")"; failed=$((failed + 1)); }
+check "tokenize special" 0 '' -- "$infer" --model "$model" --prompt "Hello world<|endoftext|>" --tokenize --parse-special
+[ "$(cat "$work/out.txt")" = "[15496, 995, 50256]" ] ||
+  { echo "FAIL tokenize special: $(cat "$work/out.txt")"; failed=$((failed + 1)); }
+printf 'line one\r\nline two\n' >"$work/prompt.txt"
+check "prompt file byte for byte" 0 '' -- "$infer" --model "$model" --prompt-file "$work/prompt.txt" --tokenize
+[ "$(cat "$work/out.txt")" = "[1370, 530, 201, 198, 1370, 734, 198]" ] ||
+  { echo "FAIL prompt file tokens: $(cat "$work/out.txt")"; failed=$((failed + 1)); }
+check "generate" 0 'generated 8 tokens' -- "$infer" --model "$model" --prompt "Hello" -n 8 --temp 0
+check "evaluate only" 0 'generated 0 tokens' -- "$infer" --model "$model" --prompt "Hello" -n 0
+check "context fills during generation" 0 'context of 6 tokens is full' -- \
+  "$infer" --model "$model" --prompt-tokens 1,2,3 -n 50 --ctx-size 6 --temp 0
+check "logits out" 0 '' -- "$infer" --model "$model" --prompt-tokens 1,2,3,4,5 -n 0 --logits-out "$work/logits.npy"
+size=$(stat -c %s "$work/logits.npy")
+[ "$size" -eq $((128 + 5 * 50257 * 4)) ] || { echo "FAIL logits.npy size $size"; failed=$((failed + 1)); }
+head -c 128 "$work/logits.npy" | grep -q "'shape': (5,50257)" || { echo "FAIL logits.npy header"; failed=$((failed + 1)); }
+check "seeded sampling is repeatable (1)" 0 '' -- "$infer" --model "$model" --prompt "Once" -n 12 --temp 1 --seed 9
+cp "$work/out.txt" "$work/first.txt"
+check "seeded sampling is repeatable (2)" 0 '' -- "$infer" --model "$model" --prompt "Once" -n 12 --temp 1 --seed 9
+cmp -s "$work/out.txt" "$work/first.txt" || { echo "FAIL same seed gave different text"; failed=$((failed + 1)); }
+
+echo "infer_cli_test: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
