@@ -45,9 +45,8 @@ Bandwidth measure_read_bandwidth(int threads, uint64_t buffer_bytes, int passes)
     // mmap rather than new[]: the pages go back to the OS at munmap, whatever the allocator does.
     void* memory = mmap(nullptr, words * sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (memory == MAP_FAILED) throw Error("bandwidth probe: cannot map " + std::to_string(buffer_bytes) + " bytes");
-    // Huge pages where the kernel allows them (THP "madvise" mode): the engine keeps its weights on
-    // huge pages too, and with 4 KiB pages a VM's nested page walks can halve the measured rate.
-    madvise(memory, words * sizeof(uint64_t), MADV_HUGEPAGE);
+    // No MADV_HUGEPAGE: with THP defrag in "madvise" mode (Debian's default) the first touch can
+    // stall for seconds of memory compaction. Plain pages keep the probe short and predictable.
     auto* buffer = static_cast<uint64_t*>(memory);
 
     std::vector<double> pass_seconds;

@@ -2,6 +2,7 @@
 // keep the results (JSON lines, CSV, SVG plots) to compare runs over time. Protocol and file
 // formats: docs/BENCH.md. Exit status: 0 success, 1 runtime error, 2 usage error.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -134,7 +135,11 @@ public:
         record.iterations = main_run.iterations;
         if (memory_after_load) record.memory.rss_after_load_mib = memory_after_load->rss_mib;
         record.memory.rss_after_first_iteration_mib = main_run.rss_after_first_iteration_mib;
-        if (memory_after_run) record.memory.peak_rss_mib = memory_after_run->peak_rss_mib;
+        // VmHWM is updated lazily (per-thread RSS counters are folded in now and then), so it can
+        // trail an RSS read just before it by a few pages: the peak is at least every RSS seen.
+        if (memory_after_run)
+            record.memory.peak_rss_mib = std::max({memory_after_run->peak_rss_mib, memory_after_run->rss_mib,
+                                                   main_run.rss_after_first_iteration_mib.value_or(0.0)});
         if (rss_split.valid) {
             record.memory.rss_anon_mib = mib(rss_split.anonymous);
             record.memory.rss_file_mib = mib(rss_split.file);
@@ -187,7 +192,8 @@ private:
         v.iterations = r.iterations;
         v.kv_cache_bytes = r.kv_cache_bytes;
         if (reset)
-            if (auto m = read_process_memory()) v.peak_rss_mib = m->peak_rss_mib;
+            if (auto m = read_process_memory())
+                v.peak_rss_mib = std::max({m->peak_rss_mib, m->rss_mib, r.rss_after_first_iteration_mib.value_or(0.0)});
         return v;
     }
 

@@ -61,6 +61,7 @@ WorkloadResult run_workload(const std::shared_ptr<const Model>& model, const Wor
     result.n_ctx = session.n_ctx();
     result.kv_cache_bytes = session.kv_cache_bytes();  // allocated even by the no-cache baseline
     const int total = o.warmup + o.iterations;
+    if (o.progress) o.progress(0, total);
     for (int i = 0; i < total; ++i) {
         IterationTiming timing = run_iteration(session, o);
         if (i == 0)

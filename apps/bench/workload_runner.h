@@ -23,7 +23,8 @@ struct WorkloadOptions {
     // false: the O(n^2) no-cache baseline: every decode step resets the session and runs the
     // whole sequence so far (prompt + generated tokens) again.
     bool use_kv_cache = true;
-    // Called after each iteration (warm-up ones included) with (done, total).
+    // Called with (0, total) first, then after each iteration (warm-up ones included), outside the
+    // timed regions.
     std::function<void(int, int)> progress;
 };
 
