@@ -143,6 +143,45 @@ TEST_CASE("weight traffic: only the used share of the experts counts", "[bench][
     CHECK_THROWS_AS(estimate_weight_traffic(tensors, 4, 8), silica::Error);
 }
 
+TEST_CASE("weight traffic of GPT-OSS-20B matches DESIGN section 5 (2.575 GB per token)", "[bench][roofline]") {
+    // The 20B layout as llama.cpp's converter writes it: Q8_0 attention, router and output
+    // matrices, MXFP4 experts (17 bytes per 32 weights), f32 norms, biases and sinks.
+    const int64_t embd = 2880, q = 64 * 64, kv = 8 * 64, ff = 2880, experts = 32, vocab = 201088;
+    auto q8 = [](int64_t n) { return static_cast<uint64_t>(n / 32 * 34); };
+    auto mxfp4 = [](int64_t n) { return static_cast<uint64_t>(n / 32 * 17); };
+    auto f32 = [](int64_t n) { return static_cast<uint64_t>(n * 4); };
+    std::vector<silica::gguf::TensorInfo> t = {
+        tensor("token_embd.weight", {embd, vocab}, q8(embd * vocab)),
+        tensor("output.weight", {embd, vocab}, q8(embd * vocab)),
+        tensor("output_norm.weight", {embd}, f32(embd)),
+    };
+    for (int l = 0; l < 24; ++l) {
+        const std::string b = "blk." + std::to_string(l) + ".";
+        t.push_back(tensor(b + "attn_norm.weight", {embd}, f32(embd)));
+        t.push_back(tensor(b + "attn_q.weight", {embd, q}, q8(embd * q)));
+        t.push_back(tensor(b + "attn_q.bias", {q}, f32(q)));
+        t.push_back(tensor(b + "attn_k.weight", {embd, kv}, q8(embd * kv)));
+        t.push_back(tensor(b + "attn_k.bias", {kv}, f32(kv)));
+        t.push_back(tensor(b + "attn_v.weight", {embd, kv}, q8(embd * kv)));
+        t.push_back(tensor(b + "attn_v.bias", {kv}, f32(kv)));
+        t.push_back(tensor(b + "attn_output.weight", {q, embd}, q8(q * embd)));
+        t.push_back(tensor(b + "attn_output.bias", {embd}, f32(embd)));
+        t.push_back(tensor(b + "attn_sinks.weight", {64}, f32(64)));
+        t.push_back(tensor(b + "post_attention_norm.weight", {embd}, f32(embd)));
+        t.push_back(tensor(b + "ffn_gate_inp.weight", {embd, experts}, q8(embd * experts)));
+        t.push_back(tensor(b + "ffn_gate_inp.bias", {experts}, f32(experts)));
+        for (const char* m : {"gate", "up", "down"}) {
+            t.push_back(tensor(b + "ffn_" + m + "_exps.weight", {embd, ff, experts}, mxfp4(embd * ff * experts)));
+            t.push_back(tensor(b + "ffn_" + m + "_exps.bias", {ff, experts}, f32(ff * experts)));
+        }
+    }
+    const WeightTraffic w = estimate_weight_traffic(t, experts, 4);
+    CHECK(static_cast<double>(w.bytes_per_token) == Approx(2.575e9).epsilon(0.01));
+    CHECK(w.embedding_row_bytes == q8(embd));
+    // The experts: 3 matrices x 24 layers x 4 of 32 experts, plus their biases.
+    CHECK(w.expert_bytes == 24 * 3 * (mxfp4(embd * ff * experts) / 32 * 4 + f32(ff * experts) / 32 * 4));
+}
+
 TEST_CASE("the fixed prompt is deterministic and within the vocabulary", "[bench][prompt]") {
     const auto a = fixed_prompt_tokens(600, 50257);
     REQUIRE(a.size() == 600);
