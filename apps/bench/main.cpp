@@ -266,8 +266,11 @@ private:
         std::vector<json> history;
         for (auto& entry : read_json_entries((dir / "results.jsonl").string()))
             if (same_model(entry, run)) history.push_back(std::move(entry));
-        const std::string history_svg =
-            (dir / ("history_" + file_name_safe(run["model"]["name"].get<std::string>()) + ".svg")).string();
+        // The name alone is not unique (synth names every tiny GPT-2 alike, whatever its weight
+        // type): the start of the header hash tells such models apart.
+        const std::string model_tag = file_name_safe(run["model"]["name"].get<std::string>()) + "-" +
+                                      run["model"]["header_xxh3"].get<std::string>().substr(0, 8);
+        const std::string history_svg = (dir / ("history_" + model_tag + ".svg")).string();
         write_text_file(history_svg, history_plot_svg(history));
         written.push_back(history_svg);
         return written;
