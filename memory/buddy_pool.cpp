@@ -61,9 +61,7 @@ BuddyPool::BuddyPool(size_t capacity, Options options) {
 
     map_region(options);
 
-    state_.assign(n_units_, kNotStart);
-    next_.assign(n_units_, kNone);
-    prev_.assign(n_units_, kNone);
+    units_.assign(n_units_, Unit{});
     free_head_.assign(static_cast<size_t>(max_order_) + 1, kNone);
     free_count_.assign(static_cast<size_t>(max_order_) + 1, 0);
     // Cover the region with the largest aligned power-of-two blocks that fit, so a capacity that is
@@ -124,22 +122,22 @@ void BuddyPool::map_region(const Options& options) {
 
 void BuddyPool::push_free(uint32_t unit, int order) {
     const size_t o = static_cast<size_t>(order);
-    state_[unit] = static_cast<uint8_t>(kFree | order);
-    prev_[unit] = kNone;
-    next_[unit] = free_head_[o];
-    if (free_head_[o] != kNone) prev_[free_head_[o]] = unit;
+    units_[unit].state = static_cast<uint8_t>(kFree | order);
+    units_[unit].prev = kNone;
+    units_[unit].next = free_head_[o];
+    if (free_head_[o] != kNone) units_[free_head_[o]].prev = unit;
     free_head_[o] = unit;
     ++free_count_[o];
 }
 
 void BuddyPool::remove_free(uint32_t unit, int order) {
     const size_t o = static_cast<size_t>(order);
-    if (prev_[unit] != kNone)
-        next_[prev_[unit]] = next_[unit];
+    if (units_[unit].prev != kNone)
+        units_[units_[unit].prev].next = units_[unit].next;
     else
-        free_head_[o] = next_[unit];
-    if (next_[unit] != kNone) prev_[next_[unit]] = prev_[unit];
-    state_[unit] = kNotStart;
+        free_head_[o] = units_[unit].next;
+    if (units_[unit].next != kNone) units_[units_[unit].next].prev = units_[unit].prev;
+    units_[unit].state = kNotStart;
     --free_count_[o];
 }
 
@@ -158,7 +156,7 @@ void* BuddyPool::allocate_locked(size_t bytes) {
         --k;
         push_free(unit + (uint32_t{1} << k), k);
     }
-    state_[unit] = static_cast<uint8_t>(kAllocated | order);
+    units_[unit].state = static_cast<uint8_t>(kAllocated | order);
     in_use_ += min_block_ << order;
     ++live_;
     ++total_allocations_;
@@ -184,7 +182,7 @@ uint32_t BuddyPool::unit_of_live_block(const void* ptr, const char* what) const 
     if (!contains(p)) throw Error(std::string("buddy pool: ") + what + " of a pointer that is not in this pool");
     const size_t offset = static_cast<size_t>(p - base_);
     const uint32_t unit = static_cast<uint32_t>(offset >> min_shift_);
-    if ((offset & (min_block_ - 1)) != 0 || !(state_[unit] & kAllocated))
+    if ((offset & (min_block_ - 1)) != 0 || !(units_[unit].state & kAllocated))
         throw Error(std::string("buddy pool: ") + what + " of a pointer that is not a live block (freed twice, or inside a block)");
     return unit;
 }
@@ -193,15 +191,15 @@ void BuddyPool::free(void* ptr) {
     if (!ptr) return;
     MaybeLock lock(mutex_, thread_safe_);
     uint32_t unit = unit_of_live_block(ptr, "free");
-    int order = state_[unit] & kOrderMask;
-    state_[unit] = kNotStart;
+    int order = units_[unit].state & kOrderMask;
+    units_[unit].state = kNotStart;
     in_use_ -= min_block_ << order;
     --live_;
     // Merge with the buddy while it is free and whole (same order).
     while (order < max_order_) {
         const uint32_t buddy = unit ^ (uint32_t{1} << order);
         if (static_cast<uint64_t>(buddy) + (uint64_t{1} << order) > n_units_) break;
-        if (state_[buddy] != (kFree | order)) break;
+        if (units_[buddy].state != (kFree | order)) break;
         remove_free(buddy, order);
         unit = std::min(unit, buddy);
         ++order;
@@ -216,7 +214,7 @@ size_t BuddyPool::release_free_memory() {
     for (int order = 0; order <= max_order_; ++order) {
         const size_t bytes = min_block_ << order;
         if (bytes < page) continue;  // blocks are aligned to their size: big ones cover whole pages
-        for (uint32_t unit = free_head_[static_cast<size_t>(order)]; unit != kNone; unit = next_[unit]) {
+        for (uint32_t unit = free_head_[static_cast<size_t>(order)]; unit != kNone; unit = units_[unit].next) {
             if (madvise(base_ + (static_cast<size_t>(unit) << min_shift_), bytes, MADV_DONTNEED) == 0)
                 released += bytes;
         }
@@ -227,7 +225,7 @@ size_t BuddyPool::release_free_memory() {
 size_t BuddyPool::block_size(const void* ptr) const {
     MaybeLock lock(mutex_, thread_safe_);
     const uint32_t unit = unit_of_live_block(ptr, "block_size");
-    return min_block_ << (state_[unit] & kOrderMask);
+    return min_block_ << (units_[unit].state & kOrderMask);
 }
 
 bool BuddyPool::contains(const void* ptr) const {

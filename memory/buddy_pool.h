@@ -6,7 +6,7 @@
 // 2 MiB aligned, so every block is at least 64-byte aligned. allocate() takes the smallest free
 // block that fits, splitting larger ones; free() merges a block with its free "buddy" (the other
 // half of the block they were split from) as far as it can. Both are O(log(capacity/min_block)).
-// Bookkeeping lives outside the region (a state byte and two list links per min_block unit), so
+// Bookkeeping lives outside the region (12 bytes per min_block unit: a state byte and two list links), so
 // free memory is never touched.
 //
 // Not thread-safe unless Options::thread_safe is set (then one mutex guards every call).
@@ -94,8 +94,13 @@ private:
     bool hugetlb_ = false;
     bool thread_safe_ = false;
 
-    std::vector<uint8_t> state_;
-    std::vector<uint32_t> next_, prev_;  // doubly linked free lists, by unit
+    // Per min_block unit, kept together so that one split or merge step touches one cache line.
+    struct Unit {
+        uint32_t next = kNone;  // doubly linked free list of the block starting here
+        uint32_t prev = kNone;
+        uint8_t state = kNotStart;
+    };
+    std::vector<Unit> units_;
     std::vector<uint32_t> free_head_;    // per order
     std::vector<size_t> free_count_;     // blocks per order
     size_t in_use_ = 0;
