@@ -81,19 +81,13 @@ public:
         const WeightTraffic traffic = weight_traffic_of(o_.model);
 
         model_ = silica::Model::load(o_.model);
-        const silica::Model* model = model_.get();
         const auto memory_after_load = read_process_memory();
-        const silica::ModelParams& params = model->params();
+        const silica::ModelParams& params = model_->params();
 
         RunRecord record;
         record.timestamp = iso8601_utc(started);
         record.git_revision = git_revision();
-        record.model.name = params.name.empty() ? std::filesystem::path(o_.model).stem().string() : params.name;
-        record.model.path = o_.model;
-        record.model.architecture = params.architecture;
-        record.model.file_size = model->file_size();
-        record.model.header_xxh3 = header.xxh3_hex;
-        record.model.header_bytes_hashed = header.bytes_hashed;
+        record.model = identify_model(header);
         record.traffic = traffic;
 
         // The identity is known now: find the baseline to compare with before measuring.
@@ -110,7 +104,7 @@ public:
 
         WorkloadOptions w;
         if (o_.prompt_text) {
-            w.prompt = repeat_to_length(model->tokenizer().encode(*o_.prompt_text, false), o_.prompt_len);
+            w.prompt = repeat_to_length(model_->tokenizer().encode(*o_.prompt_text, false), o_.prompt_len);
         } else {
             w.prompt = fixed_prompt_tokens(o_.prompt_len, params.n_vocab);
         }
@@ -129,22 +123,16 @@ public:
         const auto memory_after_run = read_process_memory();
         const silica::RssInfo rss_split = silica::read_rss();
 
-        record.workload = Workload{o_.prompt_len,   o_.gen_len,     o_.warmup,
-                                   o_.iterations,   main_run.threads, main_run.n_ctx,
-                                   o_.kv_type,      o_.prompt_text ? "text" : "fixed"};
+        record.workload.prompt_len = o_.prompt_len;
+        record.workload.gen_len = o_.gen_len;
+        record.workload.warmup = o_.warmup;
+        record.workload.iterations = o_.iterations;
+        record.workload.threads = main_run.threads;
+        record.workload.n_ctx = main_run.n_ctx;
+        record.workload.kv_type = o_.kv_type;
+        record.workload.prompt_source = o_.prompt_text ? "text" : "fixed";
         record.iterations = main_run.iterations;
-        if (memory_after_load) record.memory.rss_after_load_mib = memory_after_load->rss_mib;
-        record.memory.rss_after_first_iteration_mib = main_run.rss_after_first_iteration_mib;
-        // VmHWM is updated lazily (per-thread RSS counters are folded in now and then), so it can
-        // trail an RSS read just before it by a few pages: the peak is at least every RSS seen.
-        if (memory_after_run)
-            record.memory.peak_rss_mib = std::max({memory_after_run->peak_rss_mib, memory_after_run->rss_mib,
-                                                   main_run.rss_after_first_iteration_mib.value_or(0.0)});
-        if (rss_split.valid) {
-            record.memory.rss_anon_mib = mib(rss_split.anonymous);
-            record.memory.rss_file_mib = mib(rss_split.file);
-        }
-        record.memory.kv_cache_bytes = main_run.kv_cache_bytes;
+        record.memory = memory_figures(memory_after_load, memory_after_run, rss_split, main_run);
 
         for (const auto& name : o_.ablate) record.ablations.push_back(ablate(name, w, main_run, record));
 
@@ -176,6 +164,37 @@ public:
     }
 
 private:
+    ModelIdentity identify_model(const HeaderHash& header) const {
+        const silica::ModelParams& params = model_->params();
+        ModelIdentity id;
+        id.name = params.name.empty() ? std::filesystem::path(o_.model).stem().string() : params.name;
+        id.path = o_.model;
+        id.architecture = params.architecture;
+        id.file_size = model_->file_size();
+        id.header_xxh3 = header.xxh3_hex;
+        id.header_bytes_hashed = header.bytes_hashed;
+        return id;
+    }
+
+    static MemoryFigures memory_figures(const std::optional<ProcessMemory>& after_load,
+                                        const std::optional<ProcessMemory>& after_run, const silica::RssInfo& split,
+                                        const WorkloadResult& main_run) {
+        MemoryFigures m;
+        if (after_load) m.rss_after_load_mib = after_load->rss_mib;
+        m.rss_after_first_iteration_mib = main_run.rss_after_first_iteration_mib;
+        // VmHWM is updated lazily (per-thread RSS counters are folded in now and then), so it can
+        // trail an RSS read just before it by a few pages: the peak is at least every RSS seen.
+        if (after_run)
+            m.peak_rss_mib = std::max({after_run->peak_rss_mib, after_run->rss_mib,
+                                       main_run.rss_after_first_iteration_mib.value_or(0.0)});
+        if (split.valid) {
+            m.rss_anon_mib = mib(split.anonymous);
+            m.rss_file_mib = mib(split.file);
+        }
+        m.kv_cache_bytes = main_run.kv_cache_bytes;
+        return m;
+    }
+
     WorkloadResult run_labelled(const std::string& label, WorkloadOptions w) {
         w.progress = [this, label](int done, int total) { progress_.update(label, done, total); };
         WorkloadResult r = run_workload(model_, w);
