@@ -51,13 +51,22 @@ struct Options {
     std::optional<std::string> prompt_text;
 };
 
-// The tensor table's weight traffic per token, read straight from the file (see weight_traffic.h).
-WeightTraffic weight_traffic_of(const std::string& path) {
+// What bench needs from the GGUF file itself, read before the model is loaded: its identity
+// (header hash) and the weight traffic per token from its tensor table (see weight_traffic.h).
+struct FileFacts {
+    HeaderHash header;
+    WeightTraffic traffic;
+};
+
+FileFacts read_file_facts(const std::string& path) {
     const auto file = silica::gguf::File::open(path);
     const std::string arch = file.get_string("general.architecture", "");
     const int64_t n_expert = file.get_int(arch + ".expert_count", 0);
     const int64_t n_expert_used = file.get_int(arch + ".expert_used_count", 0);
-    return estimate_weight_traffic(file.tensors(), n_expert, n_expert_used);
+    FileFacts facts;
+    facts.traffic = estimate_weight_traffic(file.tensors(), n_expert, n_expert_used);
+    facts.header = hash_file_header(path, file.data_offset());
+    return facts;
 }
 
 // Restores the kernels' ISA choice when the simd ablation is done (or throws).
@@ -77,8 +86,7 @@ public:
         // Read everything that can fail cheaply before spending minutes measuring.
         std::optional<std::vector<json>> compare_entries;
         if (!o_.compare_file.empty()) compare_entries = read_json_entries(o_.compare_file);
-        const HeaderHash header = hash_file_header(o_.model);
-        const WeightTraffic traffic = weight_traffic_of(o_.model);
+        const FileFacts facts = read_file_facts(o_.model);
 
         model_ = silica::Model::load(o_.model);
         const auto memory_after_load = read_process_memory();
@@ -87,8 +95,8 @@ public:
         RunRecord record;
         record.timestamp = iso8601_utc(started);
         record.git_revision = git_revision();
-        record.model = identify_model(header);
-        record.traffic = traffic;
+        record.model = identify_model(facts.header);
+        record.traffic = facts.traffic;
 
         // The identity is known now: find the baseline to compare with before measuring.
         std::optional<json> baseline;

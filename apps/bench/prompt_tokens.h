@@ -6,7 +6,8 @@
 namespace silica::bench {
 
 // The fixed default prompt: token i is (13 + 7919 * i) mod m, with m = min(n_vocab, 32768).
-// 7919 is prime, so the ids cycle through all of [0, m) before repeating; keeping below 32768
+// 7919 is prime, so unless m is a multiple of it the ids cycle through all of [0, m) before
+// repeating; keeping below 32768
 // stays clear of the special tokens at the top of both supported vocabularies. The ids depend
 // only on i and n_vocab, so every run of every engine version sees the same prompt.
 // Throws silica::Error if n_vocab < 1 or length < 0.

@@ -2,6 +2,7 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <ctime>
@@ -49,10 +50,10 @@ std::string format_utc(std::chrono::system_clock::time_point t, const char* patt
 
 }  // namespace
 
-HeaderHash hash_file_header(const std::string& path) {
+HeaderHash hash_file_header(const std::string& path, uint64_t header_bytes) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(path + ": cannot open");
-    std::vector<char> bytes(kHeaderHashBytes);
+    std::vector<char> bytes(static_cast<size_t>(std::min(header_bytes, kMaxHeaderHashBytes)));
     in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     const auto got = static_cast<size_t>(in.gcount());
     if (in.bad()) throw Error(path + ": read failed");

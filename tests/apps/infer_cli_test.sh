@@ -79,5 +79,20 @@ cp "$work/out.txt" "$work/first.txt"
 check "seeded sampling is repeatable (2)" 0 '' -- "$infer" --model "$model" --prompt "Once" -n 12 --temp 1 --seed 9
 cmp -s "$work/out.txt" "$work/first.txt" || { echo "FAIL same seed gave different text"; failed=$((failed + 1)); }
 
+# Harmony chat (GPT-OSS).
+oss="$work/cli-tiny-gpt-oss.gguf"
+"$synth" --arch gpt-oss --preset tiny --wtype q8_0 --seed 3 --out "$oss" -q || { echo "FAIL synth gpt-oss"; exit 1; }
+check "chat needs a harmony vocabulary" 1 '^error: .*no harmony chat format' -- "$infer" --model "$model" --chat --prompt hi
+check "bad reasoning level" 2 '^error: ' -- "$infer" --model "$oss" --chat --prompt hi --reasoning extreme
+check "chat prompt tokens" 0 '' -- "$infer" --model "$oss" --chat --prompt "Hi" --reasoning high --tokenize
+tokens=$(cat "$work/out.txt")
+case "$tokens" in
+  "[200006, 17360, 200008, "*", 200007, 200006, 1428, 200008, 12194, 200007, 200006, 173781]") passed=$((passed + 1)) ;;
+  *) echo "FAIL chat prompt tokens: $tokens"; failed=$((failed + 1)) ;;
+esac
+check "chat generates" 0 'generated [1-9][0-9]* tokens' -- "$infer" --model "$oss" --chat --prompt "Hi" -n 16 --temp 0
+check "interactive keeps the conversation" 0 'generated 24 tokens' -- \
+  bash -c "printf 'second turn\nthird turn\n' | '$infer' --model '$oss' --chat --interactive --prompt Hi -n 8 --temp 0"
+
 echo "infer_cli_test: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
