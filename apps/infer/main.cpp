@@ -8,8 +8,11 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <unistd.h>
 
+#include "apps/infer/chat.h"
 #include "apps/infer/npy.h"
+#include "memory/rss.h"
 #include "silica/error.h"
 #include "silica/model.h"
 #include "silica/sampler.h"
@@ -23,13 +26,22 @@ std::atomic<bool> g_interrupted{false};
 
 struct Options {
     std::string model, prompt, prompt_file, prompt_tokens, logits_out, kv_type = "f16";
-    bool prompt_set = false;
     int64_t n_predict = 128;
     int64_t ctx_size = 0;
     int threads = 0;
     bool no_mmap = false, verbose = false, tokenize = false, parse_special = false, info = false;
+    bool chat = false, interactive = false;
+    silica::app::ChatOptions chat_options;
     silica::SamplerOptions sampling;
 };
+
+// Peak and current memory, split into file-backed (mapped weights) and private pages.
+void print_memory() {
+    const auto m = silica::read_rss();
+    auto mib = [](uint64_t b) { return static_cast<double>(b) / (1024.0 * 1024.0); };
+    std::fprintf(stderr, "silica: memory: peak RSS %.1f MiB; now %.1f MiB (file-backed %.1f MiB, private %.1f MiB)\n",
+                 mib(m.peak), mib(m.current), mib(m.file), mib(m.anonymous));
+}
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
@@ -61,6 +73,41 @@ std::vector<int32_t> parse_token_list(const std::string& text) {
     return ids;
 }
 
+struct GenerationStats {
+    int64_t generated = 0;
+    double seconds = 0.0;
+    double time_to_first_token = 0.0;  // from `since`
+    bool context_full = false;
+};
+
+// Samples and decodes until n_predict tokens, a stop token (emit returns true), the end of the
+// context, or Ctrl-C. The stop token is not decoded into the cache.
+template <typename Emit>
+GenerationStats generate(silica::Session& session, silica::Sampler& sampler, int64_t n_predict,
+                         Clock::time_point since, Emit&& emit) {
+    GenerationStats st;
+    const auto t0 = Clock::now();
+    while (st.generated < n_predict && !g_interrupted) {
+        const int32_t next = sampler.sample(session.logits());
+        sampler.accept(next);
+        if (++st.generated == 1) st.time_to_first_token = seconds_since(since);
+        if (emit(next) || st.generated == n_predict) break;
+        if (session.n_past() >= session.n_ctx()) {
+            st.context_full = true;
+            break;
+        }
+        session.decode(std::span<const int32_t>(&next, 1));
+    }
+    st.seconds = seconds_since(t0);
+    return st;
+}
+
+void check_fits(const silica::Session& session, size_t n_new, const char* what) {
+    if (session.n_past() + static_cast<int64_t>(n_new) > session.n_ctx())
+        throw silica::Error(std::string(what) + " has " + std::to_string(n_new) + " tokens but the context holds " +
+                            std::to_string(session.n_ctx() - session.n_past()) + " more (raise --ctx-size)");
+}
+
 int run(const Options& o, const std::vector<int32_t>& given_tokens) {
     silica::LoadOptions lo;
     lo.use_mmap = !o.no_mmap;
@@ -78,7 +125,8 @@ int run(const Options& o, const std::vector<int32_t>& given_tokens) {
     if (tokens.empty()) {
         if (auto bad = silica::find_invalid_utf8(prompt_text))
             throw silica::Error("prompt is not valid UTF-8 (byte " + std::to_string(*bad) + ")");
-        tokens = tok.encode(prompt_text, o.parse_special);
+        tokens = o.chat ? silica::app::first_turn_tokens(tok, o.chat_options, prompt_text)
+                        : tok.encode(prompt_text, o.parse_special);
     }
     if (o.tokenize) {
         std::cout << "[";
@@ -93,9 +141,7 @@ int run(const Options& o, const std::vector<int32_t>& given_tokens) {
     so.n_threads = o.threads;
     so.kv_type = silica::parse_kv_type(o.kv_type);
     silica::Session session(model, so);
-    if (static_cast<int64_t>(tokens.size()) > session.n_ctx())
-        throw silica::Error("the prompt has " + std::to_string(tokens.size()) + " tokens but the context holds " +
-                            std::to_string(session.n_ctx()) + " (raise --ctx-size)");
+    check_fits(session, tokens.size(), "the prompt");
     if (o.verbose)
         std::fprintf(stderr, "silica: %zu prompt tokens, n_ctx %lld, %d threads, KV %s (%.1f MiB)\n", tokens.size(),
                      static_cast<long long>(session.n_ctx()), session.n_threads(), o.kv_type.c_str(),
@@ -118,38 +164,51 @@ int run(const Options& o, const std::vector<int32_t>& given_tokens) {
 
     silica::Sampler sampler(o.sampling);
     for (int32_t t : tokens) sampler.accept(t);
-    silica::Utf8StreamDecoder out;
-    int64_t generated = 0;
-    double t_first = 0.0;
-    const auto t_gen = Clock::now();
-    bool context_full = false;
-    while (generated < o.n_predict && !g_interrupted) {
-        const int32_t next = sampler.sample(session.logits());
-        sampler.accept(next);
-        ++generated;
-        if (generated == 1) t_first = seconds_since(t_start);
-        if (tok.is_end_of_generation(next)) break;
-        std::fputs(out.feed(tok.token_bytes(next)).c_str(), stdout);
-        std::fflush(stdout);
-        if (generated == o.n_predict) break;
-        if (session.n_past() >= session.n_ctx()) {
-            context_full = true;
-            break;
+    GenerationStats st;
+    if (o.chat) {
+        const bool dim = isatty(STDERR_FILENO);
+        for (int turn = 0;; ++turn) {
+            silica::app::ChatPrinter printer(tok, o.chat_options.show_reasoning, dim);
+            const auto turn_stats = generate(session, sampler, o.n_predict, turn == 0 ? t_start : Clock::now(),
+                                             [&](int32_t t) { return printer.push(t); });
+            printer.finish();
+            std::fputs("\n", stdout);
+            std::fflush(stdout);
+            if (turn == 0) st = turn_stats;
+            else st.generated += turn_stats.generated, st.seconds += turn_stats.seconds;
+            st.context_full = turn_stats.context_full;
+            if (!o.interactive || turn_stats.context_full || g_interrupted) break;
+            std::fputs("> ", stderr);
+            std::string line;
+            if (!std::getline(std::cin, line)) break;
+            if (auto bad = silica::find_invalid_utf8(line))
+                throw silica::Error("input is not valid UTF-8 (byte " + std::to_string(*bad) + ")");
+            const auto more = silica::app::next_turn_tokens(tok, line);
+            check_fits(session, more.size(), "the message");
+            session.decode(more);
         }
-        session.decode(std::span<const int32_t>(&next, 1));
+    } else {
+        silica::Utf8StreamDecoder out;
+        st = generate(session, sampler, o.n_predict, t_start, [&](int32_t t) {
+            if (tok.is_end_of_generation(t)) return true;
+            std::fputs(out.feed(tok.token_bytes(t)).c_str(), stdout);
+            std::fflush(stdout);
+            return false;
+        });
+        std::fputs(out.flush().c_str(), stdout);
+        std::fputs("\n", stdout);
+        std::fflush(stdout);
     }
-    std::fputs(out.flush().c_str(), stdout);
-    std::fputs("\n", stdout);
-    std::fflush(stdout);
-    const double t_decode = seconds_since(t_gen);
-    if (context_full)
+    if (st.context_full)
         std::fprintf(stderr, "silica: stopped: the context of %lld tokens is full\n",
                      static_cast<long long>(session.n_ctx()));
     if (g_interrupted) std::fprintf(stderr, "silica: interrupted\n");
     std::fprintf(stderr, "silica: prompt %zu tokens in %.3f s (%.2f tokens/s); generated %lld tokens in %.3f s "
                          "(%.2f tokens/s); time to first token %.1f ms\n",
-                 tokens.size(), t_prompt, tokens.size() / std::max(t_prompt, 1e-9), static_cast<long long>(generated),
-                 t_decode, generated > 1 ? (generated - 1) / std::max(t_decode, 1e-9) : 0.0, t_first * 1000.0);
+                 tokens.size(), t_prompt, tokens.size() / std::max(t_prompt, 1e-9),
+                 static_cast<long long>(st.generated), st.seconds,
+                 st.generated > 0 ? st.generated / std::max(st.seconds, 1e-9) : 0.0, st.time_to_first_token * 1000.0);
+    if (o.verbose) print_memory();
     return 0;
 }
 
@@ -185,6 +244,12 @@ int main(int argc, char** argv) {
     app.add_flag("--parse-special", o.parse_special, "recognise special-token strings in the prompt");
     app.add_option("--logits-out", o.logits_out, "write every prompt position's logits to a .npy file");
     app.add_flag("--info", o.info, "print the model's metadata and tensor summary and exit");
+    app.add_flag("--chat", o.chat, "use the model's chat format (harmony for GPT-OSS)");
+    app.add_option("--system", o.chat_options.system, "system/developer instructions for --chat");
+    app.add_option("--reasoning", o.chat_options.reasoning, "reasoning effort for --chat")
+        ->check(CLI::IsMember({"low", "medium", "high"}));
+    app.add_flag("--show-reasoning", o.chat_options.show_reasoning, "print the analysis channel (stderr, dimmed)");
+    app.add_flag("-i,--interactive", o.interactive, "--chat: keep reading user turns from stdin");
 
     std::vector<int32_t> given_tokens;
     try {
