@@ -61,8 +61,12 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& optio
         throw Error("context size " + std::to_string(n_ctx) + " exceeds the model's trained context of " +
                     std::to_string(p.n_ctx_train) + " tokens (gpt2 has learned positions)");
     impl_->n_ctx = n_ctx;
-    const int n_threads = options.n_threads > 0 ? options.n_threads : Topology::detect().physical_cores();
-    impl_->pool = std::make_unique<ThreadPool>(n_threads);
+    const Topology& topology = Topology::detect();
+    const int n_threads = options.n_threads > 0 ? options.n_threads : topology.physical_cores();
+    const NumaMode numa = parse_numa_mode(options.numa);
+    impl_->pool = numa == NumaMode::none
+                      ? std::make_unique<ThreadPool>(n_threads)
+                      : std::make_unique<ThreadPool>(topology, make_numa_plan(topology, n_threads, numa));
     arch::ForwardOptions fo;
     fo.n_ctx = n_ctx;
     fo.kv_storage = kv_storage(options.kv_type);

@@ -25,7 +25,7 @@ using Clock = std::chrono::steady_clock;
 std::atomic<bool> g_interrupted{false};
 
 struct Options {
-    std::string model, prompt, prompt_file, prompt_tokens, logits_out, kv_type = "f16";
+    std::string model, prompt, prompt_file, prompt_tokens, logits_out, kv_type = "f16", numa = "none";
     int64_t n_predict = 128;
     int64_t ctx_size = 0;
     int threads = 0;
@@ -140,6 +140,7 @@ int run(const Options& o, const std::vector<int32_t>& given_tokens) {
     so.n_ctx = o.ctx_size;
     so.n_threads = o.threads;
     so.kv_type = silica::parse_kv_type(o.kv_type);
+    so.numa = o.numa;
     silica::Session session(model, so);
     check_fits(session, tokens.size(), "the prompt");
     if (o.verbose)
@@ -238,6 +239,9 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
     app.add_option("--kv-type", o.kv_type, "KV cache storage type")
         ->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0"}));
+    app.add_option("--numa", o.numa, "thread placement: none (OS), distribute (pinned across NUMA nodes), isolate "
+                                     "(pinned to this node)")
+        ->check(CLI::IsMember({"none", "distribute", "isolate"}));
     app.add_flag("--no-mmap", o.no_mmap, "read the model into memory instead of mapping it");
     app.add_flag("-v,--verbose", o.verbose, "print details on stderr");
     app.add_flag("--tokenize", o.tokenize, "print the prompt's token ids as JSON and exit");

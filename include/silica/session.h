@@ -19,6 +19,9 @@ struct SessionOptions {
     int64_t n_ctx = 0;     // 0: the model's context length capped at 8192
     int n_threads = 0;     // 0: one per physical core
     KvType kv_type = KvType::F16;
+    // Thread placement: "none" (the OS places threads), "distribute" (pinned, one per core,
+    // spread over the NUMA nodes), "isolate" (pinned to the caller's node).
+    std::string numa = "none";
 };
 
 class Session {
