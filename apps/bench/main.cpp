@@ -44,6 +44,7 @@ struct Options {
     int iterations = 10;
     int threads = 0;
     std::string kv_type = "f16";
+    std::string numa = "none";
     std::string out_dir = "./bench_results";
     std::vector<std::string> ablate;
     bool json_output = false;
@@ -124,6 +125,7 @@ public:
         w.session.n_ctx = o_.prompt_len + o_.gen_len;
         w.session.n_threads = o_.threads;
         w.session.kv_type = silica::parse_kv_type(o_.kv_type);
+        w.session.numa = o_.numa;
 
         record.system.isa = std::string(silica::kernels::isa_name(silica::kernels::active_isa()));
         if (silica::kernels::active_avx512_bf16()) record.system.isa += "+bf16";
@@ -265,8 +267,20 @@ private:
                 ScalarIsaScope scalar;
                 row.off = measure_variant("ISA scalar", w);
             }
+        } else if (name == "numa") {
+            // On a one-node machine this measures pinning one thread per core (what distribute
+            // does per node) against letting the OS place threads.
+            row.available = true;
+            row.note = "on: --numa distribute (threads pinned per core across NUMA nodes); off: --numa none";
+            WorkloadOptions pinned = w, unpinned = w;
+            pinned.session.numa = "distribute";
+            unpinned.session.numa = "none";
+            row.on = w.session.numa == "distribute" ? main_variant("numa distribute (this run)", main_run, record)
+                                                     : measure_variant("numa distribute", pinned);
+            row.off = w.session.numa == "none" ? main_variant("numa none (this run)", main_run, record)
+                                               : measure_variant("numa none", unpinned);
         } else {
-            // repack, prefetch, numa: the library has no run-time switch for these yet.
+            // repack, prefetch: the library has no run-time switch for these yet.
             row.note = "not available in this build";
         }
         return row;
@@ -323,6 +337,8 @@ int main(int argc, char** argv) {
     app.add_option("--iterations", o.iterations, "measured iterations")->check(CLI::Range(1, 1000000));
     app.add_option("-t,--threads", o.threads, "threads (default: one per physical core)")->check(CLI::Range(1, 1024));
     app.add_option("--kv-type", o.kv_type, "KV cache storage type")->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0"}));
+    app.add_option("--numa", o.numa, "thread placement: none, distribute, isolate (as infer)")
+        ->check(CLI::IsMember({"none", "distribute", "isolate"}));
     app.add_option("--out-dir", o.out_dir, "folder for results.jsonl, results.csv and the SVG plots");
     app.add_option("--ablate", ablate_list, "comma-separated optimizations to switch off one at a time: kv-cache, "
                                             "kv-quant, simd, repack, prefetch, numa");
