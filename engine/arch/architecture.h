@@ -1,6 +1,7 @@
 // What the engine needs from one model architecture: weights bound to a GGUF file, and a
 // per-session forward pass. One implementation per architecture (gpt2.cpp, gpt_oss.cpp).
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -33,6 +34,22 @@ public:
     virtual void reset() = 0;
     virtual uint64_t kv_bytes() const = 0;
 };
+
+// Splits a long batch into chunks of at most `max_chunk` tokens (bounding scratch memory while
+// keeping the matmuls GEMMs) and sizes `logits`. eval_chunk(tokens, pos, out) gets `out` = where
+// the chunk's logits go (every token's when all_logits, else only the last chunk's last token),
+// or null when the chunk needs none.
+template <typename EvalChunk>
+void eval_in_chunks(std::span<const int32_t> tokens, int64_t pos, bool all_logits, int64_t n_vocab,
+                    size_t max_chunk, std::vector<float>& logits, EvalChunk&& eval_chunk) {
+    logits.resize((all_logits ? tokens.size() : 1) * static_cast<size_t>(n_vocab));
+    for (size_t begin = 0; begin < tokens.size(); begin += max_chunk) {
+        const size_t n = std::min(max_chunk, tokens.size() - begin);
+        const bool last_chunk = begin + n == tokens.size();
+        float* out = all_logits ? logits.data() + begin * n_vocab : (last_chunk ? logits.data() : nullptr);
+        eval_chunk(tokens.subspan(begin, n), pos + static_cast<int64_t>(begin), out);
+    }
+}
 
 class Architecture {
 public:

@@ -76,7 +76,7 @@ void route_top_k(const float* logits, int64_t n_expert, int64_t k, int32_t* idx,
 
 namespace {
 
-constexpr int64_t kMaxChunk = 256;
+constexpr size_t kMaxChunk = 256;
 
 // q or k rows of n_heads heads: rotate the two halves of each head by the position's angles.
 void apply_rope(float* x, int64_t n_heads, int64_t head_dim, const float* cos, const float* sin) {
@@ -165,14 +165,10 @@ public:
     uint64_t kv_bytes() const override { return kv_.bytes(); }
 
     void eval(std::span<const int32_t> tokens, int64_t pos, bool all_logits, std::vector<float>& logits) override {
-        const int64_t V = w_.cfg.n_vocab;
-        logits.resize(static_cast<size_t>((all_logits ? tokens.size() : 1) * V));
-        for (size_t begin = 0; begin < tokens.size(); begin += kMaxChunk) {
-            const size_t n = std::min<size_t>(kMaxChunk, tokens.size() - begin);
-            const bool last_chunk = begin + n == tokens.size();
-            float* out = all_logits ? logits.data() + begin * V : (last_chunk ? logits.data() : nullptr);
-            eval_chunk(tokens.subspan(begin, n), pos + static_cast<int64_t>(begin), all_logits, out);
-        }
+        eval_in_chunks(tokens, pos, all_logits, w_.cfg.n_vocab, kMaxChunk, logits,
+                       [&](std::span<const int32_t> chunk, int64_t chunk_pos, float* out) {
+                           eval_chunk(chunk, chunk_pos, all_logits, out);
+                       });
     }
 
 private:
