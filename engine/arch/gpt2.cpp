@@ -40,28 +40,31 @@ Gpt2Weights load_weights(const gguf::File& f) {
     if (!embd) throw Error(f.path() + ": missing tensor 'token_embd.weight'");
     c.n_vocab = embd->ne[1];
     const int64_t C = c.n_embd, F = c.n_ff, V = c.n_vocab;
-    w.token_embd = b.matrix("token_embd.weight", C, V);
-    w.position_embd = b.matrix("position_embd.weight", C, c.n_ctx_train);
+    // A tied embedding is also the output matmul (the largest one): bind it as a matmul weight
+    // (repacked; lookups then unpack one row per token), else it is only read by rows.
+    const bool tied = !b.has("output.weight");
+    w.token_embd = tied ? b.weight("token_embd.weight", C, V) : b.embedding("token_embd.weight", C, V);
+    w.position_embd = b.embedding("position_embd.weight", C, c.n_ctx_train);
     for (int64_t i = 0; i < c.n_layer; ++i) {
         const std::string p = "blk." + std::to_string(i) + ".";
         Gpt2Layer L;
         L.ln1_w = b.floats(p + "attn_norm.weight", {C});
         L.ln1_b = b.floats(p + "attn_norm.bias", {C});
-        L.qkv = b.matrix(p + "attn_qkv.weight", C, 3 * C);
+        L.qkv = b.weight(p + "attn_qkv.weight", C, 3 * C);
         L.qkv_b = b.floats(p + "attn_qkv.bias", {3 * C});
-        L.attn_out = b.matrix(p + "attn_output.weight", C, C);
+        L.attn_out = b.weight(p + "attn_output.weight", C, C);
         L.attn_out_b = b.floats(p + "attn_output.bias", {C});
         L.ln2_w = b.floats(p + "ffn_norm.weight", {C});
         L.ln2_b = b.floats(p + "ffn_norm.bias", {C});
-        L.up = b.matrix(p + "ffn_up.weight", C, F);
+        L.up = b.weight(p + "ffn_up.weight", C, F);
         L.up_b = b.floats(p + "ffn_up.bias", {F});
-        L.down = b.matrix(p + "ffn_down.weight", F, C);
+        L.down = b.weight(p + "ffn_down.weight", F, C);
         L.down_b = b.floats(p + "ffn_down.bias", {C});
         w.layers.push_back(std::move(L));
     }
     w.out_norm_w = b.floats("output_norm.weight", {C});
     w.out_norm_b = b.floats("output_norm.bias", {C});
-    w.output = b.has("output.weight") ? b.matrix("output.weight", C, V) : w.token_embd;
+    w.output = tied ? w.token_embd : b.weight("output.weight", C, V);
     return w;
 }
 
@@ -102,8 +105,8 @@ private:
         ff_.resize(T * F);
 
         for (int64_t t = 0; t < T; ++t) {
-            matrix_row(w_.token_embd, tokens[t], &x_[t * C]);
-            matrix_row(w_.position_embd, pos0 + t, &h_[t * C]);
+            w_.token_embd.row(tokens[t], &x_[t * C]);
+            w_.position_embd.row(pos0 + t, &h_[t * C]);
             kernels::add(&x_[t * C], &h_[t * C], C);
         }
         for (int64_t l = 0; l < c.n_layer; ++l) {
@@ -166,9 +169,9 @@ public:
         return gpt2_reference_logits(w_, tokens);
     }
     uint64_t bytes_per_token() const override {
-        uint64_t bytes = w_.output.rows * w_.output.row_stride;
+        uint64_t bytes = w_.output.bytes();
         for (const auto& L : w_.layers)
-            for (const auto* m : {&L.qkv, &L.attn_out, &L.up, &L.down}) bytes += m->rows * m->row_stride;
+            for (const auto* m : {&L.qkv, &L.attn_out, &L.up, &L.down}) bytes += m->bytes();
         return bytes;
     }
 

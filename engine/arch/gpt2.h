@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "engine/arch/architecture.h"
-#include "kernels/matmul.h"
+#include "engine/arch/weight.h"
 
 namespace silica::arch {
 
@@ -18,24 +18,24 @@ struct Gpt2Config {
 
 struct Gpt2Layer {
     std::vector<float> ln1_w, ln1_b;
-    kernels::Matrix qkv;  // [3C][C]: q, k, v stacked
+    Weight qkv;  // [3C][C]: q, k, v stacked
     std::vector<float> qkv_b;
-    kernels::Matrix attn_out;
+    Weight attn_out;
     std::vector<float> attn_out_b;
     std::vector<float> ln2_w, ln2_b;
-    kernels::Matrix up;  // [F][C]
+    Weight up;  // [F][C]
     std::vector<float> up_b;
-    kernels::Matrix down;  // [C][F]
+    Weight down;  // [C][F]
     std::vector<float> down_b;
 };
 
 struct Gpt2Weights {
     Gpt2Config cfg;
-    kernels::Matrix token_embd;     // [V][C]
-    kernels::Matrix position_embd;  // [n_ctx_train][C]
+    Weight token_embd;     // [V][C]; repacked only when it is also the output
+    Weight position_embd;  // [n_ctx_train][C]
     std::vector<Gpt2Layer> layers;
     std::vector<float> out_norm_w, out_norm_b;
-    kernels::Matrix output;  // [V][C]; the token embedding when the file has no output.weight
+    Weight output;  // [V][C]; the token embedding when the file has no output.weight
 };
 
 std::unique_ptr<Architecture> bind_gpt2(const gguf::File& file, ModelParams& params);

@@ -3,16 +3,15 @@
 #include <cmath>
 
 #include "engine/arch/gpt2.h"
-#include "engine/arch/tensors.h"
 
 namespace silica::arch {
 namespace {
 
 using Vec = std::vector<double>;
 
-std::vector<float> dequantized(const kernels::Matrix& m) {
-    std::vector<float> out(static_cast<size_t>(m.rows * m.cols));
-    for (int64_t r = 0; r < m.rows; ++r) matrix_row(m, r, &out[r * m.cols]);
+std::vector<float> dequantized(const Weight& m) {
+    std::vector<float> out(static_cast<size_t>(m.rows() * m.cols()));
+    for (int64_t r = 0; r < m.rows(); ++r) m.row(r, &out[r * m.cols()]);
     return out;
 }
 
@@ -58,9 +57,9 @@ std::vector<float> gpt2_reference_logits(const Gpt2Weights& w, std::span<const i
     std::vector<float> row(C);
     for (int64_t t = 0; t < T; ++t) {
         x[t].assign(C, 0.0);
-        matrix_row(w.token_embd, tokens[t], row.data());
+        w.token_embd.row(tokens[t], row.data());
         for (int64_t i = 0; i < C; ++i) x[t][i] = row[i];
-        matrix_row(w.position_embd, t, row.data());
+        w.position_embd.row(t, row.data());
         for (int64_t i = 0; i < C; ++i) x[t][i] += row[i];
     }
     for (int64_t l = 0; l < c.n_layer; ++l) {

@@ -16,12 +16,6 @@
 
 namespace silica::arch {
 
-kernels::Matrix expert(const kernels::Matrix& stacked, int64_t e) {
-    kernels::Matrix m = stacked;
-    m.data += static_cast<size_t>(e) * static_cast<size_t>(stacked.rows) * stacked.row_stride;
-    return m;
-}
-
 Rope::Rope(const GptOssConfig& c) {
     const int64_t half = c.head_dim / 2;
     inv_freq_.resize(static_cast<size_t>(half));
@@ -125,33 +119,34 @@ GptOssWeights load_weights(const gguf::File& f) {
     c.n_vocab = embd->ne[1];
     const int64_t C = c.n_embd, Q = c.n_head * c.head_dim, KV = c.n_head_kv * c.head_dim, F = c.n_ff,
                   E = c.n_expert;
-    w.token_embd = b.matrix("token_embd.weight", C, c.n_vocab);
+    const bool tied = !b.has("output.weight");
+    w.token_embd = tied ? b.weight("token_embd.weight", C, c.n_vocab) : b.embedding("token_embd.weight", C, c.n_vocab);
     for (int64_t i = 0; i < c.n_layer; ++i) {
         const std::string p = "blk." + std::to_string(i) + ".";
         GptOssLayer L;
         L.attn_norm = b.floats(p + "attn_norm.weight", {C});
-        L.q = b.matrix(p + "attn_q.weight", C, Q);
-        L.k = b.matrix(p + "attn_k.weight", C, KV);
-        L.v = b.matrix(p + "attn_v.weight", C, KV);
-        L.o = b.matrix(p + "attn_output.weight", Q, C);
+        L.q = b.weight(p + "attn_q.weight", C, Q);
+        L.k = b.weight(p + "attn_k.weight", C, KV);
+        L.v = b.weight(p + "attn_v.weight", C, KV);
+        L.o = b.weight(p + "attn_output.weight", Q, C);
         L.q_b = b.floats(p + "attn_q.bias", {Q});
         L.k_b = b.floats(p + "attn_k.bias", {KV});
         L.v_b = b.floats(p + "attn_v.bias", {KV});
         L.o_b = b.floats(p + "attn_output.bias", {C});
         L.sinks = b.floats(p + "attn_sinks.weight", {c.n_head});
         L.post_norm = b.floats(p + "post_attention_norm.weight", {C});
-        L.router = b.matrix(p + "ffn_gate_inp.weight", C, E);
+        L.router = b.weight(p + "ffn_gate_inp.weight", C, E);
         L.router_b = b.floats(p + "ffn_gate_inp.bias", {E});
-        L.gate = b.expert_matrix(p + "ffn_gate_exps.weight", C, F, E);
-        L.up = b.expert_matrix(p + "ffn_up_exps.weight", C, F, E);
-        L.down = b.expert_matrix(p + "ffn_down_exps.weight", F, C, E);
+        L.gate = b.expert_weight(p + "ffn_gate_exps.weight", C, F, E);
+        L.up = b.expert_weight(p + "ffn_up_exps.weight", C, F, E);
+        L.down = b.expert_weight(p + "ffn_down_exps.weight", F, C, E);
         L.gate_b = b.floats(p + "ffn_gate_exps.bias", {F, E});
         L.up_b = b.floats(p + "ffn_up_exps.bias", {F, E});
         L.down_b = b.floats(p + "ffn_down_exps.bias", {C, E});
         w.layers.push_back(std::move(L));
     }
     w.out_norm = b.floats("output_norm.weight", {C});
-    w.output = b.has("output.weight") ? b.matrix("output.weight", C, c.n_vocab) : w.token_embd;
+    w.output = tied ? w.token_embd : b.weight("output.weight", C, c.n_vocab);
     return w;
 }
 
@@ -196,7 +191,7 @@ private:
         cos_.resize(T * hd / 2);
         sin_.resize(T * hd / 2);
         for (int64_t t = 0; t < T; ++t) {
-            matrix_row(w_.token_embd, tokens[t], &x_[t * C]);
+            w_.token_embd.row(tokens[t], &x_[t * C]);
             rope_.angles(pos0 + t, &cos_[t * hd / 2], &sin_[t * hd / 2]);
         }
         for (int64_t l = 0; l < c.n_layer; ++l) {
@@ -272,7 +267,7 @@ private:
             gate_.resize(m * F);
             up_.resize(m * F);
             ye_.resize(m * C);
-            const kernels::Matrix gate = expert(L.gate, e), up = expert(L.up, e), down = expert(L.down, e);
+            const Weight gate = L.gate.expert(e), up = L.up.expert(e), down = L.down.expert(e);
             linear_.run(gate, xe_.data(), m, gate_.data(), &L.gate_b[e * F]);
             linear_.run(up, xe_.data(), m, up_.data(), &L.up_b[e * F]);
             for (int64_t i = 0; i < m * F; ++i) {
@@ -308,10 +303,10 @@ public:
     }
     uint64_t bytes_per_token() const override {
         const auto& c = w_.cfg;
-        uint64_t bytes = w_.output.rows * w_.output.row_stride + w_.token_embd.row_stride;
+        uint64_t bytes = w_.output.bytes() + w_.token_embd.row_bytes();
         for (const auto& L : w_.layers) {
-            for (const auto* m : {&L.q, &L.k, &L.v, &L.o, &L.router}) bytes += m->rows * m->row_stride;
-            for (const auto* m : {&L.gate, &L.up, &L.down}) bytes += c.n_expert_used * m->rows * m->row_stride;
+            for (const auto* m : {&L.q, &L.k, &L.v, &L.o, &L.router}) bytes += m->bytes();
+            for (const auto* m : {&L.gate, &L.up, &L.down}) bytes += c.n_expert_used * m->bytes();
         }
         return bytes;
     }

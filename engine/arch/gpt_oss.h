@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "engine/arch/architecture.h"
-#include "kernels/matmul.h"
+#include "engine/arch/weight.h"
 
 namespace silica::arch {
 
@@ -28,26 +28,26 @@ struct GptOssConfig {
 
 struct GptOssLayer {
     std::vector<float> attn_norm;
-    kernels::Matrix q, k, v, o;
+    Weight q, k, v, o;
     std::vector<float> q_b, k_b, v_b, o_b;
     std::vector<float> sinks;  // [n_head]
     std::vector<float> post_norm;
-    kernels::Matrix router;  // [n_expert][C]
+    Weight router;  // [n_expert][C]
     std::vector<float> router_b;
-    kernels::Matrix gate, up, down;  // expert 0 of [E][F][C] / [E][C][F]; see expert()
+    Weight gate, up, down;  // [E][F][C] / [E][C][F] stacks; expert(e) selects one
     std::vector<float> gate_b, up_b, down_b;  // [E][F], [E][F], [E][C]
 };
 
 struct GptOssWeights {
     GptOssConfig cfg;
-    kernels::Matrix token_embd;
+    Weight token_embd;  // repacked only when it is also the output (tied)
     std::vector<GptOssLayer> layers;
     std::vector<float> out_norm;
-    kernels::Matrix output;
+    Weight output;
 };
 
 // Expert e of a stacked expert matrix (rows of expert e follow those of expert e-1).
-kernels::Matrix expert(const kernels::Matrix& stacked, int64_t e);
+inline Weight expert(const Weight& stacked, int64_t e) { return stacked.expert(e); }
 
 // YaRN-scaled rotary embedding (NeoX layout: the two halves of a head are rotated together).
 class Rope {

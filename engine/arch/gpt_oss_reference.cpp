@@ -3,7 +3,6 @@
 #include <cmath>
 
 #include "engine/arch/gpt_oss.h"
-#include "engine/arch/tensors.h"
 
 namespace silica::arch {
 namespace {
@@ -20,13 +19,13 @@ Vec rms_norm(const Vec& x, const std::vector<float>& w, double eps) {
 }
 
 // y = W x + b, W dequantized one row at a time (expert matrices are too large to expand whole).
-Vec linear(const kernels::Matrix& W, const float* b, const Vec& x) {
-    std::vector<float> row(static_cast<size_t>(W.cols));
-    Vec y(static_cast<size_t>(W.rows));
-    for (int64_t r = 0; r < W.rows; ++r) {
-        matrix_row(W, r, row.data());
+Vec linear(const Weight& W, const float* b, const Vec& x) {
+    std::vector<float> row(static_cast<size_t>(W.cols()));
+    Vec y(static_cast<size_t>(W.rows()));
+    for (int64_t r = 0; r < W.rows(); ++r) {
+        W.row(r, row.data());
         double s = b ? b[r] : 0.0;
-        for (int64_t k = 0; k < W.cols; ++k) s += static_cast<double>(row[k]) * x[k];
+        for (int64_t k = 0; k < W.cols(); ++k) s += static_cast<double>(row[k]) * x[k];
         y[r] = s;
     }
     return y;
@@ -55,7 +54,7 @@ std::vector<float> gpt_oss_reference_logits(const GptOssWeights& w, std::span<co
     std::vector<Vec> x(T, Vec(C));
     std::vector<float> row(C);
     for (int64_t t = 0; t < T; ++t) {
-        matrix_row(w.token_embd, tokens[t], row.data());
+        w.token_embd.row(tokens[t], row.data());
         for (int64_t i = 0; i < C; ++i) x[t][i] = row[i];
     }
     for (int64_t l = 0; l < c.n_layer; ++l) {
@@ -124,7 +123,7 @@ std::vector<float> gpt_oss_reference_logits(const GptOssWeights& w, std::span<co
     std::vector<float> out(static_cast<size_t>(T * c.n_vocab));
     std::vector<float> out_row(C);
     for (int64_t r = 0; r < c.n_vocab; ++r) {
-        matrix_row(w.output, r, out_row.data());
+        w.output.row(r, out_row.data());
         for (int64_t t = 0; t < T; ++t) {
             double s = 0;
             for (int64_t i = 0; i < C; ++i) s += static_cast<double>(out_row[i]) * xn[t][i];

@@ -11,21 +11,21 @@ constexpr int64_t kRowGranularity = 16;
 
 }  // namespace
 
-void Linear::run(const kernels::Matrix& w, const float* x, int64_t m, float* y, const float* bias, Epilogue epilogue) {
-    act_.prepare(w.type, x, m, w.cols);
+void Linear::run(const Weight& w, const float* x, int64_t m, float* y, const float* bias, Epilogue epilogue) {
+    act_.prepare(w.type(), x, m, w.cols());
     run_prepared(w, act_, y, bias, epilogue);
 }
 
-void Linear::run_prepared(const kernels::Matrix& w, const kernels::Activations& x, float* y, const float* bias,
+void Linear::run_prepared(const Weight& w, const kernels::Activations& x, float* y, const float* bias,
                           Epilogue epilogue) {
-    const int64_t m = x.rows();
+    const int64_t m = x.rows(), rows = w.rows();
     pool_.run([&](int tid, int nth) {
-        const RowRange r = split_rows(w.rows, tid, nth, kRowGranularity);
+        const RowRange r = split_rows(rows, tid, nth, kRowGranularity);
         if (r.begin >= r.end) return;
-        kernels::matmul(w, x, y, w.rows, r.begin, r.end);
+        w.matmul(x, y, rows, r.begin, r.end);
         const int64_t n = r.end - r.begin;
         for (int64_t i = 0; i < m; ++i) {
-            float* row = y + i * w.rows + r.begin;
+            float* row = y + i * rows + r.begin;
             if (bias) kernels::add(row, bias + r.begin, n);
             if (epilogue == Epilogue::gelu_tanh) kernels::gelu_tanh(row, n);
         }

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 
+#include "engine/arch/weight.h"
 #include "engine/threading/partition.h"
 #include "engine/threading/thread_pool.h"
 #include "kernels/matmul.h"
@@ -15,11 +16,11 @@ class Linear {
 public:
     explicit Linear(ThreadPool& pool) : pool_(pool) {}
 
-    // x: m rows of w.cols floats; y: m rows of w.rows floats. bias may be null.
-    void run(const kernels::Matrix& w, const float* x, int64_t m, float* y, const float* bias,
+    // x: m rows of w.cols() floats; y: m rows of w.rows() floats. bias may be null.
+    void run(const Weight& w, const float* x, int64_t m, float* y, const float* bias,
              Epilogue epilogue = Epilogue::none);
     // Same, with activations already prepared for w's type (shared by several matrices).
-    void run_prepared(const kernels::Matrix& w, const kernels::Activations& x, float* y, const float* bias,
+    void run_prepared(const Weight& w, const kernels::Activations& x, float* y, const float* bias,
                       Epilogue epilogue = Epilogue::none);
     kernels::Activations& activations() { return act_; }
 

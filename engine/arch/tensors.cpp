@@ -1,6 +1,8 @@
 #include "engine/arch/tensors.h"
 
+#include "kernels/matmul_repacked.h"
 #include "quant/dequantize.h"
+#include "quant/repack.h"
 #include "silica/error.h"
 
 namespace silica::arch {
@@ -31,10 +33,26 @@ kernels::Matrix TensorBinder::matrix(const std::string& name, int64_t cols, int6
     return kernels::Matrix{t.type, rows, cols, t.data, row_bytes(type_traits(t.type), cols)};
 }
 
-kernels::Matrix TensorBinder::expert_matrix(const std::string& name, int64_t cols, int64_t rows,
-                                            int64_t n_expert) const {
-    const auto& t = get(name, {cols, rows, n_expert});
-    return kernels::Matrix{t.type, rows, cols, t.data, row_bytes(type_traits(t.type), cols)};
+Weight TensorBinder::bind(const gguf::TensorInfo& t, int64_t cols, int64_t rows, int64_t n_expert) const {
+    const kernels::Matrix m{t.type, rows, cols, t.data, row_bytes(type_traits(t.type), cols)};
+    if (!repack_ || !can_repack_x16(t.type) || !kernels::repacked_kernel_available(t.type))
+        return Weight::view(m, n_expert);
+    Weight w = Weight::repacked(m, n_expert);
+    // The copy is private memory: give the file's pages back so the process holds one copy.
+    file_.release_pages(file_.data_offset() + t.offset, t.nbytes);
+    return w;
+}
+
+Weight TensorBinder::weight(const std::string& name, int64_t cols, int64_t rows) const {
+    return bind(get(name, {cols, rows}), cols, rows, 1);
+}
+
+Weight TensorBinder::expert_weight(const std::string& name, int64_t cols, int64_t rows, int64_t n_expert) const {
+    return bind(get(name, {cols, rows, n_expert}), cols, rows, n_expert);
+}
+
+Weight TensorBinder::embedding(const std::string& name, int64_t cols, int64_t rows) const {
+    return Weight::view(matrix(name, cols, rows));
 }
 
 std::vector<float> TensorBinder::floats(const std::string& name, std::initializer_list<int64_t> shape) const {
@@ -45,10 +63,6 @@ std::vector<float> TensorBinder::floats(const std::string& name, std::initialize
     for (int64_t r = 0; r < t.n_elements() / cols; ++r)
         dequantize_row(t.type, t.data + static_cast<size_t>(r) * stride, out.data() + r * cols, cols);
     return out;
-}
-
-void matrix_row(const kernels::Matrix& m, int64_t r, float* out) {
-    dequantize_row(m.type, m.data + static_cast<size_t>(r) * m.row_stride, out, m.cols);
 }
 
 }  // namespace silica::arch

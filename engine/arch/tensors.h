@@ -1,11 +1,13 @@
 // Looking up a model's tensors in a GGUF file with their expected shapes, so a file with a
-// missing or misshapen tensor fails at load time with a message that names it.
+// missing or misshapen tensor fails at load time with a message that names it; and binding weight
+// matrices as Weights, repacked where a repacked kernel exists (engine/arch/weight.h).
 #pragma once
 #include <cstdint>
 #include <initializer_list>
 #include <string>
 #include <vector>
 
+#include "engine/arch/weight.h"
 #include "engine/gguf/gguf.h"
 #include "kernels/matmul.h"
 
@@ -13,23 +15,30 @@ namespace silica::arch {
 
 class TensorBinder {
 public:
-    explicit TensorBinder(const gguf::File& file) : file_(file) {}
+    // repack: whether weight() / expert_weight() may repack (default: SILICA_REPACK, read here).
+    explicit TensorBinder(const gguf::File& file, bool repack = repack_enabled_by_environment())
+        : file_(file), repack_(repack) {}
 
     bool has(const std::string& name) const { return file_.tensor(name) != nullptr; }
     // The tensor, checked to have exactly `shape` (ggml order); throws otherwise.
     const gguf::TensorInfo& get(const std::string& name, std::initializer_list<int64_t> shape) const;
-    // A 2-D weight [rows][cols] as a matmul operand (cols is the contiguous dimension).
+    // A 2-D weight [rows][cols] as a view of the file (cols is the contiguous dimension).
     kernels::Matrix matrix(const std::string& name, int64_t cols, int64_t rows) const;
-    // Expert `e` of a 3-D [n_expert][rows][cols] weight.
-    kernels::Matrix expert_matrix(const std::string& name, int64_t cols, int64_t rows, int64_t n_expert) const;
+    // A 2-D weight that is multiplied (the forward's matmuls): repacked when repacking is on and
+    // its type has a repacked kernel, and then its GGUF pages are released (never read them again).
+    Weight weight(const std::string& name, int64_t cols, int64_t rows) const;
+    // All experts of a 3-D [n_expert][rows][cols] weight, the same way; Weight::expert(e) selects one.
+    Weight expert_weight(const std::string& name, int64_t cols, int64_t rows, int64_t n_expert) const;
+    // A 2-D weight only read by rows (embedding lookups): always a view of the file.
+    Weight embedding(const std::string& name, int64_t cols, int64_t rows) const;
     // A 1-D (or n-D) tensor of any float type converted to float32.
     std::vector<float> floats(const std::string& name, std::initializer_list<int64_t> shape) const;
 
 private:
-    const gguf::File& file_;
-};
+    Weight bind(const gguf::TensorInfo& t, int64_t cols, int64_t rows, int64_t n_expert) const;
 
-// Row `r` of a matrix as float32 (embedding lookups of any weight type).
-void matrix_row(const kernels::Matrix& m, int64_t r, float* out);
+    const gguf::File& file_;
+    bool repack_;
+};
 
 }  // namespace silica::arch

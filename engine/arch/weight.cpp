@@ -1,0 +1,83 @@
+#include "engine/arch/weight.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "quant/dequantize.h"
+#include "quant/repack.h"
+#include "silica/error.h"
+
+namespace silica::arch {
+
+bool repack_enabled_by_environment() {
+    const char* v = std::getenv("SILICA_REPACK");
+    return !(v && std::strcmp(v, "0") == 0);
+}
+
+Weight Weight::view(const kernels::Matrix& matrix, int64_t n_expert) {
+    Weight w;
+    w.type_ = matrix.type;
+    w.rows_ = matrix.rows;
+    w.cols_ = matrix.cols;
+    w.n_expert_ = n_expert;
+    w.data_ = matrix.data;
+    w.expert_stride_ = static_cast<size_t>(matrix.rows) * matrix.row_stride;
+    return w;
+}
+
+Weight Weight::repacked(const kernels::Matrix& matrix, int64_t n_expert) {
+    if (!can_repack_x16(matrix.type))
+        throw Error("weight: cannot repack a " + std::string(type_traits(matrix.type).name) + " matrix");
+    Weight w;
+    w.type_ = matrix.type;
+    w.rows_ = matrix.rows;
+    w.cols_ = matrix.cols;
+    w.n_expert_ = n_expert;
+    w.expert_stride_ = repacked_bytes(matrix.type, matrix.rows, matrix.cols);
+    auto buffer = std::make_shared<AlignedBuffer>(w.expert_stride_ * static_cast<size_t>(n_expert));
+    uint8_t* dst = buffer->as<uint8_t>();
+    const size_t src_expert_stride = static_cast<size_t>(matrix.rows) * matrix.row_stride;
+    for (int64_t e = 0; e < n_expert; ++e)
+        repack_x16(matrix.type, matrix.data + static_cast<size_t>(e) * src_expert_stride, matrix.row_stride,
+                   matrix.rows, matrix.cols, dst + static_cast<size_t>(e) * w.expert_stride_);
+    w.data_ = dst;
+    w.storage_ = std::move(buffer);
+    return w;
+}
+
+size_t Weight::row_bytes() const { return silica::row_bytes(type_traits(type_), cols_); }
+
+void Weight::row(int64_t r, float* out) const {
+    if (r < 0 || r >= rows_)
+        throw Error("weight: row " + std::to_string(r) + " outside 0.." + std::to_string(rows_));
+    if (!is_repacked()) {
+        dequantize_row(type_, data_ + static_cast<size_t>(r) * row_bytes(), out, cols_);
+        return;
+    }
+    // Restore the row's GGUF bytes, then dequantize them as usual. thread_local: called per
+    // token by every session, so the scratch is reused instead of allocated each time.
+    thread_local std::vector<uint8_t> gguf_row;
+    gguf_row.resize(row_bytes());
+    unpack_row_x16(type_, data_, rows_, cols_, r, gguf_row.data());
+    dequantize_row(type_, gguf_row.data(), out, cols_);
+}
+
+Weight Weight::expert(int64_t e) const {
+    if (e < 0 || e >= n_expert_)
+        throw Error("weight: expert " + std::to_string(e) + " outside 0.." + std::to_string(n_expert_));
+    Weight w = *this;
+    w.n_expert_ = 1;
+    w.data_ = data_ + static_cast<size_t>(e) * expert_stride_;
+    return w;
+}
+
+void Weight::matmul(const kernels::Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) const {
+    if (is_repacked())
+        kernels::matmul(kernels::RepackedMatrix{type_, rows_, cols_, data_}, x, y, ldy, r_begin, r_end);
+    else
+        kernels::matmul(kernels::Matrix{type_, rows_, cols_, data_, row_bytes()}, x, y, ldy, r_begin, r_end);
+}
+
+}  // namespace silica::arch
