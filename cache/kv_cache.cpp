@@ -1,5 +1,6 @@
 #include "cache/kv_cache.h"
 
+#include <algorithm>
 #include <string>
 
 #include "kernels/convert.h"
@@ -58,6 +59,25 @@ void KvCache::load_k(int64_t layer, int64_t pos, int64_t kv_head, float* out) co
 
 void KvCache::load_v(int64_t layer, int64_t pos, int64_t kv_head, float* out) const {
     kernels::to_f32(layout_.storage, slot(v_, layer, pos, kv_head), out, layout_.head_dim);
+}
+
+void KvCache::visible_spans(int64_t layer, int64_t kv_head, int64_t first_pos, int64_t last_pos,
+                            std::vector<kernels::KvRowSpan>& out) const {
+    const int64_t cap = capacity_[layer];
+    const int64_t stride = layout_.n_head_kv * static_cast<int64_t>(head_bytes_);
+    // A ring wraps at most once over the visible range: split it where the row index returns to 0.
+    for (int64_t pos = first_pos; pos <= last_pos;) {
+        const int64_t n = std::min(last_pos - pos + 1, cap - pos % cap);
+        kernels::KvRowSpan span;
+        span.k = slot(k_, layer, pos, kv_head);
+        span.v = slot(v_, layer, pos, kv_head);
+        span.n_rows = n;
+        span.stride = stride;
+        span.type = layout_.storage;
+        span.first_pos = pos;
+        out.push_back(span);
+        pos += n;
+    }
 }
 
 }  // namespace silica::cache

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/kv_rows.h"
 #include "quant/types.h"
 
 namespace silica::cache {
@@ -33,6 +34,10 @@ public:
     // Read one KV head of a cached position back as floats.
     void load_k(int64_t layer, int64_t pos, int64_t kv_head, float* out) const;
     void load_v(int64_t layer, int64_t pos, int64_t kv_head, float* out) const;
+    // Appends to `out` the spans holding positions first_pos .. last_pos (inclusive, all still
+    // cached) of one KV head, in position order. The attention kernel reads them in place.
+    void visible_spans(int64_t layer, int64_t kv_head, int64_t first_pos, int64_t last_pos,
+                       std::vector<kernels::KvRowSpan>& out) const;
 
 private:
     uint8_t* slot(std::vector<uint8_t>& plane, int64_t layer, int64_t pos, int64_t kv_head);

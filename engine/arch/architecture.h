@@ -13,6 +13,7 @@
 
 namespace silica {
 class ThreadPool;
+namespace cache { class KvCache; }
 namespace gguf { class File; }
 }
 
@@ -33,6 +34,8 @@ public:
     virtual void eval(std::span<const int32_t> tokens, int64_t pos, bool all_logits, std::vector<float>& logits) = 0;
     virtual void reset() = 0;
     virtual uint64_t kv_bytes() const = 0;
+    // The sequence's KV cache (prefix reuse and session files read and restore it).
+    virtual cache::KvCache& kv_cache() = 0;
 };
 
 // Splits a long batch into chunks of at most `max_chunk` tokens (bounding scratch memory while

@@ -158,6 +158,7 @@ public:
 
     void reset() override {}
     uint64_t kv_bytes() const override { return kv_.bytes(); }
+    cache::KvCache& kv_cache() override { return kv_; }
 
     void eval(std::span<const int32_t> tokens, int64_t pos, bool all_logits, std::vector<float>& logits) override {
         eval_in_chunks(tokens, pos, all_logits, w_.cfg.n_vocab, kMaxChunk, logits,
