@@ -1,6 +1,7 @@
 #include "cache/kv_cache.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 
 #include "kernels/convert.h"
@@ -51,6 +52,19 @@ const uint8_t* KvCache::slot(const std::vector<uint8_t>& plane, int64_t layer, i
 void KvCache::store(int64_t layer, int64_t pos, int64_t kv_head, const float* k, const float* v) {
     quantize_row(layout_.storage, k, slot(k_, layer, pos, kv_head), layout_.head_dim);
     quantize_row(layout_.storage, v, slot(v_, layer, pos, kv_head), layout_.head_dim);
+}
+
+void KvCache::store_encoded(int64_t layer, int64_t pos, int64_t kv_head, TensorType type, const uint8_t* k,
+                            const uint8_t* v) {
+    if (type == layout_.storage) {
+        std::memcpy(slot(k_, layer, pos, kv_head), k, head_bytes_);
+        std::memcpy(slot(v_, layer, pos, kv_head), v, head_bytes_);
+        return;
+    }
+    std::vector<float> kf(layout_.head_dim), vf(layout_.head_dim);
+    kernels::to_f32(type, k, kf.data(), layout_.head_dim);
+    kernels::to_f32(type, v, vf.data(), layout_.head_dim);
+    store(layer, pos, kv_head, kf.data(), vf.data());
 }
 
 void KvCache::load_k(int64_t layer, int64_t pos, int64_t kv_head, float* out) const {

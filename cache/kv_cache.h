@@ -2,6 +2,7 @@
 // position, each row holding all KV heads (n_head_kv * head_dim values) in the chosen storage
 // type. A layer with a sliding window keeps only `window` rows and uses them as a ring.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -31,6 +32,15 @@ public:
 
     // Store one KV head of position `pos` (head_dim floats each for K and V).
     void store(int64_t layer, int64_t pos, int64_t kv_head, const float* k, const float* v);
+    // Store one KV head of `pos` given as rows already encoded in `type` (F32, F16, BF16 or Q8_0;
+    // converted when it is not the storage type): restoring saved sessions.
+    void store_encoded(int64_t layer, int64_t pos, int64_t kv_head, TensorType type, const uint8_t* k,
+                       const uint8_t* v);
+    // The oldest position a layer still holds once positions 0 .. n_tokens-1 were stored
+    // (0 for full attention, n_tokens - window for a sliding-window layer).
+    int64_t oldest_cached(int64_t layer, int64_t n_tokens) const {
+        return std::max<int64_t>(0, n_tokens - capacity_[layer]);
+    }
     // Read one KV head of a cached position back as floats.
     void load_k(int64_t layer, int64_t pos, int64_t kv_head, float* out) const;
     void load_v(int64_t layer, int64_t pos, int64_t kv_head, float* out) const;

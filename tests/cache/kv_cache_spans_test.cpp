@@ -53,3 +53,31 @@ TEST_CASE("visible_spans cover the asked positions in order, splitting where a r
         }
     }
 }
+
+TEST_CASE("store_encoded copies rows of the storage type and converts others") {
+    cache::KvLayout layout;
+    layout.n_layer = 1;
+    layout.n_ctx = 4;
+    layout.n_head_kv = 1;
+    layout.head_dim = 32;
+    layout.window = {0};
+    layout.storage = TensorType::F16;
+    cache::KvCache a(layout), b(layout);
+    std::vector<float> k(32), v(32), back(32), expect(32);
+    for (int i = 0; i < 32; ++i) k[i] = 0.25f * i - 3.0f, v[i] = 1.0f / (i + 1);
+    a.store(0, 2, 0, k.data(), v.data());
+    std::vector<kernels::KvRowSpan> spans;
+    a.visible_spans(0, 0, 2, 2, spans);
+    b.store_encoded(0, 2, 0, TensorType::F16, spans[0].k, spans[0].v);
+    a.load_v(0, 2, 0, expect.data());
+    b.load_v(0, 2, 0, back.data());
+    REQUIRE(back == expect);
+    // F32 rows into an F16 cache: rounded like store() would.
+    b.store_encoded(0, 3, 0, TensorType::F32, reinterpret_cast<const uint8_t*>(k.data()),
+                    reinterpret_cast<const uint8_t*>(v.data()));
+    a.store(0, 3, 0, k.data(), v.data());
+    a.load_k(0, 3, 0, expect.data());
+    b.load_k(0, 3, 0, back.data());
+    REQUIRE(back == expect);
+    REQUIRE(a.oldest_cached(0, 4) == 0);
+}
