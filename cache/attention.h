@@ -1,11 +1,13 @@
 // Causal attention of one token against the KV cache, for the query heads that share one KV head
 // (grouped-query attention). Supports a sliding window and per-head "sink" logits that join the
-// softmax without contributing a value (GPT-OSS).
+// softmax without contributing a value (GPT-OSS). The cached rows are read in place by the fused
+// online-softmax kernel (kernels/attention.h).
 #pragma once
 #include <cstdint>
 #include <vector>
 
 #include "cache/kv_cache.h"
+#include "kernels/kv_rows.h"
 
 namespace silica::cache {
 
@@ -15,10 +17,14 @@ struct AttentionSpec {
     const float* sinks = nullptr;  // per query head of this group (n_group values), or null
 };
 
+// Reused between calls (one per thread) so attention allocates nothing in steady state.
+struct AttentionScratch {
+    std::vector<kernels::KvRowSpan> spans;
+};
+
 // q and out: n_group query heads of head_dim floats each (contiguous). Keys at positions
 // [first visible .. pos] must already be stored in `kv` for this layer and kv_head.
-// `scratch` is reused between calls to avoid allocation.
 void attend(const KvCache& kv, int64_t layer, int64_t kv_head, int64_t pos, const float* q, int64_t n_group,
-            const AttentionSpec& spec, float* out, std::vector<float>& scratch);
+            const AttentionSpec& spec, float* out, AttentionScratch& scratch);
 
 }  // namespace silica::cache

@@ -156,7 +156,7 @@ private:
     ForwardOptions opt_;
     Linear linear_;
     cache::KvCache kv_;
-    std::vector<std::vector<float>> attn_scratch_;
+    std::vector<cache::AttentionScratch> attn_scratch_;
     std::vector<float> x_, h_, qkv_, att_, ff_;
 };
 

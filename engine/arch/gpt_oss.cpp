@@ -286,7 +286,7 @@ private:
     Rope rope_;
     Linear linear_;
     cache::KvCache kv_;
-    std::vector<std::vector<float>> attn_scratch_;
+    std::vector<cache::AttentionScratch> attn_scratch_;
     std::vector<float> x_, h_, q_, k_, v_, att_, cos_, sin_, router_, sel_w_, xe_, gate_, up_, ye_;
     std::vector<int32_t> sel_;
     std::vector<int64_t> rows_;
