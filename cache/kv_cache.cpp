@@ -22,7 +22,7 @@ KvCache::KvCache(const KvLayout& layout) : layout_(layout) {
     uint64_t offset = 0;
     for (int64_t l = 0; l < layout.n_layer; ++l) {
         const int64_t w = l < static_cast<int64_t>(layout.window.size()) ? layout.window[l] : 0;
-        const int64_t cap = (w > 0 && w < layout.n_ctx) ? w : layout.n_ctx;
+        const int64_t cap = w > 0 ? std::min(layout.n_ctx, w + std::max<int64_t>(0, layout.ring_slack)) : layout.n_ctx;
         capacity_.push_back(cap);
         layer_offset_.push_back(offset);
         offset += static_cast<uint64_t>(cap) * static_cast<uint64_t>(layout.n_head_kv) * head_bytes_;

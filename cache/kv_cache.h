@@ -17,6 +17,9 @@ struct KvLayout {
     int64_t n_head_kv = 0;
     int64_t head_dim = 0;
     std::vector<int64_t> window;  // per layer; 0 = full attention (keeps n_ctx rows)
+    // Rows a window layer keeps beyond its window. With the forward's chunk size here, every row
+    // of the latest evaluated chunk is still readable afterwards (prefix cache, session files).
+    int64_t ring_slack = 0;
     TensorType storage = TensorType::F16;  // F32, F16, BF16 or Q8_0
 };
 

@@ -1,3 +1,6 @@
+#include <xxhash.h>
+
+#include <algorithm>
 #include <map>
 #include <sstream>
 
@@ -8,7 +11,9 @@
 namespace silica {
 
 std::shared_ptr<Model> Model::load(const std::string& path, const LoadOptions& options) {
-    auto impl = std::make_unique<Impl>(Impl{path, gguf::File::open(path, {options.use_mmap}), {}, nullptr, nullptr});
+    auto impl = std::make_unique<Impl>(Impl{path, gguf::File::open(path, {options.use_mmap}), {}, nullptr, nullptr, 0});
+    // Before binding: repacking may release pages of the file's buffer.
+    impl->fingerprint = model_fingerprint(impl->file);
     if (options.progress) options.progress(0.5);
     impl->arch = arch::bind_architecture(impl->file, impl->params);
     impl->tokenizer = tokenizer_from_gguf(impl->file);
@@ -26,6 +31,24 @@ const ModelParams& Model::params() const { return impl_->params; }
 const Tokenizer& Model::tokenizer() const { return *impl_->tokenizer; }
 const std::string& Model::path() const { return impl_->path; }
 uint64_t Model::file_size() const { return impl_->file.file_size(); }
+uint64_t Model::fingerprint() const { return impl_->fingerprint; }
+
+uint64_t model_fingerprint(const gguf::File& file) {
+    XXH3_state_t* state = XXH3_createState();
+    if (!state) throw OutOfMemory("cannot allocate a hash state");
+    XXH3_64bits_reset_withSeed(state, file.file_size());
+    XXH3_64bits_update(state, file.bytes(), file.data_offset());
+    // Samples of every tensor's bytes (start, middle, end): models with equal metadata but other
+    // weights (fine-tunes, other seeds) differ, for ~3 MB read instead of the whole file.
+    constexpr uint64_t kSample = 1024;
+    for (const auto& t : file.tensors()) {
+        const uint64_t n = std::min(kSample, t.nbytes);
+        for (uint64_t at : {uint64_t{0}, (t.nbytes - n) / 2, t.nbytes - n}) XXH3_64bits_update(state, t.data + at, n);
+    }
+    const uint64_t hash = XXH3_64bits_digest(state);
+    XXH3_freeState(state);
+    return hash;
+}
 
 std::string Model::describe() const {
     const auto& p = impl_->params;

@@ -16,7 +16,13 @@ struct Model::Impl {
     ModelParams params;
     std::unique_ptr<Tokenizer> tokenizer;
     std::unique_ptr<arch::Architecture> arch;
+    uint64_t fingerprint = 0;
 };
+
+// XXH3-64 of the GGUF header, metadata and tensor table (everything before the tensor data),
+// seeded with the file size, plus 1 KiB samples of each tensor's start, middle and end: the same
+// tensors at the same offsets, and almost surely the same weights, without reading 12 GB.
+uint64_t model_fingerprint(const gguf::File& file);
 
 // Builds the tokenizer described by the file's tokenizer.ggml.* metadata.
 std::unique_ptr<Tokenizer> tokenizer_from_gguf(const gguf::File& file);

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <string>
 
+#include "cache/kv_snapshot.h"
+#include "cache/prefix_store.h"
 #include "engine/model_impl.h"
+#include "engine/session_impl.h"
 #include "engine/threading/thread_pool.h"
 #include "engine/threading/topology.h"
 #include "silica/error.h"
@@ -42,15 +45,6 @@ const char* kv_type_name(KvType type) {
     return "?";
 }
 
-struct Session::Impl {
-    std::shared_ptr<const Model> model;
-    int64_t n_ctx = 0;
-    int64_t n_past = 0;
-    int64_t n_logit_rows = 0;
-    std::unique_ptr<ThreadPool> pool;
-    std::unique_ptr<arch::Forward> forward;
-    std::vector<float> logits;
-};
 
 Session::Session(std::shared_ptr<const Model> model, const SessionOptions& options) : impl_(std::make_unique<Impl>()) {
     const ModelParams& p = model->params();
@@ -72,6 +66,7 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& optio
     fo.kv_storage = kv_storage(options.kv_type);
     fo.pool = impl_->pool.get();
     impl_->forward = model->impl().arch->make_forward(fo);
+    impl_->prefix_cache = options.prefix_cache;
 }
 
 Session::~Session() = default;
@@ -79,18 +74,29 @@ Session::Session(Session&&) noexcept = default;
 
 void Session::decode(std::span<const int32_t> tokens, bool all_logits) {
     if (tokens.empty()) return;
+    Impl& I = *impl_;
     const int64_t n = static_cast<int64_t>(tokens.size());
-    if (impl_->n_past + n > impl_->n_ctx)
-        throw Error("context is full: " + std::to_string(impl_->n_past) + " cached + " + std::to_string(n) +
-                    " new tokens exceed the context size of " + std::to_string(impl_->n_ctx));
-    const int64_t n_vocab = impl_->model->params().n_vocab;
+    if (I.n_past + n > I.n_ctx)
+        throw Error("context is full: " + std::to_string(I.n_past) + " cached + " + std::to_string(n) +
+                    " new tokens exceed the context size of " + std::to_string(I.n_ctx));
+    const int64_t n_vocab = I.model->params().n_vocab;
     for (int32_t t : tokens)
         if (t < 0 || t >= n_vocab)
             throw Error("token id " + std::to_string(t) + " is out of range (vocabulary has " +
                         std::to_string(n_vocab) + " tokens)");
-    impl_->forward->eval(tokens, impl_->n_past, all_logits, impl_->logits);
-    impl_->n_past += n;
-    impl_->n_logit_rows = all_logits ? n : 1;
+    I.last_reused = 0;
+    if (!I.prefix_cache || all_logits) {
+        I.eval(tokens, all_logits);
+        return;
+    }
+    // A fresh sequence first takes the longest cached prefix, in whole blocks, keeping at least
+    // one token to evaluate (the caller wants its logits).
+    if (I.n_past == 0) tokens = tokens.subspan(I.reuse_cached_prefix(tokens));
+    // Then chunk by chunk, caching each block as it fills (window layers still hold its rows).
+    for (size_t begin = 0; begin < tokens.size(); begin += arch::kMaxEvalChunk) {
+        I.eval(tokens.subspan(begin, std::min(arch::kMaxEvalChunk, tokens.size() - begin)), false);
+        I.cache_full_blocks();
+    }
 }
 
 std::span<const float> Session::logits(int64_t i) const {
@@ -107,10 +113,72 @@ int Session::n_threads() const { return impl_->pool->n_threads(); }
 const Model& Session::model() const { return *impl_->model; }
 uint64_t Session::kv_cache_bytes() const { return impl_->forward->kv_bytes(); }
 
+int64_t Session::reused_tokens() const { return impl_->last_reused; }
+std::span<const int32_t> Session::tokens() const { return impl_->history; }
+
 void Session::reset() {
     impl_->n_past = 0;
     impl_->n_logit_rows = 0;
+    impl_->history.clear();
+    impl_->blocks_cached = 0;
     impl_->forward->reset();
+}
+
+bool Session::truncate(int64_t n) {
+    Impl& I = *impl_;
+    if (n < 0 || n > I.n_past) throw Error("cannot truncate a session of " + std::to_string(I.n_past) +
+                                           " tokens to " + std::to_string(n));
+    if (n == I.n_past) return true;
+    // A window layer needs rows [n - window, n); its ring may already have overwritten them.
+    const cache::KvCache& kv = I.forward->kv_cache();
+    for (int64_t l = 0; l < kv.layout().n_layer; ++l) {
+        const int64_t w = l < static_cast<int64_t>(kv.layout().window.size()) ? kv.layout().window[l] : 0;
+        const int64_t needed_from = w > 0 ? std::max<int64_t>(0, n - w) : 0;
+        if (kv.oldest_cached(l, I.n_past) > needed_from) return false;
+    }
+    I.n_past = n;
+    I.history.resize(static_cast<size_t>(n));
+    I.n_logit_rows = 0;
+    I.blocks_cached = std::min(I.blocks_cached, n / std::max<int64_t>(1, I.block_tokens()));
+    return true;
+}
+
+// ---- Session::Impl -------------------------------------------------------------------------
+
+void Session::Impl::eval(std::span<const int32_t> tokens, bool all_logits) {
+    forward->eval(tokens, n_past, all_logits, logits);
+    n_past += static_cast<int64_t>(tokens.size());
+    n_logit_rows = all_logits ? static_cast<int64_t>(tokens.size()) : 1;
+    history.insert(history.end(), tokens.begin(), tokens.end());
+}
+
+int64_t Session::Impl::block_tokens() const { return prefix_cache ? prefix_cache->store().block_tokens() : 0; }
+
+size_t Session::Impl::reuse_cached_prefix(std::span<const int32_t> tokens) {
+    cache::PrefixStore& store = prefix_cache->store();
+    const int64_t B = store.block_tokens();
+    const auto found = store.lookup(tokens, (static_cast<int64_t>(tokens.size()) - 1) / B);
+    for (const auto& snapshot : found) cache::restore_snapshot(forward->kv_cache(), *snapshot);
+    const int64_t m = static_cast<int64_t>(found.size()) * B;
+    n_past = m;
+    history.assign(tokens.begin(), tokens.begin() + m);
+    blocks_cached = static_cast<int64_t>(found.size());
+    last_reused = m;
+    return static_cast<size_t>(m);
+}
+
+void Session::Impl::cache_full_blocks() {
+    cache::PrefixStore& store = prefix_cache->store();
+    const int64_t B = store.block_tokens();
+    const cache::KvCache& kv = forward->kv_cache();
+    for (; (blocks_cached + 1) * B <= n_past; ++blocks_cached) {
+        const int64_t begin = blocks_cached * B;
+        // Only blocks whose rows every layer still holds (a restored session's old blocks may be gone).
+        bool complete = true;
+        for (int64_t l = 0; l < kv.layout().n_layer; ++l) complete &= kv.oldest_cached(l, n_past) <= begin;
+        if (!complete || store.contains(history, blocks_cached)) continue;
+        store.insert(history, blocks_cached, cache::capture_snapshot(kv, begin, begin + B, n_past));
+    }
 }
 
 }  // namespace silica

@@ -38,6 +38,11 @@ public:
     virtual cache::KvCache& kv_cache() = 0;
 };
 
+// Tokens per forward chunk: bounds scratch memory while keeping the prefill matmuls GEMMs. The
+// session evaluates prompts in chunks of this size too (it registers prefix-cache blocks after
+// each), and window layers keep this many rows beyond their window so a chunk's rows stay readable.
+constexpr size_t kMaxEvalChunk = 256;
+
 // Splits a long batch into chunks of at most `max_chunk` tokens (bounding scratch memory while
 // keeping the matmuls GEMMs) and sizes `logits`. eval_chunk(tokens, pos, out) gets `out` = where
 // the chunk's logits go (every token's when all_logits, else only the last chunk's last token),

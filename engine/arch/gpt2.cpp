@@ -16,10 +16,6 @@
 namespace silica::arch {
 namespace {
 
-// Tokens evaluated per pass of a long prompt: bounds the scratch memory, large enough that the
-// matmuls run as GEMMs.
-constexpr size_t kMaxChunk = 256;
-
 Gpt2Weights load_weights(const gguf::File& f) {
     Gpt2Weights w;
     auto& c = w.cfg;
@@ -78,7 +74,7 @@ public:
     cache::KvCache& kv_cache() override { return kv_; }
 
     void eval(std::span<const int32_t> tokens, int64_t pos, bool all_logits, std::vector<float>& logits) override {
-        eval_in_chunks(tokens, pos, all_logits, w_.cfg.n_vocab, kMaxChunk, logits,
+        eval_in_chunks(tokens, pos, all_logits, w_.cfg.n_vocab, kMaxEvalChunk, logits,
                        [&](std::span<const int32_t> chunk, int64_t chunk_pos, float* out) {
                            eval_chunk(chunk, chunk_pos, all_logits, out);
                        });

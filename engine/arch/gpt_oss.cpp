@@ -70,7 +70,6 @@ void route_top_k(const float* logits, int64_t n_expert, int64_t k, int32_t* idx,
 
 namespace {
 
-constexpr size_t kMaxChunk = 256;
 
 // q or k rows of n_heads heads: rotate the two halves of each head by the position's angles.
 void apply_rope(float* x, int64_t n_heads, int64_t head_dim, const float* cos, const float* sin) {
@@ -161,7 +160,7 @@ public:
     cache::KvCache& kv_cache() override { return kv_; }
 
     void eval(std::span<const int32_t> tokens, int64_t pos, bool all_logits, std::vector<float>& logits) override {
-        eval_in_chunks(tokens, pos, all_logits, w_.cfg.n_vocab, kMaxChunk, logits,
+        eval_in_chunks(tokens, pos, all_logits, w_.cfg.n_vocab, kMaxEvalChunk, logits,
                        [&](std::span<const int32_t> chunk, int64_t chunk_pos, float* out) {
                            eval_chunk(chunk, chunk_pos, all_logits, out);
                        });
@@ -176,6 +175,7 @@ private:
         l.head_dim = c.head_dim;
         l.storage = o.kv_storage;
         for (int64_t i = 0; i < c.n_layer; ++i) l.window.push_back(c.window_of(i));
+        l.ring_slack = static_cast<int64_t>(kMaxEvalChunk);
         return l;
     }
 

@@ -44,6 +44,9 @@ public:
     const Tokenizer& tokenizer() const;
     const std::string& path() const;
     uint64_t file_size() const;
+    // 64-bit hash of the file's header, metadata, tensor table and samples of every tensor's
+    // bytes (session files check it).
+    uint64_t fingerprint() const;
     // Multi-line human-readable summary: metadata, tensor table by type, memory plan (--info).
     std::string describe() const;
 

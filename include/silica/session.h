@@ -10,6 +10,7 @@
 namespace silica {
 
 class Model;
+class PrefixCache;
 
 enum class KvType { F32, F16, BF16, Q8_0 };
 KvType parse_kv_type(const std::string& name);  // throws silica::Error on unknown names
@@ -22,6 +23,9 @@ struct SessionOptions {
     // Thread placement: "none" (the OS places threads), "distribute" (pinned, one per core,
     // spread over the NUMA nodes), "isolate" (pinned to the caller's node).
     std::string numa = "none";
+    // Optional prefix cache (may be shared by several sessions of the same model): decode() on an
+    // empty session reuses the longest cached prefix of its tokens and caches every full block.
+    std::shared_ptr<PrefixCache> prefix_cache;
 };
 
 class Session {
@@ -43,10 +47,19 @@ public:
     const Model& model() const;
     // Forget everything (empty KV cache).
     void reset();
+    // Keep only the first n tokens. Returns false (changing nothing) when a sliding-window layer
+    // has already overwritten rows the shorter sequence needs.
+    bool truncate(int64_t n);
+    // The tokens in the KV cache (n_past of them).
+    std::span<const int32_t> tokens() const;
+    // Tokens the last decode() took from the prefix cache instead of evaluating.
+    int64_t reused_tokens() const;
     // Bytes held by the KV cache at full context.
     uint64_t kv_cache_bytes() const;
 
     struct Impl;
+    Impl& impl() { return *impl_; }  // internal (engine)
+    const Impl& impl() const { return *impl_; }
 
 private:
     std::unique_ptr<Impl> impl_;
