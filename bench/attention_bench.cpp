@@ -1,0 +1,117 @@
+// Decode attention of one KV head at the real model shapes: the fused online-softmax kernel
+// (kernels/attention.h) against the algorithm it replaced (every K and V row converted to float
+// one at a time, a score array as long as the context, separate softmax) and the scalar tiled
+// kernel. Counter kv_GB/s: bytes of K and V read per second.
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "kernels/attention.h"
+#include "kernels/convert.h"
+#include "kernels/isa.h"
+#include "kernels/ops.h"
+#include "quant/quantize.h"
+
+using namespace silica;
+
+namespace {
+
+struct Fixture {
+    std::vector<uint8_t> k, v;
+    std::vector<float> q, sinks, out;
+    kernels::KvRowSpan span;
+    kernels::AttentionShape shape;
+};
+
+// One KV head of n_keys positions, rows interleaved with the other n_head_kv - 1 heads as in the
+// cache (stride = n_head_kv rows), so the memory access pattern is the real one.
+Fixture make(TensorType type, int64_t n_keys, int64_t group, int64_t n_head_kv, bool sinks) {
+    constexpr int64_t hd = 64;
+    Fixture f;
+    const size_t head_bytes = row_bytes(type_traits(type), hd);
+    f.k.resize(head_bytes * n_head_kv * n_keys);
+    f.v.resize(f.k.size());
+    std::mt19937 rng(1);
+    std::normal_distribution<float> normal;
+    std::vector<float> row(hd);
+    for (int64_t j = 0; j < n_head_kv * n_keys; ++j) {
+        for (auto& x : row) x = normal(rng);
+        quantize_row(type, row.data(), f.k.data() + j * head_bytes, hd);
+        quantize_row(type, row.data(), f.v.data() + j * head_bytes, hd);
+    }
+    f.q.resize(group * hd);
+    for (auto& x : f.q) x = normal(rng);
+    f.sinks.assign(group, 0.5f);
+    f.out.resize(group * hd);
+    f.span = {f.k.data(), f.v.data(), n_keys, static_cast<int64_t>(head_bytes * n_head_kv), type, 0};
+    f.shape.head_dim = hd;
+    f.shape.n_group = group;
+    f.shape.scale = 0.125f;
+    f.shape.sinks = sinks ? f.sinks.data() : nullptr;
+    return f;
+}
+
+// The replaced algorithm (cache/attention.cpp before the fused kernel).
+void attend_two_pass(const Fixture& f, std::vector<float>& scratch) {
+    const int64_t hd = f.shape.head_dim, G = f.shape.n_group, n = f.span.n_rows;
+    scratch.resize(G * n + hd);
+    float* scores = scratch.data();
+    float* row = scores + G * n;
+    for (int64_t j = 0; j < n; ++j) {
+        kernels::to_f32(f.span.type, f.span.k + j * f.span.stride, row, hd);
+        for (int64_t g = 0; g < G; ++g) scores[g * n + j] = kernels::dot(f.q.data() + g * hd, row, hd) * f.shape.scale;
+    }
+    for (int64_t g = 0; g < G; ++g) {
+        float* s = scores + g * n;
+        float max = f.shape.sinks ? f.shape.sinks[g] : -INFINITY;
+        for (int64_t j = 0; j < n; ++j) max = std::max(max, s[j]);
+        double sum = f.shape.sinks ? std::exp(static_cast<double>(f.shape.sinks[g]) - max) : 0.0;
+        for (int64_t j = 0; j < n; ++j) sum += (s[j] = std::exp(s[j] - max));
+        for (int64_t j = 0; j < n; ++j) s[j] *= static_cast<float>(1.0 / sum);
+    }
+    std::fill(const_cast<float*>(f.out.data()), const_cast<float*>(f.out.data()) + G * hd, 0.0f);
+    for (int64_t j = 0; j < n; ++j) {
+        kernels::to_f32(f.span.type, f.span.v + j * f.span.stride, row, hd);
+        for (int64_t g = 0; g < G; ++g) kernels::axpy(scores[g * n + j], row, const_cast<float*>(f.out.data()) + g * hd, hd);
+    }
+}
+
+enum Algorithm { kFused = 0, kFusedScalar = 1, kTwoPass = 2 };
+
+// Args: keys, storage type, model (0 = GPT-2: group 1, 12 KV heads; 1 = GPT-OSS: group 8, 8 KV heads, sinks), algorithm.
+void BM_Attention(benchmark::State& state) {
+    const int64_t n_keys = state.range(0);
+    const auto type = static_cast<TensorType>(state.range(1));
+    const bool oss = state.range(2) == 1;
+    const auto algorithm = static_cast<Algorithm>(state.range(3));
+    Fixture f = make(type, n_keys, oss ? 8 : 1, oss ? 8 : 12, oss);
+    std::vector<float> scratch;
+    if (algorithm == kFusedScalar) kernels::set_isa_for_testing(kernels::Isa::scalar);
+    for (auto _ : state) {
+        if (algorithm == kTwoPass) attend_two_pass(f, scratch);
+        else kernels::attend_spans({&f.span, 1}, f.q.data(), f.shape, f.out.data());
+        benchmark::DoNotOptimize(f.out.data());
+    }
+    kernels::reset_isa_for_testing();
+    const double bytes = 2.0 * static_cast<double>(row_bytes(type_traits(type), 64)) * n_keys;
+    state.counters["kv_GB/s"] = benchmark::Counter(bytes, benchmark::Counter::kIsIterationInvariantRate,
+                                                   benchmark::Counter::kIs1000);
+    static const char* names[] = {"fused", "fused-scalar", "two-pass"};
+    state.SetLabel(std::string(oss ? "gpt-oss " : "gpt2 ") + std::string(type_traits(type).name) + " " +
+                   names[algorithm]);
+}
+
+void attention_args(benchmark::internal::Benchmark* b) {
+    b->ArgNames({"keys", "type", "oss", "algo"});
+    for (int64_t keys : {1024, 4096, 16384})
+        for (TensorType type : {TensorType::F16, TensorType::BF16, TensorType::Q8_0, TensorType::F32})
+            for (int oss : {0, 1})
+                for (int algo : {kFused, kTwoPass, kFusedScalar}) b->Args({keys, static_cast<int64_t>(type), oss, algo});
+}
+BENCHMARK(BM_Attention)->Apply(attention_args);
+
+}  // namespace
+
+BENCHMARK_MAIN();
