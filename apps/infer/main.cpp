@@ -1,9 +1,11 @@
 // infer: run a GGUF model on a prompt and stream the completion (command-line contract in
 // docs/DESIGN §3). Exit status: 0 success, 1 runtime error, 2 usage error.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -17,6 +19,7 @@
 #include "silica/model.h"
 #include "silica/sampler.h"
 #include "silica/session.h"
+#include "silica/session_file.h"
 #include "silica/tokenizer.h"
 
 namespace {
@@ -25,7 +28,7 @@ using Clock = std::chrono::steady_clock;
 std::atomic<bool> g_interrupted{false};
 
 struct Options {
-    std::string model, prompt, prompt_file, prompt_tokens, logits_out, kv_type = "f16", numa = "none";
+    std::string model, prompt, prompt_file, prompt_tokens, logits_out, kv_type = "f16", numa = "none", session_file;
     int64_t n_predict = 128;
     int64_t ctx_size = 0;
     int threads = 0;
@@ -108,6 +111,29 @@ void check_fits(const silica::Session& session, size_t n_new, const char* what) 
                             std::to_string(session.n_ctx() - session.n_past()) + " more (raise --ctx-size)");
 }
 
+// Restores `path` (if it exists) and keeps as much of it as the prompt shares: returns how many
+// leading prompt tokens are already in the session (at most all but one, unless the saved logits
+// are those of exactly this prompt). A prompt that diverges from the saved tokens keeps the common
+// prefix where the KV cache allows truncation (not past a sliding window's reach), else starts cold.
+int64_t resume_session(silica::Session& session, const std::string& path, const std::vector<int32_t>& prompt) {
+    if (!std::filesystem::exists(path)) return 0;
+    silica::load_session_file(session, path);
+    const auto saved = session.tokens();
+    const size_t common = static_cast<size_t>(
+        std::mismatch(saved.begin(), saved.end(), prompt.begin(), prompt.end()).first - saved.begin());
+    if (common == saved.size() && common == prompt.size() && session.n_past() > 0) {
+        try {
+            (void)session.logits();  // saved with its logits: nothing to evaluate
+            return static_cast<int64_t>(common);
+        } catch (const silica::Error&) {
+        }
+    }
+    const int64_t keep = static_cast<int64_t>(std::min(common, prompt.size() - 1));
+    if (keep == session.n_past() || session.truncate(keep)) return keep;
+    session.reset();
+    return 0;
+}
+
 int run(const Options& o, const std::vector<int32_t>& given_tokens) {
     silica::LoadOptions lo;
     lo.use_mmap = !o.no_mmap;
@@ -150,8 +176,14 @@ int run(const Options& o, const std::vector<int32_t>& given_tokens) {
 
     const bool want_logits = !o.logits_out.empty();
     const auto t_start = Clock::now();
-    session.decode(tokens, want_logits);
+    // --session: continue from the saved tokens where the prompt starts with them.
+    const int64_t reused = o.session_file.empty() || want_logits ? 0 : resume_session(session, o.session_file, tokens);
+    if (reused < static_cast<int64_t>(tokens.size()))
+        session.decode(std::span<const int32_t>(tokens).subspan(static_cast<size_t>(reused)), want_logits);
     const double t_prompt = seconds_since(t_start);
+    if (!o.session_file.empty())
+        std::fprintf(stderr, "silica: session: reused %lld of %zu prompt tokens from %s\n",
+                     static_cast<long long>(reused), tokens.size(), o.session_file.c_str());
     if (want_logits) {
         std::vector<float> all;
         all.reserve(tokens.size() * static_cast<size_t>(model->params().n_vocab));
@@ -209,6 +241,7 @@ int run(const Options& o, const std::vector<int32_t>& given_tokens) {
                  tokens.size(), t_prompt, tokens.size() / std::max(t_prompt, 1e-9),
                  static_cast<long long>(st.generated), st.seconds,
                  st.generated > 0 ? st.generated / std::max(st.seconds, 1e-9) : 0.0, st.time_to_first_token * 1000.0);
+    if (!o.session_file.empty()) silica::save_session_file(session, o.session_file);
     if (o.verbose) print_memory();
     return 0;
 }
@@ -242,6 +275,8 @@ int main(int argc, char** argv) {
     app.add_option("--numa", o.numa, "thread placement: none (OS), distribute (pinned across NUMA nodes), isolate "
                                      "(pinned to this node)")
         ->check(CLI::IsMember({"none", "distribute", "isolate"}));
+    app.add_option("--session", o.session_file, "load the session (tokens + KV cache) from this file if it exists, "
+                                                "reuse what the prompt shares with it, and save it after the run");
     app.add_flag("--no-mmap", o.no_mmap, "read the model into memory instead of mapping it");
     app.add_flag("-v,--verbose", o.verbose, "print details on stderr");
     app.add_flag("--tokenize", o.tokenize, "print the prompt's token ids as JSON and exit");

@@ -94,5 +94,20 @@ check "chat generates" 0 'generated [1-9][0-9]* tokens' -- "$infer" --model "$os
 check "interactive keeps the conversation" 0 'generated 24 tokens' -- \
   bash -c "printf 'second turn\nthird turn\n' | '$infer' --model '$oss' --chat --interactive --prompt Hi -n 8 --temp 0"
 
+# --session: saved after a run, reused by the next, refused when it belongs to another model.
+sess="$work/cli.session"
+rm -f "$sess"
+check "session first run" 0 'reused 0 of 40 prompt tokens' -- \
+  "$infer" --model "$model" --prompt-tokens "$(seq -s, 100 139)" -n 4 --temp 0 --session "$sess"
+cp "$work/out.txt" "$work/session-cold.txt"
+[ -s "$sess" ] || { echo "FAIL session file not written"; failed=$((failed + 1)); }
+check "session reused" 0 'reused 39 of 40 prompt tokens' -- \
+  "$infer" --model "$model" --prompt-tokens "$(seq -s, 100 139)" -n 4 --temp 0 --session "$sess"
+cmp -s "$work/out.txt" "$work/session-cold.txt" || { echo "FAIL session changed the output"; failed=$((failed + 1)); }
+check "session of another model" 1 "^error: $sess: session was saved with a different model" -- \
+  "$infer" --model "$oss" --prompt hi -n 1 --session "$sess"
+head -c 100 "$sess" >"$work/cut.session"
+check "truncated session" 1 "^error: $work/cut.session: " -- "$infer" --model "$model" --prompt hi --session "$work/cut.session"
+
 echo "infer_cli_test: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
