@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <cstdlib>
 #include <optional>
 
 #include "apps/bench/ablations.h"
@@ -69,6 +70,25 @@ FileFacts read_file_facts(const std::string& path) {
     facts.header = hash_file_header(path, file.data_offset());
     return facts;
 }
+
+// Sets an environment variable for its lifetime, then restores the previous value.
+class ScopedEnvironment {
+public:
+    ScopedEnvironment(const char* name, const char* value) : name_(name) {
+        if (const char* old = std::getenv(name)) old_ = old;
+        ::setenv(name, value, 1);
+    }
+    ~ScopedEnvironment() {
+        if (old_) ::setenv(name_, old_->c_str(), 1);
+        else ::unsetenv(name_);
+    }
+    ScopedEnvironment(const ScopedEnvironment&) = delete;
+    ScopedEnvironment& operator=(const ScopedEnvironment&) = delete;
+
+private:
+    const char* name_;
+    std::optional<std::string> old_;
+};
 
 // Restores the kernels' ISA choice when the simd ablation is done (or throws).
 struct ScalarIsaScope {
@@ -279,8 +299,23 @@ private:
                                                      : measure_variant("numa distribute", pinned);
             row.off = w.session.numa == "none" ? main_variant("numa none (this run)", main_run, record)
                                                : measure_variant("numa none", unpinned);
+        } else if (name == "repack") {
+            // The switch is read when a model loads. The main model is released first: a second
+            // copy of a 12 GB model would not fit next to it.
+            row.available = true;
+            row.note = "on: weights repacked at load into 16-row interleaved blocks; off: SILICA_REPACK=0 "
+                       "(GGUF layout, zero-copy from the mapping)";
+            row.on = main_variant("repacked (this run)", main_run, record);
+            model_.reset();
+            {
+                ScopedEnvironment no_repack("SILICA_REPACK", "0");
+                model_ = silica::Model::load(o_.model);
+            }
+            row.off = measure_variant("GGUF layout (SILICA_REPACK=0)", w);
+            model_.reset();
+            model_ = silica::Model::load(o_.model);
         } else {
-            // repack, prefetch: the library has no run-time switch for these yet.
+            // prefetch: the library has no run-time switch for it yet.
             row.note = "not available in this build";
         }
         return row;
