@@ -75,7 +75,11 @@ class ModelWriter {
 public:
     ModelWriter(gguf::Writer& w, uint64_t seed, Progress& progress) : w_(w), seed_(seed), progress_(progress) {}
 
-    void tensor(const std::string& name, TensorType type, std::vector<int64_t> dims, Recipe r) {
+    // `stream` names the random stream (default: the tensor's own name); two tensors with the
+    // same stream, type and shape hold the same bytes.
+    void tensor(const std::string& name, TensorType type, std::vector<int64_t> dims, Recipe r,
+                const std::string& stream = "") {
+        const std::string stream_name = stream.empty() ? name : stream;
         const int64_t cols = dims[0];
         if (cols % type_traits(type).block_size != 0)
             throw Error("synth: tensor " + name + " has rows of " + std::to_string(cols) +
@@ -86,7 +90,7 @@ public:
         for (int64_t d : dims) n *= d;
         progress_.total += row_bytes(type_traits(type), n);
         w_.add_tensor(name, type, dims, [=](std::span<uint8_t> out) {
-            Rng rng(seed, name);
+            Rng rng(seed, stream_name);
             const size_t rb = row_bytes(type_traits(type), cols);
             std::vector<float> row(static_cast<size_t>(cols));
             for (size_t off = 0; off < out.size(); off += rb) {
@@ -177,7 +181,9 @@ void write_gpt2(const Spec& s, Shape p, gguf::Writer& w, Progress& progress) {
     }
     m.tensor("output_norm.weight", TensorType::F32, {C}, {1.0f, 0.2f});
     m.tensor("output_norm.bias", TensorType::F32, {C}, {0.0f, 0.1f});
-    // No output.weight: like the converter, GPT-2's output matrix is the token embedding.
+    // GPT-2 ties its output matrix to the token embedding; llama.cpp's converter (GPT2Model) writes
+    // it again as output.weight, and llama.cpp requires it: the same bytes under both names.
+    m.tensor("output.weight", wt, {C, V}, {0.0f, 0.5f}, "token_embd.weight");
 }
 
 

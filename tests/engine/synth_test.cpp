@@ -1,6 +1,7 @@
 // synth writes files with the published models' exact layout: re-read every preset (except
 // gpt-oss-20b, ~12 GB) and check names, shapes, types and metadata, then bind it as a model.
 #include <catch2/catch.hpp>
+#include <cstring>
 #include <filesystem>
 #include <unistd.h>
 
@@ -69,7 +70,13 @@ void check_gpt2(const std::string& path, TensorType wt, Gpt2Shape s) {
     }
     check_tensor(f, "output_norm.weight", TensorType::F32, {s.C});
     check_tensor(f, "output_norm.bias", TensorType::F32, {s.C});
-    CHECK(f.tensors().size() == static_cast<size_t>(4 + 12 * s.L));
+    check_tensor(f, "output.weight", wt, {s.C, 50257});
+    // The converter's copy of the tied embedding: identical bytes.
+    const auto* embd = f.tensor("token_embd.weight");
+    const auto* out = f.tensor("output.weight");
+    REQUIRE((embd && out && embd->nbytes == out->nbytes));
+    CHECK(std::memcmp(embd->data, out->data, embd->nbytes) == 0);
+    CHECK(f.tensors().size() == static_cast<size_t>(5 + 12 * s.L));
     auto model = Model::load(path);
     CHECK(model->params().n_layer == s.L);
     std::filesystem::remove(path);
