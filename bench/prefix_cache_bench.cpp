@@ -89,13 +89,14 @@ void BM_ColdTierZlib(benchmark::State& state) {
         const auto snap = cache::capture_snapshot(s.impl().forward->kv_cache(), b * 32, b * 32 + 32, 512);
         cache::write_snapshot(snap, out);
     }
+    const int planes = static_cast<int>(state.range(1));
     size_t compressed = 0;
     double compress_s = 0, decompress_s = 0;
     for (auto _ : state) {
         const auto t0 = std::chrono::steady_clock::now();
-        const auto z = cache::zlib_compress(raw);
+        const auto z = cache::zlib_compress(raw, 1, planes);
         const auto t1 = std::chrono::steady_clock::now();
-        const auto back = cache::zlib_decompress(z, raw.size(), "bench");
+        const auto back = cache::zlib_decompress(z, raw.size(), "bench", planes);
         const auto t2 = std::chrono::steady_clock::now();
         compressed = z.size();
         compress_s += std::chrono::duration<double>(t1 - t0).count();
@@ -106,9 +107,9 @@ void BM_ColdTierZlib(benchmark::State& state) {
     state.counters["ratio"] = static_cast<double>(raw.size()) / static_cast<double>(compressed);
     state.counters["compress_MB/s"] = static_cast<double>(raw.size()) * n / compress_s / 1e6;
     state.counters["decompress_MB/s"] = static_cast<double>(raw.size()) * n / decompress_s / 1e6;
-    state.SetLabel(state.range(0) ? "KV q8_0" : "KV f16");
+    state.SetLabel(std::string(state.range(0) ? "KV q8_0" : "KV f16") + (planes > 1 ? ", 2 byte planes" : ""));
 }
-BENCHMARK(BM_ColdTierZlib)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ColdTierZlib)->Args({0, 1})->Args({0, 2})->Args({1, 1})->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -19,6 +19,8 @@ struct KvSnapshot {
     std::vector<uint8_t> rows;   // layer by layer, position by position, head by head: K row, V row
 
     uint64_t row_bytes() const;  // one head's K (or V) row
+    // Element size for zlib_compress's byte planes: 2 for F16/BF16 rows, else 1.
+    int byte_planes() const { return type == TensorType::F16 || type == TensorType::BF16 ? 2 : 1; }
     uint64_t bytes() const { return rows.size(); }
 };
 

@@ -46,7 +46,7 @@ void PrefixStore::touch(Lru::iterator it) { lru_.splice(lru_.begin(), lru_, it);
 void PrefixStore::make_hot(Entry& e) {
     if (e.hot) return;
     const auto t0 = std::chrono::steady_clock::now();
-    const auto raw = zlib_decompress(e.cold, e.cold_raw_bytes, "prefix cache");
+    const auto raw = zlib_decompress(e.cold, e.cold_raw_bytes, "prefix cache", e.cold_planes);
     ByteReader in(raw, "prefix cache");
     e.hot = std::make_shared<const KvSnapshot>(read_snapshot(in, e.layout));
     stats_.decompress_seconds += seconds_since(t0);
@@ -125,7 +125,8 @@ void PrefixStore::enforce_budget() {
         std::vector<uint8_t> raw;
         ByteWriter out(raw);
         write_snapshot(*it->hot, out);
-        it->cold = zlib_compress(raw);
+        it->cold_planes = it->hot->byte_planes();
+        it->cold = zlib_compress(raw, 1, it->cold_planes);
         it->cold_raw_bytes = raw.size();
         stats_.compress_seconds += seconds_since(t0);
         stats_.raw_bytes_compressed += raw.size();

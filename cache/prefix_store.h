@@ -57,6 +57,7 @@ private:
         std::shared_ptr<const KvSnapshot> hot;  // null when cold
         std::vector<uint8_t> cold;              // zlib of the serialized snapshot when cold
         uint64_t cold_raw_bytes = 0;
+        int cold_planes = 1;
         KvLayout layout;                        // for parsing the cold form back
     };
     using Lru = std::list<Entry>;  // front = most recently used

@@ -20,7 +20,7 @@ namespace silica {
 namespace {
 constexpr char kMagic[8] = {'S', 'I', 'L', 'I', 'C', 'A', 'S', 'S'};
 constexpr uint32_t kVersion = 1;
-constexpr uint64_t kHeaderBytes = 8 + 4 + 8 * 4;
+constexpr uint64_t kHeaderBytes = 8 + 4 + 8 + 4 + 8 * 3;
 
 std::string hex(uint64_t v) {
     char buf[17];
@@ -39,14 +39,17 @@ void save_session_file(const Session& session, const std::string& path) {
     const bool has_logits = I.n_logit_rows > 0;
     p.put<int64_t>(has_logits ? n_vocab : 0);
     if (has_logits) p.put_bytes(I.logits.data() + (I.n_logit_rows - 1) * n_vocab, n_vocab * sizeof(float));
-    cache::write_snapshot(cache::capture_snapshot(I.forward->kv_cache(), 0, I.n_past, I.n_past), p);
+    const cache::KvSnapshot snapshot = cache::capture_snapshot(I.forward->kv_cache(), 0, I.n_past, I.n_past);
+    cache::write_snapshot(snapshot, p);
 
-    const std::vector<uint8_t> compressed = cache::zlib_compress(payload);
+    const uint32_t planes = static_cast<uint32_t>(snapshot.byte_planes());
+    const std::vector<uint8_t> compressed = cache::zlib_compress(payload, 1, static_cast<int>(planes));
     std::vector<uint8_t> file;
     cache::ByteWriter f(file);
     f.put_bytes(kMagic, sizeof kMagic);
     f.put<uint32_t>(kVersion);
     f.put<uint64_t>(I.model->fingerprint());
+    f.put<uint32_t>(planes);
     f.put<uint64_t>(payload.size());
     f.put<uint64_t>(compressed.size());
     f.put<uint64_t>(XXH3_64bits(compressed.data(), compressed.size()));
@@ -80,6 +83,8 @@ void load_session_file(Session& session, const std::string& path) {
     if (fingerprint != I.model->fingerprint())
         throw Error(path + ": session was saved with a different model (fingerprint " + hex(fingerprint) +
                     ", this model " + hex(I.model->fingerprint()) + ")");
+    const uint32_t planes = header.get<uint32_t>();
+    if (planes != 1 && planes != 2) throw Error(path + ": bad byte-plane count " + std::to_string(planes));
     const uint64_t raw_size = header.get<uint64_t>();
     const uint64_t compressed_size = header.get<uint64_t>();
     const uint64_t checksum = header.get<uint64_t>();
@@ -88,7 +93,8 @@ void load_session_file(Session& session, const std::string& path) {
     if (XXH3_64bits(compressed, compressed_size) != checksum) throw Error(path + ": checksum mismatch (corrupt file)");
     // zlib cannot expand more than ~1032:1; anything claiming more is corrupt, not a reason to allocate.
     if (raw_size > compressed_size * 1032 + 64) throw Error(path + ": corrupt payload size");
-    const std::vector<uint8_t> payload = cache::zlib_decompress({compressed, compressed_size}, raw_size, path);
+    const std::vector<uint8_t> payload = cache::zlib_decompress({compressed, compressed_size}, raw_size, path,
+                                                                  static_cast<int>(planes));
 
     cache::ByteReader p(payload, path);
     const int64_t n_tokens = p.get<int64_t>();

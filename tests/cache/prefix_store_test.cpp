@@ -111,6 +111,12 @@ TEST_CASE("zlib round trip and corrupt input", "[cache][zlib]") {
     bad[bad.size() / 2] ^= 0x55;
     CHECK_THROWS_AS(cache::zlib_decompress(bad, raw.size(), "x"), Error);
     CHECK_THROWS_AS(cache::zlib_decompress(std::span(z).first(z.size() - 3), raw.size(), "x"), Error);
+    // Byte planes: any width, odd tails included, round-trip exactly.
+    for (int planes : {2, 3, 4})
+        for (size_t n : {size_t{0}, size_t{1}, size_t{7}, raw.size()}) {
+            const std::vector<uint8_t> part(raw.begin(), raw.begin() + static_cast<std::ptrdiff_t>(n));
+            CHECK(cache::zlib_decompress(cache::zlib_compress(part, 1, planes), n, "x", planes) == part);
+        }
 }
 
 TEST_CASE("prefix keys chain: equal prefixes share keys, a change alters every later key", "[cache][prefix]") {
