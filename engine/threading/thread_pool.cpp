@@ -26,9 +26,11 @@ void futex_wake_all(std::atomic<uint32_t>& word) {
 }
 
 // Waits until `word` no longer holds `old`: spins for about spin_ns, then sleeps on a futex.
-// While spinning it yields the CPU now and then: when the machine is busy, the thread we wait for
-// may be queued behind us on this very CPU (measured: with other processes running, an empty
-// 2-thread run took 190 µs without the yield, 3 µs with it).
+// No sched_yield while spinning: with a low-priority process on the machine (a nice'd build),
+// each yield handed it our CPU for up to a scheduler tick, and 2-thread decode of gpt2-124m fell
+// from 181 to 39 tokens/s; on a quiet machine dropping the yield measured 5% faster (149-162 ->
+// 166-170 tokens/s). Only against equal-priority CPU hogs did the yield help (94 vs 61 tokens/s):
+// an oversubscribed machine, where no setting is good.
 // `sleepers` counts the threads asleep on `word`, so that bump() only makes a system call when
 // someone actually sleeps. Both sides use sequentially consistent operations: either the waiter
 // sees the new value, or the bumper sees the waiter in `sleepers`.
@@ -38,10 +40,9 @@ void wait_for_change(std::atomic<uint32_t>& word, uint32_t old, std::atomic<uint
     for (uint32_t i = 1;; ++i) {
         if (word.load(std::memory_order_acquire) != old) return;
         _mm_pause();
-        if (i % 64 == 0) {
-            if (std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count() > spin_ns) break;
-            sched_yield();
-        }
+        if (i % 64 == 0 &&
+            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count() > spin_ns)
+            break;
     }
     sleepers.fetch_add(1, std::memory_order_seq_cst);
     while (word.load(std::memory_order_seq_cst) == old) futex_wait(word, old);
