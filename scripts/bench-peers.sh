@@ -4,7 +4,8 @@
 #   scripts/bench-peers.sh [options] MODEL.gguf...
 #     --silica PATH        Silica's bench (default build/release/bench)
 #     --llama PATH         llama.cpp's llama-bench (optional)
-#     --ik PATH            ik_llama.cpp's llama-bench (optional; run with -rtr 1)
+#     --ik PATH            ik_llama.cpp's llama-bench (optional)
+#     --ik-flags "FLAGS"   extra ik_llama.cpp flags (default "-rtr 1": run-time repacking)
 #     --threads N          threads for every engine (default 2)
 #     --rounds N           interleaved rounds per model (default 3)
 #     --prompt N --gen N   pp / tg lengths (default 512 / 128)
@@ -20,17 +21,19 @@ set -euo pipefail
 silica="build/release/bench"
 llama=""
 ik=""
+ik_flags="-rtr 1"
 threads=2
 rounds=3
 pp=512
 tg=128
 models=()
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --silica) silica="$2"; shift 2 ;;
     --llama) llama="$2"; shift 2 ;;
     --ik) ik="$2"; shift 2 ;;
+    --ik-flags) ik_flags="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
     --prompt) pp="$2"; shift 2 ;;
@@ -50,13 +53,13 @@ trap 'rm -rf "$work"' EXIT
 
 # run_silica MODEL -> "pp tg rss_mib"
 run_silica() {
-  /usr/bin/time -f %M -o "$work/rss" "$silica" --model "$1" --prompt-len "$pp" --gen-len "$tg" --warmup 1 \
+  "$silica" --model "$1" --prompt-len "$pp" --gen-len "$tg" --warmup 1 \
     --iterations 3 --threads "$threads" --json --out-dir "$work/silica" >"$work/out.json" 2>/dev/null
-  python3 - "$work/out.json" "$work/rss" <<'PY'
+  python3 - "$work/out.json" <<'PY'
 import json, sys
-r = json.load(open(sys.argv[1]))["summary"]
-rss = int(open(sys.argv[2]).read().split()[-1]) / 1024
-print(r["prefill_tokens_per_s"]["median"], r["decode_tokens_per_s"]["median"], round(rss))
+r = json.load(open(sys.argv[1]))
+s = r["summary"]
+print(s["prefill_tokens_per_s"]["median"], s["decode_tokens_per_s"]["median"], round(r["memory"]["peak_rss_mb"]))
 PY
 }
 
@@ -64,11 +67,16 @@ PY
 run_peer() {
   local bin="$1" model="$2"
   shift 2
-  /usr/bin/time -f %M -o "$work/rss" "$bin" -m "$model" -p "$pp" -n "$tg" -t "$threads" -r 3 -o json "$@" \
-    >"$work/peer.json" 2>/dev/null
+  if ! /usr/bin/time -f %M -o "$work/rss" "$bin" -m "$model" -p "$pp" -n "$tg" -t "$threads" -r 3 -o json "$@" \
+    >"$work/peer.json" 2>"$work/peer.err"; then
+    echo "bench-peers: $bin failed on $(basename "$model"): $(grep -m1 -iE 'error|abort|assert' "$work/peer.err")" >&2
+    echo "nan nan nan"
+    return
+  fi
   python3 - "$work/peer.json" "$work/rss" <<'PY'
 import json, sys
-rows = json.load(open(sys.argv[1]))
+# ik_llama.cpp prints a "=== HAVE_FANCY_SIMD ..." banner into its JSON on stdout: drop such lines.
+rows = json.loads("".join(l for l in open(sys.argv[1]) if not l.startswith("=")))
 pp = [r["avg_ts"] for r in rows if r.get("n_prompt", 0) > 0 and r.get("n_gen", 0) == 0]
 tg = [r["avg_ts"] for r in rows if r.get("n_gen", 0) > 0 and r.get("n_prompt", 0) == 0]
 rss = int(open(sys.argv[2]).read().split()[-1]) / 1024
@@ -91,7 +99,8 @@ for model in "${models[@]}"; do
       case "$e" in
         silica) run_silica "$model" >>"$work/$e.txt" ;;
         llama.cpp) run_peer "$llama" "$model" >>"$work/$e.txt" ;;
-        ik_llama.cpp) run_peer "$ik" "$model" -rtr 1 >>"$work/$e.txt" ;;
+        # shellcheck disable=SC2086  # ik_flags is a list of flags
+        ik_llama.cpp) run_peer "$ik" "$model" $ik_flags >>"$work/$e.txt" ;;
       esac
     done
   done
@@ -101,12 +110,12 @@ name, work, engines = sys.argv[1], sys.argv[2], sys.argv[3:]
 med = {}
 for e in engines:
     rows = [list(map(float, l.split())) for l in open(f"{work}/{e}.txt") if l.strip()]
-    med[e] = [statistics.median(col) for col in zip(*rows)]
+    med[e] = [statistics.median([x for x in col if x == x] or [float("nan")]) for col in zip(*rows)]
 s = med["silica"]
 for e in engines:
     pp, tg, rss = med[e]
     ratio = lambda a, b: f"{a / b:.2f}" if b == b and b > 0 else "-"
     print(f"| {name} | {e} | {pp:.1f} | {tg:.1f} | {ratio(s[0], pp) if e != 'silica' else '-'} | "
-          f"{ratio(s[1], tg) if e != 'silica' else '-'} | {rss:.0f} |")
+          f"{ratio(s[1], tg) if e != 'silica' else '-'} | {rss:.0f} |", flush=True)
 PY
 done
