@@ -1,6 +1,11 @@
 #include "engine/arch/weight.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cstdlib>
+#include <exception>
+#include <mutex>
+#include <thread>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -15,6 +20,52 @@ bool repack_enabled_by_environment() {
     const char* v = std::getenv("SILICA_REPACK");
     return !(v && std::strcmp(v, "0") == 0);
 }
+
+namespace {
+
+// Repacks n_expert stacked experts of `matrix` into dst with one std::thread per hardware thread
+// (repacking the 20B model alone takes ~20 s). The work is cut into chunks of whole 16-row groups,
+// which repack_x16 treats independently (only a matrix's last group is padded), so the result is
+// bit-identical to one repack_x16 call per expert. Chunks are handed out with an atomic counter.
+void repack_in_parallel(const kernels::Matrix& matrix, int64_t n_expert, uint8_t* dst, size_t dst_expert_stride) {
+    constexpr int64_t kGroupsPerChunk = 512;  // 8192 rows: large enough to amortize the hand-out
+    const int64_t groups = (matrix.rows + kRepackRows - 1) / kRepackRows;
+    const int64_t chunks_per_expert = (groups + kGroupsPerChunk - 1) / kGroupsPerChunk;
+    const int64_t n_chunks = chunks_per_expert * n_expert;
+    const size_t group_bytes = repacked_group_bytes(matrix.type, matrix.cols);
+    const size_t src_expert_stride = static_cast<size_t>(matrix.rows) * matrix.row_stride;
+
+    std::atomic<int64_t> next{0};
+    std::exception_ptr failure;
+    std::mutex failure_mutex;
+    auto work = [&] {
+        try {
+            for (int64_t c = next++; c < n_chunks; c = next++) {
+                const int64_t e = c / chunks_per_expert;
+                const int64_t first_row = (c % chunks_per_expert) * kGroupsPerChunk * kRepackRows;
+                const int64_t n_rows = std::min<int64_t>(kGroupsPerChunk * kRepackRows, matrix.rows - first_row);
+                const uint8_t* src = matrix.data + static_cast<size_t>(e) * src_expert_stride +
+                                     static_cast<size_t>(first_row) * matrix.row_stride;
+                uint8_t* out = dst + static_cast<size_t>(e) * dst_expert_stride +
+                               static_cast<size_t>(first_row / kRepackRows) * group_bytes;
+                repack_x16(matrix.type, src, matrix.row_stride, n_rows, matrix.cols, out);
+            }
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(failure_mutex);
+            if (!failure) failure = std::current_exception();
+            next = n_chunks;  // stop the other workers early
+        }
+    };
+    const int64_t n_threads =
+        std::min<int64_t>(n_chunks, std::max(1u, std::thread::hardware_concurrency()));
+    std::vector<std::thread> helpers;
+    for (int64_t t = 1; t < n_threads; ++t) helpers.emplace_back(work);
+    work();  // the calling thread is worker 0
+    for (auto& h : helpers) h.join();
+    if (failure) std::rethrow_exception(failure);
+}
+
+}  // namespace
 
 Weight Weight::view(const kernels::Matrix& matrix, int64_t n_expert) {
     Weight w;
@@ -38,10 +89,7 @@ Weight Weight::repacked(const kernels::Matrix& matrix, int64_t n_expert) {
     w.expert_stride_ = repacked_bytes(matrix.type, matrix.rows, matrix.cols);
     auto buffer = std::make_shared<AlignedBuffer>(w.expert_stride_ * static_cast<size_t>(n_expert));
     uint8_t* dst = buffer->as<uint8_t>();
-    const size_t src_expert_stride = static_cast<size_t>(matrix.rows) * matrix.row_stride;
-    for (int64_t e = 0; e < n_expert; ++e)
-        repack_x16(matrix.type, matrix.data + static_cast<size_t>(e) * src_expert_stride, matrix.row_stride,
-                   matrix.rows, matrix.cols, dst + static_cast<size_t>(e) * w.expert_stride_);
+    repack_in_parallel(matrix, n_expert, dst, w.expert_stride_);
     w.data_ = dst;
     w.storage_ = std::move(buffer);
     return w;
