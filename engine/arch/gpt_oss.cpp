@@ -269,8 +269,7 @@ private:
             up_.resize(m * F);
             ye_.resize(m * C);
             const Weight gate = L.gate.expert(e), up = L.up.expert(e), down = L.down.expert(e);
-            linear_.run(gate, xe_.data(), m, gate_.data(), &L.gate_b[e * F]);
-            linear_.run(up, xe_.data(), m, up_.data(), &L.up_b[e * F]);
+            linear_.run_pair(gate, up, xe_.data(), m, gate_.data(), up_.data(), &L.gate_b[e * F], &L.up_b[e * F]);
             for (int64_t i = 0; i < m * F; ++i) {
                 const float g = std::min(gate_[i], c.swiglu_limit);
                 const float u = std::clamp(up_[i], -c.swiglu_limit, c.swiglu_limit);

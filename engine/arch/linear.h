@@ -22,6 +22,11 @@ public:
     // Same, with activations already prepared for w's type (shared by several matrices).
     void run_prepared(const Weight& w, const kernels::Activations& x, float* y, const float* bias,
                       Epilogue epilogue = Epilogue::none);
+    // Two matrices of the same type and column count over the same x (e.g. an expert's gate and
+    // up): x is prepared once and both run in one dispatch (each thread its rows of a, then of b),
+    // saving a quantization and a pool round trip. Falls back to two run() calls otherwise.
+    void run_pair(const Weight& a, const Weight& b, const float* x, int64_t m, float* ya, float* yb,
+                  const float* bias_a, const float* bias_b);
     kernels::Activations& activations() { return act_; }
 
 private:
