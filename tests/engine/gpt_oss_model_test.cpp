@@ -29,33 +29,7 @@ std::vector<float> fast_logits(const std::shared_ptr<Model>& model, const std::v
     so.kv_type = KvType::F32;
     so.n_ctx = 128;
     Session s(model, so);
-    s.decode(tokens, true);
-    std::vector<float> fast;
-    for (size_t i = 0; i < tokens.size(); ++i) {
-        auto l = s.logits(static_cast<int64_t>(i));
-        fast.insert(fast.end(), l.begin(), l.end());
-    }
-    return fast;
-}
-
-// Mean over positions of KL(softmax(ref) || softmax(fast)).
-double mean_kl(const std::vector<float>& fast, const std::vector<float>& ref, int64_t V) {
-    double total = 0;
-    const size_t rows = ref.size() / V;
-    for (size_t r = 0; r < rows; ++r) {
-        const float* p = &ref[r * V];
-        const float* q = &fast[r * V];
-        const double mp = *std::max_element(p, p + V), mq = *std::max_element(q, q + V);
-        double zp = 0, zq = 0;
-        for (int64_t i = 0; i < V; ++i) zp += std::exp(p[i] - mp), zq += std::exp(q[i] - mq);
-        double kl = 0;
-        for (int64_t i = 0; i < V; ++i) {
-            const double lp = p[i] - mp - std::log(zp), lq = q[i] - mq - std::log(zq);
-            kl += std::exp(lp) * (lp - lq);
-        }
-        total += kl;
-    }
-    return total / static_cast<double>(rows);
+    return test::decode_all_logits(s, tokens);
 }
 
 }  // namespace
@@ -87,7 +61,7 @@ TEST_CASE("gpt-oss SIMD fast path stays close to the reference forward", "[gpt-o
     const auto ref = model->impl().arch->reference_logits(tokens);
     const auto fast = fast_logits(model, tokens);
     const auto e = test::compare_logits(fast, ref, model->params().n_vocab);
-    const double kl = mean_kl(fast, ref, model->params().n_vocab);
+    const double kl = test::mean_kl(fast, ref, model->params().n_vocab);
     INFO("weights " << wtype << ": rel " << e.rel() << " mean KL " << kl << " top-1 " << e.top1_agree << "/" << e.rows);
     CHECK(kl <= 0.05);
     CHECK(e.top1_agree >= e.rows * 8 / 10);

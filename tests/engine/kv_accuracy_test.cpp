@@ -12,6 +12,7 @@
 
 #include "silica/model.h"
 #include "silica/session.h"
+#include "tests/engine/model_test_util.h"
 
 using namespace silica;
 
@@ -25,25 +26,7 @@ std::vector<float> tail_logits(const std::shared_ptr<Model>& model, const std::v
     Session s(model, so);
     const auto split = tokens.end() - tail;
     s.decode(std::vector<int32_t>(tokens.begin(), split));
-    s.decode(std::vector<int32_t>(split, tokens.end()), true);
-    std::vector<float> out;
-    for (int64_t i = 0; i < tail; ++i) {
-        auto l = s.logits(i);
-        out.insert(out.end(), l.begin(), l.end());
-    }
-    return out;
-}
-
-double kl_row(const float* p, const float* q, int64_t V) {
-    const double mp = *std::max_element(p, p + V), mq = *std::max_element(q, q + V);
-    double zp = 0, zq = 0;
-    for (int64_t i = 0; i < V; ++i) zp += std::exp(p[i] - mp), zq += std::exp(q[i] - mq);
-    double kl = 0;
-    for (int64_t i = 0; i < V; ++i) {
-        const double lp = p[i] - mp - std::log(zp), lq = q[i] - mq - std::log(zq);
-        kl += std::exp(lp) * (lp - lq);
-    }
-    return kl;
+    return test::decode_all_logits(s, std::vector<int32_t>(split, tokens.end()));
 }
 
 }  // namespace
@@ -63,14 +46,8 @@ TEST_CASE("KV storage types against F32 KV at long context", "[.kv-accuracy]") {
     const auto ref = tail_logits(model, tokens, KvType::F32, tail);
     for (KvType kv : {KvType::F16, KvType::BF16, KvType::Q8_0}) {
         const auto got = tail_logits(model, tokens, kv, tail);
-        double kl = 0;
-        int top1 = 0;
-        for (int64_t r = 0; r < tail; ++r) {
-            const float* p = &ref[r * V];
-            const float* q = &got[r * V];
-            kl += kl_row(p, q, V) / tail;
-            top1 += std::max_element(p, p + V) - p == std::max_element(q, q + V) - q;
-        }
+        const double kl = test::mean_kl(got, ref, V);
+        const int top1 = test::compare_logits(got, ref, V).top1_agree;
         WARN(model->params().architecture << " " << n << " tokens, KV " << kv_type_name(kv) << ": mean KL "
                                           << kl << ", top-1 " << top1 << "/" << tail);
         // Bound: random synthetic weights amplify small differences (measured on gpt2-124m at 1k:

@@ -1,5 +1,6 @@
 // Helpers for model tests: synthetic models written once per test run into a temp folder.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <span>
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "engine/synth/synthetic_model.h"
+#include "silica/session.h"
 
 namespace silica::test {
 
@@ -56,6 +58,37 @@ inline LogitError compare_logits(std::span<const float> fast, std::span<const fl
         e.top1_agree += argmax(fast) == argmax(ref);
     }
     return e;
+}
+
+// Decodes `tokens` with every position's logits kept and returns them, row after row.
+inline std::vector<float> decode_all_logits(Session& s, const std::vector<int32_t>& tokens) {
+    s.decode(tokens, true);
+    std::vector<float> out;
+    for (size_t i = 0; i < tokens.size(); ++i) {
+        auto l = s.logits(static_cast<int64_t>(i));
+        out.insert(out.end(), l.begin(), l.end());
+    }
+    return out;
+}
+
+// Mean over rows of KL(softmax(ref) || softmax(fast)).
+inline double mean_kl(const std::vector<float>& fast, const std::vector<float>& ref, int64_t V) {
+    double total = 0;
+    const size_t rows = ref.size() / V;
+    for (size_t r = 0; r < rows; ++r) {
+        const float* p = &ref[r * V];
+        const float* q = &fast[r * V];
+        const double mp = *std::max_element(p, p + V), mq = *std::max_element(q, q + V);
+        double zp = 0, zq = 0;
+        for (int64_t i = 0; i < V; ++i) zp += std::exp(p[i] - mp), zq += std::exp(q[i] - mq);
+        double kl = 0;
+        for (int64_t i = 0; i < V; ++i) {
+            const double lp = p[i] - mp - std::log(zp), lq = q[i] - mq - std::log(zq);
+            kl += std::exp(lp) * (lp - lq);
+        }
+        total += kl;
+    }
+    return total / static_cast<double>(rows);
 }
 
 }  // namespace silica::test

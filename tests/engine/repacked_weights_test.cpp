@@ -70,13 +70,7 @@ std::vector<float> prefill_logits(const std::string& path, const std::vector<int
     so.kv_type = KvType::F32;
     so.n_ctx = 64;
     Session s(model, so);
-    s.decode(tokens, true);
-    std::vector<float> out;
-    for (size_t i = 0; i < tokens.size(); ++i) {
-        auto l = s.logits(static_cast<int64_t>(i));
-        out.insert(out.end(), l.begin(), l.end());
-    }
-    return out;
+    return test::decode_all_logits(s, tokens);
 }
 
 }  // namespace
