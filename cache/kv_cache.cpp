@@ -61,10 +61,13 @@ void KvCache::store_encoded(int64_t layer, int64_t pos, int64_t kv_head, TensorT
         std::memcpy(slot(v_, layer, pos, kv_head), v, head_bytes_);
         return;
     }
-    std::vector<float> kf(layout_.head_dim), vf(layout_.head_dim);
-    kernels::to_f32(type, k, kf.data(), layout_.head_dim);
-    kernels::to_f32(type, v, vf.data(), layout_.head_dim);
-    store(layer, pos, kv_head, kf.data(), vf.data());
+    // Restores call this once per row: reuse one buffer instead of allocating per call.
+    convert_scratch_.resize(2 * layout_.head_dim);
+    float* kf = convert_scratch_.data();
+    float* vf = kf + layout_.head_dim;
+    kernels::to_f32(type, k, kf, layout_.head_dim);
+    kernels::to_f32(type, v, vf, layout_.head_dim);
+    store(layer, pos, kv_head, kf, vf);
 }
 
 void KvCache::load_k(int64_t layer, int64_t pos, int64_t kv_head, float* out) const {

@@ -61,6 +61,7 @@ private:
     std::vector<uint64_t> layer_offset_;  // byte offset of each layer in k_/v_
     uint64_t head_bytes_ = 0;             // bytes of one head's row in the storage type
     std::vector<uint8_t> k_, v_;
+    std::vector<float> convert_scratch_;  // store_encoded's float rows when it converts
 };
 
 }  // namespace silica::cache
