@@ -107,6 +107,7 @@ std::span<const float> Session::logits(int64_t i) const {
     return {impl_->logits.data() + i * V, static_cast<size_t>(V)};
 }
 
+bool Session::has_logits() const { return impl_->n_logit_rows > 0; }
 int64_t Session::n_past() const { return impl_->n_past; }
 int64_t Session::n_ctx() const { return impl_->n_ctx; }
 int Session::n_threads() const { return impl_->pool->n_threads(); }

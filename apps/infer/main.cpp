@@ -121,13 +121,8 @@ int64_t resume_session(silica::Session& session, const std::string& path, const 
     const auto saved = session.tokens();
     const size_t common = static_cast<size_t>(
         std::mismatch(saved.begin(), saved.end(), prompt.begin(), prompt.end()).first - saved.begin());
-    if (common == saved.size() && common == prompt.size() && session.n_past() > 0) {
-        try {
-            (void)session.logits();  // saved with its logits: nothing to evaluate
-            return static_cast<int64_t>(common);
-        } catch (const silica::Error&) {
-        }
-    }
+    // Saved with the logits of exactly this prompt: nothing to evaluate.
+    if (common == saved.size() && common == prompt.size() && session.has_logits()) return static_cast<int64_t>(common);
     const int64_t keep = static_cast<int64_t>(std::min(common, prompt.size() - 1));
     if (keep == session.n_past() || session.truncate(keep)) return keep;
     session.reset();

@@ -39,6 +39,8 @@ public:
     // Throws silica::Error if the tokens do not fit in the context or an id is out of range.
     void decode(std::span<const int32_t> tokens, bool all_logits = false);
 
+    // True when logits() has rows (a decode() ran, or a restored session file carried them).
+    bool has_logits() const;
     // Logits of the i-th token of the last decode() call (default: its last token).
     std::span<const float> logits(int64_t i = -1) const;
     int64_t n_past() const;
