@@ -19,12 +19,13 @@ public:
     template <typename T>
     void put(T value) {
         static_assert(std::is_trivially_copyable_v<T>);
-        const auto* p = reinterpret_cast<const uint8_t*>(&value);
-        out_.insert(out_.end(), p, p + sizeof(T));
+        put_bytes(&value, sizeof(T));
     }
     void put_bytes(const void* data, size_t n) {
-        const auto* p = static_cast<const uint8_t*>(data);
-        out_.insert(out_.end(), p, p + n);
+        if (n == 0) return;
+        const size_t at = out_.size();
+        out_.resize(at + n);
+        std::memcpy(out_.data() + at, data, n);
     }
 
 private:

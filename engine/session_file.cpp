@@ -32,6 +32,7 @@ std::string hex(uint64_t v) {
 void save_session_file(const Session& session, const std::string& path) {
     const Session::Impl& I = session.impl();
     std::vector<uint8_t> payload;
+    payload.reserve(16 + I.history.size() * sizeof(int32_t) + I.model->params().n_vocab * sizeof(float));
     cache::ByteWriter p(payload);
     p.put<int64_t>(I.n_past);
     p.put_bytes(I.history.data(), I.history.size() * sizeof(int32_t));
@@ -44,8 +45,9 @@ void save_session_file(const Session& session, const std::string& path) {
 
     const uint32_t planes = static_cast<uint32_t>(snapshot.byte_planes());
     const std::vector<uint8_t> compressed = cache::zlib_compress(payload, 1, static_cast<int>(planes));
-    std::vector<uint8_t> file;
-    cache::ByteWriter f(file);
+    std::vector<uint8_t> header;
+    header.reserve(kHeaderBytes);
+    cache::ByteWriter f(header);
     f.put_bytes(kMagic, sizeof kMagic);
     f.put<uint32_t>(kVersion);
     f.put<uint64_t>(I.model->fingerprint());
@@ -53,12 +55,12 @@ void save_session_file(const Session& session, const std::string& path) {
     f.put<uint64_t>(payload.size());
     f.put<uint64_t>(compressed.size());
     f.put<uint64_t>(XXH3_64bits(compressed.data(), compressed.size()));
-    f.put_bytes(compressed.data(), compressed.size());
 
     const std::string tmp = path + ".tmp";
     {
         std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out.write(reinterpret_cast<const char*>(file.data()), static_cast<std::streamsize>(file.size()));
+        out.write(reinterpret_cast<const char*>(header.data()), static_cast<std::streamsize>(header.size()));
+        out.write(reinterpret_cast<const char*>(compressed.data()), static_cast<std::streamsize>(compressed.size()));
         if (!out.flush()) throw Error(path + ": cannot write the session file");
     }
     if (std::rename(tmp.c_str(), path.c_str()) != 0) {
