@@ -1,6 +1,5 @@
 #include "cache/kv_cache.h"
 
-#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -10,55 +9,231 @@
 
 namespace silica::cache {
 
+namespace {
+
+constexpr int64_t B = kKvBlockTokens;
+
+int64_t blocks_for(int64_t n_positions) { return (n_positions + B - 1) / B; }
+
+uint64_t head_bytes_of(TensorType type, int64_t head_dim) { return row_bytes(type_traits(type), head_dim); }
+
+int64_t layer_capacity(const KvLayout& L, int64_t layer) {
+    const int64_t w = layer < static_cast<int64_t>(L.window.size()) ? L.window[layer] : 0;
+    return w > 0 ? std::min(L.n_ctx, w + std::max<int64_t>(0, L.ring_slack)) : L.n_ctx;
+}
+
+// A ring holds the newest `capacity` rows wherever they start inside a block: one block more than
+// the rows need. A window that covers the whole context is just a block table.
+int64_t layer_ring_blocks(const KvLayout& L, int64_t layer) {
+    const int64_t cap = layer_capacity(L, layer);
+    return cap < L.n_ctx ? blocks_for(cap) + 1 : 0;
+}
+
+bool warm_tier_possible(const KvLayout& L) {
+    return L.storage != kKvWarmType && L.head_dim % type_traits(kKvWarmType).block_size == 0;
+}
+
+double mib(uint64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
+
+std::string mib_text(uint64_t bytes) {
+    const std::string s = std::to_string(mib(bytes));
+    return s.substr(0, s.find('.') + 2) + " MiB";
+}
+
+// The largest hot_tokens whose whole context fits the budget (-1: everything fits hot).
+int64_t hot_tokens_for_budget(const KvLayout& L) {
+    const KvFootprint fp = kv_footprint(L);
+    const uint64_t all_hot = fp.context_bytes(L, -1);
+    if (all_hot <= L.budget_bytes) return -1;
+    const uint64_t all_warm = fp.context_bytes(L, 0);
+    if (!warm_tier_possible(L) || all_warm > L.budget_bytes)
+        throw OutOfMemory("KV cache: a context of " + std::to_string(L.n_ctx) + " tokens needs " +
+                          mib_text(warm_tier_possible(L) ? all_warm : all_hot) +
+                          (warm_tier_possible(L) ? " even with every block in q8_0" : "") + ", over the budget of " +
+                          mib_text(L.budget_bytes) + "; lower the context size or raise the budget");
+    // context_bytes(H) counts ceil(H / B) + 1 hot blocks per full-attention layer.
+    const uint64_t hot_block = static_cast<uint64_t>(B) * fp.hot_per_token;
+    const uint64_t warm_block = static_cast<uint64_t>(B) * fp.warm_per_token;
+    const uint64_t hot_blocks = 1 + (L.budget_bytes - all_warm) / (hot_block - warm_block);
+    return static_cast<int64_t>(hot_blocks - 1) * B;
+}
+
+}  // namespace
+
+uint64_t KvFootprint::context_bytes(const KvLayout& L, int64_t hot_tokens) const {
+    const int64_t n_blocks = blocks_for(L.n_ctx);
+    const int64_t hot = hot_tokens < 0 ? n_blocks : std::min(n_blocks, blocks_for(hot_tokens) + 1);
+    return static_cast<uint64_t>(B) *
+               (static_cast<uint64_t>(hot) * hot_per_token + static_cast<uint64_t>(n_blocks - hot) * warm_per_token) +
+           window_bytes;
+}
+
+KvFootprint kv_footprint(const KvLayout& L) {
+    KvFootprint fp;
+    const uint64_t hot_row = 2 * static_cast<uint64_t>(L.n_head_kv) * head_bytes_of(L.storage, L.head_dim);
+    const uint64_t warm_row = warm_tier_possible(L)
+                                  ? 2 * static_cast<uint64_t>(L.n_head_kv) * head_bytes_of(kKvWarmType, L.head_dim)
+                                  : hot_row;
+    for (int64_t l = 0; l < L.n_layer; ++l) {
+        if (const int64_t ring = layer_ring_blocks(L, l); ring > 0) {
+            fp.window_bytes += static_cast<uint64_t>(ring * B) * hot_row;
+        } else {
+            fp.hot_per_token += hot_row;
+            fp.warm_per_token += warm_row;
+        }
+    }
+    return fp;
+}
+
 KvCache::KvCache(const KvLayout& layout) : layout_(layout) {
-    const auto traits = type_traits(layout.storage);
-    if (layout.storage != TensorType::F32 && layout.storage != TensorType::F16 &&
-        layout.storage != TensorType::BF16 && layout.storage != TensorType::Q8_0)
-        throw Error("KV cache: unsupported storage type " + std::string(traits.name));
-    if (layout.head_dim % traits.block_size != 0)
+    const TensorType t = layout.storage;
+    if (t != TensorType::F32 && t != TensorType::F16 && t != TensorType::BF16 && t != TensorType::Q8_0)
+        throw Error("KV cache: unsupported storage type " + std::string(type_traits(t).name));
+    if (layout.head_dim % type_traits(t).block_size != 0)
         throw Error("KV cache: head size " + std::to_string(layout.head_dim) + " is not a multiple of " +
-                    std::to_string(traits.block_size) + " as " + std::string(traits.name) + " needs");
-    head_bytes_ = row_bytes(traits, layout.head_dim);
-    uint64_t offset = 0;
+                    std::to_string(type_traits(t).block_size) + " as " + std::string(type_traits(t).name) + " needs");
+    if (layout_.budget_bytes > 0) layout_.hot_tokens = hot_tokens_for_budget(layout_);
+    if (!warm_tier_possible(layout_)) layout_.hot_tokens = -1;
+
+    int64_t n_table = 0, n_full_blocks = 0;
     for (int64_t l = 0; l < layout.n_layer; ++l) {
-        const int64_t w = l < static_cast<int64_t>(layout.window.size()) ? layout.window[l] : 0;
-        const int64_t cap = w > 0 ? std::min(layout.n_ctx, w + std::max<int64_t>(0, layout.ring_slack)) : layout.n_ctx;
-        capacity_.push_back(cap);
-        layer_offset_.push_back(offset);
-        offset += static_cast<uint64_t>(cap) * static_cast<uint64_t>(layout.n_head_kv) * head_bytes_;
+        capacity_.push_back(layer_capacity(layout_, l));
+        ring_blocks_.push_back(layer_ring_blocks(layout_, l));
+        table_offset_.push_back(n_table);
+        const int64_t n = ring_blocks_.back() > 0 ? ring_blocks_.back() : blocks_for(layout.n_ctx);
+        n_table += n;
+        if (ring_blocks_.back() == 0) n_full_blocks += n;
     }
-    try {
-        k_.assign(offset, 0);
-        v_.assign(offset, 0);
-    } catch (const std::bad_alloc&) {
-        throw OutOfMemory("KV cache: cannot allocate " + std::to_string(2 * offset / (1024 * 1024)) + " MiB");
+    blocks_.assign(static_cast<size_t>(n_table), nullptr);
+    warm_blocks_.assign(static_cast<size_t>(layout.n_layer), 0);
+
+    // Address space for the worst case (every block hot, plus every full-attention block warm),
+    // reserved but not touched: pages are committed as slabs are handed out.
+    const size_t hot_block = 2 * B * layout.n_head_kv * head_bytes(t);
+    const size_t warm_block = 2 * B * layout.n_head_kv * head_bytes(kKvWarmType);
+    size_t capacity = FixedBlockPool::backing_bytes(hot_block, static_cast<size_t>(n_table));
+    if (has_warm_tier()) capacity += FixedBlockPool::backing_bytes(warm_block, static_cast<size_t>(n_full_blocks));
+    BuddyPool::Options options;
+    options.min_block = size_t{1} << 20;  // slabs are >= 1 MiB; coarse units keep the bookkeeping small
+    pool_ = std::make_unique<BuddyPool>(std::max<size_t>(capacity, 1) + 4 * options.min_block, options);
+    hot_pool_ = std::make_unique<FixedBlockPool>(*pool_, hot_block);
+    if (has_warm_tier()) warm_pool_ = std::make_unique<FixedBlockPool>(*pool_, warm_block);
+}
+
+KvCache::~KvCache() = default;
+
+uint64_t KvCache::head_bytes(TensorType type) const { return head_bytes_of(type, layout_.head_dim); }
+
+uint8_t*& KvCache::block_slot(int64_t layer, int64_t block) {
+    const int64_t ring = ring_blocks_[layer];
+    return blocks_[static_cast<size_t>(table_offset_[layer] + (ring > 0 ? block % ring : block))];
+}
+
+uint8_t* KvCache::block_of(int64_t layer, int64_t pos) const {
+    const int64_t ring = ring_blocks_[layer];
+    const int64_t block = pos / B;
+    return blocks_[static_cast<size_t>(table_offset_[layer] + (ring > 0 ? block % ring : block))];
+}
+
+TensorType KvCache::type_at(int64_t layer, int64_t pos) const {
+    return !is_ring(layer) && pos / B < warm_blocks_[layer] ? kKvWarmType : layout_.storage;
+}
+
+uint8_t* KvCache::k_row(uint8_t* block, TensorType type, int64_t pos, int64_t kv_head) const {
+    return block + (static_cast<uint64_t>(pos % B) * layout_.n_head_kv + kv_head) * head_bytes(type);
+}
+
+void KvCache::allocate_block(int64_t layer, int64_t block) {
+    const bool warm = !is_ring(layer) && block < warm_blocks_[layer];
+    uint8_t* p = (warm ? warm_pool_ : hot_pool_)->allocate();
+    if (!p)
+        throw OutOfMemory("KV cache: no memory left for the block of positions " + std::to_string(block * B) + ".." +
+                          std::to_string(block * B + B - 1) + " of layer " + std::to_string(layer));
+    block_slot(layer, block) = p;
+}
+
+void KvCache::make_warm(int64_t layer, int64_t block) {
+    uint8_t*& slot = block_slot(layer, block);
+    if (!slot) return;  // allocated later, directly in the warm type
+    uint8_t* warm = warm_pool_->allocate();
+    if (!warm) throw OutOfMemory("KV cache: no memory left to move layer " + std::to_string(layer) + " to q8_0");
+    const TensorType hot = layout_.storage;
+    const int64_t hd = layout_.head_dim;
+    const uint64_t hot_half = B * layout_.n_head_kv * head_bytes(hot);
+    const uint64_t warm_half = B * layout_.n_head_kv * head_bytes(kKvWarmType);
+    convert_scratch_.resize(static_cast<size_t>(hd));
+    for (int64_t r = 0; r < B; ++r)
+        for (int64_t h = 0; h < layout_.n_head_kv; ++h)
+            for (uint64_t half = 0; half < 2; ++half) {  // K, then V
+                kernels::to_f32(hot, k_row(slot, hot, r, h) + half * hot_half, convert_scratch_.data(), hd);
+                quantize_row(kKvWarmType, convert_scratch_.data(), k_row(warm, kKvWarmType, r, h) + half * warm_half,
+                             hd);
+            }
+    hot_pool_->free(slot);
+    slot = warm;
+}
+
+void KvCache::prepare(int64_t first_pos, int64_t last_pos) {
+    if (first_pos < 0 || last_pos >= layout_.n_ctx)
+        throw Error("KV cache: positions " + std::to_string(first_pos) + ".." + std::to_string(last_pos) +
+                    " are outside the context of " + std::to_string(layout_.n_ctx));
+    for (int64_t l = 0; l < layout_.n_layer; ++l) {
+        if (has_warm_tier()) make_warm_before(l, last_pos + 1 - layout_.hot_tokens);
+        const int64_t from = std::max(first_pos, oldest_cached(l, last_pos + 1));
+        for (int64_t b = from / B; b <= last_pos / B; ++b)
+            if (!block_slot(l, b)) allocate_block(l, b);
     }
 }
 
-uint64_t KvCache::bytes() const { return k_.size() + v_.size(); }
-
-uint8_t* KvCache::slot(std::vector<uint8_t>& plane, int64_t layer, int64_t pos, int64_t kv_head) {
-    const int64_t row = pos % capacity_[layer];
-    return plane.data() + layer_offset_[layer] +
-           (static_cast<uint64_t>(row) * layout_.n_head_kv + kv_head) * head_bytes_;
+void KvCache::make_warm_before(int64_t layer, int64_t pos) {
+    if (!has_warm_tier() || is_ring(layer)) return;
+    const int64_t target = std::max<int64_t>(0, pos) / B;
+    for (int64_t b = warm_blocks_[layer]; b < target; ++b) make_warm(layer, b);
+    warm_blocks_[layer] = std::max(warm_blocks_[layer], target);
 }
 
-const uint8_t* KvCache::slot(const std::vector<uint8_t>& plane, int64_t layer, int64_t pos, int64_t kv_head) const {
-    const int64_t row = pos % capacity_[layer];
-    return plane.data() + layer_offset_[layer] +
-           (static_cast<uint64_t>(row) * layout_.n_head_kv + kv_head) * head_bytes_;
+void KvCache::release_from(int64_t n) {
+    for (int64_t l = 0; l < layout_.n_layer; ++l) {
+        if (is_ring(l)) continue;
+        const int64_t first_free = blocks_for(std::max<int64_t>(0, n));
+        for (int64_t b = first_free; b < blocks_for(layout_.n_ctx); ++b) {
+            uint8_t*& slot = block_slot(l, b);
+            if (!slot) continue;
+            (b < warm_blocks_[l] ? warm_pool_ : hot_pool_)->free(slot);
+            slot = nullptr;
+        }
+        warm_blocks_[l] = std::min(warm_blocks_[l], first_free);
+    }
+}
+
+void KvCache::clear() {
+    release_from(0);
+    for (int64_t l = 0; l < layout_.n_layer; ++l)
+        for (int64_t b = 0; b < ring_blocks_[l]; ++b) {
+            uint8_t*& slot = block_slot(l, b);
+            hot_pool_->free(slot);
+            slot = nullptr;
+        }
 }
 
 void KvCache::store(int64_t layer, int64_t pos, int64_t kv_head, const float* k, const float* v) {
-    quantize_row(layout_.storage, k, slot(k_, layer, pos, kv_head), layout_.head_dim);
-    quantize_row(layout_.storage, v, slot(v_, layer, pos, kv_head), layout_.head_dim);
+    uint8_t* block = block_of(layer, pos);
+    if (!block) throw Error("KV cache: position " + std::to_string(pos) + " was not prepared");
+    const TensorType type = type_at(layer, pos);
+    uint8_t* krow = k_row(block, type, pos, kv_head);
+    quantize_row(type, k, krow, layout_.head_dim);
+    quantize_row(type, v, krow + B * layout_.n_head_kv * head_bytes(type), layout_.head_dim);
 }
 
 void KvCache::store_encoded(int64_t layer, int64_t pos, int64_t kv_head, TensorType type, const uint8_t* k,
                             const uint8_t* v) {
-    if (type == layout_.storage) {
-        std::memcpy(slot(k_, layer, pos, kv_head), k, head_bytes_);
-        std::memcpy(slot(v_, layer, pos, kv_head), v, head_bytes_);
+    uint8_t* block = block_of(layer, pos);
+    if (!block) throw Error("KV cache: position " + std::to_string(pos) + " was not prepared");
+    const TensorType own = type_at(layer, pos);
+    if (type == own) {
+        uint8_t* krow = k_row(block, own, pos, kv_head);
+        std::memcpy(krow, k, head_bytes(own));
+        std::memcpy(krow + B * layout_.n_head_kv * head_bytes(own), v, head_bytes(own));
         return;
     }
     // Restores call this once per row: reuse one buffer instead of allocating per call.
@@ -71,30 +246,55 @@ void KvCache::store_encoded(int64_t layer, int64_t pos, int64_t kv_head, TensorT
 }
 
 void KvCache::load_k(int64_t layer, int64_t pos, int64_t kv_head, float* out) const {
-    kernels::to_f32(layout_.storage, slot(k_, layer, pos, kv_head), out, layout_.head_dim);
+    const TensorType type = type_at(layer, pos);
+    kernels::to_f32(type, k_row(block_of(layer, pos), type, pos, kv_head), out, layout_.head_dim);
 }
 
 void KvCache::load_v(int64_t layer, int64_t pos, int64_t kv_head, float* out) const {
-    kernels::to_f32(layout_.storage, slot(v_, layer, pos, kv_head), out, layout_.head_dim);
+    const TensorType type = type_at(layer, pos);
+    const uint8_t* v = k_row(block_of(layer, pos), type, pos, kv_head) + B * layout_.n_head_kv * head_bytes(type);
+    kernels::to_f32(type, v, out, layout_.head_dim);
 }
 
 void KvCache::visible_spans(int64_t layer, int64_t kv_head, int64_t first_pos, int64_t last_pos,
                             std::vector<kernels::KvRowSpan>& out) const {
-    const int64_t cap = capacity_[layer];
-    const int64_t stride = layout_.n_head_kv * static_cast<int64_t>(head_bytes_);
-    // A ring wraps at most once over the visible range: split it where the row index returns to 0.
     for (int64_t pos = first_pos; pos <= last_pos;) {
-        const int64_t n = std::min(last_pos - pos + 1, cap - pos % cap);
+        uint8_t* block = block_of(layer, pos);
+        if (!block) throw Error("KV cache: position " + std::to_string(pos) + " is not cached");
+        const TensorType type = type_at(layer, pos);
+        const int64_t n = std::min(last_pos - pos + 1, B - pos % B);
         kernels::KvRowSpan span;
-        span.k = slot(k_, layer, pos, kv_head);
-        span.v = slot(v_, layer, pos, kv_head);
+        span.k = k_row(block, type, pos, kv_head);
+        span.v = span.k + B * layout_.n_head_kv * head_bytes(type);
         span.n_rows = n;
-        span.stride = stride;
-        span.type = layout_.storage;
+        span.stride = layout_.n_head_kv * static_cast<int64_t>(head_bytes(type));
+        span.type = type;
         span.first_pos = pos;
         out.push_back(span);
         pos += n;
     }
+}
+
+KvCache::Usage KvCache::usage() const {
+    Usage u;
+    for (int64_t l = 0; l < layout_.n_layer; ++l) {
+        const int64_t n = is_ring(l) ? ring_blocks_[l] : blocks_for(layout_.n_ctx);
+        for (int64_t b = 0; b < n; ++b) {
+            if (!blocks_[static_cast<size_t>(table_offset_[l] + b)]) continue;
+            if (!is_ring(l) && b < warm_blocks_[l]) ++u.warm_blocks;
+            else ++u.hot_blocks;
+        }
+    }
+    u.hot_bytes = static_cast<uint64_t>(u.hot_blocks) * hot_pool_->block_bytes();
+    if (warm_pool_) u.warm_bytes = static_cast<uint64_t>(u.warm_blocks) * warm_pool_->block_bytes();
+    u.committed_bytes = hot_pool_->slabs() * hot_pool_->slab_bytes() +
+                        (warm_pool_ ? warm_pool_->slabs() * warm_pool_->slab_bytes() : 0);
+    return u;
+}
+
+uint64_t KvCache::bytes() const {
+    const Usage u = usage();
+    return u.hot_bytes + u.warm_bytes;
 }
 
 }  // namespace silica::cache

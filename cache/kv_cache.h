@@ -1,15 +1,31 @@
-// The key/value cache of one session: for each layer, one K row and one V row per cached
-// position, each row holding all KV heads (n_head_kv * head_dim values) in the chosen storage
-// type. A layer with a sliding window keeps only `window` rows and uses them as a ring.
+// The key/value cache of one session, paged: each layer's positions are grouped in blocks of
+// kKvBlockTokens, each block holding the K rows and then the V rows of its positions (one row per
+// position: all KV heads, n_head_kv * head_dim values) in one storage type. Blocks come from a
+// buddy pool (memory/) only when a position is first prepared, so a long context costs memory
+// only as it fills.
+//
+// A full-attention layer has a block table over the whole context. A sliding-window layer keeps a
+// ring of just enough blocks for its window (+ ring_slack rows), reused as positions advance.
+//
+// Tiers: blocks start "hot" in the layout's storage type. With a warm tier (hot_tokens >= 0), a
+// full-attention block whose positions are all older than the newest hot_tokens is converted to
+// Q8_0 ("warm"), which the attention kernel reads in place. Warm blocks always form a prefix of
+// a layer's blocks. (The cold tier, zlib, holds blocks outside a live cache: cache/prefix_store.h.)
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "kernels/kv_rows.h"
+#include "memory/buddy_pool.h"
+#include "memory/fixed_block_pool.h"
 #include "quant/types.h"
 
 namespace silica::cache {
+
+constexpr int64_t kKvBlockTokens = 32;
+constexpr TensorType kKvWarmType = TensorType::Q8_0;
 
 struct KvLayout {
     int64_t n_layer = 0;
@@ -20,48 +36,104 @@ struct KvLayout {
     // Rows a window layer keeps beyond its window. With the forward's chunk size here, every row
     // of the latest evaluated chunk is still readable afterwards (prefix cache, session files).
     int64_t ring_slack = 0;
-    TensorType storage = TensorType::F16;  // F32, F16, BF16 or Q8_0
+    TensorType storage = TensorType::F16;  // the hot tier: F32, F16, BF16 or Q8_0
+    // The warm tier: full-attention blocks wholly older than the newest hot_tokens positions are
+    // kept in Q8_0. < 0: no warm tier, every block stays in `storage`.
+    int64_t hot_tokens = -1;
+    // > 0: the whole context must fit in this many bytes of blocks. The cache picks the largest
+    // hot_tokens that fits (none when everything fits hot) and throws silica::OutOfMemory when even
+    // an all-warm cache would not. Overrides hot_tokens.
+    uint64_t budget_bytes = 0;
 };
+
+// Bytes a layout's cache takes, by tier.
+struct KvFootprint {
+    uint64_t hot_per_token = 0;   // one position of every full-attention layer, hot type
+    uint64_t warm_per_token = 0;  // same in the warm type
+    uint64_t window_bytes = 0;    // all sliding-window rings, full (they are never tiered)
+    // Whole context with `hot_tokens` positions hot (< 0: all hot), in whole blocks.
+    uint64_t context_bytes(const KvLayout& layout, int64_t hot_tokens) const;
+};
+KvFootprint kv_footprint(const KvLayout& layout);
 
 class KvCache {
 public:
     explicit KvCache(const KvLayout& layout);
+    ~KvCache();
+    KvCache(const KvCache&) = delete;
+    KvCache& operator=(const KvCache&) = delete;
 
+    // The layout, with hot_tokens resolved from budget_bytes.
     const KvLayout& layout() const { return layout_; }
     int64_t row_dim() const { return layout_.n_head_kv * layout_.head_dim; }
-    // Rows a layer keeps (its window, or the whole context).
+    // Rows a layer is guaranteed to keep (its window + slack, or the whole context).
     int64_t capacity(int64_t layer) const { return capacity_[layer]; }
-    uint64_t bytes() const;
+    bool has_warm_tier() const { return layout_.hot_tokens >= 0 && layout_.storage != kKvWarmType; }
 
-    // Store one KV head of position `pos` (head_dim floats each for K and V).
+    // Call from one thread before storing positions first_pos .. last_pos (the workers' store()
+    // calls then never allocate): allocates their blocks and, with a warm tier, moves the blocks
+    // wholly older than the newest hot_tokens positions (as of last_pos) to q8_0; rows of this
+    // range that fall there are stored in q8_0 directly. Throws silica::OutOfMemory when the pool
+    // is exhausted.
+    void prepare(int64_t first_pos, int64_t last_pos);
+    // Moves a full-attention layer's blocks that lie wholly before `pos` to the warm tier (no-op
+    // without one): restoring a snapshot whose rows there were warm keeps them warm.
+    void make_warm_before(int64_t layer, int64_t pos);
+    // Frees the blocks of full-attention layers that hold only positions >= n (after a truncate).
+    void release_from(int64_t n);
+    // Frees every block (a reset session).
+    void clear();
+
+    // Store one KV head of position `pos` (head_dim floats each for K and V). pos must be prepared.
     void store(int64_t layer, int64_t pos, int64_t kv_head, const float* k, const float* v);
     // Store one KV head of `pos` given as rows already encoded in `type` (F32, F16, BF16 or Q8_0;
-    // converted when it is not the storage type): restoring saved sessions.
+    // converted when it is not the block's type): restoring saved sessions.
     void store_encoded(int64_t layer, int64_t pos, int64_t kv_head, TensorType type, const uint8_t* k,
                        const uint8_t* v);
     // The oldest position a layer still holds once positions 0 .. n_tokens-1 were stored
-    // (0 for full attention, n_tokens - window for a sliding-window layer).
+    // (0 for full attention, n_tokens - capacity for a sliding-window layer).
     int64_t oldest_cached(int64_t layer, int64_t n_tokens) const {
         return std::max<int64_t>(0, n_tokens - capacity_[layer]);
     }
+    // Positions [0, warm_end(layer)) of a layer are stored in the warm type, the rest hot.
+    int64_t warm_end(int64_t layer) const { return warm_blocks_[layer] * kKvBlockTokens; }
+    TensorType type_at(int64_t layer, int64_t pos) const;
     // Read one KV head of a cached position back as floats.
     void load_k(int64_t layer, int64_t pos, int64_t kv_head, float* out) const;
     void load_v(int64_t layer, int64_t pos, int64_t kv_head, float* out) const;
     // Appends to `out` the spans holding positions first_pos .. last_pos (inclusive, all still
-    // cached) of one KV head, in position order. The attention kernel reads them in place.
+    // cached) of one KV head, in position order: one per block. The attention kernel reads them
+    // in place.
     void visible_spans(int64_t layer, int64_t kv_head, int64_t first_pos, int64_t last_pos,
                        std::vector<kernels::KvRowSpan>& out) const;
 
+    struct Usage {
+        int64_t hot_blocks = 0, warm_blocks = 0;
+        uint64_t hot_bytes = 0, warm_bytes = 0;  // in live blocks
+        uint64_t committed_bytes = 0;            // slabs taken from the pool (what RSS can see)
+    };
+    Usage usage() const;
+    uint64_t bytes() const;  // hot + warm bytes in live blocks
+
 private:
-    uint8_t* slot(std::vector<uint8_t>& plane, int64_t layer, int64_t pos, int64_t kv_head);
-    const uint8_t* slot(const std::vector<uint8_t>& plane, int64_t layer, int64_t pos, int64_t kv_head) const;
+    bool is_ring(int64_t layer) const { return ring_blocks_[layer] > 0; }
+    uint8_t*& block_slot(int64_t layer, int64_t block);
+    uint8_t* block_of(int64_t layer, int64_t pos) const;  // nullptr when not prepared
+    uint64_t head_bytes(TensorType type) const;
+    void allocate_block(int64_t layer, int64_t block);
+    void make_warm(int64_t layer, int64_t block);
+    // Where one head's K row of `pos` starts (V follows kKvBlockTokens rows later).
+    uint8_t* k_row(uint8_t* block, TensorType type, int64_t pos, int64_t kv_head) const;
 
     KvLayout layout_;
     std::vector<int64_t> capacity_;
-    std::vector<uint64_t> layer_offset_;  // byte offset of each layer in k_/v_
-    uint64_t head_bytes_ = 0;             // bytes of one head's row in the storage type
-    std::vector<uint8_t> k_, v_;
-    std::vector<float> convert_scratch_;  // store_encoded's float rows when it converts
+    std::vector<int64_t> ring_blocks_;   // per layer: ring size in blocks, 0 for a block table
+    std::vector<int64_t> table_offset_;  // per layer: its first entry in blocks_
+    std::vector<uint8_t*> blocks_;       // block tables and rings, nullptr = not allocated
+    std::vector<int64_t> warm_blocks_;   // per layer: blocks [0, warm_blocks) are warm
+    std::unique_ptr<BuddyPool> pool_;
+    std::unique_ptr<FixedBlockPool> hot_pool_, warm_pool_;
+    std::vector<float> convert_scratch_;  // store_encoded's and make_warm's float rows
 };
 
 }  // namespace silica::cache

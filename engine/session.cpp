@@ -64,6 +64,8 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& optio
     arch::ForwardOptions fo;
     fo.n_ctx = n_ctx;
     fo.kv_storage = kv_storage(options.kv_type);
+    fo.kv_hot_tokens = options.kv_hot_tokens;
+    fo.kv_budget_bytes = options.kv_budget_bytes;
     fo.pool = impl_->pool.get();
     impl_->forward = model->impl().arch->make_forward(fo);
     impl_->prefix_cache = options.prefix_cache;
@@ -114,6 +116,25 @@ int Session::n_threads() const { return impl_->pool->n_threads(); }
 const Model& Session::model() const { return *impl_->model; }
 uint64_t Session::kv_cache_bytes() const { return impl_->forward->kv_bytes(); }
 
+KvCacheInfo Session::kv_info() const {
+    const cache::KvCache& kv = impl_->forward->kv_cache();
+    const cache::KvLayout& L = kv.layout();
+    const cache::KvFootprint fp = cache::kv_footprint(L);
+    const cache::KvCache::Usage u = kv.usage();
+    KvCacheInfo info;
+    info.hot_type = type_traits(L.storage).name;
+    if (kv.has_warm_tier()) info.warm_type = type_traits(cache::kKvWarmType).name;
+    info.hot_tokens = kv.has_warm_tier() ? L.hot_tokens : -1;
+    info.n_ctx = L.n_ctx;
+    info.hot_bytes_per_token = fp.hot_per_token;
+    info.warm_bytes_per_token = kv.has_warm_tier() ? fp.warm_per_token : 0;
+    info.window_bytes = fp.window_bytes;
+    info.full_context_bytes = fp.context_bytes(L, info.hot_tokens);
+    info.hot_bytes = u.hot_bytes;
+    info.warm_bytes = u.warm_bytes;
+    return info;
+}
+
 int64_t Session::reused_tokens() const { return impl_->last_reused; }
 std::span<const int32_t> Session::tokens() const { return impl_->history; }
 
@@ -138,6 +159,7 @@ bool Session::truncate(int64_t n) {
         if (kv.oldest_cached(l, I.n_past) > needed_from) return false;
     }
     I.n_past = n;
+    I.forward->kv_cache().release_from(n);
     I.history.resize(static_cast<size_t>(n));
     I.n_logit_rows = 0;
     I.blocks_cached = std::min(I.blocks_cached, n / std::max<int64_t>(1, I.block_tokens()));

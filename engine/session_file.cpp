@@ -19,7 +19,7 @@ namespace silica {
 
 namespace {
 constexpr char kMagic[8] = {'S', 'I', 'L', 'I', 'C', 'A', 'S', 'S'};
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;  // 2: KV snapshots carry a warm tier per layer
 constexpr uint64_t kHeaderBytes = 8 + 4 + 8 + 4 + 8 * 3;
 
 std::string hex(uint64_t v) {
@@ -119,6 +119,7 @@ void load_session_file(Session& session, const std::string& path) {
     const cache::KvSnapshot snapshot = cache::read_snapshot(p, kv.layout());
     if (snapshot.begin != 0 || snapshot.end != n_tokens) throw Error(path + ": KV positions do not match the tokens");
     if (p.remaining() != 0) throw Error(path + ": unexpected bytes after the KV cache");
+    I.forward->reset();  // no blocks or tiers left from before: they follow from the restored positions alone
     cache::restore_snapshot(kv, snapshot);
 
     I.n_past = n_tokens;

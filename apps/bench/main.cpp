@@ -45,6 +45,8 @@ struct Options {
     int iterations = 10;
     int threads = 0;
     std::string kv_type = "f16";
+    int64_t kv_hot = -1;
+    double kv_budget_mib = 0;
     std::string numa = "none";
     std::string out_dir = "./bench_results";
     std::vector<std::string> ablate;
@@ -145,6 +147,8 @@ public:
         w.session.n_ctx = o_.prompt_len + o_.gen_len;
         w.session.n_threads = o_.threads;
         w.session.kv_type = silica::parse_kv_type(o_.kv_type);
+        w.session.kv_hot_tokens = o_.kv_hot;
+        w.session.kv_budget_bytes = static_cast<uint64_t>(o_.kv_budget_mib * 1024.0 * 1024.0);
         w.session.numa = o_.numa;
 
         record.system.isa = std::string(silica::kernels::isa_name(silica::kernels::active_isa()));
@@ -160,6 +164,8 @@ public:
         record.workload.threads = main_run.threads;
         record.workload.n_ctx = main_run.n_ctx;
         record.workload.kv_type = o_.kv_type;
+        record.workload.kv_hot_tokens = main_run.kv.hot_tokens;
+        record.workload.kv_budget_mib = o_.kv_budget_mib;
         record.workload.prompt_source = o_.prompt_text ? "text" : "fixed";
         record.iterations = main_run.iterations;
         record.memory = memory_figures(memory_after_load, memory_after_run, rss_split, main_run);
@@ -222,6 +228,9 @@ private:
             m.rss_file_mib = mib(split.file);
         }
         m.kv_cache_bytes = main_run.kv_cache_bytes;
+        m.kv_hot_bytes_per_token = main_run.kv.hot_bytes_per_token;
+        m.kv_warm_bytes_per_token = main_run.kv.warm_bytes_per_token;
+        m.kv_window_bytes = main_run.kv.window_bytes;
         return m;
     }
 
@@ -372,6 +381,10 @@ int main(int argc, char** argv) {
     app.add_option("--iterations", o.iterations, "measured iterations")->check(CLI::Range(1, 1000000));
     app.add_option("-t,--threads", o.threads, "threads (default: one per physical core)")->check(CLI::Range(1, 1024));
     app.add_option("--kv-type", o.kv_type, "KV cache storage type")->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0"}));
+    app.add_option("--kv-hot", o.kv_hot, "keep the newest N tokens in --kv-type and older KV blocks in q8_0 (warm tier)")
+        ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+    app.add_option("--kv-budget", o.kv_budget_mib, "MiB the whole context's KV cache must fit in (picks --kv-hot)")
+        ->check(CLI::PositiveNumber);
     app.add_option("--numa", o.numa, "thread placement: none, distribute, isolate (as infer)")
         ->check(CLI::IsMember({"none", "distribute", "isolate"}));
     app.add_option("--out-dir", o.out_dir, "folder for results.jsonl, results.csv and the SVG plots");

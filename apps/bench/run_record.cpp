@@ -94,6 +94,8 @@ json to_json(const RunRecord& run) {
                       {"header_bytes_hashed", run.model.header_bytes_hashed}};
     j["threads"] = w.threads;
     j["kv_type"] = w.kv_type;
+    j["kv_hot_tokens"] = w.kv_hot_tokens;
+    j["kv_budget_mb"] = w.kv_budget_mib;
     j["n_ctx"] = w.n_ctx;
     j["prompt_len"] = w.prompt_len;
     j["gen_len"] = w.gen_len;
@@ -110,7 +112,10 @@ json to_json(const RunRecord& run) {
                        {"peak_rss_mb", optional_number(run.memory.peak_rss_mib)},
                        {"rss_anon_mb", optional_number(run.memory.rss_anon_mib)},
                        {"rss_file_mb", optional_number(run.memory.rss_file_mib)},
-                       {"kv_cache_bytes", run.memory.kv_cache_bytes}};
+                       {"kv_cache_bytes", run.memory.kv_cache_bytes},
+                       {"kv_hot_bytes_per_token", run.memory.kv_hot_bytes_per_token},
+                       {"kv_warm_bytes_per_token", run.memory.kv_warm_bytes_per_token},
+                       {"kv_window_bytes", run.memory.kv_window_bytes}};
     j["peak_rss_mb"] = optional_number(run.memory.peak_rss_mib);
 
     const SystemFigures& s = run.system;

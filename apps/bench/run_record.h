@@ -43,6 +43,8 @@ struct Workload {
     int64_t n_ctx = 0;
     std::string kv_type = "f16";
     std::string prompt_source = "fixed";  // "fixed" (fixed_prompt_tokens) or "text" (--prompt)
+    int64_t kv_hot_tokens = -1;  // resolved (from --kv-hot or --kv-budget); -1: no warm tier
+    double kv_budget_mib = 0;    // 0: none
 };
 
 struct MemoryFigures {
@@ -52,7 +54,8 @@ struct MemoryFigures {
     // After the measured iterations: private (anonymous) and mapped-file resident memory.
     std::optional<double> rss_anon_mib;
     std::optional<double> rss_file_mib;
-    uint64_t kv_cache_bytes = 0;
+    uint64_t kv_cache_bytes = 0;  // in the KV cache's blocks at the end of an iteration (the largest)
+    uint64_t kv_hot_bytes_per_token = 0, kv_warm_bytes_per_token = 0, kv_window_bytes = 0;
 };
 
 struct SystemFigures {

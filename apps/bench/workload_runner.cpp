@@ -59,7 +59,6 @@ WorkloadResult run_workload(const std::shared_ptr<const Model>& model, const Wor
     WorkloadResult result;
     result.threads = session.n_threads();
     result.n_ctx = session.n_ctx();
-    result.kv_cache_bytes = session.kv_cache_bytes();  // allocated even by the no-cache baseline
     const int total = o.warmup + o.iterations;
     if (o.progress) o.progress(0, total);
     for (int i = 0; i < total; ++i) {
@@ -67,6 +66,8 @@ WorkloadResult run_workload(const std::shared_ptr<const Model>& model, const Wor
         if (i == 0)
             if (auto m = read_process_memory()) result.rss_after_first_iteration_mib = m->rss_mib;
         if (i >= o.warmup) result.iterations.push_back(std::move(timing));
+        result.kv_cache_bytes = std::max(result.kv_cache_bytes, session.kv_cache_bytes());
+        result.kv = session.kv_info();
         if (o.progress) o.progress(i + 1, total);
     }
     return result;

@@ -33,7 +33,8 @@ struct WorkloadResult {
     std::optional<double> rss_after_first_iteration_mib;
     int threads = 0;
     int64_t n_ctx = 0;
-    uint64_t kv_cache_bytes = 0;
+    uint64_t kv_cache_bytes = 0;  // the most the KV cache's blocks held after an iteration
+    KvCacheInfo kv;
 };
 
 WorkloadResult run_workload(const std::shared_ptr<const Model>& model, const WorkloadOptions& options);

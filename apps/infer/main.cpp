@@ -31,6 +31,8 @@ struct Options {
     std::string model, prompt, prompt_file, prompt_tokens, logits_out, kv_type = "f16", numa = "none", session_file;
     int64_t n_predict = 128;
     int64_t ctx_size = 0;
+    int64_t kv_hot = -1;
+    double kv_budget_mib = 0;
     int threads = 0;
     bool no_mmap = false, verbose = false, tokenize = false, parse_special = false, info = false;
     bool chat = false, interactive = false;
@@ -44,6 +46,29 @@ void print_memory() {
     auto mib = [](uint64_t b) { return static_cast<double>(b) / (1024.0 * 1024.0); };
     std::fprintf(stderr, "silica: memory: peak RSS %.1f MiB; now %.1f MiB (file-backed %.1f MiB, private %.1f MiB)\n",
                  mib(m.peak), mib(m.current), mib(m.file), mib(m.anonymous));
+}
+
+// The KV cache's tiers: bytes per token in each, and the whole context's size.
+std::string kv_cache_text(const silica::KvCacheInfo& kv) {
+    auto kib = [](uint64_t b) { return static_cast<double>(b) / 1024.0; };
+    auto mib = [](uint64_t b) { return static_cast<double>(b) / (1024.0 * 1024.0); };
+    char line[512];
+    std::string text;
+    if (kv.hot_tokens < 0)
+        std::snprintf(line, sizeof line, "KV cache: %s, %.1f KiB per token", kv.hot_type.c_str(),
+                      kib(kv.hot_bytes_per_token));
+    else
+        std::snprintf(line, sizeof line, "KV cache: hot %s for the newest %lld tokens, %.1f KiB per token; warm %s "
+                      "before them, %.1f KiB per token", kv.hot_type.c_str(), static_cast<long long>(kv.hot_tokens),
+                      kib(kv.hot_bytes_per_token), kv.warm_type.c_str(), kib(kv.warm_bytes_per_token));
+    text += line;
+    if (kv.window_bytes > 0) {
+        std::snprintf(line, sizeof line, "; sliding-window rings %.1f MiB", mib(kv.window_bytes));
+        text += line;
+    }
+    std::snprintf(line, sizeof line, "; %.1f MiB at the full context of %lld tokens", mib(kv.full_context_bytes),
+                  static_cast<long long>(kv.n_ctx));
+    return text + line;
 }
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
@@ -133,8 +158,16 @@ int run(const Options& o, const std::vector<int32_t>& given_tokens) {
     silica::LoadOptions lo;
     lo.use_mmap = !o.no_mmap;
     auto model = silica::Model::load(o.model, lo);
+    silica::SessionOptions so;
+    so.n_ctx = o.ctx_size;
+    so.n_threads = o.threads;
+    so.kv_type = silica::parse_kv_type(o.kv_type);
+    so.kv_hot_tokens = o.kv_hot;
+    so.kv_budget_bytes = static_cast<uint64_t>(o.kv_budget_mib * 1024.0 * 1024.0);
+    so.numa = o.numa;
     if (o.info) {
         std::cout << model->describe();
+        std::cout << kv_cache_text(silica::Session(model, so).kv_info()) << "\n";
         return 0;
     }
     const silica::Tokenizer& tok = model->tokenizer();
@@ -157,17 +190,12 @@ int run(const Options& o, const std::vector<int32_t>& given_tokens) {
     }
     if (tokens.empty()) throw silica::Error("the prompt is empty: nothing to evaluate");
 
-    silica::SessionOptions so;
-    so.n_ctx = o.ctx_size;
-    so.n_threads = o.threads;
-    so.kv_type = silica::parse_kv_type(o.kv_type);
-    so.numa = o.numa;
     silica::Session session(model, so);
     check_fits(session, tokens.size(), "the prompt");
     if (o.verbose)
-        std::fprintf(stderr, "silica: %zu prompt tokens, n_ctx %lld, %d threads, KV %s (%.1f MiB)\n", tokens.size(),
-                     static_cast<long long>(session.n_ctx()), session.n_threads(), o.kv_type.c_str(),
-                     static_cast<double>(session.kv_cache_bytes()) / (1024.0 * 1024.0));
+        std::fprintf(stderr, "silica: %zu prompt tokens, n_ctx %lld, %d threads; %s\n", tokens.size(),
+                     static_cast<long long>(session.n_ctx()), session.n_threads(),
+                     kv_cache_text(session.kv_info()).c_str());
 
     const bool want_logits = !o.logits_out.empty();
     const auto t_start = Clock::now();
@@ -237,7 +265,13 @@ int run(const Options& o, const std::vector<int32_t>& given_tokens) {
                  static_cast<long long>(st.generated), st.seconds,
                  st.generated > 0 ? st.generated / std::max(st.seconds, 1e-9) : 0.0, st.time_to_first_token * 1000.0);
     if (!o.session_file.empty()) silica::save_session_file(session, o.session_file);
-    if (o.verbose) print_memory();
+    if (o.verbose) {
+        const silica::KvCacheInfo kv = session.kv_info();
+        std::fprintf(stderr, "silica: KV cache in use: %.1f MiB hot, %.1f MiB warm\n",
+                     static_cast<double>(kv.hot_bytes) / (1024.0 * 1024.0),
+                     static_cast<double>(kv.warm_bytes) / (1024.0 * 1024.0));
+        print_memory();
+    }
     return 0;
 }
 
@@ -267,6 +301,12 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
     app.add_option("--kv-type", o.kv_type, "KV cache storage type")
         ->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0"}));
+    app.add_option("--kv-hot", o.kv_hot, "keep the newest N tokens in --kv-type and older KV blocks in q8_0 "
+                                         "(the warm tier, about half the bytes of f16)")
+        ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+    app.add_option("--kv-budget", o.kv_budget_mib, "MiB the whole context's KV cache must fit in: picks --kv-hot, "
+                                                   "and fails if even an all-q8_0 cache would not fit")
+        ->check(CLI::PositiveNumber);
     app.add_option("--numa", o.numa, "thread placement: none (OS), distribute (pinned across NUMA nodes), isolate "
                                      "(pinned to this node)")
         ->check(CLI::IsMember({"none", "distribute", "isolate"}));

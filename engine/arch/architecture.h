@@ -22,6 +22,8 @@ namespace silica::arch {
 struct ForwardOptions {
     int64_t n_ctx = 0;
     TensorType kv_storage = TensorType::F16;
+    int64_t kv_hot_tokens = -1;    // cache::KvLayout::hot_tokens
+    uint64_t kv_budget_bytes = 0;  // cache::KvLayout::budget_bytes
     ThreadPool* pool = nullptr;  // never null when a Forward runs
 };
 

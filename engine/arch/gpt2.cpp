@@ -69,7 +69,7 @@ public:
     Gpt2Forward(const Gpt2Weights& w, const ForwardOptions& o)
         : w_(w), opt_(o), linear_(*o.pool), kv_(layout(w.cfg, o)), attn_scratch_(o.pool->n_threads()) {}
 
-    void reset() override {}
+    void reset() override { kv_.clear(); }
     uint64_t kv_bytes() const override { return kv_.bytes(); }
     cache::KvCache& kv_cache() override { return kv_; }
 
@@ -88,6 +88,8 @@ private:
         l.n_head_kv = c.n_head;
         l.head_dim = c.head_dim();
         l.storage = o.kv_storage;
+        l.hot_tokens = o.kv_hot_tokens;
+        l.budget_bytes = o.kv_budget_bytes;
         return l;
     }
 
@@ -95,6 +97,7 @@ private:
     void eval_chunk(std::span<const int32_t> tokens, int64_t pos0, bool all, float* out) {
         const auto& c = w_.cfg;
         const int64_t T = static_cast<int64_t>(tokens.size()), C = c.n_embd, F = c.n_ff;
+        kv_.prepare(pos0, pos0 + T - 1);  // blocks for this chunk; older blocks may turn warm
         x_.resize(T * C);
         h_.resize(T * C);
         qkv_.resize(T * 3 * C);

@@ -155,7 +155,7 @@ public:
         : w_(w), opt_(o), rope_(w.cfg), linear_(*o.pool), kv_(layout(w.cfg, o)),
           attn_scratch_(o.pool->n_threads()) {}
 
-    void reset() override {}
+    void reset() override { kv_.clear(); }
     uint64_t kv_bytes() const override { return kv_.bytes(); }
     cache::KvCache& kv_cache() override { return kv_; }
 
@@ -174,6 +174,8 @@ private:
         l.n_head_kv = c.n_head_kv;
         l.head_dim = c.head_dim;
         l.storage = o.kv_storage;
+        l.hot_tokens = o.kv_hot_tokens;
+        l.budget_bytes = o.kv_budget_bytes;
         for (int64_t i = 0; i < c.n_layer; ++i) l.window.push_back(c.window_of(i));
         l.ring_slack = static_cast<int64_t>(kMaxEvalChunk);
         return l;
@@ -182,6 +184,7 @@ private:
     void eval_chunk(std::span<const int32_t> tokens, int64_t pos0, bool all, float* out) {
         const auto& c = w_.cfg;
         const int64_t T = static_cast<int64_t>(tokens.size()), C = c.n_embd, hd = c.head_dim;
+        kv_.prepare(pos0, pos0 + T - 1);  // blocks for this chunk; older blocks may turn warm
         const int64_t Q = c.n_head * hd, KV = c.n_head_kv * hd;
         x_.resize(T * C);
         h_.resize(T * C);

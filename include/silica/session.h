@@ -19,13 +19,32 @@ const char* kv_type_name(KvType type);
 struct SessionOptions {
     int64_t n_ctx = 0;     // 0: the model's context length capped at 8192
     int n_threads = 0;     // 0: one per physical core
-    KvType kv_type = KvType::F16;
+    KvType kv_type = KvType::F16;  // the hot tier
+    // Warm tier: full-attention KV blocks older than the newest kv_hot_tokens positions are kept
+    // in q8_0 (about half the bytes of f16). -1: no warm tier.
+    int64_t kv_hot_tokens = -1;
+    // > 0: the whole context's KV cache must fit in this many bytes; picks kv_hot_tokens (none
+    // when everything fits hot). The Session constructor throws silica::OutOfMemory when even an
+    // all-q8_0 cache would not fit.
+    uint64_t kv_budget_bytes = 0;
     // Thread placement: "none" (the OS places threads), "distribute" (pinned, one per core,
     // spread over the NUMA nodes), "isolate" (pinned to the caller's node).
     std::string numa = "none";
     // Optional prefix cache (may be shared by several sessions of the same model): decode() on an
     // empty session reuses the longest cached prefix of its tokens and caches every full block.
     std::shared_ptr<PrefixCache> prefix_cache;
+};
+
+struct KvCacheInfo {
+    std::string hot_type;   // "f16", …
+    std::string warm_type;  // "q8_0", or empty without a warm tier
+    int64_t hot_tokens = -1;  // newest positions kept hot (-1: all)
+    int64_t n_ctx = 0;
+    uint64_t hot_bytes_per_token = 0;   // over the full-attention layers
+    uint64_t warm_bytes_per_token = 0;  // same, warm
+    uint64_t window_bytes = 0;          // sliding-window layers' rings (fixed, never warm)
+    uint64_t full_context_bytes = 0;    // everything, once the context is full
+    uint64_t hot_bytes = 0, warm_bytes = 0;  // in blocks now
 };
 
 class Session {
@@ -56,8 +75,10 @@ public:
     std::span<const int32_t> tokens() const;
     // Tokens the last decode() took from the prefix cache instead of evaluating.
     int64_t reused_tokens() const;
-    // Bytes held by the KV cache at full context.
+    // Bytes in the KV cache's blocks now (blocks are allocated as the context fills).
     uint64_t kv_cache_bytes() const;
+    // The KV cache's tiers and sizes.
+    KvCacheInfo kv_info() const;
 
     struct Impl;
     Impl& impl() { return *impl_; }  // internal (engine)

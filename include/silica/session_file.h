@@ -4,7 +4,7 @@
 //
 // Format (little-endian):
 //   8 bytes   magic "SILICASS"
-//   u32       version (1)
+//   u32       version (2)
 //   u64       model fingerprint
 //   u32       byte planes of the payload before deflate (2 for F16/BF16 KV, else 1; zlib_codec.h)
 //   u64       payload size, uncompressed
@@ -13,8 +13,8 @@
 //   payload, regrouped in byte planes and zlib-compressed:
 //     i64 n_tokens, then n_tokens i32 token ids
 //     i64 n_logits (0, or n_vocab: the last token's logits), then n_logits f32
-//     the KV snapshot of positions [0, n_tokens) (cache/kv_snapshot.h: storage type, shape,
-//     per-layer first position, rows in the storage encoding)
+//     the KV snapshot of positions [0, n_tokens) (cache/kv_snapshot.h: hot and warm types, shape,
+//     per-layer first position and warm tier end, rows in their tier's encoding)
 #pragma once
 #include <string>
 

@@ -109,5 +109,15 @@ check "session of another model" 1 "^error: $sess: session was saved with a diff
 head -c 100 "$sess" >"$work/cut.session"
 check "truncated session" 1 "^error: $work/cut.session: " -- "$infer" --model "$model" --prompt hi --session "$work/cut.session"
 
+# KV tiers: --info reports bytes per token per tier; --kv-budget picks the hot tokens or fails clearly.
+check "kv info" 0 '' -- "$infer" --model "$model" --info --kv-hot 64
+grep -Eq '^KV cache: hot f16 for the newest 64 tokens, .* KiB per token; warm q8_0 before them' "$work/out.txt" ||
+  { echo "FAIL kv info: $(grep '^KV' "$work/out.txt")"; failed=$((failed + 1)); }
+check "kv budget too small" 1 '^error: KV cache: a context of .* even with every block in q8_0' -- \
+  "$infer" --model "$model" --prompt hi --kv-budget 0.001
+check "bad kv budget" 2 '^error: ' -- "$infer" --model "$model" --prompt hi --kv-budget -5
+check "warm tier run" 0 'KV cache in use: .* MiB hot, .* MiB warm' -- \
+  "$infer" --model "$model" --prompt-tokens "$(seq -s, 100 199)" -n 4 --temp 0 --kv-hot 32 -v
+
 echo "infer_cli_test: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -27,7 +27,8 @@ cache::KvLayout small_layout(TensorType type = TensorType::F16) {
 // Stores positions [0, n) with values that depend on (seed, layer, pos, head).
 void fill(cache::KvCache& kv, int64_t n, int seed) {
     std::vector<float> k(32), v(32);
-    for (int64_t pos = 0; pos < n; ++pos)
+    for (int64_t pos = 0; pos < n; ++pos) {
+        kv.prepare(pos, pos);
         for (int64_t l = 0; l < 2; ++l)
             for (int64_t h = 0; h < 2; ++h) {
                 std::mt19937 rng(static_cast<uint32_t>(seed * 100003 + pos * 31 + l * 7 + h));
@@ -36,6 +37,7 @@ void fill(cache::KvCache& kv, int64_t n, int seed) {
                 for (auto& x : v) x = normal(rng);
                 kv.store(l, pos, h, k.data(), v.data());
             }
+    }
 }
 
 bool same_rows(const cache::KvCache& a, const cache::KvCache& b, int64_t layer, int64_t first, int64_t last) {
@@ -91,6 +93,7 @@ TEST_CASE("a snapshot restores rows bit-exactly, a window layer only its ring ac
     }
     // A snapshot of another shape is refused.
     cache::KvCache a(small_layout());
+    fill(a, 4, 1);
     std::vector<uint8_t> bytes;
     cache::ByteWriter w(bytes);
     cache::write_snapshot(cache::capture_snapshot(a, 0, 4, 4), w);
@@ -98,6 +101,38 @@ TEST_CASE("a snapshot restores rows bit-exactly, a window layer only its ring ac
     other.n_head_kv = 4;
     cache::ByteReader r(bytes, "snapshot");
     CHECK_THROWS_WITH(cache::read_snapshot(r, other), Catch::Contains("does not match"));
+}
+
+TEST_CASE("a snapshot of a cache with a warm tier keeps each row's tier", "[cache][snapshot]") {
+    auto layout = small_layout(TensorType::F16);
+    layout.hot_tokens = 40;
+    cache::KvCache a(layout);
+    fill(a, 200, 5);
+    REQUIRE(a.warm_end(0) == 160);  // blocks wholly before 200 - 40 are warm
+    const auto s = cache::capture_snapshot(a, 0, 200, 200);
+    CHECK(s.warm_end[0] == 160);
+    CHECK(s.warm_end[1] == s.first[1]);  // the window layer is all hot
+    std::vector<uint8_t> bytes;
+    cache::ByteWriter w(bytes);
+    cache::write_snapshot(s, w);
+    cache::ByteReader r(bytes, "snapshot");
+    const auto back = cache::read_snapshot(r, layout);
+    CHECK(back.rows == s.rows);
+    // Same tiers: bit-exact. Into an all-hot cache: the warm rows as their q8_0 values.
+    cache::KvCache b(layout);
+    cache::restore_snapshot(b, back);
+    CHECK(b.warm_end(0) == 160);
+    CHECK(same_rows(a, b, 0, 0, 199));
+    CHECK(same_rows(a, b, 1, 200 - 16, 199));
+    cache::KvCache c(small_layout(TensorType::F32));
+    cache::restore_snapshot(c, back);
+    CHECK(same_rows(a, c, 0, 0, 199));  // q8_0 and f16 values are exact in f32
+    // A warm end outside [first, end] is refused.
+    auto bad = bytes;
+    const size_t warm_end_offset = 4 + 4 + 5 * 8 + 8;  // types, shape and range, layer 0's first
+    bad[warm_end_offset] = 0xff;
+    cache::ByteReader rb(bad, "snapshot");
+    CHECK_THROWS_WITH(cache::read_snapshot(rb, layout), Catch::Contains("bad warm tier end"));
 }
 
 TEST_CASE("zlib round trip and corrupt input", "[cache][zlib]") {

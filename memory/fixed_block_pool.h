@@ -1,0 +1,49 @@
+// Equal-sized blocks carved out of a BuddyPool: the KV cache's pages. The buddy allocator rounds
+// every request up to a power of two, which would waste up to half of a block whose size is not
+// one (a Q8_0 KV block of GPT-OSS is 34 KiB). So this pool takes "slabs" of about 1 MiB (a power of
+// two, no rounding loss) from the buddy pool and hands out blocks from them through a free list.
+// Freed blocks go back on the list; slabs are never returned (the KV cache frees everything at once
+// by destroying its pools). Not thread-safe: the KV cache allocates from one thread.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "memory/buddy_pool.h"
+
+namespace silica {
+
+class FixedBlockPool {
+public:
+    // block_bytes is rounded up to a multiple of 64 (cache-line aligned blocks).
+    FixedBlockPool(BuddyPool& backing, size_t block_bytes);
+    ~FixedBlockPool();
+    FixedBlockPool(const FixedBlockPool&) = delete;
+    FixedBlockPool& operator=(const FixedBlockPool&) = delete;
+
+    // A block of block_bytes(), or nullptr when the backing pool has no room for another slab.
+    uint8_t* allocate();
+    // Gives a block of this pool back (nullptr is ignored).
+    void free(uint8_t* block);
+
+    size_t block_bytes() const { return block_bytes_; }
+    size_t blocks_per_slab() const { return blocks_per_slab_; }
+    size_t slab_bytes() const { return slab_bytes_; }
+    size_t live_blocks() const { return live_; }
+    size_t slabs() const { return slabs_.size(); }
+
+    // Backing bytes `n_blocks` blocks of `block_bytes` can take, rounded up to whole slabs (what a
+    // BuddyPool must hold for them).
+    static size_t backing_bytes(size_t block_bytes, size_t n_blocks);
+
+private:
+    BuddyPool& backing_;
+    size_t block_bytes_ = 0;
+    size_t blocks_per_slab_ = 0;
+    size_t slab_bytes_ = 0;
+    std::vector<uint8_t*> slabs_;
+    std::vector<uint8_t*> free_;  // blocks ready to hand out
+    size_t live_ = 0;
+};
+
+}  // namespace silica
