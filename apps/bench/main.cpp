@@ -277,13 +277,28 @@ private:
             off.use_kv_cache = false;
             row.off = measure_variant("no KV cache: full recompute per token", off);
         } else if (name == "kv-quant") {
+            // on: this run's cache when it quantizes (q8_0, or a warm q8_0 tier), else all q8_0;
+            // off: a plain f16 cache.
+            const bool warm_tier = main_run.kv.hot_tokens >= 0;
             row.available = true;
-            row.note = "on: --kv-type q8_0; off: --kv-type f16";
+            row.note = warm_tier ? "on: this run's warm q8_0 tier; off: --kv-type f16 without a warm tier"
+                                 : "on: --kv-type q8_0; off: --kv-type f16";
             WorkloadOptions q8 = w, f16 = w;
+            for (WorkloadOptions* v : {&q8, &f16}) {
+                v->session.kv_hot_tokens = -1;
+                v->session.kv_budget_bytes = 0;
+            }
             q8.session.kv_type = silica::KvType::Q8_0;
             f16.session.kv_type = silica::KvType::F16;
-            row.on = kv == "q8_0" ? main_variant("KV q8_0 (this run)", main_run, record) : measure_variant("KV q8_0", q8);
-            row.off = kv == "f16" ? main_variant("KV f16 (this run)", main_run, record) : measure_variant("KV f16", f16);
+            if (warm_tier)
+                row.on = main_variant("KV " + kv + " hot " + std::to_string(main_run.kv.hot_tokens) +
+                                          " + q8_0 warm (this run)",
+                                      main_run, record);
+            else
+                row.on = kv == "q8_0" ? main_variant("KV q8_0 (this run)", main_run, record)
+                                      : measure_variant("KV q8_0", q8);
+            row.off = kv == "f16" && !warm_tier ? main_variant("KV f16 (this run)", main_run, record)
+                                                : measure_variant("KV f16", f16);
         } else if (name == "simd") {
             const auto isa = silica::kernels::active_isa();
             if (isa == silica::kernels::Isa::scalar) {

@@ -64,13 +64,14 @@ std::string format_report(const json& run) {
                        mib_text(memory["peak_rss_mb"]), bytes_text(memory.value("kv_cache_bytes", uint64_t{0})));
     if (memory.value("kv_hot_bytes_per_token", uint64_t{0}) > 0) {
         const int64_t hot_tokens = run.value("kv_hot_tokens", int64_t{-1});
-        out += fmt::format("          KV per token: {} hot ({}){}; sliding-window rings {}\n",
+        const uint64_t rings = memory.value("kv_window_bytes", uint64_t{0});
+        out += fmt::format("          KV per token: {} hot ({}){}{}\n",
                            bytes_text(memory.value("kv_hot_bytes_per_token", uint64_t{0})),
                            hot_tokens < 0 ? std::string("every token") : fmt::format("newest {} tokens", hot_tokens),
                            hot_tokens < 0 ? std::string()
                                           : ", " + bytes_text(memory.value("kv_warm_bytes_per_token", uint64_t{0})) +
                                                 " warm (q8_0, older)",
-                           bytes_text(memory.value("kv_window_bytes", uint64_t{0})));
+                           rings > 0 ? "; sliding-window rings " + bytes_text(rings) : std::string());
     }
     if (memory.contains("rss_anon_mb") && memory["rss_anon_mb"].is_number())
         out += fmt::format("          resident after the run: {} private, {} mapped file pages\n",
