@@ -21,6 +21,11 @@ bool repack_enabled_by_environment() {
     return !(v && std::strcmp(v, "0") == 0);
 }
 
+bool prefetch_enabled_by_environment() {
+    const char* v = std::getenv("SILICA_PREFETCH");
+    return !(v && std::strcmp(v, "0") == 0);
+}
+
 namespace {
 
 // Repacks n_expert stacked experts of `matrix` into dst with one std::thread per hardware thread
@@ -119,6 +124,19 @@ Weight Weight::expert(int64_t e) const {
     w.n_expert_ = 1;
     w.data_ = data_ + static_cast<size_t>(e) * expert_stride_;
     return w;
+}
+
+std::span<const uint8_t> Weight::storage_of_rows(int64_t r_begin, int64_t r_end) const {
+    if (r_begin < 0 || r_begin > r_end || r_end > rows_)
+        throw Error("weight: rows [" + std::to_string(r_begin) + ", " + std::to_string(r_end) + ") outside 0.." +
+                    std::to_string(rows_));
+    if (!is_repacked()) {
+        const size_t rb = row_bytes();
+        return {data_ + static_cast<size_t>(r_begin) * rb, static_cast<size_t>(r_end - r_begin) * rb};
+    }
+    const size_t group_bytes = repacked_group_bytes(type_, cols_);
+    const int64_t g_begin = r_begin / kRepackRows, g_end = (r_end + kRepackRows - 1) / kRepackRows;
+    return {data_ + static_cast<size_t>(g_begin) * group_bytes, static_cast<size_t>(g_end - g_begin) * group_bytes};
 }
 
 void Weight::matmul(const kernels::Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) const {

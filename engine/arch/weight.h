@@ -15,6 +15,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <span>
 
 #include "kernels/matmul.h"
 #include "kernels/matmul_repacked.h"
@@ -25,6 +26,9 @@ namespace silica::arch {
 
 // True unless SILICA_REPACK=0 is set (reads the environment on every call: call once per load).
 bool repack_enabled_by_environment();
+// True unless SILICA_PREFETCH=0 is set (same rule). bind_architecture() passes it to
+// kernels::set_software_prefetch (kernels/prefetch.h) at every model load.
+bool prefetch_enabled_by_environment();
 
 class Weight {
 public:
@@ -55,6 +59,9 @@ public:
     // y[i * ldy + r] for r in [r_begin, r_end): kernels::matmul on the view or the repacked copy;
     // x must be prepared for type() and cols(). Same contract as kernels::matmul.
     void matmul(const kernels::Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) const;
+    // The contiguous bytes a matmul over rows [r_begin, r_end) reads: those rows in GGUF layout,
+    // or their whole 16-row groups when repacked. For prefetching a thread's share of a matrix.
+    std::span<const uint8_t> storage_of_rows(int64_t r_begin, int64_t r_end) const;
 
 private:
     TensorType type_ = TensorType::F32;
