@@ -85,7 +85,7 @@ public:
     cache::KvCache& kv_cache() override { return kv_; }
 
     void eval(std::span<const int32_t> tokens, int64_t pos, bool all_logits, std::vector<float>& logits) override {
-        profiler_.begin_eval(tokens.size() == 1);
+        profiler_.begin_eval(tokens.size());
         eval_in_chunks(tokens, pos, all_logits, w_.cfg.n_vocab, kMaxEvalChunk, logits,
                        [&](std::span<const int32_t> chunk, int64_t chunk_pos, float* out) {
                            eval_chunk(chunk, chunk_pos, all_logits, out);

@@ -46,7 +46,7 @@ private:
 
     ThreadPool& pool_;
     OpProfiler& profiler_;
-    OpProfiler idle_profiler_{false};  // never counts: what threads other than 0 time into
+    OpProfiler idle_profiler_{ProfileMode::off};  // never counts: what threads other than 0 time into
     kernels::Activations act_;
 };
 

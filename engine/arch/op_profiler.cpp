@@ -6,19 +6,21 @@
 
 namespace silica::arch {
 
-bool profiling_enabled_by_environment() {
+ProfileMode profile_mode_from_environment() {
     const char* v = std::getenv("SILICA_PROFILE");
-    return v && std::strcmp(v, "1") == 0;
+    if (v && std::strcmp(v, "1") == 0) return ProfileMode::decode;
+    if (v && std::strcmp(v, "prefill") == 0) return ProfileMode::prefill;
+    return ProfileMode::off;
 }
 
 OpProfiler::~OpProfiler() {
-    if (!enabled_ || steps_ == 0) return;
+    if (!enabled() || steps_ == 0) return;
     const std::string text = report();
     std::fputs(text.c_str(), stderr);
 }
 
-void OpProfiler::begin_eval(bool counting) {
-    counting_ = enabled_ && counting;
+void OpProfiler::begin_eval(size_t n_tokens) {
+    counting_ = (mode_ == ProfileMode::decode && n_tokens == 1) || (mode_ == ProfileMode::prefill && n_tokens > 1);
     if (counting_) step_start_ = Clock::now();
 }
 
@@ -42,18 +44,19 @@ void OpProfiler::end_step() {
 }
 
 std::string OpProfiler::report() const {
-    if (steps_ == 0) return "silica profile: no decode step\n";
+    const char* what = mode_ == ProfileMode::prefill ? "prefill evals" : "decode steps";
+    if (steps_ == 0) return std::string("silica profile: no ") + what + "\n";
     const double steps = static_cast<double>(steps_);
     int64_t sum = 0;
     // Names in parentheses are parts of another entry's time: listed, not summed.
     for (const Entry& e : entries_)
         if (e.name[0] != '(') sum += e.ns;
     char line[200];
-    std::snprintf(line, sizeof line, "silica profile: %lld decode steps, mean %.3f ms/step (ops sum %.3f ms)\n",
-                  static_cast<long long>(steps_), step_ns_ / steps / 1e6, sum / steps / 1e6);
+    std::snprintf(line, sizeof line, "silica profile: %lld %s, mean %.3f ms each (ops sum %.3f ms)\n",
+                  static_cast<long long>(steps_), what, step_ns_ / steps / 1e6, sum / steps / 1e6);
     std::string out = line;
     for (const Entry& e : entries_) {
-        std::snprintf(line, sizeof line, "  %-24s %8.3f ms  %5.1f%%  %6.1f calls/step\n", e.name, e.ns / steps / 1e6,
+        std::snprintf(line, sizeof line, "  %-24s %8.3f ms  %5.1f%%  %6.1f calls each\n", e.name, e.ns / steps / 1e6,
                       step_ns_ > 0 ? 100.0 * static_cast<double>(e.ns) / static_cast<double>(step_ns_) : 0.0,
                       e.calls / steps);
         out += line;

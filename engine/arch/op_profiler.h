@@ -1,19 +1,19 @@
 // Opt-in wall-clock timer per operation of a forward pass, to see where a decode step's time goes.
 //
-// Switch: SILICA_PROFILE=1 in the environment (read once per forward, when it is created). Off
-// (the default), every call below is one predictable branch on a bool and reads no clock.
+// Switch: SILICA_PROFILE=1 (decode steps) or SILICA_PROFILE=prefill (multi-token evals) in the
+// environment, read once per forward, when it is created. Off (the default), every call below is
+// one predictable branch on a bool and reads no clock.
 //
-// On, the forward times each operation (OpScope) and, after every single-token eval (a decode
-// step), end_step() closes the step. When the forward is destroyed it prints to stderr the mean
-// time per decode step of each operation name, e.g.
+// On, the forward times each operation (OpScope) of the evals profiled, and end_step() closes
+// each. When the forward is destroyed it prints to stderr the mean time per step of each
+// operation name, e.g.
 //
-//   silica profile: 64 decode steps, mean 7.61 ms/step (ops sum 7.58 ms)
-//     matmul qkv            1.203 ms  15.8%   12.0 calls/step
+//   silica profile: 64 decode steps, mean 7.61 ms each (ops sum 7.58 ms)
+//     matmul qkv            1.203 ms  15.8%   12.0 calls each
 //     ...
 //
 // "dispatch" entries are the part of a threaded operation's wall time not spent in its work on the
 // slowest thread: waking the pool, waiting for it, and load imbalance (see Linear).
-// Prefill (multi-token) evals are not counted.
 #pragma once
 #include <chrono>
 #include <cstdint>
@@ -22,24 +22,25 @@
 
 namespace silica::arch {
 
-// True when SILICA_PROFILE=1 (reads the environment on every call).
-bool profiling_enabled_by_environment();
+enum class ProfileMode { off, decode, prefill };
+// SILICA_PROFILE: "1" decode, "prefill" prefill, anything else off (reads the environment).
+ProfileMode profile_mode_from_environment();
 
 class OpProfiler {
 public:
     using Clock = std::chrono::steady_clock;
 
-    explicit OpProfiler(bool enabled = profiling_enabled_by_environment()) : enabled_(enabled) {}
+    explicit OpProfiler(ProfileMode mode = profile_mode_from_environment()) : mode_(mode) {}
     ~OpProfiler();  // prints the report when enabled and at least one step was closed
     OpProfiler(const OpProfiler&) = delete;
     OpProfiler& operator=(const OpProfiler&) = delete;
 
-    bool enabled() const { return enabled_; }
-    // Starts a forward call: `counting` says whether its ops belong to a decode step.
-    void begin_eval(bool counting);
+    bool enabled() const { return mode_ != ProfileMode::off; }
+    // Starts a forward call of n_tokens: counted if the mode asks for it (1 token: decode).
+    void begin_eval(size_t n_tokens);
     // Adds ns to the operation `name` (a string literal or other pointer that outlives the profiler).
     void add(const char* name, int64_t ns);
-    // Closes one decode step (no-op unless begin_eval(true) was called).
+    // Closes the step begun by begin_eval (no-op when it is not counted).
     void end_step();
     bool counting() const { return counting_; }
 
@@ -52,7 +53,7 @@ private:
         int64_t ns = 0;
         int64_t calls = 0;
     };
-    bool enabled_ = false;
+    ProfileMode mode_ = ProfileMode::off;
     bool counting_ = false;
     int64_t steps_ = 0;
     int64_t step_ns_ = 0;  // wall time of the closed steps, from begin_eval to end_step

@@ -1,7 +1,11 @@
 #include "engine/arch/weight.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <exception>
 #include <mutex>
@@ -27,6 +31,35 @@ bool prefetch_enabled_by_environment() {
 }
 
 namespace {
+
+constexpr size_t kHugePage = size_t{2} << 20;
+
+bool huge_pages_enabled_by_environment() {
+    const char* v = std::getenv("SILICA_HUGEPAGES");
+    return !(v && std::strcmp(v, "0") == 0);
+}
+
+// Memory for a repacked copy (see weight.h). Buffers of at least one huge page get an anonymous
+// mapping whose start is 2 MiB-aligned (over-map by 2 MiB, unmap the ends), advised MADV_HUGEPAGE
+// before the repack first touches it; the length is not rounded up to 2 MiB, so the tail keeps
+// 4 KiB pages and nothing is wasted. Smaller buffers (or SILICA_HUGEPAGES=0) use the heap.
+std::shared_ptr<uint8_t> allocate_repacked_storage(size_t bytes) {
+    if (bytes < kHugePage || !huge_pages_enabled_by_environment()) {
+        auto buffer = std::make_shared<AlignedBuffer>(bytes);
+        return std::shared_ptr<uint8_t>(buffer, buffer->as<uint8_t>());
+    }
+    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    const size_t len = (bytes + page - 1) / page * page;
+    void* raw = mmap(nullptr, len + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) throw OutOfMemory("cannot map " + std::to_string(bytes) + " bytes for a repacked weight");
+    auto* base = static_cast<uint8_t*>(raw);
+    uint8_t* start = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(base) + kHugePage - 1) & ~(kHugePage - 1));
+    if (start > base) munmap(base, static_cast<size_t>(start - base));
+    uint8_t* end = base + len + kHugePage;
+    if (end > start + len) munmap(start + len, static_cast<size_t>(end - (start + len)));
+    madvise(start, len, MADV_HUGEPAGE);  // a hint: without it (or if it fails) the pages are 4 KiB
+    return std::shared_ptr<uint8_t>(start, [len](uint8_t* p) { munmap(p, len); });
+}
 
 // Repacks n_expert stacked experts of `matrix` into dst with one std::thread per hardware thread
 // (repacking the 20B model alone takes ~20 s). The work is cut into chunks of whole 16-row groups,
@@ -92,8 +125,8 @@ Weight Weight::repacked(const kernels::Matrix& matrix, int64_t n_expert) {
     w.cols_ = matrix.cols;
     w.n_expert_ = n_expert;
     w.expert_stride_ = repacked_bytes(matrix.type, matrix.rows, matrix.cols);
-    auto buffer = std::make_shared<AlignedBuffer>(w.expert_stride_ * static_cast<size_t>(n_expert));
-    uint8_t* dst = buffer->as<uint8_t>();
+    std::shared_ptr<uint8_t> buffer = allocate_repacked_storage(w.expert_stride_ * static_cast<size_t>(n_expert));
+    uint8_t* dst = buffer.get();
     repack_in_parallel(matrix, n_expert, dst, w.expert_stride_);
     w.data_ = dst;
     w.storage_ = std::move(buffer);

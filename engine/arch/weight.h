@@ -9,6 +9,11 @@
 // mapping (gguf::File::release_pages), so the process holds about one copy of the weights, and
 // its file view is never read again — everything goes through Weight.
 //
+// Repacked copies live in anonymous memory advised for transparent huge pages (2 MiB-aligned,
+// MADV_HUGEPAGE): decode streams every weight once per token, and with 4 KiB pages each 4 KiB of
+// weights costs a TLB miss (a two-level page walk on a virtual machine). SILICA_HUGEPAGES=0 gives
+// them ordinary pages (read at each repack), to measure the difference.
+//
 // Switch: the environment variable SILICA_REPACK=0 disables repacking (every Weight stays a
 // view of the file). It is read once per model load, when the model is bound; any other value
 // or no variable leaves repacking on. `bench --ablate repack` uses it to measure the gain.
@@ -70,7 +75,7 @@ private:
     size_t expert_stride_ = 0;       // bytes from one expert to the next
     // The repacked copy, shared by copies of this Weight and its expert views (e.g. the tied
     // GPT-2 output matrix is a copy of the token embedding). Null for a view of the file.
-    std::shared_ptr<const AlignedBuffer> storage_;
+    std::shared_ptr<const uint8_t> storage_;
 };
 
 }  // namespace silica::arch
