@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <numbers>
 #include <string>
 
@@ -73,11 +72,13 @@ void route_top_k(const float* logits, int64_t n_expert, int64_t k, int32_t* idx,
 
 namespace {
 
-// TEMPORARY (tuning): a size in KiB from the environment, read once per name.
-size_t dev_kb(const char* name, size_t default_kb) {
-    const char* e = std::getenv(name);
-    return (e ? static_cast<size_t>(std::atoll(e)) : default_kb) * 1024;
-}
+// Decode prefetches (kernels/prefetch.h; SILICA_PREFETCH=0 turns them off). On the 2-layer
+// GPT-OSS-20B-shaped model they measured neutral (decode within 1%, dominated by the output
+// matrix); see docs/PERFORMANCE.md for the full model.
+// Bytes of its share of the output projection each thread prefetches during attention.
+constexpr size_t kAttnOutPrefetchBytes = 256 * 1024;
+// Bytes of the start of its share of each chosen expert's gate, up and down matrices.
+constexpr size_t kExpertPrefetchBytes = 4 * 1024;
 
 
 // q or k rows of n_heads heads: rotate the two halves of each head by the position's angles.
@@ -263,7 +264,7 @@ private:
                 // thread's share of the output projection into L2, one piece per KV head.
                 if (T == 1)
                     Linear::prefetch_share(L.o, tid, nth, g - heads.begin, heads.end - heads.begin,
-                                           dev_kb("SILICA_PREFETCH_ATTN_KB", 256));
+                                           kAttnOutPrefetchBytes);
                 cache::AttentionSpec spec;
                 spec.scale = 1.0f / std::sqrt(static_cast<float>(hd));
                 spec.window = c.window_of(layer);
@@ -289,7 +290,10 @@ private:
             OpScope scope(profiler_, "router top-k");
             for (int64_t t = 0; t < T; ++t) route_top_k(&router_[t * E], E, K, &sel_[t * K], &sel_w_[t * K]);
         }
-        if (T == 1) prefetch_experts(L);
+        if (T == 1) {
+            moe_decode(L);
+            return;
+        }
 
         for (int64_t e = 0; e < E; ++e) {
             rows_.clear();
@@ -320,18 +324,62 @@ private:
         }
     }
 
-    // Decode: as soon as the router has chosen, each thread prefetches the start of its share of
-    // every chosen expert's gate, up and down matrices, so each expert's matmuls start from L2.
-    void prefetch_experts(const GptOssLayer& L) {
-        if (!kernels::software_prefetch_enabled()) return;
-        const size_t bytes = dev_kb("SILICA_PREFETCH_EXPERT_KB", 4);
-        if (bytes == 0) return;
-        const int64_t K = w_.cfg.n_expert_used;
-        run_profiled(*opt_.pool, profiler_, "prefetch experts", [&](int tid, int nth) {
-            for (int64_t j = 0; j < K; ++j) {
-                const int64_t e = sel_[j];
-                for (const Weight* stack : {&L.gate, &L.up, &L.down})
-                    Linear::prefetch_share(stack->expert(e), tid, nth, 0, 1, bytes);
+    // Decode (one token): the whole MoE in one pool dispatch instead of two per expert. h is
+    // quantized once for every expert's gate and up. Each thread computes its rows of the chosen
+    // experts' gate and up, adds the biases and applies the SwiGLU to those rows (the same rows of
+    // gate and up, so no exchange is needed); after a barrier thread 0 quantizes the K expert
+    // activations, and after a second one each thread computes its rows of every expert's down
+    // projection and adds them, biased and weighted, into x. Experts go in ascending id order with
+    // the same operations per element as the batched path above (which visits experts that way).
+    // While it works on one expert, a thread prefetches the start of its share of the next one.
+    void moe_decode(const GptOssLayer& L) {
+        const auto& c = w_.cfg;
+        const int64_t C = c.n_embd, F = c.n_ff, K = c.n_expert_used;
+        order_.resize(static_cast<size_t>(K));
+        for (int64_t j = 0; j < K; ++j) order_[j] = j;
+        std::sort(order_.begin(), order_.end(), [&](int64_t a, int64_t b) { return sel_[a] < sel_[b]; });
+        gate_.resize(K * F);
+        up_.resize(K * F);
+        ye_.resize(K * C);
+        if (down_act_.size() < static_cast<size_t>(K)) down_act_.resize(static_cast<size_t>(K));
+        {
+            OpScope scope(profiler_, "quantize x");
+            moe_act_.prepare(L.gate.type(), h_.data(), 1, C);
+        }
+        auto expert_of = [&](int64_t i) { return static_cast<int64_t>(sel_[order_[i]]); };
+        run_profiled(*opt_.pool, profiler_, "moe: experts (gate+up, swiglu, down)", [&](int tid, int nth) {
+            const RowRange fr = Linear::thread_rows(F, tid, nth), cr = Linear::thread_rows(C, tid, nth);
+            for (int64_t i = 0; i < K; ++i) {
+                const int64_t e = expert_of(i);
+                if (i + 1 < K)
+                    for (const Weight* stack : {&L.gate, &L.up})
+                        Linear::prefetch_share(stack->expert(expert_of(i + 1)), tid, nth, 0, 1, kExpertPrefetchBytes);
+                if (fr.begin >= fr.end) continue;
+                float* g = &gate_[i * F];
+                float* u = &up_[i * F];
+                const int64_t n = fr.end - fr.begin;
+                L.gate.expert(e).matmul(moe_act_, g, F, fr.begin, fr.end);
+                L.up.expert(e).matmul(moe_act_, u, F, fr.begin, fr.end);
+                kernels::add(g + fr.begin, &L.gate_b[e * F + fr.begin], n);
+                kernels::add(u + fr.begin, &L.up_b[e * F + fr.begin], n);
+                kernels::swiglu_clamped(g + fr.begin, u + fr.begin, g + fr.begin, n, c.swiglu_alpha, c.swiglu_limit);
+            }
+            opt_.pool->barrier();
+            if (tid == 0)
+                for (int64_t i = 0; i < K; ++i) down_act_[i].prepare(L.down.type(), &gate_[i * F], 1, F);
+            opt_.pool->barrier();
+            for (int64_t i = 0; i < K; ++i) {
+                const int64_t e = expert_of(i);
+                if (i + 1 < K)
+                    Linear::prefetch_share(L.down.expert(expert_of(i + 1)), tid, nth, 0, 1, kExpertPrefetchBytes);
+                if (cr.begin >= cr.end) continue;
+                float* y = &ye_[i * C];
+                L.down.expert(e).matmul(down_act_[i], y, C, cr.begin, cr.end);
+                const float weight = sel_w_[order_[i]];
+                for (int64_t r = cr.begin; r < cr.end; ++r) {
+                    const float biased = y[r] + L.down_b[e * C + r];
+                    x_[r] += weight * biased;
+                }
             }
         });
     }
@@ -345,7 +393,9 @@ private:
     std::vector<cache::AttentionScratch> attn_scratch_;
     std::vector<float> x_, h_, q_, k_, v_, att_, cos_, sin_, router_, sel_w_, xe_, gate_, up_, ye_;
     std::vector<int32_t> sel_;
-    std::vector<int64_t> rows_;
+    std::vector<int64_t> rows_, order_;
+    kernels::Activations moe_act_;                 // decode: h, prepared for the gate/up type
+    std::vector<kernels::Activations> down_act_;  // decode: each chosen expert's down input
     std::vector<float> weights_;
 };
 
