@@ -55,6 +55,28 @@ struct Avx512Ops {
                                   _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
         }
     }
+    // acc += sum_i w[i] v_i with acc held in registers over the tile when hd is 64 (both models'
+    // head size); the FMAs per element are those of axpy, key by key, so results are unchanged.
+    static void accumulate(const float* w, const float* v, int64_t nt, float* acc, int64_t hd) {
+        if (hd != 64) {
+            for (int64_t i = 0; i < nt; ++i) axpy(w[i], v + i * hd, acc, hd);
+            return;
+        }
+        __m512 a0 = _mm512_loadu_ps(acc), a1 = _mm512_loadu_ps(acc + 16), a2 = _mm512_loadu_ps(acc + 32),
+               a3 = _mm512_loadu_ps(acc + 48);
+        for (int64_t i = 0; i < nt; ++i) {
+            const __m512 wi = _mm512_set1_ps(w[i]);
+            const float* vi = v + i * 64;
+            a0 = _mm512_fmadd_ps(wi, _mm512_loadu_ps(vi), a0);
+            a1 = _mm512_fmadd_ps(wi, _mm512_loadu_ps(vi + 16), a1);
+            a2 = _mm512_fmadd_ps(wi, _mm512_loadu_ps(vi + 32), a2);
+            a3 = _mm512_fmadd_ps(wi, _mm512_loadu_ps(vi + 48), a3);
+        }
+        _mm512_storeu_ps(acc, a0);
+        _mm512_storeu_ps(acc + 16, a1);
+        _mm512_storeu_ps(acc + 32, a2);
+        _mm512_storeu_ps(acc + 48, a3);
+    }
     static void scale(float* y, float a, int64_t n) {
         const __m512 va = _mm512_set1_ps(a);
         int64_t i = 0;

@@ -12,6 +12,9 @@
 //   static void scale(float* y, float a, int64_t n);                    // y *= a
 //   static void exp_inplace(float* x, int64_t n);                       // x = exp(x), x <= 0
 //   static void row_to_f32(TensorType type, const uint8_t* src, float* dst, int64_t n);
+// and optionally
+//   static void accumulate(const float* w, const float* v, int64_t nt, float* acc, int64_t hd);
+//       acc[d] += w[i] * v[i * hd + d] for i = 0..nt-1 in order (else the driver loops axpy)
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -68,9 +71,17 @@ void attend_tiled(std::span<const KvRowSpan> spans, const float* q, const Attent
                 Ops::exp_inplace(s, nt);
                 for (int64_t i = 0; i < nt; ++i) run_sum[g] += s[i];
             }
-            for (int64_t i = 0; i < nt; ++i) {
+            for (int64_t i = 0; i < nt; ++i)
                 Ops::row_to_f32(span.type, span.v + (r0 + i) * span.stride, v_tile + i * hd, hd);
-                for (int64_t g = 0; g < G; ++g) Ops::axpy(scores[g * kTile + i], v_tile + i * hd, acc + g * hd, hd);
+            // acc_g += sum_i scores_g[i] v_i, key by key in order (the same operations per element
+            // whatever the loop nest). Ops::accumulate, when an ISA has it, keeps acc_g in
+            // registers for the whole tile instead of a load-FMA-store per key, whose store-to-load
+            // latency chained every key of a head.
+            for (int64_t g = 0; g < G; ++g) {
+                if constexpr (requires { Ops::accumulate(scores, v_tile, nt, acc, hd); })
+                    Ops::accumulate(scores + g * kTile, v_tile, nt, acc + g * hd, hd);
+                else
+                    for (int64_t i = 0; i < nt; ++i) Ops::axpy(scores[g * kTile + i], v_tile + i * hd, acc + g * hd, hd);
             }
         }
     }
