@@ -3,6 +3,9 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include <algorithm>
+#include <limits>
+
 #include "kernels/attention_tiled.h"
 #include "quant/blocks.h"
 #include "quant/dequantize.h"
@@ -54,6 +57,59 @@ struct Avx512Ops {
             _mm512_mask_storeu_ps(y + i, m,
                                   _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
         }
+    }
+    // Scores of up to 16 keys against q (hd = 64): each key's 16-lane partial products (4 FMAs
+    // with q held in registers), then the 16 vectors reduced together by a transposing tree
+    // (about 2 shuffles and 2 adds per key instead of a full horizontal sum per key).
+    static __m512 scores16(const __m512 q[4], const float* k, int64_t n) {
+        __m512 p[16];
+        for (int64_t i = 0; i < 16; ++i) {
+            if (i >= n) {
+                p[i] = _mm512_setzero_ps();
+                continue;
+            }
+            const float* ki = k + i * 64;
+            __m512 t = _mm512_mul_ps(q[0], _mm512_loadu_ps(ki));
+            t = _mm512_fmadd_ps(q[1], _mm512_loadu_ps(ki + 16), t);
+            t = _mm512_fmadd_ps(q[2], _mm512_loadu_ps(ki + 32), t);
+            p[i] = _mm512_fmadd_ps(q[3], _mm512_loadu_ps(ki + 48), t);
+        }
+        // Within each 128-bit block: 4 keys' sums of that block's 4 lanes, key j in lane j.
+        __m512 quad[4];
+        for (int j = 0; j < 4; ++j) {
+            const __m512* v = p + 4 * j;
+            const __m512 s01 = _mm512_add_ps(_mm512_unpacklo_ps(v[0], v[1]), _mm512_unpackhi_ps(v[0], v[1]));
+            const __m512 s23 = _mm512_add_ps(_mm512_unpacklo_ps(v[2], v[3]), _mm512_unpackhi_ps(v[2], v[3]));
+            quad[j] = _mm512_add_ps(_mm512_shuffle_ps(s01, s23, _MM_SHUFFLE(1, 0, 1, 0)),
+                                    _mm512_shuffle_ps(s01, s23, _MM_SHUFFLE(3, 2, 3, 2)));
+        }
+        // Across the four blocks: block j of the result = keys 4j..4j+3.
+        const __m512 ab = _mm512_add_ps(_mm512_shuffle_f32x4(quad[0], quad[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                                        _mm512_shuffle_f32x4(quad[0], quad[1], _MM_SHUFFLE(3, 1, 3, 1)));
+        const __m512 cd = _mm512_add_ps(_mm512_shuffle_f32x4(quad[2], quad[3], _MM_SHUFFLE(2, 0, 2, 0)),
+                                        _mm512_shuffle_f32x4(quad[2], quad[3], _MM_SHUFFLE(3, 1, 3, 1)));
+        return _mm512_add_ps(_mm512_shuffle_f32x4(ab, cd, _MM_SHUFFLE(2, 0, 2, 0)),
+                             _mm512_shuffle_f32x4(ab, cd, _MM_SHUFFLE(3, 1, 3, 1)));
+    }
+    static float score_tile(const float* q, const float* k, int64_t nt, int64_t hd, float scale, float* s) {
+        float tile_max = -std::numeric_limits<float>::infinity();
+        if (hd != 64) {
+            for (int64_t i = 0; i < nt; ++i) {
+                s[i] = dot(q, k + i * hd, hd) * scale;
+                tile_max = std::max(tile_max, s[i]);
+            }
+            return tile_max;
+        }
+        const __m512 qv[4] = {_mm512_loadu_ps(q), _mm512_loadu_ps(q + 16), _mm512_loadu_ps(q + 32),
+                              _mm512_loadu_ps(q + 48)};
+        for (int64_t i0 = 0; i0 < nt; i0 += 16) {
+            const int64_t n = std::min<int64_t>(16, nt - i0);
+            const __mmask16 m = n == 16 ? static_cast<__mmask16>(0xffff) : tail_mask(n);
+            const __m512 sc = _mm512_mul_ps(scores16(qv, k + i0 * 64, n), _mm512_set1_ps(scale));
+            _mm512_mask_storeu_ps(s + i0, m, sc);
+            tile_max = std::max(tile_max, _mm512_mask_reduce_max_ps(m, sc));
+        }
+        return tile_max;
     }
     // acc += sum_i w[i] v_i with acc held in registers over the tile when hd is 64 (both models'
     // head size); the FMAs per element are those of axpy, key by key, so results are unchanged.

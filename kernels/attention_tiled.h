@@ -13,6 +13,8 @@
 //   static void exp_inplace(float* x, int64_t n);                       // x = exp(x), x <= 0
 //   static void row_to_f32(TensorType type, const uint8_t* src, float* dst, int64_t n);
 // and optionally
+//   static float score_tile(const float* q, const float* k, int64_t nt, int64_t hd, float scale, float* s);
+//       s[i] = scale * (q . k_i) for i < nt, returns max s[i] (else the driver loops dot)
 //   static void accumulate(const float* w, const float* v, int64_t nt, float* acc, int64_t hd);
 //       acc[d] += w[i] * v[i * hd + d] for i = 0..nt-1 in order (else the driver loops axpy)
 #pragma once
@@ -56,9 +58,13 @@ void attend_tiled(std::span<const KvRowSpan> spans, const float* q, const Attent
             for (int64_t g = 0; g < G; ++g) {
                 float* s = scores + g * kTile;
                 float tile_max = -std::numeric_limits<float>::infinity();
-                for (int64_t i = 0; i < nt; ++i) {
-                    s[i] = Ops::dot(q + g * hd, k_tile + i * hd, hd) * shape.scale;
-                    tile_max = std::max(tile_max, s[i]);
+                if constexpr (requires { Ops::score_tile(q, k_tile, nt, hd, shape.scale, s); }) {
+                    tile_max = Ops::score_tile(q + g * hd, k_tile, nt, hd, shape.scale, s);
+                } else {
+                    for (int64_t i = 0; i < nt; ++i) {
+                        s[i] = Ops::dot(q + g * hd, k_tile + i * hd, hd) * shape.scale;
+                        tile_max = std::max(tile_max, s[i]);
+                    }
                 }
                 const float new_max = std::max(run_max[g], tile_max);
                 if (new_max > run_max[g]) {
