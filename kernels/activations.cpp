@@ -5,6 +5,8 @@
 #include <cstring>
 #include <string>
 
+#include "kernels/activations_isa.h"
+#include "kernels/isa.h"
 #include "kernels/matmul.h"
 #include "silica/error.h"
 
@@ -82,12 +84,19 @@ void Activations::prepare(TensorType weight_type, const float* x, int64_t m, int
     f32_.assign(x, x + m * k);
     if (uses_q8_activations(weight_type)) {
         q8_.resize(static_cast<size_t>(m * (k / kQK)));
-        for (int64_t i = 0; i < m; ++i) quantize_activations_q8(x + i * k, q8_.data() + i * (k / kQK), k);
         q8_sums_.resize(q8_.size());
-        for (size_t b = 0; b < q8_.size(); ++b) {
-            int32_t sum = 0;
-            for (int j = 0; j < kQK; ++j) sum += q8_[b].qs[j];
-            q8_sums_[b] = sum;
+        if (active_isa() >= Isa::avx512) {
+            // Decode quantizes every matrix's input: the scalar loop (std::nearbyint per element)
+            // was 4% of a GPT-2 124M decode step.
+            for (int64_t i = 0; i < m; ++i)
+                avx512::quantize_activations_q8(x + i * k, q8_.data() + i * (k / kQK), q8_sums_.data() + i * (k / kQK), k);
+        } else {
+            for (int64_t i = 0; i < m; ++i) quantize_activations_q8(x + i * k, q8_.data() + i * (k / kQK), k);
+            for (size_t b = 0; b < q8_.size(); ++b) {
+                int32_t sum = 0;
+                for (int j = 0; j < kQK; ++j) sum += q8_[b].qs[j];
+                q8_sums_[b] = sum;
+            }
         }
     }
     if (weight_type == TensorType::BF16) {

@@ -7,6 +7,7 @@
 
 #include "kernels/isa.h"
 #include "kernels/matmul_isa.h"
+#include "kernels/prefetch.h"
 
 namespace silica::kernels {
 namespace avx512 {

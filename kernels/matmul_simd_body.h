@@ -121,9 +121,10 @@ struct DecodeMXFP4 {
     }
 };
 
-// Software prefetch distance in weight bytes ahead of each row's current block (0: off). Measured
-// on the 201088x2880 output matrix (DRAM-bound, 1 thread, AVX-512): Q8_0 7.5 -> 10.7 GB/s and
-// MXFP4 5.0 -> 7.2 GB/s with 512 bytes; 1024 was worse. (Prefetching past a row's end is harmless.)
+// Software prefetch distance in weight bytes ahead of each row's current block, used when
+// kernels::software_prefetch_enabled() (kernels/prefetch.h; the kernels take it as `prefetch`).
+// Measured on the 201088x2880 output matrix (DRAM-bound, 1 thread, AVX-512): Q8_0 7.5 -> 10.7 GB/s
+// and MXFP4 5.0 -> 7.2 GB/s with 512 bytes; 1024 was worse. (Prefetching past a row's end is harmless.)
 #ifndef SILICA_MATMUL_PREFETCH
 #define SILICA_MATMUL_PREFETCH 512
 #endif
@@ -132,7 +133,7 @@ constexpr int kPrefetchBytes = SILICA_MATMUL_PREFETCH;
 // NR weight rows starting at r0 times NM activation rows starting at i0.
 template <class Dec, int NR, int NM>
 void int8_tile(const Matrix& w, const ActBlockQ8* xq, int64_t nb, int64_t r0, int64_t i0, float* y,
-               int64_t ldy) {
+               int64_t ldy, bool prefetch) {
     // Q8_0 without an unsigned-safe instruction: signed x signed via the sign trick, no offset.
     constexpr bool kSignTrick = std::is_same_v<Dec, DecodeQ8_0> && !kUnsignedQ8;
     __m256 acc[NR][NM];
@@ -161,7 +162,7 @@ void int8_tile(const Matrix& w, const ActBlockQ8* xq, int64_t nb, int64_t r0, in
                                            dot_u8s8(_mm256_set1_epi8(static_cast<char>(Dec::kOffset)), xv[i]));
         }
         for (int rr = 0; rr < NR; ++rr) {
-            if constexpr (kPrefetchBytes > 0)
+            if (kPrefetchBytes > 0 && prefetch)
                 _mm_prefetch(reinterpret_cast<const char*>(rows[rr] + b * Dec::kBytes + kPrefetchBytes), _MM_HINT_T0);
             const WeightBlock wb = Dec::load(rows[rr] + b * Dec::kBytes);
             const __m256 dw = _mm256_set1_ps(wb.d);
@@ -184,6 +185,7 @@ void int8_tile(const Matrix& w, const ActBlockQ8* xq, int64_t nb, int64_t r0, in
 
 // Float weights: a loader turns 8 weights at element j of a row into floats.
 struct LoadF32 {
+    static constexpr int kBytes = 4;
     static __m256 load(const uint8_t* row, int64_t j) {
         return _mm256_loadu_ps(reinterpret_cast<const float*>(row) + j);
     }
@@ -194,6 +196,7 @@ struct LoadF32 {
     }
 };
 struct LoadF16 {
+    static constexpr int kBytes = 2;
     static __m256 load(const uint8_t* row, int64_t j) {
         return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * j)));
     }
@@ -201,6 +204,7 @@ struct LoadF16 {
 };
 // bf16 -> f32 is a 16-bit left shift.
 struct LoadBF16 {
+    static constexpr int kBytes = 2;
     static __m256 load(const uint8_t* row, int64_t j) {
         const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * j));
         return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
@@ -216,7 +220,10 @@ struct LoadBF16 {
 };
 
 template <class Load, int NR, int NM>
-void float_tile(const Matrix& w, const float* x, int64_t k, int64_t r0, int64_t i0, float* y, int64_t ldy) {
+void float_tile(const Matrix& w, const float* x, int64_t k, int64_t r0, int64_t i0, float* y, int64_t ldy,
+                bool prefetch) {
+    // One prefetch per 64-byte line of each row, kPrefetchBytes ahead.
+    constexpr int64_t kElementsPerLine = 64 / Load::kBytes;
     __m256 acc[NR][NM];
     const uint8_t* rows[NR];
     const float* xrow[NM];
@@ -229,7 +236,10 @@ void float_tile(const Matrix& w, const float* x, int64_t k, int64_t r0, int64_t 
     for (int64_t j = 0; j < k8; j += 8) {
         __m256 xv[NM];
         for (int i = 0; i < NM; ++i) xv[i] = _mm256_loadu_ps(xrow[i] + j);
+        const bool prefetch_now = kPrefetchBytes > 0 && prefetch && j % kElementsPerLine == 0;
         for (int rr = 0; rr < NR; ++rr) {
+            if (prefetch_now)
+                _mm_prefetch(reinterpret_cast<const char*>(rows[rr] + j * Load::kBytes + kPrefetchBytes), _MM_HINT_T0);
             const __m256 wv = Load::load(rows[rr], j);
             for (int i = 0; i < NM; ++i) acc[rr][i] = _mm256_fmadd_ps(wv, xv[i], acc[rr][i]);
         }
@@ -312,15 +322,17 @@ template <class Dec>
 void int8_matmul(const Matrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
     const int64_t nb = w.cols / 32;
     const ActBlockQ8* xq = x.q8();
+    const bool prefetch = software_prefetch_enabled();
     run_tiles(x.rows(), r_begin, r_end, [&]<int NR, int NM>(int64_t r0, int64_t i0) {
-        int8_tile<Dec, NR, NM>(w, xq, nb, r0, i0, y, ldy);
+        int8_tile<Dec, NR, NM>(w, xq, nb, r0, i0, y, ldy, prefetch);
     });
 }
 
 template <class Load>
 void float_matmul(const Matrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
+    const bool prefetch = software_prefetch_enabled();
     run_tiles(x.rows(), r_begin, r_end, [&]<int NR, int NM>(int64_t r0, int64_t i0) {
-        float_tile<Load, NR, NM>(w, x.f32(), w.cols, r0, i0, y, ldy);
+        float_tile<Load, NR, NM>(w, x.f32(), w.cols, r0, i0, y, ldy, prefetch);
     });
 }
 

@@ -101,7 +101,7 @@ struct DecodeQ6_K {
 // NR weight rows starting at r0 times NM activation rows starting at i0 (see int8_tile).
 template <class Dec, int NR, int NM>
 void kquant_tile(const Matrix& w, const ActBlockQ8* xq, int64_t nb, int64_t r0, int64_t i0, float* y,
-                 int64_t ldy) {
+                 int64_t ldy, bool prefetch) {
     __m256 acc[NR][NM], macc[NR][NM];
     const uint8_t* rows[NR];
     for (int rr = 0; rr < NR; ++rr) {
@@ -138,7 +138,7 @@ void kquant_tile(const Matrix& w, const ActBlockQ8* xq, int64_t nb, int64_t r0, 
                                                dot_u8s8(_mm256_set1_epi8(static_cast<char>(Dec::kOffset)), xv[i]));
             }
             for (int rr = 0; rr < NR; ++rr) {
-                if constexpr (kPrefetchBytes > 0)
+                if (kPrefetchBytes > 0 && prefetch)
                     if (c * 64 < Dec::kBytes) _mm_prefetch(reinterpret_cast<const char*>(p[rr] + kPrefetchBytes + c * 64), _MM_HINT_T0);
                 const __m256i u = Dec::codes(p[rr], c);
                 const __m256 ds = _mm256_set1_ps(Dec::block_scale(h[rr], c));
@@ -162,7 +162,8 @@ template <class Dec>
 void kquant_matmul(const Matrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
     const int64_t nb = w.cols / 32;
     const ActBlockQ8* xq = x.q8();
+    const bool prefetch = software_prefetch_enabled();
     run_tiles(x.rows(), r_begin, r_end, [&]<int NR, int NM>(int64_t r0, int64_t i0) {
-        kquant_tile<Dec, NR, NM>(w, xq, nb, r0, i0, y, ldy);
+        kquant_tile<Dec, NR, NM>(w, xq, nb, r0, i0, y, ldy, prefetch);
     });
 }

@@ -3,6 +3,9 @@
 #include <cmath>
 #include <limits>
 
+#include "kernels/isa.h"
+#include "kernels/ops_isa.h"
+
 namespace silica::kernels {
 
 void layer_norm(const float* x, const float* w, const float* b, float* y, int64_t n, float eps) {
@@ -37,8 +40,32 @@ float gelu_tanh(float x) {
     return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
 }
 
-void gelu_tanh(float* x, int64_t n) {
+void gelu_tanh_reference(float* x, int64_t n) {
     for (int64_t i = 0; i < n; ++i) x[i] = gelu_tanh(x[i]);
+}
+
+void gelu_tanh(float* x, int64_t n) {
+    if (active_isa() >= Isa::avx512) {
+        avx512::gelu_tanh(x, n);
+        return;
+    }
+    gelu_tanh_reference(x, n);
+}
+
+void swiglu_clamped_reference(const float* gate, const float* up, float* out, int64_t n, float alpha, float limit) {
+    for (int64_t i = 0; i < n; ++i) {
+        const float g = std::fmin(gate[i], limit);
+        const float u = std::fmax(std::fmin(up[i], limit), -limit);
+        out[i] = g / (1.0f + std::exp(-alpha * g)) * (u + 1.0f);
+    }
+}
+
+void swiglu_clamped(const float* gate, const float* up, float* out, int64_t n, float alpha, float limit) {
+    if (active_isa() >= Isa::avx512) {
+        avx512::swiglu_clamped(gate, up, out, n, alpha, limit);
+        return;
+    }
+    swiglu_clamped_reference(gate, up, out, n, alpha, limit);
 }
 
 void softmax(float* x, int64_t n) {

@@ -339,8 +339,19 @@ private:
             model_.reset();
             model_ = silica::Model::load(o_.model);
         } else {
-            // prefetch: the library has no run-time switch for it yet.
-            row.note = "not available in this build";
+            // prefetch: like repack, the switch is read when a model loads (SILICA_PREFETCH).
+            row.available = true;
+            row.note = "on: software prefetch of weights (GEMV next blocks, chosen experts, the matrix after "
+                       "attention); off: SILICA_PREFETCH=0";
+            row.on = main_variant("prefetch on (this run)", main_run, record);
+            model_.reset();
+            {
+                ScopedEnvironment no_prefetch("SILICA_PREFETCH", "0");
+                model_ = silica::Model::load(o_.model);
+            }
+            row.off = measure_variant("prefetch off (SILICA_PREFETCH=0)", w);
+            model_.reset();
+            model_ = silica::Model::load(o_.model);
         }
         return row;
     }

@@ -1,12 +1,16 @@
 #include "engine/arch/architecture.h"
 #include "engine/arch/gpt2.h"
 #include "engine/arch/gpt_oss.h"
+#include "engine/arch/weight.h"
 #include "engine/gguf/gguf.h"
+#include "kernels/prefetch.h"
 #include "silica/error.h"
 
 namespace silica::arch {
 
 std::unique_ptr<Architecture> bind_architecture(const gguf::File& file, ModelParams& params) {
+    // Process-wide (the kernels have no per-model state): the last model loaded decides.
+    kernels::set_software_prefetch(prefetch_enabled_by_environment());
     params.architecture = file.get_string("general.architecture", "");
     params.name = file.get_string("general.name", "");
     if (params.architecture.empty()) throw Error(file.path() + ": missing general.architecture");

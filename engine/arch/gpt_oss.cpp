@@ -8,10 +8,12 @@
 #include "cache/attention.h"
 #include "cache/kv_cache.h"
 #include "engine/arch/linear.h"
+#include "engine/arch/op_profiler.h"
 #include "engine/arch/tensors.h"
 #include "engine/gguf/gguf.h"
 #include "engine/threading/thread_pool.h"
 #include "kernels/ops.h"
+#include "kernels/prefetch.h"
 #include "silica/error.h"
 
 namespace silica::arch {
@@ -69,6 +71,14 @@ void route_top_k(const float* logits, int64_t n_expert, int64_t k, int32_t* idx,
 }
 
 namespace {
+
+// Decode prefetches (kernels/prefetch.h; SILICA_PREFETCH=0 turns them off). On the 2-layer
+// GPT-OSS-20B-shaped model they measured neutral (decode within 1%, dominated by the output
+// matrix); see docs/PERFORMANCE.md for the full model.
+// Bytes of its share of the output projection each thread prefetches during attention.
+constexpr size_t kAttnOutPrefetchBytes = 256 * 1024;
+// Bytes of the start of its share of each chosen expert's gate, up and down matrices.
+constexpr size_t kExpertPrefetchBytes = 4 * 1024;
 
 
 // q or k rows of n_heads heads: rotate the two halves of each head by the position's angles.
@@ -152,7 +162,7 @@ GptOssWeights load_weights(const gguf::File& f) {
 class GptOssForward final : public Forward {
 public:
     GptOssForward(const GptOssWeights& w, const ForwardOptions& o)
-        : w_(w), opt_(o), rope_(w.cfg), linear_(*o.pool), kv_(layout(w.cfg, o)),
+        : w_(w), opt_(o), rope_(w.cfg), linear_(*o.pool, profiler_), kv_(layout(w.cfg, o)),
           attn_scratch_(o.pool->n_threads()) {}
 
     void reset() override { kv_.clear(); }
@@ -160,10 +170,12 @@ public:
     cache::KvCache& kv_cache() override { return kv_; }
 
     void eval(std::span<const int32_t> tokens, int64_t pos, bool all_logits, std::vector<float>& logits) override {
+        profiler_.begin_eval(tokens.size());
         eval_in_chunks(tokens, pos, all_logits, w_.cfg.n_vocab, kMaxEvalChunk, logits,
                        [&](std::span<const int32_t> chunk, int64_t chunk_pos, float* out) {
                            eval_chunk(chunk, chunk_pos, all_logits, out);
                        });
+        profiler_.end_step();
     }
 
 private:
@@ -194,32 +206,51 @@ private:
         att_.resize(T * Q);
         cos_.resize(T * hd / 2);
         sin_.resize(T * hd / 2);
-        for (int64_t t = 0; t < T; ++t) {
-            w_.token_embd.row(tokens[t], &x_[t * C]);
-            rope_.angles(pos0 + t, &cos_[t * hd / 2], &sin_[t * hd / 2]);
+        {
+            OpScope scope(profiler_, "embedding+rope angles");
+            for (int64_t t = 0; t < T; ++t) {
+                w_.token_embd.row(tokens[t], &x_[t * C]);
+                rope_.angles(pos0 + t, &cos_[t * hd / 2], &sin_[t * hd / 2]);
+            }
         }
         for (int64_t l = 0; l < c.n_layer; ++l) {
             const GptOssLayer& L = w_.layers[l];
-            for (int64_t t = 0; t < T; ++t) kernels::rms_norm(&x_[t * C], L.attn_norm.data(), &h_[t * C], C, c.eps);
-            linear_.run(L.q, h_.data(), T, q_.data(), L.q_b.data());
-            linear_.run(L.k, h_.data(), T, k_.data(), L.k_b.data());
-            linear_.run(L.v, h_.data(), T, v_.data(), L.v_b.data());
-            for (int64_t t = 0; t < T; ++t) {
-                apply_rope(&q_[t * Q], c.n_head, hd, &cos_[t * hd / 2], &sin_[t * hd / 2]);
-                apply_rope(&k_[t * KV], c.n_head_kv, hd, &cos_[t * hd / 2], &sin_[t * hd / 2]);
+            rms_norm(L.attn_norm, T);
+            linear_.run(L.q, h_.data(), T, q_.data(), L.q_b.data(), Epilogue::none, "matmul q");
+            linear_.run(L.k, h_.data(), T, k_.data(), L.k_b.data(), Epilogue::none, "matmul k");
+            linear_.run(L.v, h_.data(), T, v_.data(), L.v_b.data(), Epilogue::none, "matmul v");
+            {
+                OpScope scope(profiler_, "rope");
+                for (int64_t t = 0; t < T; ++t) {
+                    apply_rope(&q_[t * Q], c.n_head, hd, &cos_[t * hd / 2], &sin_[t * hd / 2]);
+                    apply_rope(&k_[t * KV], c.n_head_kv, hd, &cos_[t * hd / 2], &sin_[t * hd / 2]);
+                }
             }
             attention(l, T, pos0);
-            linear_.run(L.o, att_.data(), T, h_.data(), L.o_b.data());
-            kernels::add(x_.data(), h_.data(), T * C);
+            linear_.run(L.o, att_.data(), T, h_.data(), L.o_b.data(), Epilogue::none, "matmul o");
+            {
+                OpScope scope(profiler_, "residual add");
+                kernels::add(x_.data(), h_.data(), T * C);
+            }
 
-            for (int64_t t = 0; t < T; ++t) kernels::rms_norm(&x_[t * C], L.post_norm.data(), &h_[t * C], C, c.eps);
+            rms_norm(L.post_norm, T);
             moe(L, T);
         }
         if (!out) return;
         const int64_t first = all ? 0 : T - 1;
-        for (int64_t t = first; t < T; ++t)
-            kernels::rms_norm(&x_[t * C], w_.out_norm.data(), &h_[(t - first) * C], C, c.eps);
-        linear_.run(w_.output, h_.data(), T - first, out, nullptr);
+        {
+            OpScope scope(profiler_, "rmsnorm");
+            for (int64_t t = first; t < T; ++t)
+                kernels::rms_norm(&x_[t * C], w_.out_norm.data(), &h_[(t - first) * C], C, c.eps);
+        }
+        linear_.run(w_.output, h_.data(), T - first, out, nullptr, Epilogue::none, "matmul output");
+    }
+
+    // h = RMSNorm(x) for T tokens.
+    void rms_norm(const std::vector<float>& w, int64_t T) {
+        OpScope scope(profiler_, "rmsnorm");
+        const int64_t C = w_.cfg.n_embd;
+        for (int64_t t = 0; t < T; ++t) kernels::rms_norm(&x_[t * C], w.data(), &h_[t * C], C, w_.cfg.eps);
     }
 
     // Threads take whole KV heads (with their query-head group); tokens go in order within a
@@ -229,9 +260,14 @@ private:
         const int64_t hd = c.head_dim, group = c.n_head / c.n_head_kv;
         const int64_t Q = c.n_head * hd, KV = c.n_head_kv * hd;
         const GptOssLayer& L = w_.layers[layer];
-        opt_.pool->run([&](int tid, int nth) {
+        run_profiled(*opt_.pool, profiler_, "attention", [&](int tid, int nth) {
             const RowRange heads = split_rows(c.n_head_kv, tid, nth, 1);
             for (int64_t g = heads.begin; g < heads.end; ++g) {
+                // Decode attention leaves memory bandwidth idle: meanwhile, load the start of this
+                // thread's share of the output projection into L2, one piece per KV head.
+                if (T == 1)
+                    Linear::prefetch_share(L.o, tid, nth, g - heads.begin, heads.end - heads.begin,
+                                           kAttnOutPrefetchBytes);
                 cache::AttentionSpec spec;
                 spec.scale = 1.0f / std::sqrt(static_cast<float>(hd));
                 spec.window = c.window_of(layer);
@@ -250,10 +286,17 @@ private:
         const auto& c = w_.cfg;
         const int64_t C = c.n_embd, F = c.n_ff, E = c.n_expert, K = c.n_expert_used;
         router_.resize(T * E);
-        linear_.run(L.router, h_.data(), T, router_.data(), L.router_b.data());
+        linear_.run(L.router, h_.data(), T, router_.data(), L.router_b.data(), Epilogue::none, "matmul router");
         sel_.resize(T * K);
         sel_w_.resize(T * K);
-        for (int64_t t = 0; t < T; ++t) route_top_k(&router_[t * E], E, K, &sel_[t * K], &sel_w_[t * K]);
+        {
+            OpScope scope(profiler_, "router top-k");
+            for (int64_t t = 0; t < T; ++t) route_top_k(&router_[t * E], E, K, &sel_[t * K], &sel_w_[t * K]);
+        }
+        if (T == 1) {
+            moe_decode(L);
+            return;
+        }
 
         for (int64_t e = 0; e < E; ++e) {
             rows_.clear();
@@ -272,26 +315,90 @@ private:
             up_.resize(m * F);
             ye_.resize(m * C);
             const Weight gate = L.gate.expert(e), up = L.up.expert(e), down = L.down.expert(e);
-            linear_.run_pair(gate, up, xe_.data(), m, gate_.data(), up_.data(), &L.gate_b[e * F], &L.up_b[e * F]);
-            for (int64_t i = 0; i < m * F; ++i) {
-                const float g = std::min(gate_[i], c.swiglu_limit);
-                const float u = std::clamp(up_[i], -c.swiglu_limit, c.swiglu_limit);
-                gate_[i] = g / (1.0f + std::exp(-c.swiglu_alpha * g)) * (u + 1.0f);
+            linear_.run_pair(gate, up, xe_.data(), m, gate_.data(), up_.data(), &L.gate_b[e * F], &L.up_b[e * F],
+                             "matmul expert gate+up");
+            {
+                OpScope scope(profiler_, "swiglu");
+                kernels::swiglu_clamped(gate_.data(), up_.data(), gate_.data(), m * F, c.swiglu_alpha, c.swiglu_limit);
             }
-            linear_.run(down, gate_.data(), m, ye_.data(), &L.down_b[e * C]);
+            linear_.run(down, gate_.data(), m, ye_.data(), &L.down_b[e * C], Epilogue::none, "matmul expert down");
+            OpScope scope(profiler_, "expert sum");
             for (int64_t i = 0; i < m; ++i) kernels::axpy(weights_[i], &ye_[i * C], &x_[rows_[i] * C], C);
         }
+    }
+
+    // Decode (one token): the whole MoE in one pool dispatch instead of two per expert. h is
+    // quantized once for every expert's gate and up. Each thread computes its rows of the chosen
+    // experts' gate and up, adds the biases and applies the SwiGLU to those rows (the same rows of
+    // gate and up, so no exchange is needed); after a barrier thread 0 quantizes the K expert
+    // activations, and after a second one each thread computes its rows of every expert's down
+    // projection and adds them, biased and weighted, into x. Experts go in ascending id order with
+    // the same operations per element as the batched path above (which visits experts that way).
+    // While it works on one expert, a thread prefetches the start of its share of the next one.
+    void moe_decode(const GptOssLayer& L) {
+        const auto& c = w_.cfg;
+        const int64_t C = c.n_embd, F = c.n_ff, K = c.n_expert_used;
+        order_.resize(static_cast<size_t>(K));
+        for (int64_t j = 0; j < K; ++j) order_[j] = j;
+        std::sort(order_.begin(), order_.end(), [&](int64_t a, int64_t b) { return sel_[a] < sel_[b]; });
+        gate_.resize(K * F);
+        up_.resize(K * F);
+        ye_.resize(K * C);
+        if (down_act_.size() < static_cast<size_t>(K)) down_act_.resize(static_cast<size_t>(K));
+        {
+            OpScope scope(profiler_, "quantize x");
+            moe_act_.prepare(L.gate.type(), h_.data(), 1, C);
+        }
+        auto expert_of = [&](int64_t i) { return static_cast<int64_t>(sel_[order_[i]]); };
+        run_profiled(*opt_.pool, profiler_, "moe: experts (gate+up, swiglu, down)", [&](int tid, int nth) {
+            const RowRange fr = Linear::thread_rows(F, tid, nth), cr = Linear::thread_rows(C, tid, nth);
+            for (int64_t i = 0; i < K; ++i) {
+                const int64_t e = expert_of(i);
+                if (i + 1 < K)
+                    for (const Weight* stack : {&L.gate, &L.up})
+                        Linear::prefetch_share(stack->expert(expert_of(i + 1)), tid, nth, 0, 1, kExpertPrefetchBytes);
+                if (fr.begin >= fr.end) continue;
+                float* g = &gate_[i * F];
+                float* u = &up_[i * F];
+                const int64_t n = fr.end - fr.begin;
+                L.gate.expert(e).matmul(moe_act_, g, F, fr.begin, fr.end);
+                L.up.expert(e).matmul(moe_act_, u, F, fr.begin, fr.end);
+                kernels::add(g + fr.begin, &L.gate_b[e * F + fr.begin], n);
+                kernels::add(u + fr.begin, &L.up_b[e * F + fr.begin], n);
+                kernels::swiglu_clamped(g + fr.begin, u + fr.begin, g + fr.begin, n, c.swiglu_alpha, c.swiglu_limit);
+            }
+            opt_.pool->barrier();
+            if (tid == 0)
+                for (int64_t i = 0; i < K; ++i) down_act_[i].prepare(L.down.type(), &gate_[i * F], 1, F);
+            opt_.pool->barrier();
+            for (int64_t i = 0; i < K; ++i) {
+                const int64_t e = expert_of(i);
+                if (i + 1 < K)
+                    Linear::prefetch_share(L.down.expert(expert_of(i + 1)), tid, nth, 0, 1, kExpertPrefetchBytes);
+                if (cr.begin >= cr.end) continue;
+                float* y = &ye_[i * C];
+                L.down.expert(e).matmul(down_act_[i], y, C, cr.begin, cr.end);
+                const float weight = sel_w_[order_[i]];
+                for (int64_t r = cr.begin; r < cr.end; ++r) {
+                    const float biased = y[r] + L.down_b[e * C + r];
+                    x_[r] += weight * biased;
+                }
+            }
+        });
     }
 
     const GptOssWeights& w_;
     ForwardOptions opt_;
     Rope rope_;
+    OpProfiler profiler_;  // before linear_, which keeps a reference
     Linear linear_;
     cache::KvCache kv_;
     std::vector<cache::AttentionScratch> attn_scratch_;
     std::vector<float> x_, h_, q_, k_, v_, att_, cos_, sin_, router_, sel_w_, xe_, gate_, up_, ye_;
     std::vector<int32_t> sel_;
-    std::vector<int64_t> rows_;
+    std::vector<int64_t> rows_, order_;
+    kernels::Activations moe_act_;                 // decode: h, prepared for the gate/up type
+    std::vector<kernels::Activations> down_act_;  // decode: each chosen expert's down input
     std::vector<float> weights_;
 };
 

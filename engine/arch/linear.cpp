@@ -1,8 +1,11 @@
 #include "engine/arch/linear.h"
 
+#include <algorithm>
+#include <span>
 #include <tuple>
 
 #include "kernels/ops.h"
+#include "kernels/prefetch.h"
 
 namespace silica::arch {
 namespace {
@@ -13,23 +16,42 @@ constexpr int64_t kRowGranularity = 16;
 
 }  // namespace
 
-void Linear::run(const Weight& w, const float* x, int64_t m, float* y, const float* bias, Epilogue epilogue) {
-    act_.prepare(w.type(), x, m, w.cols());
-    run_prepared(w, act_, y, bias, epilogue);
+RowRange Linear::thread_rows(int64_t rows, int tid, int nth) { return split_rows(rows, tid, nth, kRowGranularity); }
+
+void Linear::prefetch_share(const Weight& w, int tid, int nth, int64_t part, int64_t n_parts, size_t max_bytes) {
+    if (!kernels::software_prefetch_enabled() || n_parts <= 0 || part < 0 || part >= n_parts) return;
+    const RowRange r = thread_rows(w.rows(), tid, nth);
+    if (r.begin >= r.end) return;
+    const std::span<const uint8_t> share = w.storage_of_rows(r.begin, r.end);
+    const size_t total = std::min(share.size(), max_bytes);
+    const size_t begin = total * static_cast<size_t>(part) / static_cast<size_t>(n_parts);
+    const size_t end = total * static_cast<size_t>(part + 1) / static_cast<size_t>(n_parts);
+    kernels::prefetch_to_l2(share.data() + begin, end - begin);
+}
+
+void Linear::prepare(TensorType type, const float* x, int64_t m, int64_t k) {
+    OpScope scope(profiler_, "quantize x");
+    act_.prepare(type, x, m, k);
+}
+
+void Linear::run(const Weight& w, const float* x, int64_t m, float* y, const float* bias, Epilogue epilogue,
+                 const char* name) {
+    prepare(w.type(), x, m, w.cols());
+    run_prepared(w, act_, y, bias, epilogue, name);
 }
 
 void Linear::run_pair(const Weight& a, const Weight& b, const float* x, int64_t m, float* ya, float* yb,
-                      const float* bias_a, const float* bias_b) {
+                      const float* bias_a, const float* bias_b, const char* name) {
     if (a.type() != b.type() || a.cols() != b.cols()) {
-        run(a, x, m, ya, bias_a);
-        run(b, x, m, yb, bias_b);
+        run(a, x, m, ya, bias_a, Epilogue::none, name);
+        run(b, x, m, yb, bias_b, Epilogue::none, name);
         return;
     }
-    act_.prepare(a.type(), x, m, a.cols());
-    pool_.run([&](int tid, int nth) {
+    prepare(a.type(), x, m, a.cols());
+    run_profiled(pool_, profiler_, name, [&](int tid, int nth) {
         for (const auto& [w, y, bias] : {std::tuple{&a, ya, bias_a}, std::tuple{&b, yb, bias_b}}) {
             const int64_t rows = w->rows();
-            const RowRange r = split_rows(rows, tid, nth, kRowGranularity);
+            const RowRange r = thread_rows(rows, tid, nth);
             if (r.begin >= r.end) continue;
             w->matmul(act_, y, rows, r.begin, r.end);
             if (bias)
@@ -39,13 +61,15 @@ void Linear::run_pair(const Weight& a, const Weight& b, const float* x, int64_t 
 }
 
 void Linear::run_prepared(const Weight& w, const kernels::Activations& x, float* y, const float* bias,
-                          Epilogue epilogue) {
+                          Epilogue epilogue, const char* name) {
     const int64_t m = x.rows(), rows = w.rows();
-    pool_.run([&](int tid, int nth) {
-        const RowRange r = split_rows(rows, tid, nth, kRowGranularity);
+    run_profiled(pool_, profiler_, name, [&](int tid, int nth) {
+        const RowRange r = thread_rows(rows, tid, nth);
         if (r.begin >= r.end) return;
         w.matmul(x, y, rows, r.begin, r.end);
         const int64_t n = r.end - r.begin;
+        // Thread 0 is the caller: it may book its epilogue's share into the profiler.
+        OpScope epilogue_scope(tid == 0 ? profiler_ : idle_profiler_, "(in matmuls) epilogue, thread 0");
         for (int64_t i = 0; i < m; ++i) {
             float* row = y + i * rows + r.begin;
             if (bias) kernels::add(row, bias + r.begin, n);

@@ -1,8 +1,12 @@
 // y = W·x (+ b) (then an activation), for a batch of rows, split over the thread pool by output
 // rows. Activations are prepared (quantized) once per call, on the calling thread.
+//
+// Every call takes an operation name for the opt-in profiler (engine/arch/op_profiler.h): the
+// slowest thread's matmul time is booked under it, activation preparation under "quantize x".
 #pragma once
 #include <cstdint>
 
+#include "engine/arch/op_profiler.h"
 #include "engine/arch/weight.h"
 #include "engine/threading/partition.h"
 #include "engine/threading/thread_pool.h"
@@ -14,23 +18,35 @@ enum class Epilogue { none, gelu_tanh };
 
 class Linear {
 public:
-    explicit Linear(ThreadPool& pool) : pool_(pool) {}
+    Linear(ThreadPool& pool, OpProfiler& profiler) : pool_(pool), profiler_(profiler) {}
 
     // x: m rows of w.cols() floats; y: m rows of w.rows() floats. bias may be null.
     void run(const Weight& w, const float* x, int64_t m, float* y, const float* bias,
-             Epilogue epilogue = Epilogue::none);
+             Epilogue epilogue = Epilogue::none, const char* name = "matmul");
     // Same, with activations already prepared for w's type (shared by several matrices).
     void run_prepared(const Weight& w, const kernels::Activations& x, float* y, const float* bias,
-                      Epilogue epilogue = Epilogue::none);
+                      Epilogue epilogue = Epilogue::none, const char* name = "matmul");
     // Two matrices of the same type and column count over the same x (e.g. an expert's gate and
     // up): x is prepared once and both run in one dispatch (each thread its rows of a, then of b),
     // saving a quantization and a pool round trip. Falls back to two run() calls otherwise.
     void run_pair(const Weight& a, const Weight& b, const float* x, int64_t m, float* ya, float* yb,
-                  const float* bias_a, const float* bias_b);
+                  const float* bias_a, const float* bias_b, const char* name = "matmul");
     kernels::Activations& activations() { return act_; }
 
+    // The rows of a `rows`-row matrix that thread `tid` of `nth` computes (what run() uses).
+    static RowRange thread_rows(int64_t rows, int tid, int nth);
+    // Software-prefetches (into L2) part `part` of `n_parts` equal parts of the first `max_bytes`
+    // of the weight bytes thread `tid` of `nth` will read when w runs, so a task that has memory
+    // bandwidth to spare can load its share of the next matrix in pieces. Nothing when software
+    // prefetch is off (kernels/prefetch.h).
+    static void prefetch_share(const Weight& w, int tid, int nth, int64_t part, int64_t n_parts, size_t max_bytes);
+
 private:
+    void prepare(TensorType type, const float* x, int64_t m, int64_t k);
+
     ThreadPool& pool_;
+    OpProfiler& profiler_;
+    OpProfiler idle_profiler_{ProfileMode::off};  // never counts: what threads other than 0 time into
     kernels::Activations act_;
 };
 

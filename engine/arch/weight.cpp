@@ -1,7 +1,11 @@
 #include "engine/arch/weight.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <exception>
 #include <mutex>
@@ -21,7 +25,41 @@ bool repack_enabled_by_environment() {
     return !(v && std::strcmp(v, "0") == 0);
 }
 
+bool prefetch_enabled_by_environment() {
+    const char* v = std::getenv("SILICA_PREFETCH");
+    return !(v && std::strcmp(v, "0") == 0);
+}
+
 namespace {
+
+constexpr size_t kHugePage = size_t{2} << 20;
+
+bool huge_pages_enabled_by_environment() {
+    const char* v = std::getenv("SILICA_HUGEPAGES");
+    return !(v && std::strcmp(v, "0") == 0);
+}
+
+// Memory for a repacked copy (see weight.h). Buffers of at least one huge page get an anonymous
+// mapping whose start is 2 MiB-aligned (over-map by 2 MiB, unmap the ends), advised MADV_HUGEPAGE
+// before the repack first touches it; the length is not rounded up to 2 MiB, so the tail keeps
+// 4 KiB pages and nothing is wasted. Smaller buffers (or SILICA_HUGEPAGES=0) use the heap.
+std::shared_ptr<uint8_t> allocate_repacked_storage(size_t bytes) {
+    if (bytes < kHugePage || !huge_pages_enabled_by_environment()) {
+        auto buffer = std::make_shared<AlignedBuffer>(bytes);
+        return std::shared_ptr<uint8_t>(buffer, buffer->as<uint8_t>());
+    }
+    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    const size_t len = (bytes + page - 1) / page * page;
+    void* raw = mmap(nullptr, len + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) throw OutOfMemory("cannot map " + std::to_string(bytes) + " bytes for a repacked weight");
+    auto* base = static_cast<uint8_t*>(raw);
+    uint8_t* start = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(base) + kHugePage - 1) & ~(kHugePage - 1));
+    if (start > base) munmap(base, static_cast<size_t>(start - base));
+    uint8_t* end = base + len + kHugePage;
+    if (end > start + len) munmap(start + len, static_cast<size_t>(end - (start + len)));
+    madvise(start, len, MADV_HUGEPAGE);  // a hint: without it (or if it fails) the pages are 4 KiB
+    return std::shared_ptr<uint8_t>(start, [len](uint8_t* p) { munmap(p, len); });
+}
 
 // Repacks n_expert stacked experts of `matrix` into dst with one std::thread per hardware thread
 // (repacking the 20B model alone takes ~20 s). The work is cut into chunks of whole 16-row groups,
@@ -87,8 +125,8 @@ Weight Weight::repacked(const kernels::Matrix& matrix, int64_t n_expert) {
     w.cols_ = matrix.cols;
     w.n_expert_ = n_expert;
     w.expert_stride_ = repacked_bytes(matrix.type, matrix.rows, matrix.cols);
-    auto buffer = std::make_shared<AlignedBuffer>(w.expert_stride_ * static_cast<size_t>(n_expert));
-    uint8_t* dst = buffer->as<uint8_t>();
+    std::shared_ptr<uint8_t> buffer = allocate_repacked_storage(w.expert_stride_ * static_cast<size_t>(n_expert));
+    uint8_t* dst = buffer.get();
     repack_in_parallel(matrix, n_expert, dst, w.expert_stride_);
     w.data_ = dst;
     w.storage_ = std::move(buffer);
@@ -119,6 +157,19 @@ Weight Weight::expert(int64_t e) const {
     w.n_expert_ = 1;
     w.data_ = data_ + static_cast<size_t>(e) * expert_stride_;
     return w;
+}
+
+std::span<const uint8_t> Weight::storage_of_rows(int64_t r_begin, int64_t r_end) const {
+    if (r_begin < 0 || r_begin > r_end || r_end > rows_)
+        throw Error("weight: rows [" + std::to_string(r_begin) + ", " + std::to_string(r_end) + ") outside 0.." +
+                    std::to_string(rows_));
+    if (!is_repacked()) {
+        const size_t rb = row_bytes();
+        return {data_ + static_cast<size_t>(r_begin) * rb, static_cast<size_t>(r_end - r_begin) * rb};
+    }
+    const size_t group_bytes = repacked_group_bytes(type_, cols_);
+    const int64_t g_begin = r_begin / kRepackRows, g_end = (r_end + kRepackRows - 1) / kRepackRows;
+    return {data_ + static_cast<size_t>(g_begin) * group_bytes, static_cast<size_t>(g_end - g_begin) * group_bytes};
 }
 
 void Weight::matmul(const kernels::Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) const {

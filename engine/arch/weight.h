@@ -9,12 +9,18 @@
 // mapping (gguf::File::release_pages), so the process holds about one copy of the weights, and
 // its file view is never read again — everything goes through Weight.
 //
+// Repacked copies live in anonymous memory advised for transparent huge pages (2 MiB-aligned,
+// MADV_HUGEPAGE): decode streams every weight once per token, and with 4 KiB pages each 4 KiB of
+// weights costs a TLB miss (a two-level page walk on a virtual machine). SILICA_HUGEPAGES=0 gives
+// them ordinary pages (read at each repack), to measure the difference.
+//
 // Switch: the environment variable SILICA_REPACK=0 disables repacking (every Weight stays a
 // view of the file). It is read once per model load, when the model is bound; any other value
 // or no variable leaves repacking on. `bench --ablate repack` uses it to measure the gain.
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <span>
 
 #include "kernels/matmul.h"
 #include "kernels/matmul_repacked.h"
@@ -25,6 +31,9 @@ namespace silica::arch {
 
 // True unless SILICA_REPACK=0 is set (reads the environment on every call: call once per load).
 bool repack_enabled_by_environment();
+// True unless SILICA_PREFETCH=0 is set (same rule). bind_architecture() passes it to
+// kernels::set_software_prefetch (kernels/prefetch.h) at every model load.
+bool prefetch_enabled_by_environment();
 
 class Weight {
 public:
@@ -55,6 +64,9 @@ public:
     // y[i * ldy + r] for r in [r_begin, r_end): kernels::matmul on the view or the repacked copy;
     // x must be prepared for type() and cols(). Same contract as kernels::matmul.
     void matmul(const kernels::Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) const;
+    // The contiguous bytes a matmul over rows [r_begin, r_end) reads: those rows in GGUF layout,
+    // or their whole 16-row groups when repacked. For prefetching a thread's share of a matrix.
+    std::span<const uint8_t> storage_of_rows(int64_t r_begin, int64_t r_end) const;
 
 private:
     TensorType type_ = TensorType::F32;
@@ -63,7 +75,7 @@ private:
     size_t expert_stride_ = 0;       // bytes from one expert to the next
     // The repacked copy, shared by copies of this Weight and its expert views (e.g. the tied
     // GPT-2 output matrix is a copy of the token embedding). Null for a view of the file.
-    std::shared_ptr<const AlignedBuffer> storage_;
+    std::shared_ptr<const uint8_t> storage_;
 };
 
 }  // namespace silica::arch

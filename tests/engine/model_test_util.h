@@ -15,6 +15,16 @@ namespace silica::test {
 // Path of a synthetic model (written on first use, reused afterwards within this process).
 inline std::string synthetic_model(const std::string& arch, const std::string& wtype, uint64_t seed = 1) {
     const auto dir = std::filesystem::temp_directory_path() / ("silica-test-" + std::to_string(::getpid()));
+    // Removed at exit: ctest runs every test case as a process of its own, and the ~1 GB of tiny
+    // models each one wrote used to stay behind until /tmp was full.
+    struct RemoveAtExit {
+        std::filesystem::path path;
+        ~RemoveAtExit() {
+            std::error_code ignored;
+            std::filesystem::remove_all(path, ignored);
+        }
+    };
+    static const RemoveAtExit remove_at_exit{dir};
     std::filesystem::create_directories(dir);
     const auto path = dir / (arch + "-tiny-" + wtype + "-" + std::to_string(seed) + ".gguf");
     if (!std::filesystem::exists(path)) {

@@ -1,0 +1,77 @@
+// AVX-512 GELU and clamped SwiGLU. Both are x * sigmoid(z) in disguise:
+//   0.5 x (1 + tanh(u)) = x / (1 + exp(-2u)),   g * sigmoid(alpha g) = g / (1 + exp(-alpha g)),
+// so one vector exp does it. exp(t) = 2^n * p(r) with n = round(t / ln 2), r = t - n ln 2 (ln 2
+// split in two so r is exact to float precision) and p the degree-6 Taylor polynomial, accurate to
+// about 2 ulp on |r| <= ln 2 / 2; vscalefps applies 2^n, overflowing to +inf for large t, which the
+// division turns into the correct limit (-0 or 0).
+#include <immintrin.h>
+
+#include "kernels/ops_isa.h"
+
+namespace silica::kernels::avx512 {
+namespace {
+
+// (all-lanes masked forms: GCC 12's unmasked intrinsics trip -Wmaybe-uninitialized, bug 105593)
+constexpr __mmask16 kAll = 0xFFFF;
+inline __m512 min_ps(__m512 a, __m512 b) { return _mm512_maskz_min_ps(kAll, a, b); }
+inline __m512 max_ps(__m512 a, __m512 b) { return _mm512_maskz_max_ps(kAll, a, b); }
+
+inline __m512 exp_ps(__m512 t) {
+    t = min_ps(max_ps(t, _mm512_set1_ps(-104.0f)), _mm512_set1_ps(89.0f));
+    const __m512 n = _mm512_maskz_roundscale_ps(kAll, _mm512_mul_ps(t, _mm512_set1_ps(1.44269504088896341f)),
+                                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), t);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187045e-06f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 720);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_maskz_scalef_ps(kAll, p, n);
+}
+
+// x / (1 + exp(-z))
+inline __m512 times_sigmoid(__m512 x, __m512 z) {
+    const __m512 e = exp_ps(_mm512_sub_ps(_mm512_setzero_ps(), z));
+    return _mm512_div_ps(x, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+}
+
+inline __m512 gelu(__m512 x) {
+    // z = 2 * sqrt(2/pi) * (x + 0.044715 x^3)
+    const __m512 x2 = _mm512_mul_ps(x, x);
+    const __m512 inner = _mm512_fmadd_ps(_mm512_mul_ps(x2, _mm512_set1_ps(0.044715f)), x, x);
+    return times_sigmoid(x, _mm512_mul_ps(inner, _mm512_set1_ps(2.0f * 0.79788456080286535588f)));
+}
+
+inline __m512 swiglu(__m512 gate, __m512 up, __m512 alpha, __m512 limit) {
+    const __m512 g = min_ps(gate, limit);
+    const __m512 u = max_ps(min_ps(up, limit), _mm512_sub_ps(_mm512_setzero_ps(), limit));
+    return _mm512_mul_ps(times_sigmoid(g, _mm512_mul_ps(alpha, g)), _mm512_add_ps(u, _mm512_set1_ps(1.0f)));
+}
+
+}  // namespace
+
+void gelu_tanh(float* x, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, gelu(_mm512_loadu_ps(x + i)));
+    if (i < n) {
+        const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(x + i, m, gelu(_mm512_maskz_loadu_ps(m, x + i)));
+    }
+}
+
+void swiglu_clamped(const float* gate, const float* up, float* out, int64_t n, float alpha, float limit) {
+    const __m512 va = _mm512_set1_ps(alpha), vl = _mm512_set1_ps(limit);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(out + i, swiglu(_mm512_loadu_ps(gate + i), _mm512_loadu_ps(up + i), va, vl));
+    if (i < n) {
+        const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(out + i, m,
+                              swiglu(_mm512_maskz_loadu_ps(m, gate + i), _mm512_maskz_loadu_ps(m, up + i), va, vl));
+    }
+}
+
+}  // namespace silica::kernels::avx512

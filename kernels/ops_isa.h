@@ -1,0 +1,11 @@
+// Per-ISA versions of kernels/ops.h functions (kernels/ops_avx512.cpp). Call only when
+// active_isa() allows the ISA; kernels/ops.cpp dispatches.
+#pragma once
+#include <cstdint>
+
+namespace silica::kernels::avx512 {
+
+void gelu_tanh(float* x, int64_t n);
+void swiglu_clamped(const float* gate, const float* up, float* out, int64_t n, float alpha, float limit);
+
+}  // namespace silica::kernels::avx512
