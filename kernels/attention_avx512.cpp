@@ -4,6 +4,7 @@
 #include <immintrin.h>
 
 #include "kernels/attention_tiled.h"
+#include "kernels/exp_avx512.h"
 #include "quant/blocks.h"
 #include "quant/dequantize.h"
 #include "quant/fp16.h"
@@ -15,23 +16,6 @@ namespace {
 // Lanes [0, n) of a 16-float vector, for the tail of a row.
 __mmask16 tail_mask(int64_t n) { return static_cast<__mmask16>((1u << n) - 1u); }
 
-// exp(x) for x <= 0: 2^k * P(r) with x = k ln2 + r, |r| <= ln2/2; P is the degree-6 Taylor
-// polynomial (relative error < 2e-7). Inputs below -87 give ~0 instead of subnormals.
-__m512 exp_nonpositive(__m512 x) {
-    x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
-    const __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT);
-    __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0.693145752f), x);  // ln2 split hi/lo for accuracy
-    r = _mm512_fnmadd_ps(k, _mm512_set1_ps(1.42860677e-6f), r);
-    __m512 p = _mm512_set1_ps(1.0f / 720);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    const __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(k), _mm512_set1_epi32(127)), 23);
-    return _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
-}
 
 struct Avx512Ops {
     static float dot(const float* a, const float* b, int64_t n) {
@@ -66,10 +50,10 @@ struct Avx512Ops {
     }
     static void exp_inplace(float* x, int64_t n) {
         int64_t i = 0;
-        for (; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, exp_nonpositive(_mm512_loadu_ps(x + i)));
+        for (; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, avx512::exp_ps(_mm512_loadu_ps(x + i)));
         if (i < n) {
             const __mmask16 m = tail_mask(n - i);
-            _mm512_mask_storeu_ps(x + i, m, exp_nonpositive(_mm512_maskz_loadu_ps(m, x + i)));
+            _mm512_mask_storeu_ps(x + i, m, avx512::exp_ps(_mm512_maskz_loadu_ps(m, x + i)));
         }
     }
     static void row_to_f32(TensorType type, const uint8_t* src, float* dst, int64_t n) {
@@ -221,7 +205,7 @@ void attend_hd64(std::span<const KvRowSpan> spans, const float* q, const Attenti
                 }
                 const __m512 m = _mm512_set1_ps(run_max[g]);
                 for (int h = 0; h < 2; ++h) {
-                    const __m512 w = _mm512_maskz_mov_ps(valid[h], exp_nonpositive(_mm512_sub_ps(s[h], m)));
+                    const __m512 w = _mm512_maskz_mov_ps(valid[h], avx512::exp_ps(_mm512_sub_ps(s[h], m)));
                     run_sum[g] += _mm512_reduce_add_ps(w);
                     _mm512_storeu_ps(p + g * kTile + 16 * h, w);
                 }

@@ -1,11 +1,10 @@
 // AVX-512 GELU and clamped SwiGLU. Both are x * sigmoid(z) in disguise:
 //   0.5 x (1 + tanh(u)) = x / (1 + exp(-2u)),   g * sigmoid(alpha g) = g / (1 + exp(-alpha g)),
-// so one vector exp does it. exp(t) = 2^n * p(r) with n = round(t / ln 2), r = t - n ln 2 (ln 2
-// split in two so r is exact to float precision) and p the degree-6 Taylor polynomial, accurate to
-// about 2 ulp on |r| <= ln 2 / 2; vscalefps applies 2^n, overflowing to +inf for large t, which the
-// division turns into the correct limit (-0 or 0).
+// so one vector exp (kernels/exp_avx512.h) does it; exp overflowing to +inf for large arguments
+// makes the division reach the correct limit (-0 or 0).
 #include <immintrin.h>
 
+#include "kernels/exp_avx512.h"
 #include "kernels/ops_isa.h"
 
 namespace silica::kernels::avx512 {
@@ -15,22 +14,6 @@ namespace {
 constexpr __mmask16 kAll = 0xFFFF;
 inline __m512 min_ps(__m512 a, __m512 b) { return _mm512_maskz_min_ps(kAll, a, b); }
 inline __m512 max_ps(__m512 a, __m512 b) { return _mm512_maskz_max_ps(kAll, a, b); }
-
-inline __m512 exp_ps(__m512 t) {
-    t = min_ps(max_ps(t, _mm512_set1_ps(-104.0f)), _mm512_set1_ps(89.0f));
-    const __m512 n = _mm512_maskz_roundscale_ps(kAll, _mm512_mul_ps(t, _mm512_set1_ps(1.44269504088896341f)),
-                                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), t);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187045e-06f), r);
-    __m512 p = _mm512_set1_ps(1.0f / 720);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    return _mm512_maskz_scalef_ps(kAll, p, n);
-}
 
 // x / (1 + exp(-z))
 inline __m512 times_sigmoid(__m512 x, __m512 z) {

@@ -324,36 +324,35 @@ private:
             row.off = w.session.numa == "none" ? main_variant("numa none (this run)", main_run, record)
                                                : measure_variant("numa none", unpinned);
         } else if (name == "repack") {
-            // The switch is read when a model loads. The main model is released first: a second
-            // copy of a 12 GB model would not fit next to it.
             row.available = true;
             row.note = "on: weights repacked at load into 16-row interleaved blocks; off: SILICA_REPACK=0 "
                        "(GGUF layout, zero-copy from the mapping)";
             row.on = main_variant("repacked (this run)", main_run, record);
-            model_.reset();
-            {
-                ScopedEnvironment no_repack("SILICA_REPACK", "0");
-                model_ = silica::Model::load(o_.model);
-            }
-            row.off = measure_variant("GGUF layout (SILICA_REPACK=0)", w);
-            model_.reset();
-            model_ = silica::Model::load(o_.model);
+            row.off = measure_with_switch_off("SILICA_REPACK", "GGUF layout (SILICA_REPACK=0)", w);
         } else {
-            // prefetch: like repack, the switch is read when a model loads (SILICA_PREFETCH).
+            // prefetch: like repack, the switch is read when a model loads.
             row.available = true;
             row.note = "on: software prefetch of weights (GEMV next blocks, chosen experts, the matrix after "
                        "attention); off: SILICA_PREFETCH=0";
             row.on = main_variant("prefetch on (this run)", main_run, record);
-            model_.reset();
-            {
-                ScopedEnvironment no_prefetch("SILICA_PREFETCH", "0");
-                model_ = silica::Model::load(o_.model);
-            }
-            row.off = measure_variant("prefetch off (SILICA_PREFETCH=0)", w);
-            model_.reset();
-            model_ = silica::Model::load(o_.model);
+            row.off = measure_with_switch_off("SILICA_PREFETCH", "prefetch off (SILICA_PREFETCH=0)", w);
         }
         return row;
+    }
+
+    // Measures w with a model loaded while the environment switch `variable` is 0 (switches
+    // read at load), then loads the model as it was. The main model is released first: a second
+    // copy of a 12 GB model would not fit next to it.
+    VariantFigures measure_with_switch_off(const char* variable, const std::string& label, const WorkloadOptions& w) {
+        model_.reset();
+        {
+            ScopedEnvironment off(variable, "0");
+            model_ = silica::Model::load(o_.model);
+        }
+        VariantFigures v = measure_variant(label, w);
+        model_.reset();
+        model_ = silica::Model::load(o_.model);
+        return v;
     }
 
     std::vector<std::string> write_outputs(const json& run, std::chrono::system_clock::time_point started) {

@@ -17,12 +17,6 @@ using namespace silica;
 
 namespace {
 
-std::vector<int32_t> tokens(int n, int salt, int64_t n_vocab) {
-    std::vector<int32_t> t;
-    for (int i = 0; i < n; ++i) t.push_back(static_cast<int32_t>((i * 7919 + 13 + salt * 104729) % n_vocab));
-    return t;
-}
-
 SessionOptions options(KvType kv, int64_t hot_tokens, std::shared_ptr<PrefixCache> cache = nullptr) {
     SessionOptions so;
     so.n_threads = 2;
@@ -46,7 +40,7 @@ TEST_CASE("a warm q8_0 tier keeps logits close to f32 KV", "[engine][kv-tiers]")
         INFO(arch);
         auto model = Model::load(test::synthetic_model(arch, "q8_0"));
         const int64_t V = model->params().n_vocab;
-        const auto p = tokens(prompt_length(arch), 0, V);
+        const auto p = test::token_sequence(prompt_length(arch), 0, V);
         Session ref(model, options(KvType::F32, -1));
         const auto f32 = test::decode_all_logits(ref, p);
         Session all_q8(model, options(KvType::Q8_0, -1));
@@ -71,7 +65,7 @@ TEST_CASE("a session file keeps each block's tier: the continuation is bit-exact
     for (const char* arch : {"gpt2", "gpt-oss"}) {
         INFO(arch);
         auto model = Model::load(test::synthetic_model(arch, "q8_0"));
-        const auto p = tokens(prompt_length(arch) - 10, 1, model->params().n_vocab);
+        const auto p = test::token_sequence(prompt_length(arch) - 10, 1, model->params().n_vocab);
         Session original(model, options(KvType::F16, 40));
         original.decode(p);
         const std::string path = (std::filesystem::temp_directory_path() /
@@ -98,7 +92,7 @@ TEST_CASE("prefix reuse with a warm tier restores cached blocks and stays close"
         const int64_t V = model->params().n_vocab;
         auto cache = std::make_shared<PrefixCache>(64u << 20, 32);
         const int n = prompt_length(arch);
-        auto p = tokens(n - 8, 2, V);
+        auto p = test::token_sequence(n - 8, 2, V);
         Session first(model, options(KvType::F16, 32, cache));
         first.decode(p);
         for (int32_t& t : std::span(p).last(5)) t = (t + 1) % static_cast<int32_t>(V);
@@ -125,7 +119,7 @@ TEST_CASE("a KV byte budget picks the hot tokens and holds; too small is OutOfMe
     const KvCacheInfo info = s.kv_info();
     REQUIRE(info.hot_tokens >= 0);
     CHECK(info.full_context_bytes <= so.kv_budget_bytes);
-    s.decode(tokens(511, 3, model->params().n_vocab));
+    s.decode(test::token_sequence(511, 3, model->params().n_vocab));
     CHECK(s.kv_cache_bytes() <= so.kv_budget_bytes);
     so.kv_budget_bytes = all_hot / 10;
     CHECK_THROWS_AS(Session(model, so), OutOfMemory);

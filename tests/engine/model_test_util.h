@@ -39,6 +39,13 @@ inline std::string synthetic_model(const std::string& arch, const std::string& w
     return path.string();
 }
 
+// n token ids spread over the vocabulary; different salts give different sequences.
+inline std::vector<int32_t> token_sequence(int n, int salt, int64_t n_vocab) {
+    std::vector<int32_t> t;
+    for (int i = 0; i < n; ++i) t.push_back(static_cast<int32_t>((i * 7919 + 13 + salt * 104729) % n_vocab));
+    return t;
+}
+
 struct LogitError {
     double max_abs = 0;     // max |fast - ref|
     double ref_std = 0;     // standard deviation of the reference logits

@@ -19,12 +19,6 @@ using namespace silica;
 
 namespace {
 
-std::vector<int32_t> prompt(int n, int salt, int32_t n_vocab) {
-    std::vector<int32_t> t;
-    for (int i = 0; i < n; ++i) t.push_back(static_cast<int32_t>((i * 7919 + 13 + salt * 104729) % n_vocab));
-    return t;
-}
-
 std::vector<int32_t> concat(std::vector<int32_t> a, const std::vector<int32_t>& b) {
     a.insert(a.end(), b.begin(), b.end());
     return a;
@@ -73,12 +67,12 @@ TEST_CASE("a prefix taken from the cache gives the same logits as computing it",
             // window; GPT-2: 100 (its context is 128).
             const bool oss = std::string(arch) == "gpt-oss";
             const int n_shared = oss ? 300 : 100, n_tail = oss ? 30 : 10;
-            const auto shared = prompt(n_shared, 0, V);
+            const auto shared = test::token_sequence(n_shared, 0, V);
             Session first(model, options(kv, cache));
-            first.decode(concat(shared, prompt(n_tail - 5, 1, V)));
+            first.decode(concat(shared, test::token_sequence(n_tail - 5, 1, V)));
             CHECK(first.reused_tokens() == 0);
 
-            const auto second_prompt = concat(shared, prompt(n_tail, 2, V));
+            const auto second_prompt = concat(shared, test::token_sequence(n_tail, 2, V));
             Session warm(model, options(kv, cache));
             warm.decode(second_prompt);
             CHECK(warm.reused_tokens() == n_shared / 32 * 32);  // whole blocks of 32
@@ -94,7 +88,7 @@ TEST_CASE("a prefix taken from the cache gives the same logits as computing it",
             CHECK(again.reused_tokens() == static_cast<int64_t>(second_prompt.size() - 1) / 32 * 32);
             // A prompt with another first token shares nothing.
             Session other(model, options(kv, cache));
-            other.decode(prompt(100, 3, V));
+            other.decode(test::token_sequence(100, 3, V));
             CHECK(other.reused_tokens() == 0);
         }
     }
@@ -105,7 +99,7 @@ TEST_CASE("a session file restores tokens, KV and logits exactly", "[engine][ses
         INFO(arch);
         auto model = Model::load(test::synthetic_model(arch, "q8_0"));
         const int32_t V = static_cast<int32_t>(model->params().n_vocab);
-        const auto p = prompt(90, 4, V);
+        const auto p = test::token_sequence(90, 4, V);
         Session original(model, options(KvType::F16));
         original.decode(p);
         const std::string path = temp_path(std::string(arch) + ".session");
@@ -135,7 +129,7 @@ TEST_CASE("session files of another model, truncated or corrupted are refused", 
     auto other = Model::load(test::synthetic_model("gpt2", "q8_0", 2));
     const int32_t V = static_cast<int32_t>(model->params().n_vocab);
     Session s(model, options(KvType::F16));
-    s.decode(prompt(20, 5, V));
+    s.decode(test::token_sequence(20, 5, V));
     const std::string path = temp_path("refuse.session");
     save_session_file(s, path);
 
@@ -175,7 +169,7 @@ TEST_CASE("session files of another model, truncated or corrupted are refused", 
 TEST_CASE("truncate keeps a prefix, unless a window layer has overwritten it", "[engine][session-file]") {
     auto gpt2 = Model::load(test::synthetic_model("gpt2", "q8_0"));
     const int32_t V = static_cast<int32_t>(gpt2->params().n_vocab);
-    const auto p = prompt(60, 6, V);
+    const auto p = test::token_sequence(60, 6, V);
     Session a(gpt2, options(KvType::F16));
     a.decode(p);
     REQUIRE(a.truncate(40));
@@ -188,7 +182,7 @@ TEST_CASE("truncate keeps a prefix, unless a window layer has overwritten it", "
     // The tiny GPT-OSS has a window of 4 (+256 rows of slack): 300 tokens overwrite early rows.
     auto oss = Model::load(test::synthetic_model("gpt-oss", "q8_0"));
     Session c(oss, options(KvType::F16));
-    c.decode(prompt(300, 7, static_cast<int32_t>(oss->params().n_vocab)));
+    c.decode(test::token_sequence(300, 7, static_cast<int32_t>(oss->params().n_vocab)));
     CHECK_FALSE(c.truncate(10));
     CHECK(c.n_past() == 300);
     CHECK(c.truncate(299));
