@@ -124,16 +124,14 @@ KvCache::~KvCache() = default;
 
 uint64_t KvCache::head_bytes(TensorType type) const { return head_bytes_of(type, layout_.head_dim); }
 
-uint8_t*& KvCache::block_slot(int64_t layer, int64_t block) {
+size_t KvCache::slot_index(int64_t layer, int64_t block) const {
     const int64_t ring = ring_blocks_[layer];
-    return blocks_[static_cast<size_t>(table_offset_[layer] + (ring > 0 ? block % ring : block))];
+    return static_cast<size_t>(table_offset_[layer] + (ring > 0 ? block % ring : block));
 }
 
-uint8_t* KvCache::block_of(int64_t layer, int64_t pos) const {
-    const int64_t ring = ring_blocks_[layer];
-    const int64_t block = pos / B;
-    return blocks_[static_cast<size_t>(table_offset_[layer] + (ring > 0 ? block % ring : block))];
-}
+uint8_t*& KvCache::block_slot(int64_t layer, int64_t block) { return blocks_[slot_index(layer, block)]; }
+
+uint8_t* KvCache::block_of(int64_t layer, int64_t pos) const { return blocks_[slot_index(layer, pos / B)]; }
 
 TensorType KvCache::type_at(int64_t layer, int64_t pos) const {
     return !is_ring(layer) && pos / B < warm_blocks_[layer] ? kKvWarmType : layout_.storage;
@@ -280,7 +278,7 @@ KvCache::Usage KvCache::usage() const {
     for (int64_t l = 0; l < layout_.n_layer; ++l) {
         const int64_t n = is_ring(l) ? ring_blocks_[l] : blocks_for(layout_.n_ctx);
         for (int64_t b = 0; b < n; ++b) {
-            if (!blocks_[static_cast<size_t>(table_offset_[l] + b)]) continue;
+            if (!blocks_[slot_index(l, b)]) continue;
             if (!is_ring(l) && b < warm_blocks_[l]) ++u.warm_blocks;
             else ++u.hot_blocks;
         }

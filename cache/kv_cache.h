@@ -68,7 +68,8 @@ public:
     int64_t row_dim() const { return layout_.n_head_kv * layout_.head_dim; }
     // Rows a layer is guaranteed to keep (its window + slack, or the whole context).
     int64_t capacity(int64_t layer) const { return capacity_[layer]; }
-    bool has_warm_tier() const { return layout_.hot_tokens >= 0 && layout_.storage != kKvWarmType; }
+    // The constructor sets hot_tokens to -1 when the storage type rules out a warm tier.
+    bool has_warm_tier() const { return layout_.hot_tokens >= 0; }
 
     // Call from one thread before storing positions first_pos .. last_pos (the workers' store()
     // calls then never allocate): allocates their blocks and, with a warm tier, moves the blocks
@@ -117,6 +118,7 @@ public:
 
 private:
     bool is_ring(int64_t layer) const { return ring_blocks_[layer] > 0; }
+    size_t slot_index(int64_t layer, int64_t block) const;  // a block's entry in blocks_
     uint8_t*& block_slot(int64_t layer, int64_t block);
     uint8_t* block_of(int64_t layer, int64_t pos) const;  // nullptr when not prepared
     uint64_t head_bytes(TensorType type) const;

@@ -124,7 +124,7 @@ KvCacheInfo Session::kv_info() const {
     KvCacheInfo info;
     info.hot_type = type_traits(L.storage).name;
     if (kv.has_warm_tier()) info.warm_type = type_traits(cache::kKvWarmType).name;
-    info.hot_tokens = kv.has_warm_tier() ? L.hot_tokens : -1;
+    info.hot_tokens = L.hot_tokens;  // -1 without a warm tier
     info.n_ctx = L.n_ctx;
     info.hot_bytes_per_token = fp.hot_per_token;
     info.warm_bytes_per_token = kv.has_warm_tier() ? fp.warm_per_token : 0;
