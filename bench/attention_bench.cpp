@@ -4,6 +4,7 @@
 // kernel. Counter kv_GB/s: bytes of K and V read per second.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -111,6 +112,54 @@ void attention_args(benchmark::internal::Benchmark* b) {
                 for (int algo : {kFused, kTwoPass, kFusedScalar}) b->Args({keys, static_cast<int64_t>(type), oss, algo});
 }
 BENCHMARK(BM_Attention)->Apply(attention_args);
+
+// Prefill attention of one KV head: 256 tokens at positions [first, first + 256) against every
+// key up to the last one (GPT-OSS: its sliding window of 128 when args say so), with the block
+// kernel (attend_chunk) or one attend_spans call per token on its visible keys (what prefill did
+// before). Counter GFLOP/s: 4 * head_dim flops per visible (query head, key) pair.
+void BM_AttentionChunk(benchmark::State& state) {
+    constexpr int64_t kTokens = 256;
+    const int64_t first = state.range(0);
+    const auto type = static_cast<TensorType>(state.range(1));
+    const bool oss = state.range(2) != 0, windowed = state.range(2) == 2;
+    const bool per_token = state.range(3) != 0;
+    Fixture f = make(type, first + kTokens, oss ? 8 : 1, oss ? 8 : 12, oss);
+    const int64_t G = f.shape.n_group, hd = f.shape.head_dim, window = windowed ? 128 : 0;
+    f.q.resize(kTokens * G * hd, 0.25f);
+    f.out.resize(kTokens * G * hd);
+    kernels::QueryChunk chunk{f.q.data(), G * hd, f.out.data(), G * hd, kTokens, first, window};
+    double pairs = 0;
+    for (int64_t t = 0; t < kTokens; ++t) pairs += static_cast<double>(G) * (window ? std::min(window, first + t + 1) : first + t + 1);
+    for (auto _ : state) {
+        if (!per_token) {
+            kernels::attend_chunk({&f.span, 1}, chunk, f.shape);
+        } else {
+            for (int64_t t = 0; t < kTokens; ++t) {
+                const int64_t pos = first + t, lo = window ? std::max<int64_t>(0, pos - window + 1) : 0;
+                kernels::KvRowSpan visible = f.span;
+                visible.k += lo * f.span.stride;
+                visible.v += lo * f.span.stride;
+                visible.n_rows = pos - lo + 1;
+                visible.first_pos = lo;
+                kernels::attend_spans({&visible, 1}, f.q.data() + t * G * hd, f.shape, f.out.data() + t * G * hd);
+            }
+        }
+        benchmark::DoNotOptimize(f.out.data());
+    }
+    state.counters["GFLOP/s"] = benchmark::Counter(4.0 * hd * pairs, benchmark::Counter::kIsIterationInvariantRate,
+                                                   benchmark::Counter::kIs1000);
+    state.SetLabel(std::string(oss ? (windowed ? "gpt-oss window " : "gpt-oss ") : "gpt2 ") +
+                   std::string(type_traits(type).name) + (per_token ? " per-token" : " block"));
+}
+
+void chunk_args(benchmark::internal::Benchmark* b) {
+    b->ArgNames({"first", "type", "oss", "per_token"});
+    for (int64_t first : {0, 256, 1792})
+        for (TensorType type : {TensorType::F16, TensorType::Q8_0})
+            for (int oss : {0, 1, 2})
+                for (int per_token : {0, 1}) b->Args({first, static_cast<int64_t>(type), oss, per_token});
+}
+BENCHMARK(BM_AttentionChunk)->Apply(chunk_args);
 
 }  // namespace
 

@@ -6,17 +6,44 @@
 
 namespace silica::cache {
 
-void attend(const KvCache& kv, int64_t layer, int64_t kv_head, int64_t pos, const float* q, int64_t n_group,
-            const AttentionSpec& spec, float* out, AttentionScratch& scratch) {
-    const int64_t first = spec.window > 0 ? std::max<int64_t>(0, pos - spec.window + 1) : 0;
-    scratch.spans.clear();
-    kv.visible_spans(layer, kv_head, first, pos, scratch.spans);
+namespace {
+
+kernels::AttentionShape shape_of(const KvCache& kv, int64_t n_group, const AttentionSpec& spec) {
     kernels::AttentionShape shape;
     shape.head_dim = kv.layout().head_dim;
     shape.n_group = n_group;
     shape.scale = spec.scale;
     shape.sinks = spec.sinks;
-    kernels::attend_spans(scratch.spans, q, shape, out);
+    return shape;
+}
+
+int64_t first_visible(const AttentionSpec& spec, int64_t pos) {
+    return spec.window > 0 ? std::max<int64_t>(0, pos - spec.window + 1) : 0;
+}
+
+}  // namespace
+
+void attend(const KvCache& kv, int64_t layer, int64_t kv_head, int64_t pos, const float* q, int64_t n_group,
+            const AttentionSpec& spec, float* out, AttentionScratch& scratch) {
+    scratch.spans.clear();
+    kv.visible_spans(layer, kv_head, first_visible(spec, pos), pos, scratch.spans);
+    kernels::attend_spans(scratch.spans, q, shape_of(kv, n_group, spec), out);
+}
+
+void attend_chunk(const KvCache& kv, int64_t layer, int64_t kv_head, int64_t pos0, int64_t n_tokens, const float* q,
+                  int64_t q_stride, int64_t n_group, const AttentionSpec& spec, float* out, int64_t out_stride,
+                  AttentionScratch& scratch) {
+    scratch.spans.clear();
+    kv.visible_spans(layer, kv_head, first_visible(spec, pos0), pos0 + n_tokens - 1, scratch.spans);
+    kernels::QueryChunk chunk;
+    chunk.q = q;
+    chunk.q_stride = q_stride;
+    chunk.out = out;
+    chunk.out_stride = out_stride;
+    chunk.n_tokens = n_tokens;
+    chunk.first_pos = pos0;
+    chunk.window = spec.window;
+    kernels::attend_chunk(scratch.spans, chunk, shape_of(kv, n_group, spec));
 }
 
 }  // namespace silica::cache

@@ -27,4 +27,11 @@ struct AttentionScratch {
 void attend(const KvCache& kv, int64_t layer, int64_t kv_head, int64_t pos, const float* q, int64_t n_group,
             const AttentionSpec& spec, float* out, AttentionScratch& scratch);
 
+// Prefill: tokens pos0 .. pos0 + n_tokens - 1 at once (kernels::attend_chunk). Token t's query heads
+// start at q + t * q_stride, its output at out + t * out_stride; the K/V rows of every token of
+// the chunk must already be stored (the cache's ring slack keeps the oldest token's keys).
+void attend_chunk(const KvCache& kv, int64_t layer, int64_t kv_head, int64_t pos0, int64_t n_tokens, const float* q,
+                  int64_t q_stride, int64_t n_group, const AttentionSpec& spec, float* out, int64_t out_stride,
+                  AttentionScratch& scratch);
+
 }  // namespace silica::cache

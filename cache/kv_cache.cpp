@@ -219,8 +219,8 @@ void KvCache::store(int64_t layer, int64_t pos, int64_t kv_head, const float* k,
     if (!block) throw Error("KV cache: position " + std::to_string(pos) + " was not prepared");
     const TensorType type = type_at(layer, pos);
     uint8_t* krow = k_row(block, type, pos, kv_head);
-    quantize_row(type, k, krow, layout_.head_dim);
-    quantize_row(type, v, krow + B * layout_.n_head_kv * head_bytes(type), layout_.head_dim);
+    kernels::from_f32(type, k, krow, layout_.head_dim);
+    kernels::from_f32(type, v, krow + B * layout_.n_head_kv * head_bytes(type), layout_.head_dim);
 }
 
 void KvCache::store_encoded(int64_t layer, int64_t pos, int64_t kv_head, TensorType type, const uint8_t* k,

@@ -29,10 +29,35 @@ void attend_spans(std::span<const KvRowSpan> spans, const float* q, const Attent
 void attend_spans_reference(std::span<const KvRowSpan> spans, const float* q, const AttentionShape& shape,
                             float* out);
 
+// Prefill attention: the queries of n_tokens consecutive positions (each with the n_group query
+// heads of this KV head) against the KV head's cached rows, each query seeing the keys at or
+// before its own position (and, with a window, fewer than `window` positions back). The caller
+// stores the whole chunk's K/V rows first; `spans` must cover, in order, every position from the
+// first token's first visible key to the last token's position.
+//
+// One pass over the keys serves a block of queries: each K/V tile is converted to float once per
+// block instead of once per query, and the scores of a key for all the block's queries form one
+// vector (no horizontal sums).
+struct QueryChunk {
+    const float* q = nullptr;  // token t, head g: q + t * q_stride + g * head_dim
+    int64_t q_stride = 0;
+    float* out = nullptr;      // same layout, with out_stride
+    int64_t out_stride = 0;
+    int64_t n_tokens = 0;
+    int64_t first_pos = 0;     // position of token 0; token t is at first_pos + t
+    int64_t window = 0;        // 0: all earlier keys; else keys with pos_q - pos_k < window
+};
+void attend_chunk(std::span<const KvRowSpan> spans, const QueryChunk& chunk, const AttentionShape& shape);
+
+// Reference: attend_spans_reference for each token on its own visible keys.
+void attend_chunk_reference(std::span<const KvRowSpan> spans, const QueryChunk& chunk, const AttentionShape& shape);
+
 // Per-ISA entry points (kernels/attention_tiled.h compiled per ISA); call only when active_isa()
 // allows them.
 void attend_spans_scalar(std::span<const KvRowSpan> spans, const float* q, const AttentionShape& shape, float* out);
 void attend_spans_avx2(std::span<const KvRowSpan> spans, const float* q, const AttentionShape& shape, float* out);
 void attend_spans_avx512(std::span<const KvRowSpan> spans, const float* q, const AttentionShape& shape, float* out);
+// The block kernel for head size 64 (AVX-512); false when it does not apply (other head sizes).
+bool attend_chunk_avx512(std::span<const KvRowSpan> spans, const QueryChunk& chunk, const AttentionShape& shape);
 
 }  // namespace silica::kernels

@@ -158,8 +158,8 @@ private:
         kernels::add(x_.data(), h_.data(), T * w_.cfg.n_embd);
     }
 
-    // Each thread takes whole heads; within a head, tokens go in order so every query sees
-    // exactly the keys at or before its own position.
+    // Each thread takes whole heads: it stores the chunk's K/V rows of its heads, then each query
+    // attends to exactly the keys at or before its own position.
     void attention(int64_t layer, int64_t T, int64_t pos0) {
         const auto& c = w_.cfg;
         const int64_t C = c.n_embd, hd = c.head_dim();
@@ -172,8 +172,12 @@ private:
                 for (int64_t t = 0; t < T; ++t) {
                     const float* q = &qkv_[t * 3 * C + h * hd];
                     kv_.store(layer, pos0 + t, h, q + C, q + 2 * C);
-                    cache::attend(kv_, layer, h, pos0 + t, q, 1, spec, &att_[t * C + h * hd], attn_scratch_[tid]);
                 }
+                if (T == 1)
+                    cache::attend(kv_, layer, h, pos0, &qkv_[h * hd], 1, spec, &att_[h * hd], attn_scratch_[tid]);
+                else
+                    cache::attend_chunk(kv_, layer, h, pos0, T, &qkv_[h * hd], 3 * C, 1, spec, &att_[h * hd], C,
+                                        attn_scratch_[tid]);
                 // Decode attention leaves memory bandwidth idle: meanwhile, load this thread's
                 // share of the next matrix into L2, one piece per head.
                 if (T == 1)

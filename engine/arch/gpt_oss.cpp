@@ -253,8 +253,9 @@ private:
         for (int64_t t = 0; t < T; ++t) kernels::rms_norm(&x_[t * C], w.data(), &h_[t * C], C, w_.cfg.eps);
     }
 
-    // Threads take whole KV heads (with their query-head group); tokens go in order within a
-    // head so each query sees exactly the keys at or before its position, even in a ring.
+    // Threads take whole KV heads (with their query-head group): the chunk's K/V rows are stored
+    // first (the ring's slack keeps every key the chunk's first token needs), then each query
+    // attends to exactly the keys at or before its position.
     void attention(int64_t layer, int64_t T, int64_t pos0) {
         const auto& c = w_.cfg;
         const int64_t hd = c.head_dim, group = c.n_head / c.n_head_kv;
@@ -272,11 +273,13 @@ private:
                 spec.scale = 1.0f / std::sqrt(static_cast<float>(hd));
                 spec.window = c.window_of(layer);
                 spec.sinks = &L.sinks[g * group];
-                for (int64_t t = 0; t < T; ++t) {
-                    kv_.store(layer, pos0 + t, g, &k_[t * KV + g * hd], &v_[t * KV + g * hd]);
-                    cache::attend(kv_, layer, g, pos0 + t, &q_[t * Q + g * group * hd], group, spec,
-                                  &att_[t * Q + g * group * hd], attn_scratch_[tid]);
-                }
+                for (int64_t t = 0; t < T; ++t) kv_.store(layer, pos0 + t, g, &k_[t * KV + g * hd], &v_[t * KV + g * hd]);
+                if (T == 1)
+                    cache::attend(kv_, layer, g, pos0, &q_[g * group * hd], group, spec, &att_[g * group * hd],
+                                  attn_scratch_[tid]);
+                else
+                    cache::attend_chunk(kv_, layer, g, pos0, T, &q_[g * group * hd], Q, group, spec,
+                                        &att_[g * group * hd], Q, attn_scratch_[tid]);
             }
         });
     }

@@ -78,13 +78,18 @@ TEST_CASE("gpt2 fast path equals the reference forward with float activations", 
     CHECK(e.top1_agree == e.rows);
 }
 
+// Prefill attention (a block of queries per pass) and decode attention (one query) sum in
+// different orders: float weights agree to rounding; with int8 activations a last-bit difference
+// can flip a quantization step, so those only agree within the quantized types' bound.
 TEST_CASE("gpt2 token-by-token decode equals one batched prefill", "[gpt2][model]") {
-    auto model = Model::load(test::synthetic_model("gpt2", "q8_0"));
+    const std::string wtype = GENERATE(as<std::string>{}, "f32", "q8_0");
+    auto model = Model::load(test::synthetic_model("gpt2", wtype));
     const auto batched = fast_logits(model, 2, KvType::F32, false);
     const auto stepped = fast_logits(model, 2, KvType::F32, true);
     const auto e = test::compare_logits(stepped, batched, model->params().n_vocab);
-    INFO("rel " << e.rel());
-    CHECK(e.rel() <= 1e-4);
+    INFO("weights " << wtype << ": rel " << e.rel() << ", top-1 agreement " << e.top1_agree << "/" << e.rows);
+    CHECK(e.rel() <= (wtype == "f32" ? 1e-4 : bound_for(wtype)));
+    CHECK(e.top1_agree >= e.rows - 1);
 }
 
 TEST_CASE("gpt2 logits are identical for 1 and 2 threads", "[gpt2][model]") {

@@ -38,8 +38,8 @@ Keys random_keys(std::mt19937& rng, TensorType type, int64_t hd, int64_t n_keys,
     return keys;
 }
 
-// Head 1's rows cut into random spans (some of a single row).
-std::vector<kernels::KvRowSpan> random_spans(std::mt19937& rng, const Keys& keys) {
+// Head 1's rows cut into random spans (some of a single row); row 0 is at position first_pos.
+std::vector<kernels::KvRowSpan> random_spans(std::mt19937& rng, const Keys& keys, int64_t first_pos = 0) {
     std::vector<kernels::KvRowSpan> spans;
     for (int64_t pos = 0; pos < keys.n_keys;) {
         const int64_t n = std::min<int64_t>(keys.n_keys - pos, rng() % 3 == 0 ? 1 : 1 + rng() % 200);
@@ -50,7 +50,7 @@ std::vector<kernels::KvRowSpan> random_spans(std::mt19937& rng, const Keys& keys
         s.n_rows = n;
         s.stride = static_cast<int64_t>(2 * keys.head_bytes);
         s.type = keys.type;
-        s.first_pos = pos;
+        s.first_pos = first_pos + pos;
         spans.push_back(s);
         pos += n;
     }
@@ -129,4 +129,63 @@ TEST_CASE("a sink that dominates the softmax drives the output toward zero", "[k
         shape.sinks = &sink;
     }
     kernels::reset_isa_for_testing();
+}
+
+TEST_CASE("attend_chunk equals the per-token reference for every ISA, type, group and window",
+          "[kernels][attention]") {
+    std::mt19937 rng(23);
+    std::normal_distribution<float> normal;
+    int cases = 0, block_cases = 0;
+    for (TensorType type : {TensorType::F32, TensorType::F16, TensorType::BF16, TensorType::Q8_0}) {
+        for (int trial = 0; trial < 10; ++trial) {
+            // Mostly head size 64 (the AVX-512 block kernel); the rest take the per-token path.
+            const int64_t hd = trial % 4 != 3 ? 64 : type == TensorType::Q8_0 ? 32 * (1 + rng() % 4) : 8 * (1 + rng() % 16);
+            const int64_t G = std::vector<int64_t>{1, 2, 3, 8}[rng() % 4];
+            const int64_t n_tokens = trial == 0 ? 1 : 1 + rng() % 90;
+            const int64_t first_pos = trial % 3 == 0 ? 0 : rng() % 400;
+            const int64_t window = trial % 2 ? 1 + rng() % 150 : 0;
+            const int64_t last_pos = first_pos + n_tokens - 1;
+            const int64_t first_key = window > 0 ? std::max<int64_t>(0, first_pos - window + 1) : 0;
+            const float k_scale = trial % 5 == 0 ? 30.0f : 1.0f;
+            const Keys keys = random_keys(rng, type, hd, last_pos - first_key + 1, k_scale);
+            const auto spans = random_spans(rng, keys, first_key);
+            // Queries and outputs in rows wider than a token's heads, as in the forward passes.
+            const int64_t stride = G * hd + 16;
+            std::vector<float> q(n_tokens * stride), sinks(G);
+            for (auto& x : q) x = normal(rng);
+            for (auto& x : sinks) x = 3.0f * normal(rng);
+            kernels::AttentionShape shape;
+            shape.head_dim = hd;
+            shape.n_group = G;
+            shape.scale = 1.0f / std::sqrt(static_cast<float>(hd));
+            shape.sinks = trial % 2 == 0 ? sinks.data() : nullptr;
+            std::vector<float> ref(n_tokens * stride, 0.0f), out(n_tokens * stride);
+            kernels::QueryChunk chunk;
+            chunk.q = q.data();
+            chunk.q_stride = stride;
+            chunk.out_stride = stride;
+            chunk.n_tokens = n_tokens;
+            chunk.first_pos = first_pos;
+            chunk.window = window;
+            chunk.out = ref.data();
+            kernels::attend_chunk_reference(spans, chunk, shape);
+            chunk.out = out.data();
+            for (int isa = 0; isa <= static_cast<int>(kernels::detected_isa()); ++isa) {
+                kernels::set_isa_for_testing(static_cast<kernels::Isa>(isa));
+                std::fill(out.begin(), out.end(), 0.0f);  // the padding past each token's heads stays 0
+                kernels::attend_chunk(spans, chunk, shape);
+                float max_err = 0;
+                for (size_t i = 0; i < out.size(); ++i) max_err = std::max(max_err, std::abs(out[i] - ref[i]));
+                INFO("type " << static_cast<int>(type) << " isa " << isa << " hd " << hd << " G " << G << " tokens "
+                             << n_tokens << " first " << first_pos << " window " << window << " spans " << spans.size()
+                             << " sinks " << (shape.sinks != nullptr));
+                CHECK(max_err <= 1e-4f);
+                ++cases;
+                block_cases += isa == static_cast<int>(kernels::Isa::avx512) && hd == 64 && n_tokens * G >= 8;
+            }
+        }
+    }
+    kernels::reset_isa_for_testing();
+    CHECK(cases >= 40);
+    if (kernels::detected_isa() == kernels::Isa::avx512) CHECK(block_cases >= 15);
 }
