@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include "silica/error.h"
 
@@ -134,14 +135,21 @@ size_t MappedFile::release(size_t offset, size_t length) {
     return end - begin;
 }
 
-void MappedFile::advise_willneed(size_t offset, size_t length) const {
-    if (base_ == nullptr || !mmapped_) return;  // private memory is already resident
-    // WILLNEED may start at any page containing the range, so round the start down.
-    const size_t page = page_size();
-    size_t begin = std::min(offset, size_);
-    size_t end = (length > size_ - begin) ? size_ : begin + length;
-    begin = begin / page * page;
-    if (begin < end) ::madvise(base_ + begin, end - begin, MADV_WILLNEED);  // only a hint
+size_t MappedFile::read_into_page_cache(size_t offset, size_t length) const {
+    if (base_ == nullptr || !mmapped_ || offset >= size_) return 0;
+    const size_t end = length > size_ - offset ? size_ : offset + length;
+    const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    FdCloser closer{fd};
+    std::vector<uint8_t> buffer(size_t{8} << 20);
+    size_t done = offset;
+    while (done < end) {
+        const ssize_t n = ::pread(fd, buffer.data(), std::min(buffer.size(), end - done), static_cast<off_t>(done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        done += static_cast<size_t>(n);
+    }
+    return done - offset;
 }
 
 }  // namespace silica

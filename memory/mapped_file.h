@@ -31,8 +31,12 @@ public:
     // zeros afterwards, so callers must not read a released range again. Out-of-range parts are
     // ignored. Returns the number of bytes released.
     size_t release(size_t offset, size_t length);
-    // Hints that [offset, offset + length) will be read soon (starts readahead for a mapping).
-    void advise_willneed(size_t offset, size_t length) const;
+    // Reads [offset, offset + length) of a mapped file into the page cache now, through read()
+    // rather than the mapping, so the pages are cached but not mapped (they do not count in RSS)
+    // and a later first touch is a minor fault instead of a disk read. For data read by scattered
+    // rows later (an embedding). Returns the bytes read: 0 for private memory (already resident)
+    // or when the file cannot be read, which only loses the warm-up.
+    size_t read_into_page_cache(size_t offset, size_t length) const;
 
 private:
     void reset() noexcept;

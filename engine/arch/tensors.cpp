@@ -52,6 +52,8 @@ Weight TensorBinder::expert_weight(const std::string& name, int64_t cols, int64_
 }
 
 Weight TensorBinder::embedding(const std::string& name, int64_t cols, int64_t rows) const {
+    const gguf::TensorInfo& t = get(name, {cols, rows});
+    file_.read_into_page_cache(file_.data_offset() + t.offset, t.nbytes);
     return Weight::view(matrix(name, cols, rows));
 }
 

@@ -29,7 +29,9 @@ public:
     Weight weight(const std::string& name, int64_t cols, int64_t rows) const;
     // All experts of a 3-D [n_expert][rows][cols] weight, the same way; Weight::expert(e) selects one.
     Weight expert_weight(const std::string& name, int64_t cols, int64_t rows, int64_t n_expert) const;
-    // A 2-D weight only read by rows (embedding lookups): always a view of the file.
+    // A 2-D weight only read by rows (embedding lookups): always a view of the file. Its bytes are
+    // read into the page cache at load: otherwise a decode step whose token's row was never read
+    // waits for a disk read (measured ~1.5 ms per row here, 0.4-1.1 ms of a GPT-OSS-20B step).
     Weight embedding(const std::string& name, int64_t cols, int64_t rows) const;
     // A 1-D (or n-D) tensor of any float type converted to float32.
     std::vector<float> floats(const std::string& name, std::initializer_list<int64_t> shape) const;

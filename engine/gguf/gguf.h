@@ -99,8 +99,9 @@ public:
     // tensor has been repacked elsewhere (see MappedFile::release: never read them again with
     // --no-mmap). A no-op for parse()d bytes. Returns the bytes released.
     size_t release_pages(uint64_t offset, uint64_t length) const;
-    // Hints that [offset, offset + length) of the file will be read soon.
-    void advise_willneed(uint64_t offset, uint64_t length) const;
+    // Reads [offset, offset + length) of a mapped file into the page cache without mapping it
+    // (MappedFile::read_into_page_cache). Returns the bytes read.
+    size_t read_into_page_cache(uint64_t offset, uint64_t length) const;
 
 private:
     struct Impl;

@@ -337,8 +337,8 @@ size_t File::release_pages(uint64_t offset, uint64_t length) const {
     return impl_->mapped.release(static_cast<size_t>(offset), static_cast<size_t>(length));
 }
 
-void File::advise_willneed(uint64_t offset, uint64_t length) const {
-    impl_->mapped.advise_willneed(static_cast<size_t>(offset), static_cast<size_t>(length));
+size_t File::read_into_page_cache(uint64_t offset, uint64_t length) const {
+    return impl_->mapped.read_into_page_cache(static_cast<size_t>(offset), static_cast<size_t>(length));
 }
 
 const std::vector<std::pair<std::string, Value>>& File::metadata() const { return impl_->metadata; }

@@ -59,7 +59,8 @@ TEST_CASE("mapped file: contents through mmap and read()", "[gguf][memory]") {
             CHECK(h.release(4 * page, 100 * page) == page);       // page 4; the partial last page is kept
             CHECK(h.release(100 * page, page) == 0);               // beyond the end
             CHECK(h.release(0, ~size_t{0}) == 5 * page);           // huge length is clipped
-            h.advise_willneed(0, ~size_t{0});
+            CHECK(h.read_into_page_cache(page, ~size_t{0}) == (use_mmap ? content.size() - page : 0));
+            CHECK(h.read_into_page_cache(content.size(), 1) == 0);
             if (use_mmap) {
                 // A file mapping reads the released pages back from the file.
                 CHECK(std::equal(content.begin(), content.end(), h.data()));
