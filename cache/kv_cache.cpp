@@ -202,6 +202,7 @@ void KvCache::release_from(int64_t n) {
         }
         warm_blocks_[l] = std::min(warm_blocks_[l], first_free);
     }
+    compact_if_sparse();
 }
 
 void KvCache::clear() {
@@ -212,6 +213,23 @@ void KvCache::clear() {
             hot_pool_->free(slot);
             slot = nullptr;
         }
+    compact_if_sparse();
+}
+
+uint64_t KvCache::compact() {
+    uint64_t released = hot_pool_->compact(blocks_);
+    if (warm_pool_) released += warm_pool_->compact(blocks_);
+    pool_->release_free_memory();
+    return released;
+}
+
+void KvCache::compact_if_sparse() {
+    auto sparse = [](const FixedBlockPool* p) {
+        if (!p) return false;
+        const size_t spare = p->slabs() - p->slabs_needed();
+        return spare > 0 && spare * kCompactSpareSlabsDivisor >= p->slabs();
+    };
+    if (sparse(hot_pool_.get()) || sparse(warm_pool_.get())) compact();
 }
 
 void KvCache::store(int64_t layer, int64_t pos, int64_t kv_head, const float* k, const float* v) {

@@ -80,10 +80,17 @@ public:
     // Moves a full-attention layer's blocks that lie wholly before `pos` to the warm tier (no-op
     // without one): restoring a snapshot whose rows there were warm keeps them warm.
     void make_warm_before(int64_t layer, int64_t pos);
-    // Frees the blocks of full-attention layers that hold only positions >= n (after a truncate).
+    // Frees the blocks of full-attention layers that hold only positions >= n (after a truncate),
+    // then compacts when that left the slabs sparse (see compact()).
     void release_from(int64_t n);
-    // Frees every block (a reset session).
+    // Frees every block (a reset session) and gives all slabs back.
     void clear();
+    // Packs the live blocks into as few slabs as they need (copying blocks out of the emptiest
+    // slabs; the block tables follow) and gives the freed slabs' pages back to the system.
+    // release_from() and clear() call it once at least 1/kCompactSpareSlabsDivisor of a pool's
+    // slabs could go. Returns the bytes of slabs given back. Not during a forward pass.
+    uint64_t compact();
+    static constexpr size_t kCompactSpareSlabsDivisor = 4;
 
     // Store one KV head of position `pos` (head_dim floats each for K and V). pos must be prepared.
     void store(int64_t layer, int64_t pos, int64_t kv_head, const float* k, const float* v);
@@ -124,6 +131,7 @@ private:
     uint64_t head_bytes(TensorType type) const;
     void allocate_block(int64_t layer, int64_t block);
     void make_warm(int64_t layer, int64_t block);
+    void compact_if_sparse();
     // Where one head's K row of `pos` starts (V follows kKvBlockTokens rows later).
     uint8_t* k_row(uint8_t* block, TensorType type, int64_t pos, int64_t kv_head) const;
 

@@ -110,7 +110,53 @@ TEST_CASE("blocks are allocated as positions are prepared and freed by release_f
     CHECK_THROWS_WITH(kv.prepare(90, 100), Catch::Contains("outside the context"));
     kv.clear();
     CHECK(kv.bytes() == 0);
-    CHECK(kv.usage().committed_bytes > 0);  // slabs stay with the cache for reuse
+    CHECK(kv.usage().committed_bytes == 0);  // a reset gives every slab back
+    store_range(kv, 0, 40);                   // and the cache takes new ones as it fills again
+    CHECK(kv.usage().hot_blocks == 2 + 2);
+}
+
+TEST_CASE("after a truncate the live blocks are packed into fewer slabs, rows intact", "[cache][kv]") {
+    for (int64_t hot_tokens : {int64_t{-1}, int64_t{256}}) {
+        INFO("hot tokens " << hot_tokens);
+        cache::KvLayout layout;
+        layout.n_layer = 4;
+        layout.n_ctx = 4096;
+        layout.n_head_kv = 2;
+        layout.head_dim = kHeadDim;
+        layout.window = {0, 0, 0, 0};
+        layout.storage = TensorType::F16;
+        layout.hot_tokens = hot_tokens;
+        cache::KvCache kv(layout);
+        std::map<int64_t, TensorType> stored_as;
+        // Chunks of 256 positions: each prepare() takes 8 blocks per layer in turn, so every
+        // layer's blocks end up spread over all slabs.
+        for (int64_t n = 0; n < 4096; n += 256) store_range(kv, n, n + 256, &stored_as);
+        const uint64_t full = kv.usage().committed_bytes;
+        kv.release_from(700);
+        const auto u = kv.usage();
+        CHECK(u.committed_bytes < full / 2);
+        // What the live blocks need, rounded up to whole 1 MiB slabs per pool.
+        const uint64_t slab = uint64_t{1} << 20;
+        CHECK(u.committed_bytes <= (u.hot_bytes + slab - 1) / slab * slab + (u.warm_bytes + slab - 1) / slab * slab);
+        auto check_rows = [&](int64_t end) {
+            std::vector<float> back(kHeadDim);
+            for (int64_t l = 0; l < layout.n_layer; ++l)
+                for (int64_t pos = 0; pos < end; ++pos) {
+                    const bool warm = stored_as[pos] != TensorType::F16 || kv.type_at(l, pos) != TensorType::F16;
+                    const TensorType first = stored_as[pos];
+                    kv.load_k(l, pos, 1, back.data());
+                    REQUIRE(back == expected_row(row_values(l, pos, 1, 0), first, warm));
+                    kv.load_v(l, pos, 0, back.data());
+                    REQUIRE(back == expected_row(row_values(l, pos, 0, 1), first, warm));
+                }
+        };
+        check_rows(700);
+        // The cache keeps working: new rows land in the freed space or new slabs.
+        store_range(kv, 700, 1500, &stored_as);
+        check_rows(1500);
+        kv.clear();
+        CHECK(kv.usage().committed_bytes == 0);
+    }
 }
 
 TEST_CASE("a ring keeps every row of its window across the edge, whatever the chunk sizes", "[cache][kv]") {

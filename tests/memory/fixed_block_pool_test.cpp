@@ -47,3 +47,71 @@ TEST_CASE("fixed blocks are aligned, disjoint, reused after free, and bounded by
         CHECK(pool.allocate() == nullptr);
     }
 }
+
+TEST_CASE("compact packs live blocks into the fewest slabs, keeps their bytes, and returns the rest",
+          "[memory]") {
+    std::mt19937 rng(4);
+    for (size_t block : {size_t{64}, size_t{17408}, size_t{65536}, size_t{300000}}) {
+        for (int trial = 0; trial < 5; ++trial) {
+            INFO("block " << block << " trial " << trial);
+            BuddyPool::Options o;
+            o.min_block = size_t{1} << 20;
+            const size_t n = 30 + rng() % 100;
+            BuddyPool backing(FixedBlockPool::backing_bytes(block, n) + (size_t{4} << 20), o);
+            FixedBlockPool pool(backing, block);
+            // Owners as a cache would hold them: some null, some freed again, each block once.
+            std::vector<uint8_t*> owners;
+            for (size_t i = 0; i < n; ++i) owners.push_back(rng() % 7 == 0 ? nullptr : pool.allocate());
+            for (auto& p : owners)
+                if (p && rng() % 3 != 0) {
+                    pool.free(p);
+                    p = nullptr;
+                }
+            // Each live block carries its owner index in every byte group.
+            for (size_t i = 0; i < owners.size(); ++i)
+                if (owners[i])
+                    for (size_t j = 0; j < block; j += 4) std::memcpy(owners[i] + j, &i, std::min<size_t>(4, block - j));
+            const size_t live = pool.live_blocks(), slabs_before = pool.slabs();
+            const size_t in_use_before = backing.stats().in_use;
+            // A foreign pointer is left alone.
+            std::vector<uint8_t> foreign(block);
+            owners.push_back(foreign.data());
+            const size_t released = pool.compact(owners);
+            CHECK(owners.back() == foreign.data());
+            owners.pop_back();
+            CHECK(pool.slabs() == pool.slabs_needed());
+            CHECK(pool.live_blocks() == live);
+            CHECK(released == (slabs_before - pool.slabs()) * pool.slab_bytes());
+            CHECK(backing.stats().in_use == in_use_before - released);
+            std::set<uint8_t*> distinct;
+            for (size_t i = 0; i < owners.size(); ++i) {
+                if (!owners[i]) continue;
+                CHECK(distinct.insert(owners[i]).second);
+                uint32_t word = 0;
+                std::memcpy(&word, owners[i] + (block / 2) / 4 * 4, std::min<size_t>(4, block - block / 2 / 4 * 4));
+                CHECK(word == static_cast<uint32_t>(i));
+            }
+            // The pool still works: it fills its remaining free blocks before taking a new slab.
+            const size_t spare = pool.slabs() * pool.blocks_per_slab() - live;
+            for (size_t i = 0; i < spare; ++i) {
+                uint8_t* p = pool.allocate();
+                REQUIRE(p != nullptr);
+                CHECK(distinct.count(p) == 0);
+            }
+            CHECK(pool.slabs() == pool.slabs_needed());
+        }
+    }
+}
+
+TEST_CASE("compact refuses owners that miss a live block", "[memory]") {
+    BuddyPool::Options o;
+    o.min_block = size_t{1} << 20;
+    BuddyPool backing(size_t{8} << 20, o);
+    FixedBlockPool pool(backing, 4096);
+    std::vector<uint8_t*> owners = {pool.allocate(), pool.allocate()};
+    uint8_t* hidden = pool.allocate();
+    CHECK_THROWS_WITH(pool.compact(owners), Catch::Contains("2 of its 3 live blocks"));
+    CHECK(pool.live_blocks() == 3);
+    pool.free(hidden);
+    CHECK(pool.compact(owners) == 0);
+}
