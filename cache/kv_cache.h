@@ -1,6 +1,6 @@
 // The key/value cache of one session, paged: each layer's positions are grouped in blocks of
-// kKvBlockTokens, each block holding the K rows and then the V rows of its positions (one row per
-// position: all KV heads, n_head_kv * head_dim values) in one storage type. Blocks come from a
+// kKvBlockTokens, each block holding the K rows and then the V rows of its positions in one
+// storage type, head-major (head 0's rows of the 32 positions, then head 1's, ...). Blocks come from a
 // buddy pool (memory/) only when a position is first prepared, so a long context costs memory
 // only as it fills.
 //
@@ -132,7 +132,7 @@ private:
     void allocate_block(int64_t layer, int64_t block);
     void make_warm(int64_t layer, int64_t block);
     void compact_if_sparse();
-    // Where one head's K row of `pos` starts (V follows kKvBlockTokens rows later).
+    // Where one head's K row of `pos` starts (its V row is kKvBlockTokens * n_head_kv rows later).
     uint8_t* k_row(uint8_t* block, TensorType type, int64_t pos, int64_t kv_head) const;
 
     KvLayout layout_;
