@@ -20,6 +20,7 @@
 #include "kernels/matmul.h"
 #include "kernels/matmul_ref.h"
 #include "kernels/matmul_repacked.h"
+#include "kernels/prefetch.h"
 #include "quant/fp16.h"
 #include "quant/repack.h"
 
@@ -361,15 +362,19 @@ TEST_CASE("F16 panel matmul does not depend on the row split or the batch size",
                 INFO("split " << a << " " << b);
                 REQUIRE(std::memcmp(y.data(), whole.data(), y.size() * sizeof(float)) == 0);
             }
-            // Each activation row alone (the decode GEMV) gives the bits of the batched GEMM.
-            for (int64_t i = 0; i < m; ++i) {
-                Activations one;
-                one.prepare(TensorType::F16, xf.data() + i * cols, 1, cols);
-                std::vector<float> y(rows, std::nanf(""));
-                matmul(c.rp(), one, y.data(), rows, 0, rows);
-                INFO("activation row " << i);
-                REQUIRE(std::memcmp(y.data(), whole.data() + i * rows, rows * sizeof(float)) == 0);
-            }
+            // Each activation row alone (the decode GEMV, with and without its software prefetch)
+            // gives the bits of the batched GEMM.
+            for (int64_t i = 0; i < m; ++i)
+                for (bool prefetch : {true, false}) {
+                    set_software_prefetch(prefetch);
+                    Activations one;
+                    one.prepare(TensorType::F16, xf.data() + i * cols, 1, cols);
+                    std::vector<float> y(rows, std::nanf(""));
+                    matmul(c.rp(), one, y.data(), rows, 0, rows);
+                    set_software_prefetch(true);
+                    INFO("activation row " << i << " prefetch " << prefetch);
+                    REQUIRE(std::memcmp(y.data(), whole.data() + i * rows, rows * sizeof(float)) == 0);
+                }
         }
     }
 }
