@@ -2,8 +2,10 @@
 //
 //   matmul_bench --benchmark_filter='q8_0/gpt-oss'      (names: type/model-tensor/isa/m/threads)
 //
-// "q4_0-x16" and "mxfp4-x16" are the same matrices repacked at load time into the row-interleaved
-// layout of quant/repack.h and multiplied by kernels/matmul_repacked.h (AVX2 and AVX-512).
+// "q4_0-x16", "mxfp4-x16", "q8_0-x16" are the same matrices repacked at load time into the
+// row-interleaved layout of quant/repack.h and multiplied by kernels/matmul_repacked.h (AVX2 and
+// AVX-512); "f16-x16" are F16 panels (AVX-512 only). F16 also runs at m = 512 (prefill of 512
+// tokens), e.g.  matmul_bench --benchmark_filter='^f16.*/gpt2.*/avx512/m(1|512)/'
 //
 // Counters: GB/s of GGUF weight bytes read and GFLOP/s (2 * m * rows * cols per call), totals over
 // all threads. (With threads:N the Time column is wall time / (N * iterations per thread): multiply
@@ -37,6 +39,7 @@ const Shape kShapes[] = {
     {"gpt2-qkv", 2304, 768},         {"gpt2-fc", 3072, 768},          {"gpt2-proj", 768, 3072},
     {"gpt2-output", 50257, 768},     {"gpt-oss-attn", 2880, 2880},    {"gpt-oss-expert", 5760, 2880},
     {"gpt-oss-5760in", 2880, 5760},  {"gpt-oss-output", 201088, 2880},
+    {"gpt2m-qkv", 3072, 1024},       {"gpt2m-fc", 4096, 1024},        {"gpt2m-proj", 1024, 4096},
 };
 const TensorType kTypes[] = {TensorType::Q8_0, TensorType::Q4_0, TensorType::MXFP4, TensorType::Q4_K,
                              TensorType::Q5_K, TensorType::Q6_K, TensorType::F16,   TensorType::BF16,
@@ -161,7 +164,8 @@ int register_all() {
     for (TensorType t : kTypes)
         for (const Shape& s : kShapes)
             for (int isa = static_cast<int>(detected_isa()); isa >= 0; --isa)
-                for (int64_t m : {1, 64}) {
+                for (int64_t m : {1, 64, 512}) {
+                    if (m == 512 && t != TensorType::F16) continue;  // (F16 prefill: issue 5's weakest row)
                     // The scalar ISA is the reference (double-precision dot of dequantized blocks);
                     // its prefill speed is not interesting and would take minutes.
                     if (isa == 0 && m > 1) continue;
@@ -172,7 +176,9 @@ int register_all() {
                                              std::string(isa_name(static_cast<Isa>(isa))) + "/m" + std::to_string(m);
                     auto* b = benchmark::RegisterBenchmark(name.c_str(), bm_matmul, t, s, static_cast<Isa>(isa), m, false);
                     b->UseRealTime()->Unit(benchmark::kMicrosecond)->Threads(1)->Threads(2);
-                    if (can_repack_x16(t) && isa >= static_cast<int>(Isa::avx2)) {
+                    const bool has_repacked_kernel =
+                        can_repack_x16(t) && isa >= static_cast<int>(t == TensorType::F16 ? Isa::avx512 : Isa::avx2);
+                    if (has_repacked_kernel) {
                         const std::string rname = std::string(type_traits(t).name) + "-x16/" + s.name + "/" +
                                                   std::string(isa_name(static_cast<Isa>(isa))) + "/m" + std::to_string(m);
                         auto* br = benchmark::RegisterBenchmark(rname.c_str(), bm_matmul, t, s, static_cast<Isa>(isa), m, true);

@@ -12,10 +12,13 @@ namespace silica::kernels {
 bool matmul_avx2(const Matrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end);
 bool matmul_avx512(const Matrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end);
 
-// Row-interleaved Q4_0 / MXFP4 (quant/repack.h).
+// Row-interleaved Q4_0 / MXFP4 / Q8_0 (quant/repack.h).
 bool matmul_repacked_avx2(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin,
                           int64_t r_end);
 bool matmul_repacked_avx512(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin,
                             int64_t r_end);
+// F16 panels (kernels/matmul_repacked_f16_avx512.cpp).
+bool matmul_repacked_f16_avx512(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy,
+                                int64_t r_begin, int64_t r_end);
 
 }  // namespace silica::kernels

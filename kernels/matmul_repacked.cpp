@@ -40,7 +40,11 @@ RepackedMatrix repacked_rows(const RepackedMatrix& w, int64_t first_row, int64_t
                           w.data + static_cast<size_t>(first_row / kRepackRows) * repacked_group_bytes(w.type, w.cols)};
 }
 
-bool repacked_kernel_available(TensorType type) { return can_repack_x16(type) && active_isa() >= Isa::avx2; }
+bool repacked_kernel_available(TensorType type) {
+    // F16 panels have an AVX-512 kernel only; with AVX2 they stay in GGUF layout (float_tile).
+    if (type == TensorType::F16) return active_isa() >= Isa::avx512;
+    return can_repack_x16(type) && active_isa() >= Isa::avx2;
+}
 
 void matmul_reference_repacked(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy,
                                int64_t r_begin, int64_t r_end) {
@@ -49,7 +53,10 @@ void matmul_reference_repacked(const RepackedMatrix& w, const Activations& x, fl
     for (int64_t r = r_begin; r < r_end; ++r) {
         unpack_row_x16(w.type, w.data, w.rows, w.cols, r, row.data());
         const Matrix one{w.type, 1, w.cols, row.data(), rb};
-        matmul_reference_int8(one, x, y + r, ldy, 0, 1);
+        if (w.type == TensorType::F16)
+            matmul_reference(one, x, y + r, ldy, 0, 1);  // float weights: float activations
+        else
+            matmul_reference_int8(one, x, y + r, ldy, 0, 1);
     }
 }
 
@@ -58,6 +65,7 @@ void matmul(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy
     if (r_begin == r_end || x.rows() == 0) return;
     switch (active_isa()) {
         case Isa::avx512:
+            if (matmul_repacked_f16_avx512(w, x, y, ldy, r_begin, r_end)) return;
             if (matmul_repacked_avx512(w, x, y, ldy, r_begin, r_end)) return;
             break;
         case Isa::avx2:

@@ -1,5 +1,6 @@
 // Matmul of weight matrices repacked at load time into the row-interleaved x16 layout of
-// quant/repack.h (Q4_0 and MXFP4), by int8 activations prepared for the original type.
+// quant/repack.h (Q4_0, MXFP4, Q8_0: by int8 activations; F16 panels: by float activations),
+// activations prepared for the original type.
 //
 // The engine opts in per matrix at load time:
 //   if (can_repack_x16(m.type) && repacked_kernel_available(m.type)) {
@@ -8,8 +9,9 @@
 //       RepackedMatrix r{m.type, m.rows, m.cols, buffer};            // then matmul(r, ...)
 //   }
 // and may then drop the GGUF pages. Activations are prepared exactly as for the GGUF matrix
-// (x.prepare(m.type, ...)); results equal matmul_reference_int8 on the original matrix up to float
-// rounding, and, as for every matmul, do not depend on how [r_begin, r_end) is split.
+// (x.prepare(m.type, ...)); results equal matmul_reference_int8 (F16: matmul_reference) on the
+// original matrix up to float rounding, and, as for every matmul, do not depend on how
+// [r_begin, r_end) is split.
 #pragma once
 #include <cstdint>
 
@@ -32,13 +34,15 @@ struct RepackedMatrix {
 RepackedMatrix repacked_rows(const RepackedMatrix& w, int64_t first_row, int64_t rows);
 
 // True when the active ISA (kernels/isa.h) has a SIMD kernel for the repacked layout of `type`
-// (AVX2 or AVX-512). Otherwise matmul(RepackedMatrix) runs the scalar reference: keep GGUF order.
+// (AVX2 or AVX-512; F16: AVX-512 only). Otherwise matmul(RepackedMatrix) runs the scalar
+// reference: keep GGUF order.
 bool repacked_kernel_available(TensorType type);
 
 // Same contract as matmul(const Matrix&, ...) in kernels/matmul.h.
 void matmul(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end);
 
-// Scalar reference: unpacks each row to GGUF bytes and runs matmul_reference_int8 on it.
+// Scalar reference: unpacks each row to GGUF bytes and runs matmul_reference_int8 on it (F16:
+// matmul_reference).
 void matmul_reference_repacked(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy,
                                int64_t r_begin, int64_t r_end);
 

@@ -18,7 +18,7 @@ size_t scale_bytes(TensorType t) { return t == TensorType::MXFP4 ? 1 : 2; }
 void check(TensorType t, int64_t rows, int64_t cols) {
     if (!can_repack_x16(t))
         throw Error("repack: type " + std::string(type_traits(t).name) + " has no row-interleaved layout");
-    if (rows < 0 || cols <= 0 || cols % kQK != 0)
+    if (rows < 0 || cols <= 0 || (t != TensorType::F16 && cols % kQK != 0))
         throw Error("repack: bad shape " + std::to_string(rows) + "x" + std::to_string(cols));
 }
 
@@ -47,14 +47,34 @@ void set_gguf_code(TensorType t, uint8_t* qs, int e, int code) {
         qs[e % 16] |= static_cast<uint8_t>(code << (e < 16 ? 0 : 4));
 }
 
+// F16 panels (see quant/repack.h): weight (l, j) of a group at byte 32 * j + 2 * l.
+constexpr size_t kF16ColumnBytes = kRepackRows * 2;
+
+void repack_f16(const uint8_t* src, size_t src_row_stride, int64_t rows, int64_t cols, size_t group_bytes,
+                uint8_t* dst) {
+    const int64_t groups = (rows + kRepackRows - 1) / kRepackRows;
+    for (int64_t g = 0; g < groups; ++g) {
+        uint8_t* group = dst + g * group_bytes;
+        for (int l = 0; l < kRepackRows && g * kRepackRows + l < rows; ++l) {
+            const uint8_t* row = src + (g * kRepackRows + l) * src_row_stride;
+            for (int64_t j = 0; j < cols; ++j) std::memcpy(group + j * kF16ColumnBytes + 2 * l, row + 2 * j, 2);
+        }
+    }
+}
+
+void unpack_f16(const uint8_t* group, int l, int64_t cols, uint8_t* dst_row) {
+    for (int64_t j = 0; j < cols; ++j) std::memcpy(dst_row + 2 * j, group + j * kF16ColumnBytes + 2 * l, 2);
+}
+
 }  // namespace
 
 bool can_repack_x16(TensorType t) {
-    return t == TensorType::Q4_0 || t == TensorType::MXFP4 || t == TensorType::Q8_0;
+    return t == TensorType::Q4_0 || t == TensorType::MXFP4 || t == TensorType::Q8_0 || t == TensorType::F16;
 }
 
 size_t repacked_group_bytes(TensorType t, int64_t cols) {
     check(t, 0, cols);
+    if (t == TensorType::F16) return (static_cast<size_t>(cols) * kF16ColumnBytes + 63) / 64 * 64;
     const size_t nb = static_cast<size_t>(cols / kQK);
     const size_t bytes = nb * (tile_code_bytes(t) + kRepackRows * scale_bytes(t));
     return (bytes + 63) / 64 * 64;
@@ -73,6 +93,10 @@ void repack_x16(TensorType t, const uint8_t* src, size_t src_row_stride, int64_t
     const size_t block_bytes = static_cast<size_t>(type_traits(t).block_bytes);
     const int64_t groups = (rows + kRepackRows - 1) / kRepackRows;
     std::memset(dst, 0, groups * group_bytes);  // padding rows decode to 0
+    if (t == TensorType::F16) {
+        repack_f16(src, src_row_stride, rows, cols, group_bytes, dst);
+        return;
+    }
     for (int64_t g = 0; g < groups; ++g) {
         uint8_t* codes = dst + g * group_bytes;
         uint8_t* scales = codes + nb * tile_code_bytes(t);
@@ -95,6 +119,11 @@ void repack_x16(TensorType t, const uint8_t* src, size_t src_row_stride, int64_t
 void unpack_row_x16(TensorType t, const uint8_t* repacked, int64_t rows, int64_t cols, int64_t r, uint8_t* dst_row) {
     check(t, rows, cols);
     if (r < 0 || r >= rows) throw Error("repack: row " + std::to_string(r) + " outside 0.." + std::to_string(rows));
+    if (t == TensorType::F16) {
+        unpack_f16(repacked + (r / kRepackRows) * repacked_group_bytes(t, cols), static_cast<int>(r % kRepackRows),
+                   cols, dst_row);
+        return;
+    }
     const int64_t nb = cols / kQK;
     const size_t sb = scale_bytes(t);
     const size_t block_bytes = static_cast<size_t>(type_traits(t).block_bytes);

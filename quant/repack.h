@@ -1,5 +1,6 @@
-// Load-time repacking of weight matrices (Q4_0, MXFP4, Q8_0) into a row-interleaved layout that
-// lets one vector instruction work on 16 rows at once (kernels/matmul_repacked.h multiplies it).
+// Load-time repacking of weight matrices (Q4_0, MXFP4, Q8_0, F16) into a row-interleaved layout
+// that lets one vector instruction work on 16 rows at once (kernels/matmul_repacked.h multiplies
+// it).
 //
 // Why: in GGUF order a GEMV decodes one row's 32-weight block at a time and has to reduce each
 // block's partial sums across vector lanes and broadcast that row's scale. Interleaving 16 rows
@@ -21,6 +22,12 @@
 //   padding to a multiple of 64 bytes, so 64-byte aligned groups stay aligned.
 // The codes are ggml's codes unchanged (Q4_0: q + 8; MXFP4: E2M1 with the sign in bit 3; Q8_0:
 // int8); only their positions move. Repacking is lossless: unpack_row_x16 restores GGUF bytes.
+//
+// F16 ("panel" layout; any cols >= 1): no blocks and no scales. Group g is cols columns of 32
+// bytes, column-major: bytes 32 * j + 2 * l .. +1 hold the fp16 bits of row l, column j. So one
+// 32-byte load is column j of 16 rows (vcvtph2ps makes it a 16-float vector, lane l = row l) and
+// a group is one sequential stream of 2 bytes per weight (no float copy: decode reads half as much
+// as it would from f32). Group bytes: 32 * cols rounded up to 64.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -31,9 +38,10 @@ namespace silica {
 
 constexpr int kRepackRows = 16;
 
-// True for the types repack_x16 accepts (Q4_0, MXFP4, Q8_0).
+// True for the types repack_x16 accepts (Q4_0, MXFP4, Q8_0, F16).
 bool can_repack_x16(TensorType type);
-// Bytes of one group of 16 rows (a multiple of 64). cols must be a positive multiple of 32.
+// Bytes of one group of 16 rows (a multiple of 64). cols must be a positive multiple of 32 (F16:
+// any positive count).
 size_t repacked_group_bytes(TensorType type, int64_t cols);
 // Bytes of the whole repacked matrix: ceil(rows / 16) groups.
 size_t repacked_bytes(TensorType type, int64_t rows, int64_t cols);

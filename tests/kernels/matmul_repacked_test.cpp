@@ -4,7 +4,10 @@
 //  * matmul on the repacked matrix matches matmul_reference_int8 on the original at every ISA
 //    (the same integer block sums; float tolerance 1e-5 * sum over blocks of |d_w d_x isum|);
 //  * any split of the row range gives bit-identical outputs;
-//  * bad inputs throw silica::Error.
+//  * bad inputs throw silica::Error;
+//  * the same for F16 panels (lossless, the documented byte positions, the float reference within
+//    the rounding bound of a k-term sum, masked stores at the ends of a row range, bit-identical
+//    for any row split and for any batch size).
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -17,6 +20,8 @@
 #include "kernels/matmul.h"
 #include "kernels/matmul_ref.h"
 #include "kernels/matmul_repacked.h"
+#include "kernels/prefetch.h"
+#include "quant/fp16.h"
 #include "quant/repack.h"
 
 using namespace silica;
@@ -202,4 +207,191 @@ TEST_CASE("repacking and repacked matmul reject bad inputs", "[repack]") {
     CHECK_THROWS_AS(matmul(w, x, y.data(), 4, 0, 4), silica::Error);
     w.type = TensorType::Q4_1;
     CHECK_THROWS_AS(matmul(w, x, y.data(), 4, 0, 4), silica::Error);
+}
+
+// ---- F16 panels (quant/repack.h: column j of a 16-row group = 32 contiguous bytes) ----
+// The panel kernel (kernels/matmul_repacked_f16_avx512.cpp) against the double-precision float
+// reference of the GGUF rows, for shapes that are not multiples of 16 (rows) or of anything
+// (cols), batch sizes 1..13 and larger, and row ranges that start and end inside a group.
+
+namespace {
+
+// Random fp16 rows with values in [-2, 2] (finite, some exact zeros and tiny values), `stride`
+// bytes apart (the padding bytes random).
+std::vector<uint8_t> random_f16_rows(int64_t rows, int64_t cols, size_t stride, std::mt19937& rng) {
+    std::vector<uint8_t> data(stride * rows);
+    std::uniform_int_distribution<int> byte(0, 255);
+    for (auto& b : data) b = static_cast<uint8_t>(byte(rng));
+    std::uniform_real_distribution<float> uni(-2.0f, 2.0f);
+    for (int64_t r = 0; r < rows; ++r)
+        for (int64_t j = 0; j < cols; ++j) {
+            const int pick = std::uniform_int_distribution<int>(0, 19)(rng);
+            const float v = pick == 0 ? 0.0f : pick == 1 ? uni(rng) * 1e-5f : uni(rng);
+            const uint16_t h = silica::f32_to_fp16(v);
+            std::memcpy(data.data() + r * stride + 2 * j, &h, 2);
+        }
+    return data;
+}
+
+// Bound on the float rounding of a k-term sum of products computed one FMA at a time: k * 2^-24
+// of the sum of |products| (each step rounds once), doubled for the reference's own rounding.
+double f16_tolerance(const uint8_t* row, const float* x, int64_t k) {
+    double mag = 0;
+    for (int64_t j = 0; j < k; ++j) {
+        uint16_t h;
+        std::memcpy(&h, row + 2 * j, 2);
+        mag += std::fabs(static_cast<double>(silica::fp16_to_f32(h)) * x[j]);
+    }
+    return 2.0 * (k + 1) * std::ldexp(1.0, -24) * mag + 1e-30;
+}
+
+struct F16Case {
+    int64_t rows, cols;
+    std::vector<uint8_t> gguf, packed;
+    size_t rb;
+    RepackedMatrix rp() const { return RepackedMatrix{TensorType::F16, rows, cols, packed.data()}; }
+};
+
+F16Case make_f16_case(int64_t rows, int64_t cols, std::mt19937& rng) {
+    F16Case c{rows, cols, {}, {}, row_bytes(type_traits(TensorType::F16), cols)};
+    c.gguf = random_f16_rows(rows, cols, c.rb, rng);
+    c.packed.assign(repacked_bytes(TensorType::F16, rows, cols), 0xCD);
+    repack_x16(TensorType::F16, c.gguf.data(), c.rb, rows, cols, c.packed.data());
+    return c;
+}
+
+}  // namespace
+
+TEST_CASE("F16 panel repacking is lossless and follows the documented layout", "[repack][f16]") {
+    std::mt19937 rng(51);
+    const TensorType t = TensorType::F16;
+    REQUIRE(can_repack_x16(t));
+    for (int trial = 0; trial < 12; ++trial) {
+        const int64_t rows = std::uniform_int_distribution<int64_t>(1, 50)(rng);
+        const int64_t cols = std::uniform_int_distribution<int64_t>(1, 100)(rng);
+        const size_t rb = 2 * static_cast<size_t>(cols);
+        const size_t stride = rb + 2 * std::uniform_int_distribution<size_t>(0, 3)(rng);
+        // Any bits, NaN and infinity patterns included: repacking only moves bytes.
+        std::vector<uint8_t> src(stride * rows);
+        for (auto& b : src) b = static_cast<uint8_t>(std::uniform_int_distribution<int>(0, 255)(rng));
+        const size_t group_bytes = repacked_group_bytes(t, cols);
+        REQUIRE(group_bytes == (32 * static_cast<size_t>(cols) + 63) / 64 * 64);
+        std::vector<uint8_t> packed(repacked_bytes(t, rows, cols), 0xAB);
+        REQUIRE(packed.size() == static_cast<size_t>((rows + 15) / 16) * group_bytes);
+        repack_x16(t, src.data(), stride, rows, cols, packed.data());
+        INFO("rows " << rows << " cols " << cols);
+        for (int64_t r = 0; r < (rows + 15) / 16 * 16; ++r)
+            for (int64_t j = 0; j < cols; ++j) {
+                const uint8_t* at = packed.data() + (r / 16) * group_bytes + 32 * j + 2 * (r % 16);
+                const uint8_t zero[2] = {0, 0};
+                const uint8_t* want = r < rows ? src.data() + r * stride + 2 * j : zero;  // padding rows are 0
+                REQUIRE(std::memcmp(at, want, 2) == 0);
+            }
+        std::vector<uint8_t> row(rb);
+        for (int64_t r = 0; r < rows; ++r) {
+            unpack_row_x16(t, packed.data(), rows, cols, r, row.data());
+            REQUIRE(std::memcmp(row.data(), src.data() + r * stride, rb) == 0);
+        }
+    }
+}
+
+TEST_CASE("F16 panel matmul matches the float reference of the GGUF rows at every ISA", "[repack][f16]") {
+    IsaGuard guard;
+    std::mt19937 rng(61);
+    std::vector<int64_t> batch_sizes;
+    for (int64_t m = 1; m <= 13; ++m) batch_sizes.push_back(m);
+    for (int64_t m : {24, 25, 40}) batch_sizes.push_back(m);
+    for (int64_t m : batch_sizes) {
+        const int64_t rows = std::uniform_int_distribution<int64_t>(1, 90)(rng);
+        const int64_t cols = std::uniform_int_distribution<int64_t>(1, 200)(rng);
+        const F16Case c = make_f16_case(rows, cols, rng);
+        const Matrix gguf{TensorType::F16, rows, cols, c.gguf.data(), c.rb};
+        const std::vector<float> xf = random_x(m, cols, rng);
+        Activations x;
+        x.prepare(TensorType::F16, xf.data(), m, cols);
+        std::vector<float> ref(m * rows);
+        matmul_reference(gguf, x, ref.data(), rows, 0, rows);
+        for (int isa = 0; isa <= static_cast<int>(detected_isa()); ++isa) {
+            set_isa_for_testing(static_cast<Isa>(isa));
+            REQUIRE(repacked_kernel_available(TensorType::F16) == (static_cast<Isa>(isa) == Isa::avx512));
+            // A row range that may start and end inside a group; outputs outside it stay untouched.
+            int64_t a = std::uniform_int_distribution<int64_t>(0, rows - 1)(rng);
+            int64_t b = std::uniform_int_distribution<int64_t>(a + 1, rows)(rng);
+            if (m % 3 == 0) a = 0, b = rows;
+            const float sentinel = -12345.0f;
+            std::vector<float> y(m * rows, sentinel);
+            matmul(c.rp(), x, y.data(), rows, a, b);
+            for (int64_t i = 0; i < m; ++i)
+                for (int64_t r = 0; r < rows; ++r) {
+                    INFO("isa " << isa << " rows " << rows << " cols " << cols << " m " << m << " range " << a << ".."
+                                << b << " i " << i << " r " << r);
+                    if (r < a || r >= b) {
+                        REQUIRE(y[i * rows + r] == sentinel);
+                        continue;
+                    }
+                    const double tol = f16_tolerance(c.gguf.data() + r * c.rb, xf.data() + i * cols, cols);
+                    REQUIRE(std::fabs(y[i * rows + r] - ref[i * rows + r]) <= tol);
+                }
+        }
+    }
+}
+
+TEST_CASE("F16 panel matmul does not depend on the row split or the batch size", "[repack][f16]") {
+    IsaGuard guard;
+    std::mt19937 rng(71);
+    for (int64_t m : {2, 7, 13, 30}) {
+        const int64_t rows = std::uniform_int_distribution<int64_t>(17, 120)(rng);
+        const int64_t cols = std::uniform_int_distribution<int64_t>(1, 160)(rng);
+        const F16Case c = make_f16_case(rows, cols, rng);
+        const std::vector<float> xf = random_x(m, cols, rng);
+        Activations x;
+        x.prepare(TensorType::F16, xf.data(), m, cols);
+        for (int isa = 0; isa <= static_cast<int>(detected_isa()); ++isa) {
+            set_isa_for_testing(static_cast<Isa>(isa));
+            INFO("isa " << isa << " rows " << rows << " cols " << cols << " m " << m);
+            std::vector<float> whole(m * rows, std::nanf(""));
+            matmul(c.rp(), x, whole.data(), rows, 0, rows);
+            for (int trial = 0; trial < 4; ++trial) {
+                int64_t a = std::uniform_int_distribution<int64_t>(0, rows)(rng);
+                int64_t b = std::uniform_int_distribution<int64_t>(0, rows)(rng);
+                if (a > b) std::swap(a, b);
+                std::vector<float> y(m * rows, std::nanf(""));
+                matmul(c.rp(), x, y.data(), rows, 0, a);
+                matmul(c.rp(), x, y.data(), rows, a, b);
+                for (int64_t r = b; r < rows; ++r) matmul(c.rp(), x, y.data(), rows, r, r + 1);
+                INFO("split " << a << " " << b);
+                REQUIRE(std::memcmp(y.data(), whole.data(), y.size() * sizeof(float)) == 0);
+            }
+            // Each activation row alone (the decode GEMV, with and without its software prefetch)
+            // gives the bits of the batched GEMM.
+            for (int64_t i = 0; i < m; ++i)
+                for (bool prefetch : {true, false}) {
+                    set_software_prefetch(prefetch);
+                    Activations one;
+                    one.prepare(TensorType::F16, xf.data() + i * cols, 1, cols);
+                    std::vector<float> y(rows, std::nanf(""));
+                    matmul(c.rp(), one, y.data(), rows, 0, rows);
+                    set_software_prefetch(true);
+                    INFO("activation row " << i << " prefetch " << prefetch);
+                    REQUIRE(std::memcmp(y.data(), whole.data() + i * rows, rows * sizeof(float)) == 0);
+                }
+        }
+    }
+}
+
+TEST_CASE("F16 panels reject bad inputs", "[repack][f16]") {
+    std::vector<uint8_t> buf(4096);
+    CHECK_THROWS_AS(repacked_bytes(TensorType::F16, 4, 0), silica::Error);
+    CHECK_THROWS_AS(repacked_bytes(TensorType::F16, -1, 8), silica::Error);
+    CHECK_THROWS_AS(unpack_row_x16(TensorType::F16, buf.data(), 4, 8, 4, buf.data()), silica::Error);
+    CHECK_THROWS_AS(unpack_row_x16(TensorType::F16, buf.data(), 4, 8, -1, buf.data()), silica::Error);
+    std::vector<float> xf(64, 0.5f), y(8);
+    Activations x;
+    x.prepare(TensorType::F32, xf.data(), 1, 64);
+    const RepackedMatrix w{TensorType::F16, 4, 64, buf.data()};
+    CHECK_THROWS_AS(matmul(w, x, y.data(), 4, 0, 4), silica::Error);  // activations for F32 weights
+    x.prepare(TensorType::F16, xf.data(), 1, 32);
+    CHECK_THROWS_AS(matmul(w, x, y.data(), 4, 0, 4), silica::Error);  // wrong width
+    x.prepare(TensorType::F16, xf.data(), 1, 64);
+    CHECK_THROWS_AS(matmul(w, x, y.data(), 4, 2, 5), silica::Error);  // rows outside the matrix
 }
