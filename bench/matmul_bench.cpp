@@ -84,6 +84,7 @@ struct Fixture {
     std::vector<uint8_t> weights;
     std::vector<uint8_t> repacked;  // x16 layout (over-allocated by 64 for alignment), when asked
     bool has_repacked = false;
+    std::vector<float> xf;  // the float activations (x reads them: it keeps no copy for quantized types)
     Activations x;
     std::vector<float> y;
 };
@@ -104,11 +105,11 @@ void setup(TensorType t, const Shape& s, int64_t m) {
         f.m = 0;
     }
     if (f.m != m) {
-        std::vector<float> xf(m * s.cols);
+        f.xf.resize(m * s.cols);
         std::mt19937 rng(1);
         std::uniform_real_distribution<float> uni(-1.0f, 1.0f);
-        for (auto& v : xf) v = uni(rng);
-        f.x.prepare(t, xf.data(), m, s.cols);
+        for (auto& v : f.xf) v = uni(rng);
+        f.x.prepare(t, f.xf.data(), m, s.cols);
         f.y.assign(m * s.rows, 0.0f);
         f.m = m;
     }

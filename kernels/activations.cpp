@@ -72,37 +72,59 @@ uint16_t f32_to_bf16(float x) {
 }
 
 void Activations::prepare(TensorType weight_type, const float* x, int64_t m, int64_t k) {
+    reset(weight_type, x, m, k);
+    prepare_rows(0, m);
+}
+
+void Activations::reset(TensorType weight_type, const float* x, int64_t m, int64_t k) {
     if (m < 0 || k <= 0) throw Error("matmul: bad activation shape " + std::to_string(m) + "x" + std::to_string(k));
     const int64_t bs = weight_block_size(weight_type);
     if (k % bs != 0)
         throw Error("matmul: activation width " + std::to_string(k) + " is not a multiple of the " +
                     std::string(type_traits(weight_type).name) + " block size " + std::to_string(bs));
+    if (m > 0 && x == nullptr) throw Error("matmul: null activations");
     weight_type_ = weight_type;
     m_ = m;
     k_ = k;
-    // The float copy serves the float kernels and the scalar reference of every type.
-    f32_.assign(x, x + m * k);
+    x_ = x;
     if (uses_q8_activations(weight_type)) {
         q8_.resize(static_cast<size_t>(m * (k / kQK)));
         q8_sums_.resize(q8_.size());
+    } else {
+        // The float kernels read f32(): a copy, so that x may change once prepared.
+        f32_.resize(static_cast<size_t>(m * k));
+    }
+    if (weight_type == TensorType::BF16) bf16_.resize(static_cast<size_t>(m * k));
+}
+
+void Activations::prepare_rows(int64_t begin, int64_t end) {
+    if (begin < 0 || begin > end || end > m_)
+        throw Error("matmul: activation rows [" + std::to_string(begin) + ", " + std::to_string(end) + ") outside 0.." +
+                    std::to_string(m_));
+    const int64_t k = k_;
+    const float* x = x_ + begin * k;
+    const int64_t n = (end - begin) * k;  // elements
+    if (uses_q8_activations(weight_type_)) {
+        const int64_t nb = k / kQK;
+        ActBlockQ8* q = q8_.data() + begin * nb;
+        int32_t* sums = q8_sums_.data() + begin * nb;
         if (active_isa() >= Isa::avx512) {
             // Decode quantizes every matrix's input: the scalar loop (std::nearbyint per element)
             // was 4% of a GPT-2 124M decode step.
-            for (int64_t i = 0; i < m; ++i)
-                avx512::quantize_activations_q8(x + i * k, q8_.data() + i * (k / kQK), q8_sums_.data() + i * (k / kQK), k);
+            avx512::quantize_activations_q8(x, q, sums, n);
         } else {
-            for (int64_t i = 0; i < m; ++i) quantize_activations_q8(x + i * k, q8_.data() + i * (k / kQK), k);
-            for (size_t b = 0; b < q8_.size(); ++b) {
+            quantize_activations_q8(x, q, n);
+            for (int64_t b = 0; b < n / kQK; ++b) {
                 int32_t sum = 0;
-                for (int j = 0; j < kQK; ++j) sum += q8_[b].qs[j];
-                q8_sums_[b] = sum;
+                for (int j = 0; j < kQK; ++j) sum += q[b].qs[j];
+                sums[b] = sum;
             }
         }
+        return;
     }
-    if (weight_type == TensorType::BF16) {
-        bf16_.resize(static_cast<size_t>(m * k));
-        for (int64_t j = 0; j < m * k; ++j) bf16_[j] = f32_to_bf16(x[j]);
-    }
+    std::copy(x, x + n, f32_.data() + begin * k);
+    if (weight_type_ == TensorType::BF16)
+        for (int64_t j = 0; j < n; ++j) bf16_[begin * k + j] = f32_to_bf16(x[j]);
 }
 
 }  // namespace silica::kernels
