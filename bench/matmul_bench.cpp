@@ -2,8 +2,10 @@
 //
 //   matmul_bench --benchmark_filter='q8_0/gpt-oss'      (names: type/model-tensor/isa/m/threads)
 //
-// "q4_0-x16" and "mxfp4-x16" are the same matrices repacked at load time into the row-interleaved
-// layout of quant/repack.h and multiplied by kernels/matmul_repacked.h (AVX2 and AVX-512).
+// "q4_0-x16", "q8_0-x16" and "mxfp4-x16" are the same matrices repacked at load time into the
+// row-interleaved layout of quant/repack.h and multiplied by kernels/matmul_repacked.h (AVX2 and
+// AVX-512; Q8_0 GEMM on AMX where available: SILICA_AMX=0 switches it off for an A/B run). These
+// also run at m = 512, a prefill chunk.
 //
 // Counters: GB/s of GGUF weight bytes read and GFLOP/s (2 * m * rows * cols per call), totals over
 // all threads. (With threads:N the Time column is wall time / (N * iterations per thread): multiply
@@ -162,18 +164,23 @@ int register_all() {
     for (TensorType t : kTypes)
         for (const Shape& s : kShapes)
             for (int isa = static_cast<int>(detected_isa()); isa >= 0; --isa)
-                for (int64_t m : {1, 64}) {
+                for (int64_t m : {1, 64, 512}) {
                     // The scalar ISA is the reference (double-precision dot of dequantized blocks);
                     // its prefill speed is not interesting and would take minutes.
                     if (isa == 0 && m > 1) continue;
+                    // m = 512 (a prefill chunk) only for the repacked kernels prefill uses.
+                    const bool repackable = can_repack_x16(t) && isa >= static_cast<int>(Isa::avx2);
+                    if (m == 512 && !repackable) continue;
                     // K-quants need widths that are multiples of 256 (GPT-OSS's 2880 is not; its
                     // GGUFs use other types there).
                     if (s.cols % type_traits(t).block_size != 0) continue;
                     const std::string name = std::string(type_traits(t).name) + "/" + s.name + "/" +
                                              std::string(isa_name(static_cast<Isa>(isa))) + "/m" + std::to_string(m);
-                    auto* b = benchmark::RegisterBenchmark(name.c_str(), bm_matmul, t, s, static_cast<Isa>(isa), m, false);
-                    b->UseRealTime()->Unit(benchmark::kMicrosecond)->Threads(1)->Threads(2);
-                    if (can_repack_x16(t) && isa >= static_cast<int>(Isa::avx2)) {
+                    if (m != 512) {
+                        auto* b = benchmark::RegisterBenchmark(name.c_str(), bm_matmul, t, s, static_cast<Isa>(isa), m, false);
+                        b->UseRealTime()->Unit(benchmark::kMicrosecond)->Threads(1)->Threads(2);
+                    }
+                    if (repackable) {
                         const std::string rname = std::string(type_traits(t).name) + "-x16/" + s.name + "/" +
                                                   std::string(isa_name(static_cast<Isa>(isa))) + "/m" + std::to_string(m);
                         auto* br = benchmark::RegisterBenchmark(rname.c_str(), bm_matmul, t, s, static_cast<Isa>(isa), m, true);

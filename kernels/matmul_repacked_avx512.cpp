@@ -14,7 +14,10 @@
 #include <immintrin.h>
 
 #include <cstring>
+#include <type_traits>
 
+#include "kernels/amx.h"
+#include "kernels/matmul_amx.h"
 #include "kernels/matmul_isa.h"
 #include "kernels/matmul_repacked.h"
 #include "quant/repack.h"
@@ -151,8 +154,18 @@ void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, i
         if (g < g_end) call.template operator()<1, 1>(g, 0);
         return;
     }
+    // Q8_0 with AMX: whole 16-row chunks of activations go through TDPBSSD (bit-identical sums,
+    // kernels/matmul_amx.h), the remaining rows through the tiles below.
+    int64_t i_begin = 0;
+    if constexpr (std::is_same_v<Fmt, Q8_0x16>) {
+        if (m >= 16 && active_amx_int8()) {
+            i_begin = m / 16 * 16;
+            matmul_q8_0_x16_amx(w, x, y, ldy, r_begin, r_end, i_begin);
+            if (i_begin == m) return;
+        }
+    }
     for (int64_t g = g_begin; g < g_end; ++g) {
-        int64_t i0 = 0;
+        int64_t i0 = i_begin;
         for (; i0 + 4 <= m; i0 += 4) call.template operator()<1, 4>(g, i0);
         switch (m - i0) {
             case 3: call.template operator()<1, 3>(g, i0); break;

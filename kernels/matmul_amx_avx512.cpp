@@ -1,0 +1,114 @@
+// AMX kernel of kernels/matmul_amx.h. Besides the AVX-512 flags every *_avx512.cpp file gets, this
+// file enables AMX-TILE and AMX-INT8 below; it runs only when kernels/amx.h says AMX is usable.
+//
+// Per 16-row weight group and 16 activation rows: block by block, one TDPBSSD gives the 16 x 16
+// integer sums (row i of the C tile = activation row i, lane l = weight row l, as in the AVX-512
+// kernel's accumulators); the tile is stored to a 1 KiB buffer and each row is scaled into a float
+// accumulator register. Two C tiles alternate so the next block's TDPBSSD runs while this block's
+// sums are scaled.
+#pragma GCC target("amx-tile,amx-int8")
+// GCC 12's unmasked AVX-512 intrinsics trip a false -Wmaybe-uninitialized (GCC bug 105593).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "kernels/matmul_amx.h"
+#include "quant/repack.h"
+
+namespace silica::kernels {
+namespace {
+
+constexpr int kTileBytes = 512;  // one block of a 16-row Q8_0 group: 16 rows x 32 int8
+
+// The LDTILECFG operand (palette 1): tiles 0, 1 = C (16 rows x 16 int32), 2, 3 = A (16 activation
+// rows x 32 int8), 4, 5 = B (8 rows x 64 bytes: one block of a group).
+struct alignas(64) TileConfig {
+    uint8_t palette = 1;
+    uint8_t start_row = 0;
+    uint8_t reserved[14] = {};
+    uint16_t colsb[16] = {64, 64, 32, 32, 64, 64};
+    uint8_t rows[16] = {16, 16, 16, 16, 8, 8};
+};
+
+inline __m512 cvt_i32_f32(__m512i v) { return _mm512_maskz_cvtepi32_ps(static_cast<__mmask16>(0xFFFF), v); }
+inline __m512 cvt_f16_f32(__m256i h) { return _mm512_maskz_cvtph_ps(static_cast<__mmask16>(0xFFFF), h); }
+
+// C tile 0 (or 1) = A tile 2 (3): activation rows, block b  x  B tile 4 (5): the group's block b.
+// (The tile intrinsics paste their tile numbers into the assembly: literals only.)
+inline void issue_c0(const ActBlockQ8* xr, int64_t a_stride, const uint8_t* codes, int64_t b) {
+    _tile_zero(0);
+    _tile_loadd(2, xr[b].qs, a_stride);
+    _tile_loadd(4, codes + b * kTileBytes, 64);
+    _tile_dpbssd(0, 2, 4);
+}
+inline void issue_c1(const ActBlockQ8* xr, int64_t a_stride, const uint8_t* codes, int64_t b) {
+    _tile_zero(1);
+    _tile_loadd(3, xr[b].qs, a_stride);
+    _tile_loadd(5, codes + b * kTileBytes, 64);
+    _tile_dpbssd(1, 3, 5);
+}
+
+// acc[i] += float(sums row i) * (d_w * d_x[i]): the same operations as the AVX-512 kernel.
+inline void accumulate(const int32_t (&sums)[16][16], const uint8_t* scales, const ActBlockQ8* xr, int64_t nb,
+                       int64_t b, __m512 (&acc)[16]) {
+    const __m512 d = cvt_f16_f32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales + b * 32)));
+    for (int i = 0; i < 16; ++i) {
+        const __m512 dx = _mm512_set1_ps(xr[i * nb + b].d);
+        const __m512i s = _mm512_load_si512(reinterpret_cast<const void*>(sums[i]));
+        acc[i] = _mm512_fmadd_ps(cvt_i32_f32(s), _mm512_mul_ps(d, dx), acc[i]);
+    }
+}
+
+}  // namespace
+
+void matmul_q8_0_x16_amx(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin,
+                         int64_t r_end, int64_t m16) {
+    static const TileConfig config;
+    _tile_loadconfig(&config);
+    const size_t group_bytes = repacked_group_bytes(w.type, w.cols);
+    const int64_t nb = w.cols / 32;
+    const int64_t a_stride = nb * static_cast<int64_t>(sizeof(ActBlockQ8));
+    const int64_t g_begin = r_begin / kRepackRows, g_end = (r_end + kRepackRows - 1) / kRepackRows;
+    alignas(64) int32_t sums[2][16][16];
+    // Blocked so both operands come from cache: a panel of groups (at most kPanelBytes of weights,
+    // L2-resident) is swept by each 16-row chunk of activations in turn (its blocks stay in L1/L2).
+    constexpr size_t kPanelBytes = 256 * 1024;
+    const int64_t panel = std::max<int64_t>(1, static_cast<int64_t>(kPanelBytes / group_bytes));
+    for (int64_t p0 = g_begin; p0 < g_end; p0 += panel) {
+        const int64_t p1 = std::min(g_end, p0 + panel);
+        for (int64_t i0 = 0; i0 < m16; i0 += 16) {
+            const ActBlockQ8* xr = x.q8() + i0 * nb;
+            for (int64_t g = p0; g < p1; ++g) {
+                const uint8_t* codes = w.data + static_cast<size_t>(g) * group_bytes;
+                const uint8_t* scales = codes + nb * kTileBytes;
+                __m512 acc[16];
+                for (auto& a : acc) a = _mm512_setzero_ps();
+                // Software pipeline: while block b is scaled from sums[b % 2], block b + 1's tile
+                // is already stored to the other buffer and block b + 2's TDPBSSD is running, so
+                // no load waits for the tile store just before it.
+                issue_c0(xr, a_stride, codes, 0);
+                if (nb > 1) issue_c1(xr, a_stride, codes, 1);
+                _tile_stored(0, sums[0], 64);
+                for (int64_t b = 0; b < nb; b += 2) {
+                    if (b + 2 < nb) issue_c0(xr, a_stride, codes, b + 2);
+                    if (b + 1 < nb) _tile_stored(1, sums[1], 64);
+                    accumulate(sums[0], scales, xr, nb, b, acc);
+                    if (b + 1 < nb) {
+                        if (b + 3 < nb) issue_c1(xr, a_stride, codes, b + 3);
+                        if (b + 2 < nb) _tile_stored(0, sums[0], 64);
+                        accumulate(sums[1], scales, xr, nb, b + 1, acc);
+                    }
+                }
+                const int64_t first = g * kRepackRows;
+                const int64_t lo = r_begin > first ? r_begin - first : 0;
+                const int64_t hi = r_end - first < kRepackRows ? r_end - first : kRepackRows;
+                const __mmask16 mask = static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1));
+                for (int i = 0; i < 16; ++i) _mm512_mask_storeu_ps(y + (i0 + i) * ldy + first, mask, acc[i]);
+            }
+        }
+    }
+    _tile_release();
+}
+
+}  // namespace silica::kernels
