@@ -4,8 +4,8 @@
 // Per 16-row weight group and 16 activation rows: block by block, one TDPBSSD gives the 16 x 16
 // integer sums (row i of the C tile = activation row i, lane l = weight row l, as in the AVX-512
 // kernel's accumulators); the tile is stored to a 1 KiB buffer and each row is scaled into a float
-// accumulator register. Two C tiles alternate so the next block's TDPBSSD runs while this block's
-// sums are scaled.
+// accumulator register. Four C tiles rotate so later blocks' TDPBSSDs run while a block's sums
+// are scaled.
 #pragma GCC target("amx-tile,amx-int8")
 // GCC 12's unmasked AVX-512 intrinsics trip a false -Wmaybe-uninitialized (GCC bug 105593).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -23,32 +23,45 @@ namespace {
 
 constexpr int kTileBytes = 512;  // one block of a 16-row Q8_0 group: 16 rows x 32 int8
 
-// The LDTILECFG operand (palette 1): tiles 0, 1 = C (16 rows x 16 int32), 2, 3 = A (16 activation
-// rows x 32 int8), 4, 5 = B (8 rows x 64 bytes: one block of a group).
+// The LDTILECFG operand (palette 1): tiles 0-3 = C (16 rows x 16 int32), 4, 5 = A (16 activation
+// rows x 32 int8), 6, 7 = B (8 rows x 64 bytes: one block of a group).
 struct alignas(64) TileConfig {
     uint8_t palette = 1;
     uint8_t start_row = 0;
     uint8_t reserved[14] = {};
-    uint16_t colsb[16] = {64, 64, 32, 32, 64, 64};
-    uint8_t rows[16] = {16, 16, 16, 16, 8, 8};
+    uint16_t colsb[16] = {64, 64, 64, 64, 32, 32, 64, 64};
+    uint8_t rows[16] = {16, 16, 16, 16, 16, 16, 8, 8};
 };
 
 inline __m512 cvt_i32_f32(__m512i v) { return _mm512_maskz_cvtepi32_ps(static_cast<__mmask16>(0xFFFF), v); }
 inline __m512 cvt_f16_f32(__m256i h) { return _mm512_maskz_cvtph_ps(static_cast<__mmask16>(0xFFFF), h); }
 
-// C tile 0 (or 1) = A tile 2 (3): activation rows, block b  x  B tile 4 (5): the group's block b.
-// (The tile intrinsics paste their tile numbers into the assembly: literals only.)
-inline void issue_c0(const int8_t* a, const uint8_t* codes, int64_t b) {
-    _tile_zero(0);
-    _tile_loadd(2, a + b * kTileBytes, 32);
-    _tile_loadd(4, codes + b * kTileBytes, 64);
-    _tile_dpbssd(0, 2, 4);
+// Block b goes to C tile b % 4, through A tile 4 + b % 2 (activation rows, block b) and B tile
+// 6 + b % 2 (the group's block b). The tile intrinsics paste their tile numbers into the assembly,
+// hence one literal case per tile.
+#define SILICA_AMX_ISSUE(C, A, B)                               \
+    _tile_zero(C);                                              \
+    _tile_loadd(A, a + b * kTileBytes, 32);                     \
+    _tile_loadd(B, codes + b * kTileBytes, 64);                 \
+    _tile_dpbssd(C, A, B);                                      \
+    break
+inline void issue(const int8_t* a, const uint8_t* codes, int64_t b) {
+    switch (b % 4) {
+        case 0: SILICA_AMX_ISSUE(0, 4, 6);
+        case 1: SILICA_AMX_ISSUE(1, 5, 7);
+        case 2: SILICA_AMX_ISSUE(2, 4, 6);
+        default: SILICA_AMX_ISSUE(3, 5, 7);
+    }
 }
-inline void issue_c1(const int8_t* a, const uint8_t* codes, int64_t b) {
-    _tile_zero(1);
-    _tile_loadd(3, a + b * kTileBytes, 32);
-    _tile_loadd(5, codes + b * kTileBytes, 64);
-    _tile_dpbssd(1, 3, 5);
+#undef SILICA_AMX_ISSUE
+// Block b's sums (C tile b % 4) to memory.
+inline void store(int64_t b, int32_t (&sums)[16][16]) {
+    switch (b % 4) {
+        case 0: _tile_stored(0, sums, 64); break;
+        case 1: _tile_stored(1, sums, 64); break;
+        case 2: _tile_stored(2, sums, 64); break;
+        default: _tile_stored(3, sums, 64); break;
+    }
 }
 
 // acc[i] += float(sums row i) * (d_w * d_x[i]): the same operations as the AVX-512 kernel.
@@ -103,21 +116,15 @@ void matmul_q8_0_x16_amx(const RepackedMatrix& w, const Activations& x, float* y
                 const uint8_t* scales = codes + nb * kTileBytes;
                 __m512 acc[16];
                 for (auto& a : acc) a = _mm512_setzero_ps();
-                // Software pipeline: while block b is scaled from sums[b % 2], block b + 1's tile
-                // is already stored to the other buffer and block b + 2's TDPBSSD is running, so
-                // no load waits for the tile store just before it.
-                issue_c0(a, codes, 0);
-                if (nb > 1) issue_c1(a, codes, 1);
-                _tile_stored(0, sums[0], 64);
-                for (int64_t b = 0; b < nb; b += 2) {
-                    if (b + 2 < nb) issue_c0(a, codes, b + 2);
-                    if (b + 1 < nb) _tile_stored(1, sums[1], 64);
-                    accumulate(sums[0], scales, dx, b, acc);
-                    if (b + 1 < nb) {
-                        if (b + 3 < nb) issue_c1(a, codes, b + 3);
-                        if (b + 2 < nb) _tile_stored(0, sums[0], 64);
-                        accumulate(sums[1], scales, dx, b + 1, acc);
-                    }
+                // Software pipeline: block b + 3's TDPBSSD is issued, block b + 1's sums are
+                // stored, and block b's are scaled, so no tile store waits for its TDPBSSD and no
+                // load waits for the tile store just before it.
+                for (int64_t b = 0; b < std::min<int64_t>(3, nb); ++b) issue(a, codes, b);
+                store(0, sums[0]);
+                for (int64_t b = 0; b < nb; ++b) {
+                    if (b + 3 < nb) issue(a, codes, b + 3);
+                    if (b + 1 < nb) store(b + 1, sums[(b + 1) % 2]);
+                    accumulate(sums[b % 2], scales, dx, b, acc);
                 }
                 const int64_t first = g * kRepackRows;
                 const int64_t lo = r_begin > first ? r_begin - first : 0;
