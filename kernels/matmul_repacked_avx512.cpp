@@ -14,75 +14,21 @@
 #include <immintrin.h>
 
 #include <cstring>
-#include <type_traits>
 
 #include "kernels/amx.h"
 #include "kernels/matmul_amx.h"
 #include "kernels/matmul_isa.h"
 #include "kernels/matmul_repacked.h"
+#include "kernels/repacked_formats_avx512.h"
 #include "quant/repack.h"
 
 namespace silica::kernels {
 namespace {
 
+using namespace x16;
+
 // No software prefetch: each group is one sequential stream and the hardware prefetcher keeps up.
 // Measured (1 thread, 201088x2880 and 5760x2880, distances 0/512/1024/2048 bytes): within noise.
-
-// (all-lanes masked forms: GCC 12's unmasked intrinsics trip -Wmaybe-uninitialized, bug 105593)
-inline __m512 cvt_i32_f32(__m512i v) { return _mm512_maskz_cvtepi32_ps(static_cast<__mmask16>(0xFFFF), v); }
-inline __m512 cvt_f16_f32(__m256i h) { return _mm512_maskz_cvtph_ps(static_cast<__mmask16>(0xFFFF), h); }
-inline __m512i cvt_u8_i32(__m128i v) { return _mm512_maskz_cvtepu8_epi32(static_cast<__mmask16>(0xFFFF), v); }
-inline __m512i bcast_128(__m128i v) { return _mm512_maskz_broadcast_i32x4(static_cast<__mmask16>(0xFFFF), v); }
-inline __m512 scalef(__m512 a, __m512 b) { return _mm512_maskz_scalef_ps(static_cast<__mmask16>(0xFFFF), a, b); }
-
-// Each format decodes one tile (block b of 16 rows) into 8 vectors of unsigned codes: u[q] holds
-// elements 4q..4q+3 of every row (4 bytes per lane), to be multiplied by activation bytes 4q..4q+3.
-
-// 4-bit tiles: chunk t's low nibbles are elements 8t..8t+3, its high nibbles 8t+4..8t+7.
-template <class Table>
-void decode_nibbles(const uint8_t* tile, __m512i u[8]) {
-    const __m512i m4 = _mm512_set1_epi8(15);
-    for (int t = 0; t < 4; ++t) {
-        const __m512i v = _mm512_loadu_si512(reinterpret_cast<const void*>(tile + 64 * t));
-        u[2 * t] = Table::map(_mm512_and_si512(v, m4));
-        u[2 * t + 1] = Table::map(_mm512_and_si512(_mm512_srli_epi16(v, 4), m4));
-    }
-}
-
-struct Q4_0x16 {
-    static constexpr int kOffset = 8, kScaleBytes = 2, kTileBytes = 256;
-    static __m512i map(__m512i v) { return v; }
-    static __m512 scales(const uint8_t* s) {
-        return cvt_f16_f32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s)));
-    }
-    static void decode(const uint8_t* tile, __m512i u[8]) { decode_nibbles<Q4_0x16>(tile, u); }
-};
-
-// int8 codes + 128 (flip the sign bit): unsigned for vpdpbusd; 255 * 127 * 4 fits int32.
-struct Q8_0x16 {
-    static constexpr int kOffset = 128, kScaleBytes = 2, kTileBytes = 512;
-    static __m512 scales(const uint8_t* s) { return Q4_0x16::scales(s); }
-    static void decode(const uint8_t* tile, __m512i u[8]) {
-        const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
-        for (int q = 0; q < 8; ++q)
-            u[q] = _mm512_xor_si512(_mm512_loadu_si512(reinterpret_cast<const void*>(tile + 64 * q)), flip);
-    }
-};
-
-// E2M1 codes -> doubled values + 12 (0..24) by table, scale 2^(e-128) (see DecodeMXFP4 in
-// kernels/matmul_simd_body.h); vscalefps builds it exactly, subnormals included.
-struct MXFP4x16 {
-    static constexpr int kOffset = 12, kScaleBytes = 1, kTileBytes = 256;
-    static __m512 scales(const uint8_t* s) {
-        const __m512i e = cvt_u8_i32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s)));
-        return scalef(_mm512_set1_ps(1.0f), cvt_i32_f32(_mm512_sub_epi32(e, _mm512_set1_epi32(128))));
-    }
-    static __m512i map(__m512i v) {
-        const __m512i lut = bcast_128(_mm_setr_epi8(12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0));
-        return _mm512_shuffle_epi8(lut, v);
-    }
-    static void decode(const uint8_t* tile, __m512i u[8]) { decode_nibbles<MXFP4x16>(tile, u); }
-};
 
 inline __m512i bcast4(const int8_t* p) {
     int32_t v;
@@ -154,15 +100,12 @@ void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, i
         if (g < g_end) call.template operator()<1, 1>(g, 0);
         return;
     }
-    // Q8_0 with AMX: whole 16-row chunks of activations go through TDPBSSD (bit-identical sums,
+    // With AMX, whole 16-row chunks of activations go through TDPBSSD (bit-identical sums,
     // kernels/matmul_amx.h), the remaining rows through the tiles below.
     int64_t i_begin = 0;
-    if constexpr (std::is_same_v<Fmt, Q8_0x16>) {
-        if (m >= 16 && active_amx_int8()) {
-            i_begin = m / 16 * 16;
-            matmul_q8_0_x16_amx(w, x, y, ldy, r_begin, r_end, i_begin);
-            if (i_begin == m) return;
-        }
+    if (m >= 16 && active_amx_int8() && matmul_x16_amx(w, x, y, ldy, r_begin, r_end, m / 16 * 16)) {
+        i_begin = m / 16 * 16;
+        if (i_begin == m) return;
     }
     for (int64_t g = g_begin; g < g_end; ++g) {
         int64_t i0 = i_begin;

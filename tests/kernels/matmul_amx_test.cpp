@@ -1,4 +1,4 @@
-// The AMX Q8_0 x16 GEMM (kernels/matmul_amx.h) must give exactly the AVX-512 kernel's outputs:
+// The AMX x16 GEMM (kernels/matmul_amx.h; Q8_0, Q4_0, MXFP4) must give exactly the AVX-512 kernel's outputs:
 // same integer block sums, same float operations. Checked bit for bit, with AMX on and off, for
 // batches that are and are not multiples of 16 (the rest goes through the AVX-512 tiles), odd and
 // even block counts, partial 16-row groups and split row ranges; and each output row equals that
@@ -27,24 +27,31 @@ struct Guard {
     }
 };
 
-// Random Q8_0 rows with normal fp16 scales of both signs.
-std::vector<uint8_t> random_q8_0(int64_t rows, int64_t cols, std::mt19937& rng) {
-    const size_t rb = row_bytes(type_traits(TensorType::Q8_0), cols);
+// Random rows of a repackable type: normal fp16 scales of both signs (Q8_0, Q4_0); MXFP4
+// exponents over a wide range including 0 and 1 (subnormal scales).
+std::vector<uint8_t> random_rows(TensorType t, int64_t rows, int64_t cols, std::mt19937& rng) {
+    const TypeTraits tr = type_traits(t);
+    const size_t rb = row_bytes(tr, cols);
     std::vector<uint8_t> data(rb * rows);
     std::uniform_int_distribution<int> byte(0, 255);
     for (auto& b : data) b = static_cast<uint8_t>(byte(rng));
     for (int64_t r = 0; r < rows; ++r)
         for (int64_t b = 0; b < cols / 32; ++b) {
-            const uint16_t h = static_cast<uint16_t>((byte(rng) & 1) << 15 | std::uniform_int_distribution<int>(5, 14)(rng) << 10 |
-                                                     std::uniform_int_distribution<int>(0, 1023)(rng));
-            std::memcpy(data.data() + r * rb + b * 34, &h, 2);
+            uint8_t* p = data.data() + r * rb + b * tr.block_bytes;
+            if (t == TensorType::MXFP4) {
+                p[0] = static_cast<uint8_t>(byte(rng) % 8 == 0 ? byte(rng) % 2 : std::uniform_int_distribution<int>(110, 135)(rng));
+            } else {
+                const uint16_t h = static_cast<uint16_t>((byte(rng) & 1) << 15 | std::uniform_int_distribution<int>(5, 14)(rng) << 10 |
+                                                         std::uniform_int_distribution<int>(0, 1023)(rng));
+                std::memcpy(p, &h, 2);
+            }
         }
     return data;
 }
 
 }  // namespace
 
-TEST_CASE("AMX Q8_0 GEMM equals the AVX-512 kernel bit for bit", "[kernels][amx]") {
+TEST_CASE("AMX x16 GEMM equals the AVX-512 kernel bit for bit", "[kernels][amx]") {
     if (detected_isa() < Isa::avx512 || !detected_amx_int8()) {
         WARN("AMX-INT8 not available here: nothing to compare");
         return;
@@ -52,20 +59,21 @@ TEST_CASE("AMX Q8_0 GEMM equals the AVX-512 kernel bit for bit", "[kernels][amx]
     Guard guard;
     set_isa_for_testing(Isa::avx512);
     std::mt19937 rng(77);
+    for (TensorType t : {TensorType::Q8_0, TensorType::Q4_0, TensorType::MXFP4})
     for (int64_t m : {16, 17, 32, 47, 64}) {
         const int64_t rows = std::uniform_int_distribution<int64_t>(1, 70)(rng);
         const int64_t cols = 32 * std::uniform_int_distribution<int64_t>(1, 13)(rng);
-        const size_t rb = row_bytes(type_traits(TensorType::Q8_0), cols);
-        const std::vector<uint8_t> src = random_q8_0(rows, cols, rng);
-        std::vector<uint8_t> packed(repacked_bytes(TensorType::Q8_0, rows, cols));
-        repack_x16(TensorType::Q8_0, src.data(), rb, rows, cols, packed.data());
-        const RepackedMatrix w{TensorType::Q8_0, rows, cols, packed.data()};
+        const size_t rb = row_bytes(type_traits(t), cols);
+        const std::vector<uint8_t> src = random_rows(t, rows, cols, rng);
+        std::vector<uint8_t> packed(repacked_bytes(t, rows, cols));
+        repack_x16(t, src.data(), rb, rows, cols, packed.data());
+        const RepackedMatrix w{t, rows, cols, packed.data()};
         std::vector<float> xf(m * cols);
         std::normal_distribution<float> normal(0.0f, 1.0f);
         for (auto& v : xf) v = normal(rng);
         Activations x;
-        x.prepare(TensorType::Q8_0, xf.data(), m, cols);
-        INFO("m " << m << " rows " << rows << " cols " << cols);
+        x.prepare(t, xf.data(), m, cols);
+        INFO(type_traits(t).name << " m " << m << " rows " << rows << " cols " << cols);
 
         set_amx_for_testing(false);
         std::vector<float> plain(m * rows, std::nanf(""));
@@ -86,7 +94,7 @@ TEST_CASE("AMX Q8_0 GEMM equals the AVX-512 kernel bit for bit", "[kernels][amx]
         // Each row alone (the decode path) gives the same numbers.
         for (int64_t i : {int64_t{0}, m / 2, m - 1}) {
             Activations one;
-            one.prepare(TensorType::Q8_0, xf.data() + i * cols, 1, cols);
+            one.prepare(t, xf.data() + i * cols, 1, cols);
             std::vector<float> y1(rows, std::nanf(""));
             matmul(w, one, y1.data(), rows, 0, rows);
             INFO("row " << i);
