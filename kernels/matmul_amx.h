@@ -14,11 +14,11 @@
 
 namespace silica::kernels {
 
-// Activation rows [0, m16) (m16 a multiple of 16, <= x.rows()) of y = W·x for weight rows
-// [r_begin, r_end) of an x16 repacked matrix of type Q8_0, Q4_0 or MXFP4 (returns false for other
-// types). Call only when active_amx_int8() (kernels/amx.h) and active_isa() is avx512; arguments
-// as checked by matmul(const RepackedMatrix&, ...).
+// y = W·x for weight rows [r_begin, r_end) of an x16 repacked matrix of type Q8_0, Q4_0 or MXFP4
+// (returns false for other types), all x.rows() activation rows (a last partial chunk of 16 is
+// padded with zero rows). Call only when active_amx_int8() (kernels/amx.h) and active_isa() is
+// avx512; arguments as checked by matmul(const RepackedMatrix&, ...).
 bool matmul_x16_amx(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin,
-                    int64_t r_end, int64_t m16);
+                    int64_t r_end);
 
 }  // namespace silica::kernels

@@ -101,17 +101,18 @@ T* aligned_buffer(std::vector<T>& v, size_t count) {
 }
 
 template <class Fmt>
-void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end,
-         int64_t m16) {
+void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
     constexpr bool kDirect = std::is_same_v<Fmt, Q8_0x16>;  // Q8_0 codes are the int8 B tiles already
     static const TileConfig config;
     _tile_loadconfig(&config);
     const size_t group_bytes = repacked_group_bytes(w.type, w.cols);
     const int64_t nb = w.cols / 32;
+    const int64_t m = x.rows(), m16 = (m + 15) / 16 * 16;
     // The activations as A tiles: [16-row chunk][block][16 rows x 32 int8] and their scales
     // [chunk][block][16], so each tile load reads 512 aligned contiguous bytes (straight from
     // ActBlockQ8 rows it read 16 strided, often line-splitting, pieces: matmul_bench m = 512, 1 thread,
-    // 640 -> 720 GOP/s).
+    // 640 -> 720 GOP/s). Rows past m are zeros (with scale 0): the last chunk is computed whole,
+    // each row independently, and only its real rows are stored.
     thread_local std::vector<int8_t> a_buffer;
     thread_local std::vector<float> dx_buffer;
     thread_local std::vector<int8_t> decoded_buffer;
@@ -119,10 +120,15 @@ void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, i
     float* const a_scales = aligned_buffer(dx_buffer, static_cast<size_t>(m16 * nb));
     for (int64_t c = 0; c < m16 / 16; ++c)
         for (int i = 0; i < 16; ++i) {
+            const bool real = c * 16 + i < m;
             const ActBlockQ8* row = x.q8() + (c * 16 + i) * nb;
             for (int64_t b = 0; b < nb; ++b) {
-                std::memcpy(a_tiles + ((c * nb + b) * 16 + i) * 32, row[b].qs, 32);
-                a_scales[(c * nb + b) * 16 + i] = row[b].d;
+                int8_t* tile_row = a_tiles + ((c * nb + b) * 16 + i) * 32;
+                if (real)
+                    std::memcpy(tile_row, row[b].qs, 32);
+                else
+                    std::memset(tile_row, 0, 32);
+                a_scales[(c * nb + b) * 16 + i] = real ? row[b].d : 0.0f;
             }
         }
     const int64_t g_begin = r_begin / kRepackRows, g_end = (r_end + kRepackRows - 1) / kRepackRows;
@@ -160,7 +166,8 @@ void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, i
                 const int64_t lo = r_begin > first ? r_begin - first : 0;
                 const int64_t hi = r_end - first < kRepackRows ? r_end - first : kRepackRows;
                 const __mmask16 mask = static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1));
-                for (int i = 0; i < 16; ++i) _mm512_mask_storeu_ps(y + (i0 + i) * ldy + first, mask, acc[i]);
+                const int64_t n_real = std::min<int64_t>(16, m - i0);
+                for (int i = 0; i < n_real; ++i) _mm512_mask_storeu_ps(y + (i0 + i) * ldy + first, mask, acc[i]);
             }
         }
     }
@@ -170,11 +177,11 @@ void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, i
 }  // namespace
 
 bool matmul_x16_amx(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin,
-                    int64_t r_end, int64_t m16) {
+                    int64_t r_end) {
     switch (w.type) {
-        case TensorType::Q8_0: run<Q8_0x16>(w, x, y, ldy, r_begin, r_end, m16); return true;
-        case TensorType::Q4_0: run<Q4_0x16>(w, x, y, ldy, r_begin, r_end, m16); return true;
-        case TensorType::MXFP4: run<MXFP4x16>(w, x, y, ldy, r_begin, r_end, m16); return true;
+        case TensorType::Q8_0: run<Q8_0x16>(w, x, y, ldy, r_begin, r_end); return true;
+        case TensorType::Q4_0: run<Q4_0x16>(w, x, y, ldy, r_begin, r_end); return true;
+        case TensorType::MXFP4: run<MXFP4x16>(w, x, y, ldy, r_begin, r_end); return true;
         default: return false;
     }
 }

@@ -27,6 +27,12 @@ namespace {
 
 using namespace x16;
 
+// Batches from this many activation rows go to AMX when it is usable (kernels/amx.h). Measured
+// (matmul_bench, 1 thread, GOP/s AMX vs AVX-512; AMX pads the batch to 16 rows): Q8_0 3072x768
+// m = 8: 327 vs 291, m = 12: 451 vs 308; MXFP4 5760x2880 (its decode is paid per call) m = 8: 228
+// vs 299, m = 12: 333 vs 308, m = 16: 429 vs 303.
+constexpr int64_t kAmxMinRows = 12;
+
 // No software prefetch: each group is one sequential stream and the hardware prefetcher keeps up.
 // Measured (1 thread, 201088x2880 and 5760x2880, distances 0/512/1024/2048 bytes): within noise.
 
@@ -100,15 +106,10 @@ void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, i
         if (g < g_end) call.template operator()<1, 1>(g, 0);
         return;
     }
-    // With AMX, whole 16-row chunks of activations go through TDPBSSD (bit-identical sums,
-    // kernels/matmul_amx.h), the remaining rows through the tiles below.
-    int64_t i_begin = 0;
-    if (m >= 16 && active_amx_int8() && matmul_x16_amx(w, x, y, ldy, r_begin, r_end, m / 16 * 16)) {
-        i_begin = m / 16 * 16;
-        if (i_begin == m) return;
-    }
+    // With AMX, TDPBSSD computes the same integer sums (bit-identical results, kernels/matmul_amx.h).
+    if (m >= kAmxMinRows && active_amx_int8() && matmul_x16_amx(w, x, y, ldy, r_begin, r_end)) return;
     for (int64_t g = g_begin; g < g_end; ++g) {
-        int64_t i0 = i_begin;
+        int64_t i0 = 0;
         for (; i0 + 4 <= m; i0 += 4) call.template operator()<1, 4>(g, i0);
         switch (m - i0) {
             case 3: call.template operator()<1, 3>(g, i0); break;
