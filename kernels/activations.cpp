@@ -6,8 +6,10 @@
 #include <string>
 
 #include "kernels/activations_isa.h"
+#include "kernels/amx.h"
 #include "kernels/isa.h"
 #include "kernels/matmul.h"
+#include "quant/repack.h"
 #include "silica/error.h"
 
 namespace silica::kernels {
@@ -87,14 +89,40 @@ void Activations::reset(TensorType weight_type, const float* x, int64_t m, int64
     m_ = m;
     k_ = k;
     x_ = x;
+    has_tiles_ = false;
     if (uses_q8_activations(weight_type)) {
         q8_.resize(static_cast<size_t>(m * (k / kQK)));
         q8_sums_.resize(q8_.size());
+        // AMX tiles, for the weight types and batch sizes the AMX GEMM takes (kernels/matmul_amx.h).
+        has_tiles_ = m >= kAmxMinRows && can_repack_x16(weight_type) && active_isa() >= Isa::avx512 &&
+                     active_amx_int8();
+        if (has_tiles_) {
+            const size_t m16 = static_cast<size_t>((m + 15) / 16 * 16);
+            tiles_.resize(m16 * static_cast<size_t>(k) / 64);  // k is a multiple of 32, m16 of 16
+            tile_scales_.resize(m16 * static_cast<size_t>(k / kQK));
+            // The padding rows of the last chunk: zeros with scale 0 (the real rows are written by
+            // prepare_rows).
+            for (int64_t i = m; i < static_cast<int64_t>(m16); ++i) write_tile_row(i, nullptr);
+        }
     } else {
         // The float kernels read f32(): a copy, so that x may change once prepared.
         f32_.resize(static_cast<size_t>(m * k));
     }
     if (weight_type == TensorType::BF16) bf16_.resize(static_cast<size_t>(m * k));
+}
+
+void Activations::write_tile_row(int64_t i, const ActBlockQ8* blocks) {
+    const int64_t nb = k_ / kQK, chunk = i / 16, row = i % 16;
+    for (int64_t b = 0; b < nb; ++b) {
+        const size_t at = static_cast<size_t>((chunk * nb + b) * 16 + row);
+        if (blocks) {
+            std::memcpy(tiles_.front().bytes + at * kQK, blocks[b].qs, kQK);
+            tile_scales_[at] = blocks[b].d;
+        } else {
+            std::memset(tiles_.front().bytes + at * kQK, 0, kQK);
+            tile_scales_[at] = 0.0f;
+        }
+    }
 }
 
 void Activations::prepare_rows(int64_t begin, int64_t end) {
@@ -120,6 +148,8 @@ void Activations::prepare_rows(int64_t begin, int64_t end) {
                 sums[b] = sum;
             }
         }
+        if (has_tiles_)
+            for (int64_t i = begin; i < end; ++i) write_tile_row(i, q8_.data() + i * nb);
         return;
     }
     std::copy(x, x + n, f32_.data() + begin * k);

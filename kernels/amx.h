@@ -6,7 +6,13 @@
 // sums, so results are bit-identical with it on or off.
 #pragma once
 
+#include <cstdint>
+
 namespace silica::kernels {
+
+// Batches from this many activation rows go to the AMX GEMM when it is usable (measured in
+// kernels/matmul_repacked_avx512.cpp); Activations then also prepares them as AMX tiles.
+constexpr int64_t kAmxMinRows = 12;
 
 // True when CPUID reports AMX-TILE and AMX-INT8 and the kernel granted this process the tile data
 // state (arch_prctl ARCH_REQ_XCOMP_PERM, asked once).

@@ -54,8 +54,17 @@ public:
     // code offset in as one integer per block (kernels/matmul_repacked.h).
     const int32_t* q8_sums() const { return q8_sums_.data(); }
     const uint16_t* bf16() const { return bf16_.data(); }
+    // The int8 blocks again as AMX "A" tiles (kernels/matmul_amx.h), or null when the AMX GEMM will
+    // not run (see kAmxMinRows in kernels/amx.h): [16-row chunk c][block b][16 rows x 32 int8] at
+    // q8_tiles() + (c * cols() / 32 + b) * 512 (64-byte aligned), the scales likewise at
+    // q8_tile_scales() + (c * cols() / 32 + b) * 16; rows past rows() are zeros with scale 0.
+    const int8_t* q8_tiles() const { return has_tiles_ ? tiles_.front().bytes : nullptr; }
+    const float* q8_tile_scales() const { return has_tiles_ ? tile_scales_.data() : nullptr; }
 
 private:
+    // Row i of the AMX tiles from its blocks (null: a zero padding row).
+    void write_tile_row(int64_t i, const ActBlockQ8* blocks);
+
     TensorType weight_type_ = TensorType::F32;
     int64_t m_ = 0, k_ = 0;
     const float* x_ = nullptr;  // the caller's rows, as given to reset()
@@ -63,6 +72,12 @@ private:
     std::vector<ActBlockQ8> q8_;
     std::vector<int32_t> q8_sums_;
     std::vector<uint16_t> bf16_;
+    struct alignas(64) Line {
+        int8_t bytes[64];
+    };
+    bool has_tiles_ = false;
+    std::vector<Line> tiles_;  // 64-byte aligned
+    std::vector<float> tile_scales_;
 };
 
 // y[i * ldy + r] for i < x.rows(), r in [r_begin, r_end). W.cols must equal x.cols() and x must

@@ -111,26 +111,33 @@ void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, i
     // The activations as A tiles: [16-row chunk][block][16 rows x 32 int8] and their scales
     // [chunk][block][16], so each tile load reads 512 aligned contiguous bytes (straight from
     // ActBlockQ8 rows it read 16 strided, often line-splitting, pieces: matmul_bench m = 512, 1 thread,
-    // 640 -> 720 GOP/s). Rows past m are zeros (with scale 0): the last chunk is computed whole,
-    // each row independently, and only its real rows are stored.
+    // 640 -> 720 GOP/s). Activations::prepare makes them (each thread its rows); if it did not (AMX
+    // was off then), this thread makes its own copy. Rows past m are zeros with scale 0: the last
+    // chunk is computed whole, each row independently, and only its real rows are stored.
+    const int8_t* a_tiles = x.q8_tiles();
+    const float* a_scales = x.q8_tile_scales();
     thread_local std::vector<int8_t> a_buffer;
     thread_local std::vector<float> dx_buffer;
-    thread_local std::vector<int8_t> decoded_buffer;
-    int8_t* const a_tiles = aligned_buffer(a_buffer, static_cast<size_t>(m16 * nb * 32));
-    float* const a_scales = aligned_buffer(dx_buffer, static_cast<size_t>(m16 * nb));
-    for (int64_t c = 0; c < m16 / 16; ++c)
-        for (int i = 0; i < 16; ++i) {
-            const bool real = c * 16 + i < m;
-            const ActBlockQ8* row = x.q8() + (c * 16 + i) * nb;
-            for (int64_t b = 0; b < nb; ++b) {
-                int8_t* tile_row = a_tiles + ((c * nb + b) * 16 + i) * 32;
-                if (real)
-                    std::memcpy(tile_row, row[b].qs, 32);
-                else
-                    std::memset(tile_row, 0, 32);
-                a_scales[(c * nb + b) * 16 + i] = real ? row[b].d : 0.0f;
+    if (!a_tiles) {
+        int8_t* tiles = aligned_buffer(a_buffer, static_cast<size_t>(m16 * nb * 32));
+        float* scales = aligned_buffer(dx_buffer, static_cast<size_t>(m16 * nb));
+        for (int64_t c = 0; c < m16 / 16; ++c)
+            for (int i = 0; i < 16; ++i) {
+                const bool real = c * 16 + i < m;
+                const ActBlockQ8* row = x.q8() + (c * 16 + i) * nb;
+                for (int64_t b = 0; b < nb; ++b) {
+                    int8_t* tile_row = tiles + ((c * nb + b) * 16 + i) * 32;
+                    if (real)
+                        std::memcpy(tile_row, row[b].qs, 32);
+                    else
+                        std::memset(tile_row, 0, 32);
+                    scales[(c * nb + b) * 16 + i] = real ? row[b].d : 0.0f;
+                }
             }
-        }
+        a_tiles = tiles;
+        a_scales = scales;
+    }
+    thread_local std::vector<int8_t> decoded_buffer;
     const int64_t g_begin = r_begin / kRepackRows, g_end = (r_end + kRepackRows - 1) / kRepackRows;
     alignas(64) int32_t sums[2][16][16];
     // Blocked so both operands come from cache: a panel of groups (at most kPanelBytes of weights,

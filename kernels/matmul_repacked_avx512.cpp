@@ -27,11 +27,10 @@ namespace {
 
 using namespace x16;
 
-// Batches from this many activation rows go to AMX when it is usable (kernels/amx.h). Measured
+// From kAmxMinRows (kernels/amx.h) activation rows, batches go to AMX when it is usable. Measured
 // (matmul_bench, 1 thread, GOP/s AMX vs AVX-512; AMX pads the batch to 16 rows): Q8_0 3072x768
 // m = 8: 327 vs 291, m = 12: 451 vs 308; MXFP4 5760x2880 (its decode is paid per call) m = 8: 228
 // vs 299, m = 12: 333 vs 308, m = 16: 429 vs 303.
-constexpr int64_t kAmxMinRows = 12;
 
 // No software prefetch: each group is one sequential stream and the hardware prefetcher keeps up.
 // Measured (1 thread, 201088x2880 and 5760x2880, distances 0/512/1024/2048 bytes): within noise.

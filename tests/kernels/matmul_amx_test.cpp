@@ -74,8 +74,13 @@ TEST_CASE("AMX x16 GEMM equals the AVX-512 kernel bit for bit", "[kernels][amx]"
             std::vector<float> xf(m * cols);
             std::normal_distribution<float> normal(0.0f, 1.0f);
             for (auto& v : xf) v = normal(rng);
-            Activations x;
+            Activations x;  // prepared with AMX on: with AMX tiles
             x.prepare(t, xf.data(), m, cols);
+            REQUIRE(x.q8_tiles() != nullptr);
+            set_amx_for_testing(false);
+            Activations x_no_tiles;  // prepared with AMX off: the kernel makes its own tiles
+            x_no_tiles.prepare(t, xf.data(), m, cols);
+            REQUIRE(x_no_tiles.q8_tiles() == nullptr);
             INFO(type_traits(t).name << " m " << m << " rows " << rows << " cols " << cols);
 
             set_amx_for_testing(false);
@@ -86,6 +91,9 @@ TEST_CASE("AMX x16 GEMM equals the AVX-512 kernel bit for bit", "[kernels][amx]"
             std::vector<float> amx(m * rows, std::nanf(""));
             matmul(w, x, amx.data(), rows, 0, rows);
             REQUIRE(std::memcmp(amx.data(), plain.data(), amx.size() * sizeof(float)) == 0);
+            std::vector<float> amx_own_tiles(m * rows, std::nanf(""));
+            matmul(w, x_no_tiles, amx_own_tiles.data(), rows, 0, rows);
+            REQUIRE(std::memcmp(amx_own_tiles.data(), plain.data(), amx.size() * sizeof(float)) == 0);
 
             // Split row ranges (partial groups at both ends of a range).
             const int64_t cut = std::uniform_int_distribution<int64_t>(0, rows)(rng);
