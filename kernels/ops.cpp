@@ -9,8 +9,17 @@
 namespace silica::kernels {
 
 void layer_norm(const float* x, const float* w, const float* b, float* y, int64_t n, float eps) {
-    // Two passes in double: the mean/variance of a residual stream can be large, and this is
-    // not where the time goes.
+    // Prefill normalises every token before each matmul: the scalar double loops were ~4% of a
+    // GPT-2 124M prefill with AMX matmuls.
+    if (active_isa() >= Isa::avx512) {
+        avx512::layer_norm(x, w, b, y, n, eps);
+        return;
+    }
+    layer_norm_reference(x, w, b, y, n, eps);
+}
+
+void layer_norm_reference(const float* x, const float* w, const float* b, float* y, int64_t n, float eps) {
+    // Two passes in double: the mean/variance of a residual stream can be large.
     double sum = 0.0;
     for (int64_t i = 0; i < n; ++i) sum += x[i];
     const double mean = sum / static_cast<double>(n);

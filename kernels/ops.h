@@ -7,8 +7,12 @@
 
 namespace silica::kernels {
 
-// y = (x - mean) / sqrt(var + eps) * w + b   (b may be null)
+// y = (x - mean) / sqrt(var + eps) * w + b   (b may be null). Mean and variance are summed in
+// double (a residual stream's mean can be large next to its spread). The array form uses AVX-512
+// when the active ISA has it (the same sums in another order; within ~1e-6 relative of the
+// reference), else layer_norm_reference. y may be x.
 void layer_norm(const float* x, const float* w, const float* b, float* y, int64_t n, float eps);
+void layer_norm_reference(const float* x, const float* w, const float* b, float* y, int64_t n, float eps);
 // y = x / sqrt(mean(x^2) + eps) * w
 void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps);
 // GELU, tanh approximation (GPT-2): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). The array

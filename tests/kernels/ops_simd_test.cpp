@@ -78,3 +78,34 @@ TEST_CASE("swiglu_clamped matches the scalar reference at every ISA, also in pla
     }
     kernels::reset_isa_for_testing();
 }
+
+TEST_CASE("vectorised layer norm matches the scalar reference at every ISA", "[kernels][ops]") {
+    std::mt19937 rng(9);
+    for (int isa = 0; isa <= static_cast<int>(kernels::detected_isa()); ++isa) {
+        kernels::set_isa_for_testing(static_cast<kernels::Isa>(isa));
+        for (int64_t n : {1, 7, 16, 33, 768, 1000}) {
+            for (float offset : {0.0f, 50.0f}) {  // a residual stream can sit far from zero
+                std::vector<float> x = random_values(rng, n, 3.0f), w = random_values(rng, n, 1.0f),
+                                   b = random_values(rng, n, 1.0f);
+                if (n > 3) x[0] = x[1] = x[2] = 0.5f;  // no extremes here: a norm of 1e4 swamps all else
+                for (auto& v : x) v += offset;
+                for (const float* bias : {static_cast<const float*>(b.data()), static_cast<const float*>(nullptr)}) {
+                    std::vector<float> fast(static_cast<size_t>(n)), ref(static_cast<size_t>(n));
+                    kernels::layer_norm(x.data(), w.data(), bias, fast.data(), n, 1e-5f);
+                    kernels::layer_norm_reference(x.data(), w.data(), bias, ref.data(), n, 1e-5f);
+                    INFO("isa " << isa << " n " << n << " offset " << offset << " bias " << (bias != nullptr));
+                    for (int64_t i = 0; i < n; ++i) {
+                        INFO("i " << i << " ref " << ref[i] << " fast " << fast[i]);
+                        // The normalised value is O(1): 1e-6 of (|w| + |b|) bounds the float rounding.
+                        CHECK(std::fabs(fast[i] - ref[i]) <= 1e-6f * (std::fabs(w[i]) + (bias ? std::fabs(bias[i]) : 0.0f)) + 1e-7f);
+                    }
+                    // In place (y == x) gives the same.
+                    std::vector<float> inplace = x;
+                    kernels::layer_norm(inplace.data(), w.data(), bias, inplace.data(), n, 1e-5f);
+                    REQUIRE(inplace == fast);
+                }
+            }
+        }
+    }
+    kernels::reset_isa_for_testing();
+}
