@@ -53,8 +53,12 @@ void Linear::compute_share(const Weight& w, const kernels::Activations& x, float
     OpScope epilogue_scope(tid == 0 ? profiler_ : idle_profiler_, "(in matmuls) epilogue, thread 0");
     for (int64_t i = 0; i < m; ++i) {
         float* row = y + i * rows + r.begin;
-        if (bias) kernels::add(row, bias + r.begin, n);
-        if (epilogue == Epilogue::gelu_tanh) kernels::gelu_tanh(row, n);
+        if (bias && epilogue == Epilogue::gelu_tanh)
+            kernels::add_gelu_tanh(row, bias + r.begin, n);  // one pass
+        else if (bias)
+            kernels::add(row, bias + r.begin, n);
+        else if (epilogue == Epilogue::gelu_tanh)
+            kernels::gelu_tanh(row, n);
     }
 }
 

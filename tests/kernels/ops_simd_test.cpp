@@ -3,6 +3,7 @@
 // overflow and underflow), and lengths with tails that are not a multiple of the vector width.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -105,6 +106,28 @@ TEST_CASE("vectorised layer norm matches the scalar reference at every ISA", "[k
                     REQUIRE(inplace == fast);
                 }
             }
+        }
+    }
+    kernels::reset_isa_for_testing();
+}
+
+TEST_CASE("vectorised add and fused add + GELU equal add then GELU at every ISA", "[kernels][ops]") {
+    std::mt19937 rng(10);
+    for (int isa = 0; isa <= static_cast<int>(kernels::detected_isa()); ++isa) {
+        kernels::set_isa_for_testing(static_cast<kernels::Isa>(isa));
+        for (int64_t n : {1, 15, 16, 17, 100, 1536}) {
+            const std::vector<float> x = random_values(rng, n, 3.0f), b = random_values(rng, n, 1.0f);
+            INFO("isa " << isa << " n " << n);
+            // add: exact (one float addition per element, in any ISA).
+            std::vector<float> sum = x;
+            kernels::add(sum.data(), b.data(), n);
+            for (int64_t i = 0; i < n; ++i) REQUIRE(sum[i] == x[i] + b[i]);
+            // add_gelu_tanh: bit for bit what add then gelu_tanh give at this ISA.
+            std::vector<float> fused = x, split = x;
+            kernels::add_gelu_tanh(fused.data(), b.data(), n);
+            kernels::add(split.data(), b.data(), n);
+            kernels::gelu_tanh(split.data(), n);
+            REQUIRE(std::memcmp(fused.data(), split.data(), sizeof(float) * n) == 0);
         }
     }
     kernels::reset_isa_for_testing();
