@@ -11,6 +11,9 @@
 //
 // Each lane goes through the same operations whatever tile its group is in, so outputs do not
 // depend on the row split; partial groups are computed whole and stored with a lane mask.
+//
+// Batches of kAmxMinRows rows or more go to AMX instead when the CPU has it (kernels/matmul_amx.h:
+// the same integer sums by TDPBSSD and the same float steps, so the same outputs, ~2.2x faster).
 #include <immintrin.h>
 
 #include <cstring>
@@ -26,6 +29,9 @@ namespace silica::kernels {
 namespace {
 
 using namespace x16;
+
+// No software prefetch: each group is one sequential stream and the hardware prefetcher keeps up.
+// Measured (1 thread, 201088x2880 and 5760x2880, distances 0/512/1024/2048 bytes): within noise.
 
 // From kAmxMinRows (kernels/amx.h) activation rows, batches go to AMX when it is usable. Measured
 // (matmul_bench, 1 thread, GOP/s AMX vs AVX-512; AMX pads the batch to 16 rows): Q8_0 3072x768

@@ -154,7 +154,8 @@ private:
         linear_.run(w_.output, h_.data(), T - first, out, nullptr, Epilogue::none, "matmul output");
     }
 
-    static constexpr const char* kAddNormName = "(in matmuls) residual add+layernorm, thread 0";
+    // (for a batch, inside the next matmul's time: thread 0's share; for one token, on its own)
+    static constexpr const char* kAddNormName = "residual add+layernorm (in matmuls for batches, thread 0)";
 
     // For tokens [begin, end): x += h (when add_h), then h = LayerNorm(x).
     void add_and_norm_rows(bool add_h, const std::vector<float>& w, const std::vector<float>& b, int64_t begin,
