@@ -4,8 +4,10 @@
 //
 // "q4_0-x16", "mxfp4-x16", "q8_0-x16" are the same matrices repacked at load time into the
 // row-interleaved layout of quant/repack.h and multiplied by kernels/matmul_repacked.h (AVX2 and
-// AVX-512); "f16-x16" are F16 panels (AVX-512 only). F16 also runs at m = 512 (prefill of 512
-// tokens), e.g.  matmul_bench --benchmark_filter='^f16.*/gpt2.*/avx512/m(1|512)/'
+// AVX-512; Q8_0 GEMM on AMX where available: SILICA_AMX=0 switches it off for an A/B run);
+// "f16-x16" are F16 panels (AVX-512 only). The repacked kernels, and F16 in GGUF layout for
+// comparison, also run at m = 512 (a prefill chunk), e.g.
+//   matmul_bench --benchmark_filter='^f16.*/gpt2.*/avx512/m(1|512)/'
 //
 // Counters: GB/s of GGUF weight bytes read and GFLOP/s (2 * m * rows * cols per call), totals over
 // all threads. (With threads:N the Time column is wall time / (N * iterations per thread): multiply
@@ -87,6 +89,7 @@ struct Fixture {
     std::vector<uint8_t> weights;
     std::vector<uint8_t> repacked;  // x16 layout (over-allocated by 64 for alignment), when asked
     bool has_repacked = false;
+    std::vector<float> xf;  // the float activations (x reads them: it keeps no copy for quantized types)
     Activations x;
     std::vector<float> y;
 };
@@ -107,11 +110,11 @@ void setup(TensorType t, const Shape& s, int64_t m) {
         f.m = 0;
     }
     if (f.m != m) {
-        std::vector<float> xf(m * s.cols);
+        f.xf.resize(m * s.cols);
         std::mt19937 rng(1);
         std::uniform_real_distribution<float> uni(-1.0f, 1.0f);
-        for (auto& v : xf) v = uni(rng);
-        f.x.prepare(t, xf.data(), m, s.cols);
+        for (auto& v : f.xf) v = uni(rng);
+        f.x.prepare(t, f.xf.data(), m, s.cols);
         f.y.assign(m * s.rows, 0.0f);
         f.m = m;
     }
@@ -165,20 +168,24 @@ int register_all() {
         for (const Shape& s : kShapes)
             for (int isa = static_cast<int>(detected_isa()); isa >= 0; --isa)
                 for (int64_t m : {1, 64, 512}) {
-                    if (m == 512 && t != TensorType::F16) continue;  // (F16 prefill: issue 5's weakest row)
                     // The scalar ISA is the reference (double-precision dot of dequantized blocks);
                     // its prefill speed is not interesting and would take minutes.
                     if (isa == 0 && m > 1) continue;
+                    // m = 512 (a prefill chunk) only for the repacked kernels prefill uses (F16
+                    // panels need AVX-512), and F16 in GGUF layout to compare.
+                    const bool repackable =
+                        can_repack_x16(t) && isa >= static_cast<int>(t == TensorType::F16 ? Isa::avx512 : Isa::avx2);
+                    if (m == 512 && !repackable && t != TensorType::F16) continue;
                     // K-quants need widths that are multiples of 256 (GPT-OSS's 2880 is not; its
                     // GGUFs use other types there).
                     if (s.cols % type_traits(t).block_size != 0) continue;
                     const std::string name = std::string(type_traits(t).name) + "/" + s.name + "/" +
                                              std::string(isa_name(static_cast<Isa>(isa))) + "/m" + std::to_string(m);
-                    auto* b = benchmark::RegisterBenchmark(name.c_str(), bm_matmul, t, s, static_cast<Isa>(isa), m, false);
-                    b->UseRealTime()->Unit(benchmark::kMicrosecond)->Threads(1)->Threads(2);
-                    const bool has_repacked_kernel =
-                        can_repack_x16(t) && isa >= static_cast<int>(t == TensorType::F16 ? Isa::avx512 : Isa::avx2);
-                    if (has_repacked_kernel) {
+                    if (m != 512 || t == TensorType::F16) {
+                        auto* b = benchmark::RegisterBenchmark(name.c_str(), bm_matmul, t, s, static_cast<Isa>(isa), m, false);
+                        b->UseRealTime()->Unit(benchmark::kMicrosecond)->Threads(1)->Threads(2);
+                    }
+                    if (repackable) {
                         const std::string rname = std::string(type_traits(t).name) + "-x16/" + s.name + "/" +
                                                   std::string(isa_name(static_cast<Isa>(isa))) + "/m" + std::to_string(m);
                         auto* br = benchmark::RegisterBenchmark(rname.c_str(), bm_matmul, t, s, static_cast<Isa>(isa), m, true);

@@ -6,8 +6,10 @@
 #include <string>
 
 #include "kernels/activations_isa.h"
+#include "kernels/amx.h"
 #include "kernels/isa.h"
 #include "kernels/matmul.h"
+#include "quant/repack.h"
 #include "silica/error.h"
 
 namespace silica::kernels {
@@ -72,37 +74,87 @@ uint16_t f32_to_bf16(float x) {
 }
 
 void Activations::prepare(TensorType weight_type, const float* x, int64_t m, int64_t k) {
+    reset(weight_type, x, m, k);
+    prepare_rows(0, m);
+}
+
+void Activations::reset(TensorType weight_type, const float* x, int64_t m, int64_t k) {
     if (m < 0 || k <= 0) throw Error("matmul: bad activation shape " + std::to_string(m) + "x" + std::to_string(k));
     const int64_t bs = weight_block_size(weight_type);
     if (k % bs != 0)
         throw Error("matmul: activation width " + std::to_string(k) + " is not a multiple of the " +
                     std::string(type_traits(weight_type).name) + " block size " + std::to_string(bs));
+    if (m > 0 && x == nullptr) throw Error("matmul: null activations");
     weight_type_ = weight_type;
     m_ = m;
     k_ = k;
-    // The float copy serves the float kernels and the scalar reference of every type.
-    f32_.assign(x, x + m * k);
+    x_ = x;
+    has_tiles_ = false;
     if (uses_q8_activations(weight_type)) {
         q8_.resize(static_cast<size_t>(m * (k / kQK)));
         q8_sums_.resize(q8_.size());
+        // AMX tiles, for the weight types and batch sizes the AMX GEMM takes (kernels/matmul_amx.h).
+        has_tiles_ = m >= kAmxMinRows && can_repack_x16(weight_type) && active_isa() >= Isa::avx512 &&
+                     active_amx_int8();
+        if (has_tiles_) {
+            const size_t m16 = static_cast<size_t>((m + 15) / 16 * 16);
+            tiles_.resize(m16 * static_cast<size_t>(k) / 64);  // k is a multiple of 32, m16 of 16
+            tile_scales_.resize(m16 * static_cast<size_t>(k / kQK));
+            // The padding rows of the last chunk: zeros with scale 0 (the real rows are written by
+            // prepare_rows).
+            for (int64_t i = m; i < static_cast<int64_t>(m16); ++i) write_tile_row(i, nullptr);
+        }
+    } else {
+        // The float kernels read f32(): a copy, so that x may change once prepared.
+        f32_.resize(static_cast<size_t>(m * k));
+    }
+    if (weight_type == TensorType::BF16) bf16_.resize(static_cast<size_t>(m * k));
+}
+
+void Activations::write_tile_row(int64_t i, const ActBlockQ8* blocks) {
+    const int64_t nb = k_ / kQK, chunk = i / 16, row = i % 16;
+    for (int64_t b = 0; b < nb; ++b) {
+        const size_t at = static_cast<size_t>((chunk * nb + b) * 16 + row);
+        if (blocks) {
+            std::memcpy(tiles_.front().bytes + at * kQK, blocks[b].qs, kQK);
+            tile_scales_[at] = blocks[b].d;
+        } else {
+            std::memset(tiles_.front().bytes + at * kQK, 0, kQK);
+            tile_scales_[at] = 0.0f;
+        }
+    }
+}
+
+void Activations::prepare_rows(int64_t begin, int64_t end) {
+    if (begin < 0 || begin > end || end > m_)
+        throw Error("matmul: activation rows [" + std::to_string(begin) + ", " + std::to_string(end) + ") outside 0.." +
+                    std::to_string(m_));
+    const int64_t k = k_;
+    const float* x = x_ + begin * k;
+    const int64_t n = (end - begin) * k;  // elements
+    if (uses_q8_activations(weight_type_)) {
+        const int64_t nb = k / kQK;
+        ActBlockQ8* q = q8_.data() + begin * nb;
+        int32_t* sums = q8_sums_.data() + begin * nb;
         if (active_isa() >= Isa::avx512) {
             // Decode quantizes every matrix's input: the scalar loop (std::nearbyint per element)
             // was 4% of a GPT-2 124M decode step.
-            for (int64_t i = 0; i < m; ++i)
-                avx512::quantize_activations_q8(x + i * k, q8_.data() + i * (k / kQK), q8_sums_.data() + i * (k / kQK), k);
+            avx512::quantize_activations_q8(x, q, sums, n);
         } else {
-            for (int64_t i = 0; i < m; ++i) quantize_activations_q8(x + i * k, q8_.data() + i * (k / kQK), k);
-            for (size_t b = 0; b < q8_.size(); ++b) {
+            quantize_activations_q8(x, q, n);
+            for (int64_t b = 0; b < n / kQK; ++b) {
                 int32_t sum = 0;
-                for (int j = 0; j < kQK; ++j) sum += q8_[b].qs[j];
-                q8_sums_[b] = sum;
+                for (int j = 0; j < kQK; ++j) sum += q[b].qs[j];
+                sums[b] = sum;
             }
         }
+        if (has_tiles_)
+            for (int64_t i = begin; i < end; ++i) write_tile_row(i, q8_.data() + i * nb);
+        return;
     }
-    if (weight_type == TensorType::BF16) {
-        bf16_.resize(static_cast<size_t>(m * k));
-        for (int64_t j = 0; j < m * k; ++j) bf16_[j] = f32_to_bf16(x[j]);
-    }
+    std::copy(x, x + n, f32_.data() + begin * k);
+    if (weight_type_ == TensorType::BF16)
+        for (int64_t j = 0; j < n; ++j) bf16_[begin * k + j] = f32_to_bf16(x[j]);
 }
 
 }  // namespace silica::kernels

@@ -31,8 +31,16 @@ struct Matrix {
 // m rows of k activations, in the form the kernels for one weight type consume.
 class Activations {
 public:
-    // Copies/quantizes x (m rows of k floats, row stride k). Reuses its buffers across calls.
+    // Prepares x (m rows of k floats, row stride k) for weight_type: reset() then prepare_rows(0, m).
+    // Reuses its buffers across calls.
     void prepare(TensorType weight_type, const float* x, int64_t m, int64_t k);
+    // The same in two steps, so that the threads of a pool can each prepare their own rows:
+    // reset() checks the shape, remembers x and sizes the buffers; prepare_rows(begin, end) then
+    // quantizes (or copies) rows [begin, end) of x. Calls for disjoint ranges may run concurrently.
+    // For quantized weight types x is not copied: f32() is x itself, so x must stay unchanged
+    // while these activations are used (only the float reference reads it).
+    void reset(TensorType weight_type, const float* x, int64_t m, int64_t k);
+    void prepare_rows(int64_t begin, int64_t end);
     int64_t rows() const { return m_; }
     int64_t cols() const { return k_; }
     TensorType weight_type() const { return weight_type_; }
@@ -40,20 +48,36 @@ public:
     // Kernel-facing storage (see kernels/activations.h): row i of the float copy starts at
     // f32() + i * cols(); of the int8 blocks (quantized weight types only) at q8() + i * cols() / 32;
     // of the bf16 copy (BF16 weights only) at bf16() + i * cols().
-    const float* f32() const { return f32_.data(); }
+    const float* f32() const { return uses_q8_activations(weight_type_) ? x_ : f32_.data(); }
     const ActBlockQ8* q8() const { return q8_.data(); }
     // sum of qs of each int8 block (same indexing as q8()): the repacked kernels fold a weight
     // code offset in as one integer per block (kernels/matmul_repacked.h).
     const int32_t* q8_sums() const { return q8_sums_.data(); }
     const uint16_t* bf16() const { return bf16_.data(); }
+    // The int8 blocks again as AMX "A" tiles (kernels/matmul_amx.h), or null when the AMX GEMM will
+    // not run (see kAmxMinRows in kernels/amx.h): [16-row chunk c][block b][16 rows x 32 int8] at
+    // q8_tiles() + (c * cols() / 32 + b) * 512 (64-byte aligned), the scales likewise at
+    // q8_tile_scales() + (c * cols() / 32 + b) * 16; rows past rows() are zeros with scale 0.
+    const int8_t* q8_tiles() const { return has_tiles_ ? tiles_.front().bytes : nullptr; }
+    const float* q8_tile_scales() const { return has_tiles_ ? tile_scales_.data() : nullptr; }
 
 private:
+    // Row i of the AMX tiles from its blocks (null: a zero padding row).
+    void write_tile_row(int64_t i, const ActBlockQ8* blocks);
+
     TensorType weight_type_ = TensorType::F32;
     int64_t m_ = 0, k_ = 0;
-    std::vector<float> f32_;
+    const float* x_ = nullptr;  // the caller's rows, as given to reset()
+    std::vector<float> f32_;    // float weight types only: a copy of x
     std::vector<ActBlockQ8> q8_;
     std::vector<int32_t> q8_sums_;
     std::vector<uint16_t> bf16_;
+    struct alignas(64) Line {
+        int8_t bytes[64];
+    };
+    bool has_tiles_ = false;
+    std::vector<Line> tiles_;  // 64-byte aligned
+    std::vector<float> tile_scales_;
 };
 
 // y[i * ldy + r] for i < x.rows(), r in [r_begin, r_end). W.cols must equal x.cols() and x must

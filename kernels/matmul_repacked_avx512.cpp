@@ -11,79 +11,40 @@
 //
 // Each lane goes through the same operations whatever tile its group is in, so outputs do not
 // depend on the row split; partial groups are computed whole and stored with a lane mask.
+//
+// Batches of kAmxMinRows rows or more go to AMX instead when the CPU has it (kernels/matmul_amx.h:
+// the same integer sums by TDPBSSD and the same float steps, so the same outputs, ~2.2x faster).
 #include <immintrin.h>
 
 #include <cstring>
+#include <type_traits>
 
+#include "kernels/amx.h"
+#include "kernels/matmul_amx.h"
 #include "kernels/matmul_isa.h"
 #include "kernels/matmul_repacked.h"
 #include "kernels/prefetch.h"
+#include "kernels/repacked_formats_avx512.h"
 #include "quant/repack.h"
 
 namespace silica::kernels {
 namespace {
 
+using namespace x16;
+
+
+// From kAmxMinRows (kernels/amx.h) activation rows, batches go to AMX when it is usable. Measured
+// (matmul_bench, 1 thread, GOP/s AMX vs AVX-512; AMX pads the batch to 16 rows): Q8_0 3072x768
+// m = 8: 327 vs 291, m = 12: 451 vs 308; MXFP4 5760x2880 (its decode is paid per call) m = 8: 228
+// vs 299, m = 12: 333 vs 308, m = 16: 429 vs 303.
+
 // Software prefetch (GEMV only, when kernels/prefetch.h's switch is on): each tile's bytes
-// kPrefetchBytes ahead, for MXFP4, whose decode (nibbles + table) costs the most per byte. From
-// DRAM the hardware prefetcher alone let its GEMV fall behind: 2 threads, 201088x2880, chrt -f,
-// interleaved rounds, median GB/s: none 26.1 / 28.4 / 28.4, 1024 B ahead 29.2 / 29.7 / 29.3
-// (512 B 28.3, 2048 B 29.4, 4096 B 27.2). Q8_0 and Q4_0 measured within noise (±3%): none.
-
-// (all-lanes masked forms: GCC 12's unmasked intrinsics trip -Wmaybe-uninitialized, bug 105593)
-inline __m512 cvt_i32_f32(__m512i v) { return _mm512_maskz_cvtepi32_ps(static_cast<__mmask16>(0xFFFF), v); }
-inline __m512 cvt_f16_f32(__m256i h) { return _mm512_maskz_cvtph_ps(static_cast<__mmask16>(0xFFFF), h); }
-inline __m512i cvt_u8_i32(__m128i v) { return _mm512_maskz_cvtepu8_epi32(static_cast<__mmask16>(0xFFFF), v); }
-inline __m512i bcast_128(__m128i v) { return _mm512_maskz_broadcast_i32x4(static_cast<__mmask16>(0xFFFF), v); }
-inline __m512 scalef(__m512 a, __m512 b) { return _mm512_maskz_scalef_ps(static_cast<__mmask16>(0xFFFF), a, b); }
-
-// Each format decodes one tile (block b of 16 rows) into 8 vectors of unsigned codes: u[q] holds
-// elements 4q..4q+3 of every row (4 bytes per lane), to be multiplied by activation bytes 4q..4q+3.
-
-// 4-bit tiles: chunk t's low nibbles are elements 8t..8t+3, its high nibbles 8t+4..8t+7.
-template <class Table>
-void decode_nibbles(const uint8_t* tile, __m512i u[8]) {
-    const __m512i m4 = _mm512_set1_epi8(15);
-    for (int t = 0; t < 4; ++t) {
-        const __m512i v = _mm512_loadu_si512(reinterpret_cast<const void*>(tile + 64 * t));
-        u[2 * t] = Table::map(_mm512_and_si512(v, m4));
-        u[2 * t + 1] = Table::map(_mm512_and_si512(_mm512_srli_epi16(v, 4), m4));
-    }
-}
-
-struct Q4_0x16 {
-    static constexpr int kOffset = 8, kScaleBytes = 2, kTileBytes = 256, kPrefetchBytes = 0;
-    static __m512i map(__m512i v) { return v; }
-    static __m512 scales(const uint8_t* s) {
-        return cvt_f16_f32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s)));
-    }
-    static void decode(const uint8_t* tile, __m512i u[8]) { decode_nibbles<Q4_0x16>(tile, u); }
-};
-
-// int8 codes + 128 (flip the sign bit): unsigned for vpdpbusd; 255 * 127 * 4 fits int32.
-struct Q8_0x16 {
-    static constexpr int kOffset = 128, kScaleBytes = 2, kTileBytes = 512, kPrefetchBytes = 0;
-    static __m512 scales(const uint8_t* s) { return Q4_0x16::scales(s); }
-    static void decode(const uint8_t* tile, __m512i u[8]) {
-        const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
-        for (int q = 0; q < 8; ++q)
-            u[q] = _mm512_xor_si512(_mm512_loadu_si512(reinterpret_cast<const void*>(tile + 64 * q)), flip);
-    }
-};
-
-// E2M1 codes -> doubled values + 12 (0..24) by table, scale 2^(e-128) (see DecodeMXFP4 in
-// kernels/matmul_simd_body.h); vscalefps builds it exactly, subnormals included.
-struct MXFP4x16 {
-    static constexpr int kOffset = 12, kScaleBytes = 1, kTileBytes = 256, kPrefetchBytes = 1024;
-    static __m512 scales(const uint8_t* s) {
-        const __m512i e = cvt_u8_i32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s)));
-        return scalef(_mm512_set1_ps(1.0f), cvt_i32_f32(_mm512_sub_epi32(e, _mm512_set1_epi32(128))));
-    }
-    static __m512i map(__m512i v) {
-        const __m512i lut = bcast_128(_mm_setr_epi8(12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0));
-        return _mm512_shuffle_epi8(lut, v);
-    }
-    static void decode(const uint8_t* tile, __m512i u[8]) { decode_nibbles<MXFP4x16>(tile, u); }
-};
+// kGemvPrefetchBytes<Fmt> ahead, for MXFP4, whose decode (nibbles + table) costs the most per
+// byte. From DRAM the hardware prefetcher alone let its GEMV fall behind: 2 threads, 201088x2880,
+// chrt -f, interleaved rounds, median GB/s: none 26.1 / 28.4 / 28.4, 1024 B ahead 29.2 / 29.7 /
+// 29.3 (512 B 28.3, 2048 B 29.4, 4096 B 27.2). Q8_0 and Q4_0 within noise (±3%): none.
+template <class Fmt>
+constexpr int kGemvPrefetchBytes = std::is_same_v<Fmt, MXFP4x16> ? 1024 : 0;
 
 inline __m512i bcast4(const int8_t* p) {
     int32_t v;
@@ -115,10 +76,11 @@ void tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, con
         for (int g = 0; g < NG; ++g) {
             __m512i u[8];
             const uint8_t* tile_codes = codes[g] + b * Fmt::kTileBytes;
-            if constexpr (NM == 1 && Fmt::kPrefetchBytes > 0)
+            if constexpr (NM == 1 && kGemvPrefetchBytes<Fmt> > 0)
                 if (prefetch)
                     for (int line = 0; line < Fmt::kTileBytes; line += 64)
-                        _mm_prefetch(reinterpret_cast<const char*>(tile_codes + Fmt::kPrefetchBytes + line), _MM_HINT_T0);
+                        _mm_prefetch(reinterpret_cast<const char*>(tile_codes + kGemvPrefetchBytes<Fmt> + line),
+                                     _MM_HINT_T0);
             Fmt::decode(tile_codes, u);
             const __m512 d = Fmt::scales(scales[g] + b * 16 * Fmt::kScaleBytes);
             for (int i = 0; i < NM; ++i) {
@@ -161,6 +123,8 @@ void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, i
         if (g < g_end) call.template operator()<1, 1>(g, 0);
         return;
     }
+    // With AMX, TDPBSSD computes the same integer sums (bit-identical results, kernels/matmul_amx.h).
+    if (m >= kAmxMinRows && active_amx_int8() && matmul_x16_amx(w, x, y, ldy, r_begin, r_end)) return;
     for (int64_t g = g_begin; g < g_end; ++g) {
         int64_t i0 = 0;
         for (; i0 + 4 <= m; i0 += 4) call.template operator()<1, 4>(g, i0);

@@ -7,8 +7,12 @@
 
 namespace silica::kernels {
 
-// y = (x - mean) / sqrt(var + eps) * w + b   (b may be null)
+// y = (x - mean) / sqrt(var + eps) * w + b   (b may be null). Mean and variance are summed in
+// double (a residual stream's mean can be large next to its spread). The array form uses AVX-512
+// when the active ISA has it (the same sums in another order; within ~1e-6 relative of the
+// reference), else layer_norm_reference. y may be x.
 void layer_norm(const float* x, const float* w, const float* b, float* y, int64_t n, float eps);
+void layer_norm_reference(const float* x, const float* w, const float* b, float* y, int64_t n, float eps);
 // y = x / sqrt(mean(x^2) + eps) * w
 void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps);
 // GELU, tanh approximation (GPT-2): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). The array
@@ -17,6 +21,9 @@ void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps);
 void gelu_tanh(float* x, int64_t n);
 float gelu_tanh(float x);
 void gelu_tanh_reference(float* x, int64_t n);
+// x = gelu_tanh(x + b) in one pass (a matmul's bias and activation); the same values as add()
+// then gelu_tanh().
+void add_gelu_tanh(float* x, const float* b, int64_t n);
 // GPT-OSS clamped SwiGLU: g = min(gate, limit), u = clamp(up, -limit, limit),
 // out = g * sigmoid(alpha * g) * (u + 1). out may alias gate or up. AVX-512 when active (same
 // accuracy as gelu_tanh), else swiglu_clamped_reference.
@@ -24,7 +31,7 @@ void swiglu_clamped(const float* gate, const float* up, float* out, int64_t n, f
 void swiglu_clamped_reference(const float* gate, const float* up, float* out, int64_t n, float alpha, float limit);
 // In-place softmax; returns nothing, handles -inf entries (all -inf gives all zeros).
 void softmax(float* x, int64_t n);
-// y += x
+// y += x (AVX-512 when active: the same sums; the plain loop is compiled for baseline SSE2)
 void add(float* y, const float* x, int64_t n);
 // y += b, for each of m rows of n
 void add_bias(float* y, const float* b, int64_t m, int64_t n);

@@ -4,6 +4,8 @@
 // makes the division reach the correct limit (-0 or 0).
 #include <immintrin.h>
 
+#include <cmath>
+
 #include "kernels/exp_avx512.h"
 #include "kernels/ops_isa.h"
 
@@ -36,12 +38,76 @@ inline __m512 swiglu(__m512 gate, __m512 up, __m512 alpha, __m512 limit) {
 
 }  // namespace
 
+void layer_norm(const float* x, const float* w, const float* b, float* y, int64_t n, float eps) {
+    // Passes 1 and 2 in double, 16 floats per step as two halves of 8 widened to double; lanes
+    // past n are masked off (loaded as 0 and left out of the differences).
+    auto half_mask = [n](int64_t first) {
+        const int64_t left = n - first;
+        return left >= 8 ? static_cast<__mmask8>(0xFF) : left <= 0 ? static_cast<__mmask8>(0) : static_cast<__mmask8>((1u << left) - 1);
+    };
+    auto widen = [](__mmask8 m, const float* p) {
+        return _mm512_maskz_cvtps_pd(static_cast<__mmask8>(0xFF), _mm256_maskz_loadu_ps(m, p));
+    };
+    __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
+    for (int64_t i = 0; i < n; i += 16) {
+        s0 = _mm512_add_pd(s0, widen(half_mask(i), x + i));
+        s1 = _mm512_add_pd(s1, widen(half_mask(i + 8), x + i + 8));
+    }
+    // (lane sums added in scalar code: GCC 12's _mm512_reduce_add_pd trips -Wuninitialized)
+    auto sum_lanes = [](__m512d v) {
+        alignas(64) double lanes[8];
+        _mm512_store_pd(lanes, v);
+        double sum = 0.0;
+        for (double l : lanes) sum += l;
+        return sum;
+    };
+    const double mean = sum_lanes(_mm512_add_pd(s0, s1)) / static_cast<double>(n);
+    const __m512d vmean = _mm512_set1_pd(mean);
+    __m512d v0 = _mm512_setzero_pd(), v1 = _mm512_setzero_pd();
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask8 m0 = half_mask(i), m1 = half_mask(i + 8);
+        const __m512d d0 = _mm512_maskz_sub_pd(m0, widen(m0, x + i), vmean);
+        const __m512d d1 = _mm512_maskz_sub_pd(m1, widen(m1, x + i + 8), vmean);
+        v0 = _mm512_fmadd_pd(d0, d0, v0);
+        v1 = _mm512_fmadd_pd(d1, d1, v1);
+    }
+    const double var = sum_lanes(_mm512_add_pd(v0, v1)) / static_cast<double>(n);
+    const __m512 scale = _mm512_set1_ps(static_cast<float>(1.0 / std::sqrt(var + eps)));
+    const __m512 fmean = _mm512_set1_ps(static_cast<float>(mean));
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? kAll : static_cast<__mmask16>((1u << (n - i)) - 1);
+        __m512 v = _mm512_mul_ps(_mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), fmean), scale),
+                                 _mm512_maskz_loadu_ps(m, w + i));
+        if (b) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, b + i));
+        _mm512_mask_storeu_ps(y + i, m, v);
+    }
+}
+
 void gelu_tanh(float* x, int64_t n) {
     int64_t i = 0;
     for (; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, gelu(_mm512_loadu_ps(x + i)));
     if (i < n) {
         const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
         _mm512_mask_storeu_ps(x + i, m, gelu(_mm512_maskz_loadu_ps(m, x + i)));
+    }
+}
+
+void add_gelu_tanh(float* x, const float* b, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(x + i, gelu(_mm512_add_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(b + i))));
+    if (i < n) {
+        const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(x + i, m, gelu(_mm512_add_ps(_mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, b + i))));
+    }
+}
+
+void add(float* y, const float* x, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, _mm512_add_ps(_mm512_loadu_ps(y + i), _mm512_loadu_ps(x + i)));
+    if (i < n) {
+        const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(y + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, y + i), _mm512_maskz_loadu_ps(m, x + i)));
     }
 }
 

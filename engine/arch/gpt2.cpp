@@ -120,42 +120,51 @@ private:
                 kernels::add(&x_[t * C], &h_[t * C], C);
             }
         }
+        // The residual add and layer norm before each matmul are done row by row inside the
+        // matmul's own dispatch (Linear::run_with_rows): all threads share them, no extra round trip.
         for (int64_t l = 0; l < c.n_layer; ++l) {
             const Gpt2Layer& L = w_.layers[l];
-            layer_norm(L.ln1_w, L.ln1_b, T);
-            linear_.run(L.qkv, h_.data(), T, qkv_.data(), L.qkv_b.data(), Epilogue::none, "matmul qkv");
+            // x += h (the previous layer's MLP output; layer 0 has none), h = LN1(x).
+            linear_.run_with_rows(L.qkv, h_.data(), T, qkv_.data(), L.qkv_b.data(), Epilogue::none, "matmul qkv",
+                                  kAddNormName, [&](int64_t begin, int64_t end) {
+                                      add_and_norm_rows(l > 0, L.ln1_w, L.ln1_b, begin, end);
+                                  });
             attention(l, T, pos0);
             linear_.run(L.attn_out, att_.data(), T, h_.data(), L.attn_out_b.data(), Epilogue::none,
                         "matmul attn_out");
-            residual_add(T);
-
-            layer_norm(L.ln2_w, L.ln2_b, T);
-            linear_.run(L.up, h_.data(), T, ff_.data(), L.up_b.data(), Epilogue::gelu_tanh, "matmul up+gelu");
+            // x += h (attention output), h = LN2(x).
+            linear_.run_with_rows(L.up, h_.data(), T, ff_.data(), L.up_b.data(), Epilogue::gelu_tanh,
+                                  "matmul up+gelu", kAddNormName, [&](int64_t begin, int64_t end) {
+                                      add_and_norm_rows(true, L.ln2_w, L.ln2_b, begin, end);
+                                  });
             linear_.run(L.down, ff_.data(), T, h_.data(), L.down_b.data(), Epilogue::none, "matmul down");
-            residual_add(T);
         }
         if (!out) return;
         const int64_t first = all ? 0 : T - 1;
         {
+            // x += h (the last MLP output), then the final norm of the rows that get logits, into
+            // h's first rows (row t - first <= t: each row is read before it is overwritten).
             OpScope scope(profiler_, "layernorm");
-            for (int64_t t = first; t < T; ++t)
+            for (int64_t t = first; t < T; ++t) {
+                kernels::add(&x_[t * C], &h_[t * C], C);
                 kernels::layer_norm(&x_[t * C], w_.out_norm_w.data(), w_.out_norm_b.data(), &h_[(t - first) * C], C,
                                     c.eps);
+            }
         }
         linear_.run(w_.output, h_.data(), T - first, out, nullptr, Epilogue::none, "matmul output");
     }
 
-    // h = LayerNorm(x) for T tokens.
-    void layer_norm(const std::vector<float>& w, const std::vector<float>& b, int64_t T) {
-        OpScope scope(profiler_, "layernorm");
-        const int64_t C = w_.cfg.n_embd;
-        for (int64_t t = 0; t < T; ++t) kernels::layer_norm(&x_[t * C], w.data(), b.data(), &h_[t * C], C, w_.cfg.eps);
-    }
+    // (for a batch, inside the next matmul's time: thread 0's share; for one token, on its own)
+    static constexpr const char* kAddNormName = "residual add+layernorm (in matmuls for batches, thread 0)";
 
-    // x += h for T tokens.
-    void residual_add(int64_t T) {
-        OpScope scope(profiler_, "residual add");
-        kernels::add(x_.data(), h_.data(), T * w_.cfg.n_embd);
+    // For tokens [begin, end): x += h (when add_h), then h = LayerNorm(x).
+    void add_and_norm_rows(bool add_h, const std::vector<float>& w, const std::vector<float>& b, int64_t begin,
+                           int64_t end) {
+        const int64_t C = w_.cfg.n_embd;
+        for (int64_t t = begin; t < end; ++t) {
+            if (add_h) kernels::add(&x_[t * C], &h_[t * C], C);
+            kernels::layer_norm(&x_[t * C], w.data(), b.data(), &h_[t * C], C, w_.cfg.eps);
+        }
     }
 
     // Each thread takes whole heads: it stores the chunk's K/V rows of its heads, then each query

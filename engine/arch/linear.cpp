@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <span>
-#include <tuple>
 
 #include "kernels/ops.h"
 #include "kernels/prefetch.h"
@@ -34,10 +33,47 @@ void Linear::prepare(TensorType type, const float* x, int64_t m, int64_t k) {
     act_.prepare(type, x, m, k);
 }
 
+void Linear::prepare_share(int tid, int nth) {
+    {
+        OpScope scope(tid == 0 ? profiler_ : idle_profiler_, "(in matmuls) quantize x, thread 0");
+        const RowRange r = split_rows(act_.rows(), tid, nth, 1);
+        if (r.begin < r.end) act_.prepare_rows(r.begin, r.end);
+    }
+    pool_.barrier();
+}
+
+void Linear::compute_share(const Weight& w, const kernels::Activations& x, float* y, const float* bias,
+                           Epilogue epilogue, int tid, int nth) {
+    const int64_t m = x.rows(), rows = w.rows();
+    const RowRange r = thread_rows(rows, tid, nth);
+    if (r.begin >= r.end) return;
+    w.matmul(x, y, rows, r.begin, r.end);
+    const int64_t n = r.end - r.begin;
+    // Thread 0 is the caller: it may book its epilogue's share into the profiler.
+    OpScope epilogue_scope(tid == 0 ? profiler_ : idle_profiler_, "(in matmuls) epilogue, thread 0");
+    for (int64_t i = 0; i < m; ++i) {
+        float* row = y + i * rows + r.begin;
+        if (bias && epilogue == Epilogue::gelu_tanh)
+            kernels::add_gelu_tanh(row, bias + r.begin, n);  // one pass
+        else if (bias)
+            kernels::add(row, bias + r.begin, n);
+        else if (epilogue == Epilogue::gelu_tanh)
+            kernels::gelu_tanh(row, n);
+    }
+}
+
 void Linear::run(const Weight& w, const float* x, int64_t m, float* y, const float* bias, Epilogue epilogue,
                  const char* name) {
-    prepare(w.type(), x, m, w.cols());
-    run_prepared(w, act_, y, bias, epilogue, name);
+    if (m <= 1) {  // decode: one row, quantized on the caller (cheaper than a barrier)
+        prepare(w.type(), x, m, w.cols());
+        run_prepared(w, act_, y, bias, epilogue, name);
+        return;
+    }
+    act_.reset(w.type(), x, m, w.cols());
+    run_profiled(pool_, profiler_, name, [&](int tid, int nth) {
+        prepare_share(tid, nth);
+        compute_share(w, act_, y, bias, epilogue, tid, nth);
+    });
 }
 
 void Linear::run_pair(const Weight& a, const Weight& b, const float* x, int64_t m, float* ya, float* yb,
@@ -47,35 +83,21 @@ void Linear::run_pair(const Weight& a, const Weight& b, const float* x, int64_t 
         run(b, x, m, yb, bias_b, Epilogue::none, name);
         return;
     }
-    prepare(a.type(), x, m, a.cols());
+    const bool in_dispatch = m > 1;
+    if (in_dispatch)
+        act_.reset(a.type(), x, m, a.cols());
+    else
+        prepare(a.type(), x, m, a.cols());
     run_profiled(pool_, profiler_, name, [&](int tid, int nth) {
-        for (const auto& [w, y, bias] : {std::tuple{&a, ya, bias_a}, std::tuple{&b, yb, bias_b}}) {
-            const int64_t rows = w->rows();
-            const RowRange r = thread_rows(rows, tid, nth);
-            if (r.begin >= r.end) continue;
-            w->matmul(act_, y, rows, r.begin, r.end);
-            if (bias)
-                for (int64_t i = 0; i < m; ++i) kernels::add(y + i * rows + r.begin, bias + r.begin, r.end - r.begin);
-        }
+        if (in_dispatch) prepare_share(tid, nth);
+        compute_share(a, act_, ya, bias_a, Epilogue::none, tid, nth);
+        compute_share(b, act_, yb, bias_b, Epilogue::none, tid, nth);
     });
 }
 
 void Linear::run_prepared(const Weight& w, const kernels::Activations& x, float* y, const float* bias,
                           Epilogue epilogue, const char* name) {
-    const int64_t m = x.rows(), rows = w.rows();
-    run_profiled(pool_, profiler_, name, [&](int tid, int nth) {
-        const RowRange r = thread_rows(rows, tid, nth);
-        if (r.begin >= r.end) return;
-        w.matmul(x, y, rows, r.begin, r.end);
-        const int64_t n = r.end - r.begin;
-        // Thread 0 is the caller: it may book its epilogue's share into the profiler.
-        OpScope epilogue_scope(tid == 0 ? profiler_ : idle_profiler_, "(in matmuls) epilogue, thread 0");
-        for (int64_t i = 0; i < m; ++i) {
-            float* row = y + i * rows + r.begin;
-            if (bias) kernels::add(row, bias + r.begin, n);
-            if (epilogue == Epilogue::gelu_tanh) kernels::gelu_tanh(row, n);
-        }
-    });
+    run_profiled(pool_, profiler_, name, [&](int tid, int nth) { compute_share(w, x, y, bias, epilogue, tid, nth); });
 }
 
 }  // namespace silica::arch

@@ -1,8 +1,12 @@
 // y = W·x (+ b) (then an activation), for a batch of rows, split over the thread pool by output
-// rows. Activations are prepared (quantized) once per call, on the calling thread.
+// rows. Activations are prepared (quantized) once per call: for one row on the calling thread, for
+// several in the matmul's own dispatch, each thread its share of the rows, then a barrier (so the
+// other threads do not wait while one quantizes, and no extra pool round trip is paid).
 //
 // Every call takes an operation name for the opt-in profiler (engine/arch/op_profiler.h): the
-// slowest thread's matmul time is booked under it, activation preparation under "quantize x".
+// slowest thread's time is booked under it (preparation in the dispatch included; thread 0's share
+// of that also appears under "(in matmuls) quantize x, thread 0"); preparation on the calling
+// thread under "quantize x".
 #pragma once
 #include <cstdint>
 
@@ -31,6 +35,13 @@ public:
     // saving a quantization and a pool round trip. Falls back to two run() calls otherwise.
     void run_pair(const Weight& a, const Weight& b, const float* x, int64_t m, float* ya, float* yb,
                   const float* bias_a, const float* bias_b, const char* name = "matmul");
+    // Like run(), with x's rows made in the same dispatch: each thread first calls
+    // make_rows(begin, end) to write rows [begin, end) of x (e.g. a layer norm of the residual
+    // stream into x), prepares them, and after a barrier computes its output rows as run() does.
+    // Thread 0's make_rows time is booked under make_rows_name.
+    template <class MakeRows>
+    void run_with_rows(const Weight& w, const float* x, int64_t m, float* y, const float* bias, Epilogue epilogue,
+                       const char* name, const char* make_rows_name, MakeRows&& make_rows);
     kernels::Activations& activations() { return act_; }
 
     // The rows of a `rows`-row matrix that thread `tid` of `nth` computes (what run() uses).
@@ -43,11 +54,40 @@ public:
 
 private:
     void prepare(TensorType type, const float* x, int64_t m, int64_t k);
+    // Inside a dispatch, after act_.reset(): thread tid prepares its share of act_'s rows, then
+    // waits at the pool's barrier for the others.
+    void prepare_share(int tid, int nth);
+    // Inside a dispatch: thread tid's output rows of y = W·x (+ bias, epilogue).
+    void compute_share(const Weight& w, const kernels::Activations& x, float* y, const float* bias,
+                       Epilogue epilogue, int tid, int nth);
 
     ThreadPool& pool_;
     OpProfiler& profiler_;
     OpProfiler idle_profiler_{ProfileMode::off};  // never counts: what threads other than 0 time into
     kernels::Activations act_;
 };
+
+template <class MakeRows>
+void Linear::run_with_rows(const Weight& w, const float* x, int64_t m, float* y, const float* bias,
+                           Epilogue epilogue, const char* name, const char* make_rows_name, MakeRows&& make_rows) {
+    if (m <= 1) {  // decode: one row, no barrier
+        {
+            OpScope scope(profiler_, make_rows_name);
+            make_rows(int64_t{0}, m);
+        }
+        run(w, x, m, y, bias, epilogue, name);
+        return;
+    }
+    act_.reset(w.type(), x, m, w.cols());
+    run_profiled(pool_, profiler_, name, [&](int tid, int nth) {
+        {
+            OpScope scope(tid == 0 ? profiler_ : idle_profiler_, make_rows_name);
+            const RowRange r = split_rows(m, tid, nth, 1);
+            if (r.begin < r.end) make_rows(r.begin, r.end);
+        }
+        prepare_share(tid, nth);
+        compute_share(w, act_, y, bias, epilogue, tid, nth);
+    });
+}
 
 }  // namespace silica::arch

@@ -3,6 +3,7 @@
 // overflow and underflow), and lengths with tails that are not a multiple of the vector width.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -74,6 +75,59 @@ TEST_CASE("swiglu_clamped matches the scalar reference at every ISA, also in pla
                 kernels::swiglu_clamped(in_place.data(), up.data(), in_place.data(), n, alpha, limit);
                 CHECK(in_place == fast);
             }
+        }
+    }
+    kernels::reset_isa_for_testing();
+}
+
+TEST_CASE("vectorised layer norm matches the scalar reference at every ISA", "[kernels][ops]") {
+    std::mt19937 rng(9);
+    for (int isa = 0; isa <= static_cast<int>(kernels::detected_isa()); ++isa) {
+        kernels::set_isa_for_testing(static_cast<kernels::Isa>(isa));
+        for (int64_t n : {1, 7, 16, 33, 768, 1000}) {
+            for (float offset : {0.0f, 50.0f}) {  // a residual stream can sit far from zero
+                std::vector<float> x = random_values(rng, n, 3.0f), w = random_values(rng, n, 1.0f),
+                                   b = random_values(rng, n, 1.0f);
+                if (n > 3) x[0] = x[1] = x[2] = 0.5f;  // no extremes here: a norm of 1e4 swamps all else
+                for (auto& v : x) v += offset;
+                for (const float* bias : {static_cast<const float*>(b.data()), static_cast<const float*>(nullptr)}) {
+                    std::vector<float> fast(static_cast<size_t>(n)), ref(static_cast<size_t>(n));
+                    kernels::layer_norm(x.data(), w.data(), bias, fast.data(), n, 1e-5f);
+                    kernels::layer_norm_reference(x.data(), w.data(), bias, ref.data(), n, 1e-5f);
+                    INFO("isa " << isa << " n " << n << " offset " << offset << " bias " << (bias != nullptr));
+                    for (int64_t i = 0; i < n; ++i) {
+                        INFO("i " << i << " ref " << ref[i] << " fast " << fast[i]);
+                        // The normalised value is O(1): 1e-6 of (|w| + |b|) bounds the float rounding.
+                        CHECK(std::fabs(fast[i] - ref[i]) <= 1e-6f * (std::fabs(w[i]) + (bias ? std::fabs(bias[i]) : 0.0f)) + 1e-7f);
+                    }
+                    // In place (y == x) gives the same.
+                    std::vector<float> inplace = x;
+                    kernels::layer_norm(inplace.data(), w.data(), bias, inplace.data(), n, 1e-5f);
+                    REQUIRE(inplace == fast);
+                }
+            }
+        }
+    }
+    kernels::reset_isa_for_testing();
+}
+
+TEST_CASE("vectorised add and fused add + GELU equal add then GELU at every ISA", "[kernels][ops]") {
+    std::mt19937 rng(10);
+    for (int isa = 0; isa <= static_cast<int>(kernels::detected_isa()); ++isa) {
+        kernels::set_isa_for_testing(static_cast<kernels::Isa>(isa));
+        for (int64_t n : {1, 15, 16, 17, 100, 1536}) {
+            const std::vector<float> x = random_values(rng, n, 3.0f), b = random_values(rng, n, 1.0f);
+            INFO("isa " << isa << " n " << n);
+            // add: exact (one float addition per element, in any ISA).
+            std::vector<float> sum = x;
+            kernels::add(sum.data(), b.data(), n);
+            for (int64_t i = 0; i < n; ++i) REQUIRE(sum[i] == x[i] + b[i]);
+            // add_gelu_tanh: bit for bit what add then gelu_tanh give at this ISA.
+            std::vector<float> fused = x, split = x;
+            kernels::add_gelu_tanh(fused.data(), b.data(), n);
+            kernels::add(split.data(), b.data(), n);
+            kernels::gelu_tanh(split.data(), n);
+            REQUIRE(std::memcmp(fused.data(), split.data(), sizeof(float) * n) == 0);
         }
     }
     kernels::reset_isa_for_testing();

@@ -1,0 +1,70 @@
+// The x16 block formats (quant/repack.h) as the AVX-512 kernels decode them: per 32-element block
+// of a 16-row group, 8 vectors u[q] of unsigned codes (elements 4q..4q+3 of every row, int32 lane l
+// = row l) with a fixed offset (the value is u - kOffset, times 1/2 for MXFP4's doubled values),
+// and the 16 row scales as one float vector. Shared by kernels/matmul_repacked_avx512.cpp (VNNI)
+// and kernels/matmul_amx_avx512.cpp (AMX), so both scale by bit-identical factors. Include only
+// from *_avx512.cpp files.
+#pragma once
+#include <immintrin.h>
+
+#include <cstdint>
+
+namespace silica::kernels::x16 {
+
+// (all-lanes masked forms: GCC 12's unmasked intrinsics trip -Wmaybe-uninitialized, bug 105593)
+inline __m512 cvt_i32_f32(__m512i v) { return _mm512_maskz_cvtepi32_ps(static_cast<__mmask16>(0xFFFF), v); }
+inline __m512 cvt_f16_f32(__m256i h) { return _mm512_maskz_cvtph_ps(static_cast<__mmask16>(0xFFFF), h); }
+inline __m512i cvt_u8_i32(__m128i v) { return _mm512_maskz_cvtepu8_epi32(static_cast<__mmask16>(0xFFFF), v); }
+inline __m512i bcast_128(__m128i v) { return _mm512_maskz_broadcast_i32x4(static_cast<__mmask16>(0xFFFF), v); }
+inline __m512 scalef(__m512 a, __m512 b) { return _mm512_maskz_scalef_ps(static_cast<__mmask16>(0xFFFF), a, b); }
+
+// Each format decodes one tile (block b of 16 rows) into 8 vectors of unsigned codes: u[q] holds
+// elements 4q..4q+3 of every row (4 bytes per lane), to be multiplied by activation bytes 4q..4q+3.
+
+// 4-bit tiles: chunk t's low nibbles are elements 8t..8t+3, its high nibbles 8t+4..8t+7.
+template <class Table>
+void decode_nibbles(const uint8_t* tile, __m512i u[8]) {
+    const __m512i m4 = _mm512_set1_epi8(15);
+    for (int t = 0; t < 4; ++t) {
+        const __m512i v = _mm512_loadu_si512(reinterpret_cast<const void*>(tile + 64 * t));
+        u[2 * t] = Table::map(_mm512_and_si512(v, m4));
+        u[2 * t + 1] = Table::map(_mm512_and_si512(_mm512_srli_epi16(v, 4), m4));
+    }
+}
+
+struct Q4_0x16 {
+    static constexpr int kOffset = 8, kScaleBytes = 2, kTileBytes = 256;
+    static __m512i map(__m512i v) { return v; }
+    static __m512 scales(const uint8_t* s) {
+        return cvt_f16_f32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s)));
+    }
+    static void decode(const uint8_t* tile, __m512i u[8]) { decode_nibbles<Q4_0x16>(tile, u); }
+};
+
+// int8 codes + 128 (flip the sign bit): unsigned for vpdpbusd; 255 * 127 * 4 fits int32.
+struct Q8_0x16 {
+    static constexpr int kOffset = 128, kScaleBytes = 2, kTileBytes = 512;
+    static __m512 scales(const uint8_t* s) { return Q4_0x16::scales(s); }
+    static void decode(const uint8_t* tile, __m512i u[8]) {
+        const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+        for (int q = 0; q < 8; ++q)
+            u[q] = _mm512_xor_si512(_mm512_loadu_si512(reinterpret_cast<const void*>(tile + 64 * q)), flip);
+    }
+};
+
+// E2M1 codes -> doubled values + 12 (0..24) by table, scale 2^(e-128) (see DecodeMXFP4 in
+// kernels/matmul_simd_body.h); vscalefps builds it exactly, subnormals included.
+struct MXFP4x16 {
+    static constexpr int kOffset = 12, kScaleBytes = 1, kTileBytes = 256;
+    static __m512 scales(const uint8_t* s) {
+        const __m512i e = cvt_u8_i32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s)));
+        return scalef(_mm512_set1_ps(1.0f), cvt_i32_f32(_mm512_sub_epi32(e, _mm512_set1_epi32(128))));
+    }
+    static __m512i map(__m512i v) {
+        const __m512i lut = bcast_128(_mm_setr_epi8(12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0));
+        return _mm512_shuffle_epi8(lut, v);
+    }
+    static void decode(const uint8_t* tile, __m512i u[8]) { decode_nibbles<MXFP4x16>(tile, u); }
+};
+
+}  // namespace silica::kernels::x16
