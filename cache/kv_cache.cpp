@@ -194,6 +194,11 @@ void KvCache::make_warm_before(int64_t layer, int64_t pos) {
 }
 
 void KvCache::release_from(int64_t n) {
+    free_from(n);
+    compact_if_sparse();
+}
+
+void KvCache::free_from(int64_t n) {
     for (int64_t l = 0; l < layout_.n_layer; ++l) {
         if (is_ring(l)) continue;
         const int64_t first_free = blocks_for(std::max<int64_t>(0, n));
@@ -205,18 +210,16 @@ void KvCache::release_from(int64_t n) {
         }
         warm_blocks_[l] = std::min(warm_blocks_[l], first_free);
     }
-    compact_if_sparse();
 }
 
 void KvCache::clear() {
-    release_from(0);
+    free_from(0);
     for (int64_t l = 0; l < layout_.n_layer; ++l)
         for (int64_t b = 0; b < ring_blocks_[l]; ++b) {
             uint8_t*& slot = block_slot(l, b);
             hot_pool_->free(slot);
             slot = nullptr;
         }
-    compact_if_sparse();
 }
 
 uint64_t KvCache::compact() {

@@ -110,9 +110,14 @@ TEST_CASE("blocks are allocated as positions are prepared and freed by release_f
     CHECK_THROWS_WITH(kv.prepare(90, 100), Catch::Contains("outside the context"));
     kv.clear();
     CHECK(kv.bytes() == 0);
-    CHECK(kv.usage().committed_bytes == 0);  // a reset gives every slab back
-    store_range(kv, 0, 40);                   // and the cache takes new ones as it fills again
+    const uint64_t committed = kv.usage().committed_bytes;
+    CHECK(committed > 0);  // slabs stay with the cache for the next conversation
+    store_range(kv, 0, 40);
     CHECK(kv.usage().hot_blocks == 2 + 2);
+    CHECK(kv.usage().committed_bytes == committed);
+    kv.clear();
+    CHECK(kv.compact() == committed);  // on request they go back
+    CHECK(kv.usage().committed_bytes == 0);
 }
 
 TEST_CASE("after a truncate the live blocks are packed into fewer slabs, rows intact", "[cache][kv]") {
@@ -154,7 +159,7 @@ TEST_CASE("after a truncate the live blocks are packed into fewer slabs, rows in
         // The cache keeps working: new rows land in the freed space or new slabs.
         store_range(kv, 700, 1500, &stored_as);
         check_rows(1500);
-        kv.clear();
+        kv.release_from(0);
         CHECK(kv.usage().committed_bytes == 0);
     }
 }
