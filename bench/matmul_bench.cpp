@@ -10,7 +10,11 @@
 //   matmul_bench --benchmark_filter='^f16.*/gpt2.*/avx512/m(1|512)/'
 //
 // Counters: GB/s of GGUF weight bytes read and GFLOP/s (2 * m * rows * cols per call), totals over
-// all threads. (With threads:N the Time column is wall time / (N * iterations per thread): multiply
+// all threads; bw_frac = GB/s / the read bandwidth the probe of apps/bench measures with as many
+// threads (run once at start-up: matrices that stay in cache can exceed 1), and peak_frac =
+// GFLOP/s / (threads x one core's measured peak, kernels/peak_throughput.h): the vpdpbusd peak
+// for types with int8 activations, the FMA peak for F16/BF16/F32 (BF16 with vdpbf16ps and the
+// AMX GEMM can exceed 1 against those). (With threads:N the Time column is wall time / (N * iterations per thread): multiply
 // by N for the latency of one matmul call.) Activations are
 // prepared once outside the timed loop (the engine prepares them once per batch and reuses them
 // for every matrix of the same width). Threads split the rows statically as the engine does.
@@ -22,8 +26,10 @@
 #include <string>
 #include <vector>
 
+#include "apps/bench/bandwidth_probe.h"
 #include "kernels/isa.h"
 #include "kernels/matmul.h"
+#include "kernels/peak_throughput.h"
 #include "kernels/matmul_repacked.h"
 #include "quant/repack.h"
 #include "quant/types.h"
@@ -120,6 +126,22 @@ void setup(TensorType t, const Shape& s, int64_t m) {
     }
 }
 
+// The denominators of bw_frac and peak_frac, measured once (about 4 s) at the first benchmark.
+struct Peaks {
+    double read_gb_per_s[3] = {0, 0, 0};  // by thread count 1, 2
+    double vnni_gops = 0, fma_gflops = 0;  // one core
+};
+const Peaks& peaks() {
+    static const Peaks p = [] {
+        Peaks r;
+        for (int threads : {1, 2}) r.read_gb_per_s[threads] = bench::measure_read_bandwidth(threads).gb_per_s;
+        r.vnni_gops = measure_vnni_peak_gops();
+        r.fma_gflops = measure_fma_peak_gflops();
+        return r;
+    }();
+    return p;
+}
+
 const uint8_t* aligned64(const std::vector<uint8_t>& v) {
     const uintptr_t p = reinterpret_cast<uintptr_t>(v.data());
     return v.data() + ((64 - p % 64) % 64);
@@ -127,6 +149,7 @@ const uint8_t* aligned64(const std::vector<uint8_t>& v) {
 
 void bm_matmul(benchmark::State& state, TensorType t, Shape s, Isa isa, int64_t m, bool repacked) {
     if (state.thread_index() == 0) {
+        peaks();  // measured before the first timed loop, at the detected ISA
         set_isa_for_testing(isa);
         setup(t, s, m);
         if (repacked && !g_fixture.has_repacked) {
@@ -161,6 +184,17 @@ void bm_matmul(benchmark::State& state, TensorType t, Shape s, Isa isa, int64_t 
         benchmark::Counter(rows * row_stride * 1e-9 * state.iterations(), benchmark::Counter::kIsRate);
     state.counters["GFLOP/s"] =
         benchmark::Counter(2.0 * m * rows * s.cols * 1e-9 * state.iterations(), benchmark::Counter::kIsRate);
+    // Each thread adds its share: the sums are fractions of the whole machine's figures.
+    const Peaks& pk = peaks();
+    const int n = std::min(state.threads(), 2);
+    const bool int8 = t != TensorType::F16 && t != TensorType::BF16 && t != TensorType::F32;
+    const double peak = (int8 ? pk.vnni_gops : pk.fma_gflops) * state.threads();
+    if (pk.read_gb_per_s[n] > 0)
+        state.counters["bw_frac"] = benchmark::Counter(rows * row_stride * 1e-9 * state.iterations() / pk.read_gb_per_s[n],
+                                                       benchmark::Counter::kIsRate);
+    if (peak > 0)
+        state.counters["peak_frac"] =
+            benchmark::Counter(2.0 * m * rows * s.cols * 1e-9 * state.iterations() / peak, benchmark::Counter::kIsRate);
 }
 
 int register_all() {
