@@ -1,6 +1,6 @@
 // Decode steps (one token at a time: the GEMV paths, the single-dispatch GPT-OSS MoE, the
 // prefetches during attention) give bit-identical logits for 1, 2 and 3 threads, with software
-// prefetch on or off, for both architectures and the repacked Q8_0 weights.
+// prefetch on or off, for both architectures and the repacked Q8_0 and F16 (panel) weights.
 #include <catch2/catch.hpp>
 #include <vector>
 
@@ -32,14 +32,15 @@ std::vector<float> stepped_logits(const std::shared_ptr<Model>& model, int threa
 }  // namespace
 
 TEST_CASE("decode steps give identical logits for any thread count, prefetch on or off", "[model][threads]") {
-    for (const char* arch : {"gpt2", "gpt-oss"}) {
-        INFO("arch " << arch);
-        auto model = Model::load(test::synthetic_model(arch, "q8_0"));
-        const std::vector<float> one = stepped_logits(model, 1, 10, 50000);
-        CHECK(stepped_logits(model, 2, 10, 50000) == one);
-        CHECK(stepped_logits(model, 3, 10, 50000) == one);
-        kernels::set_software_prefetch(false);
-        CHECK(stepped_logits(model, 2, 10, 50000) == one);
-        kernels::set_software_prefetch(true);
-    }
+    for (const char* arch : {"gpt2", "gpt-oss"})
+        for (const char* wtype : {"q8_0", "f16"}) {
+            INFO("arch " << arch << " weights " << wtype);
+            auto model = Model::load(test::synthetic_model(arch, wtype));
+            const std::vector<float> one = stepped_logits(model, 1, 10, 50000);
+            CHECK(stepped_logits(model, 2, 10, 50000) == one);
+            CHECK(stepped_logits(model, 3, 10, 50000) == one);
+            kernels::set_software_prefetch(false);
+            CHECK(stepped_logits(model, 2, 10, 50000) == one);
+            kernels::set_software_prefetch(true);
+        }
 }
