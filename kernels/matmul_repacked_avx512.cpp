@@ -17,7 +17,6 @@
 #include <immintrin.h>
 
 #include <cstring>
-#include <type_traits>
 
 #include "kernels/amx.h"
 #include "kernels/matmul_amx.h"
@@ -38,13 +37,12 @@ using namespace x16;
 // m = 8: 327 vs 291, m = 12: 451 vs 308; MXFP4 5760x2880 (its decode is paid per call) m = 8: 228
 // vs 299, m = 12: 333 vs 308, m = 16: 429 vs 303.
 
-// Software prefetch (GEMV only, when kernels/prefetch.h's switch is on): each tile's bytes
-// kGemvPrefetchBytes<Fmt> ahead, for MXFP4, whose decode (nibbles + table) costs the most per
-// byte. From DRAM the hardware prefetcher alone let its GEMV fall behind: 2 threads, 201088x2880,
-// chrt -f, interleaved rounds, median GB/s: none 26.1 / 28.4 / 28.4, 1024 B ahead 29.2 / 29.7 /
-// 29.3 (512 B 28.3, 2048 B 29.4, 4096 B 27.2). Q8_0 and Q4_0 within noise (±3%): none.
-template <class Fmt>
-constexpr int kGemvPrefetchBytes = std::is_same_v<Fmt, MXFP4x16> ? 1024 : 0;
+// Software prefetch (GEMV only, when kernels/prefetch.h's switch is on): each group stream's tile
+// kGemvPrefetchBytes ahead. From DRAM the hardware prefetcher alone left the GEMV short of the
+// bandwidth: 2 threads, 201088x2880, chrt -f, interleaved rounds, median GB/s, 2 groups per tile
+// without prefetch -> 4 groups + 2 KiB ahead: Q8_0 28.0 / 28.9 -> 31.2 / 30.1, MXFP4 27.9 / 26.9
+// -> 28.1 / 28.0 (4 groups alone: Q8_0 30.5, MXFP4 27.1; 4 KiB ahead: 31.0, 27.4).
+constexpr int kGemvPrefetchBytes = 2048;
 
 inline __m512i bcast4(const int8_t* p) {
     int32_t v;
@@ -76,10 +74,10 @@ void tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, con
         for (int g = 0; g < NG; ++g) {
             __m512i u[8];
             const uint8_t* tile_codes = codes[g] + b * Fmt::kTileBytes;
-            if constexpr (NM == 1 && kGemvPrefetchBytes<Fmt> > 0)
+            if constexpr (NM == 1 && kGemvPrefetchBytes > 0)
                 if (prefetch)
                     for (int line = 0; line < Fmt::kTileBytes; line += 64)
-                        _mm_prefetch(reinterpret_cast<const char*>(tile_codes + kGemvPrefetchBytes<Fmt> + line),
+                        _mm_prefetch(reinterpret_cast<const char*>(tile_codes + kGemvPrefetchBytes + line),
                                      _MM_HINT_T0);
             Fmt::decode(tile_codes, u);
             const __m512 d = Fmt::scales(scales[g] + b * 16 * Fmt::kScaleBytes);
@@ -115,10 +113,11 @@ void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, i
         tile<Fmt, NG, NM>(w, group_bytes, x.q8(), x.q8_sums(), nb, g, i0, y, ldy, r_begin, r_end, prefetch);
     };
     // Tiles measured (1 thread, CPU time, 2880x2880 and 3072x768): GEMV 1, 2 or 4 groups per tile
-    // within noise (2 kept); GEMM 1 group x 4 activation rows beat 2 x 4 (-25%), 2 x 2 (-15%) and
-    // 1 x 8 (-3%).
+    // within noise in cache, 4 best from DRAM (see kGemvPrefetchBytes); GEMM 1 group x 4
+    // activation rows beat 2 x 4 (-25%), 2 x 2 (-15%) and 1 x 8 (-3%).
     if (m == 1) {
         int64_t g = g_begin;
+        for (; g + 4 <= g_end; g += 4) call.template operator()<4, 1>(g, 0);
         for (; g + 2 <= g_end; g += 2) call.template operator()<2, 1>(g, 0);
         if (g < g_end) call.template operator()<1, 1>(g, 0);
         return;
