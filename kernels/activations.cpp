@@ -104,9 +104,6 @@ void Activations::reset(TensorType weight_type, const float* x, int64_t m, int64
             // prepare_rows).
             for (int64_t i = m; i < static_cast<int64_t>(m16); ++i) write_tile_row(i, nullptr);
         }
-    } else {
-        // The float kernels read f32(): a copy, so that x may change once prepared.
-        f32_.resize(static_cast<size_t>(m * k));
     }
     if (weight_type == TensorType::BF16) bf16_.resize(static_cast<size_t>(m * k));
 }
@@ -152,7 +149,7 @@ void Activations::prepare_rows(int64_t begin, int64_t end) {
             for (int64_t i = begin; i < end; ++i) write_tile_row(i, q8_.data() + i * nb);
         return;
     }
-    std::copy(x, x + n, f32_.data() + begin * k);
+    // Float weights read x itself (f32()); BF16 ones also want it rounded to bf16.
     if (weight_type_ == TensorType::BF16)
         for (int64_t j = 0; j < n; ++j) bf16_[begin * k + j] = f32_to_bf16(x[j]);
 }
