@@ -1,7 +1,5 @@
 #include "cache/attention.h"
 
-#include <algorithm>
-
 #include "kernels/attention.h"
 
 namespace silica::cache {
@@ -17,16 +15,12 @@ kernels::AttentionShape shape_of(const KvCache& kv, int64_t n_group, const Atten
     return shape;
 }
 
-int64_t first_visible(const AttentionSpec& spec, int64_t pos) {
-    return spec.window > 0 ? std::max<int64_t>(0, pos - spec.window + 1) : 0;
-}
-
 }  // namespace
 
 void attend(const KvCache& kv, int64_t layer, int64_t kv_head, int64_t pos, const float* q, int64_t n_group,
             const AttentionSpec& spec, float* out, AttentionScratch& scratch) {
     scratch.spans.clear();
-    kv.visible_spans(layer, kv_head, first_visible(spec, pos), pos, scratch.spans);
+    kv.visible_spans(layer, kv_head, kernels::first_visible_key(pos, spec.window), pos, scratch.spans);
     kernels::attend_spans(scratch.spans, q, shape_of(kv, n_group, spec), out);
 }
 
@@ -34,7 +28,7 @@ void attend_chunk(const KvCache& kv, int64_t layer, int64_t kv_head, int64_t pos
                   int64_t q_stride, int64_t n_group, const AttentionSpec& spec, float* out, int64_t out_stride,
                   AttentionScratch& scratch) {
     scratch.spans.clear();
-    kv.visible_spans(layer, kv_head, first_visible(spec, pos0), pos0 + n_tokens - 1, scratch.spans);
+    kv.visible_spans(layer, kv_head, kernels::first_visible_key(pos0, spec.window), pos0 + n_tokens - 1, scratch.spans);
     kernels::QueryChunk chunk;
     chunk.q = q;
     chunk.q_stride = q_stride;

@@ -38,6 +38,12 @@ void attend_spans_reference(std::span<const KvRowSpan> spans, const float* q, co
 // One pass over the keys serves a block of queries: each K/V tile is converted to float once per
 // block instead of once per query, and the scores of a key for all the block's queries form one
 // vector (no horizontal sums).
+// The first key position a query at `pos` sees: 0 without a window (window <= 0), else the oldest
+// of its last `window` positions.
+inline int64_t first_visible_key(int64_t pos, int64_t window) {
+    return window > 0 && pos - window + 1 > 0 ? pos - window + 1 : 0;
+}
+
 struct QueryChunk {
     const float* q = nullptr;  // token t, head g: q + t * q_stride + g * head_dim
     int64_t q_stride = 0;

@@ -14,10 +14,6 @@ namespace {
 // Queries per call below which the block kernel does not pay: it fills 32 query lanes per pass.
 constexpr int64_t kMinBlockQueries = 8;
 
-int64_t first_visible(const QueryChunk& chunk, int64_t pos) {
-    return chunk.window > 0 ? std::max<int64_t>(0, pos - chunk.window + 1) : 0;
-}
-
 // The parts of `spans` at positions [first, last], in order.
 void slice_spans(std::span<const KvRowSpan> spans, int64_t first, int64_t last, std::vector<KvRowSpan>& out) {
     out.clear();
@@ -38,7 +34,7 @@ void per_token(std::span<const KvRowSpan> spans, const QueryChunk& chunk, Attend
     std::vector<KvRowSpan> visible;
     for (int64_t t = 0; t < chunk.n_tokens; ++t) {
         const int64_t pos = chunk.first_pos + t;
-        slice_spans(spans, first_visible(chunk, pos), pos, visible);
+        slice_spans(spans, first_visible_key(pos, chunk.window), pos, visible);
         if (visible.empty()) throw Error("attention: no cached keys for position " + std::to_string(pos));
         attend_one(std::span<const KvRowSpan>(visible), chunk.q + t * chunk.q_stride, chunk.out + t * chunk.out_stride);
     }

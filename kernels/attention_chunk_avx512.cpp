@@ -125,7 +125,7 @@ void attend_block(std::span<const KvRowSpan> spans, const QueryChunk& chunk, con
         const bool live = l < nq;
         // A lane past the chunk sees no key (position -1) and is never written out.
         pos[l] = live ? static_cast<int32_t>(p) : -1;
-        first[l] = live && chunk.window > 0 ? static_cast<int32_t>(std::max<int64_t>(0, p - chunk.window + 1)) : 0;
+        first[l] = live ? static_cast<int32_t>(first_visible_key(p, chunk.window)) : 0;
         const float sink = live && shape.sinks ? shape.sinks[g] : 0.0f;
         run_max[l] = live && shape.sinks ? sink : kNoMax;
         run_sum[l] = live && shape.sinks ? 1.0f : 0.0f;

@@ -57,6 +57,15 @@ std::vector<kernels::KvRowSpan> random_spans(std::mt19937& rng, const Keys& keys
     return spans;
 }
 
+kernels::AttentionShape shape_of(int64_t hd, int64_t G, const float* sinks) {
+    kernels::AttentionShape shape;
+    shape.head_dim = hd;
+    shape.n_group = G;
+    shape.scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    shape.sinks = sinks;
+    return shape;
+}
+
 }  // namespace
 
 TEST_CASE("attend_spans equals the two-pass reference for every ISA, type and span split", "[kernels][attention]") {
@@ -79,11 +88,7 @@ TEST_CASE("attend_spans equals the two-pass reference for every ISA, type and sp
             std::vector<float> q(G * hd), sinks(G);
             for (auto& x : q) x = normal(rng);
             for (auto& x : sinks) x = 3.0f * normal(rng);
-            kernels::AttentionShape shape;
-            shape.head_dim = hd;
-            shape.n_group = G;
-            shape.scale = 1.0f / std::sqrt(static_cast<float>(hd));
-            shape.sinks = trial % 2 ? sinks.data() : nullptr;
+            const kernels::AttentionShape shape = shape_of(hd, G, trial % 2 ? sinks.data() : nullptr);
 
             std::vector<float> ref(G * hd), out(G * hd);
             kernels::attend_spans_reference(spans, q.data(), shape, ref.data());
@@ -154,11 +159,7 @@ TEST_CASE("attend_chunk equals the per-token reference for every ISA, type, grou
             std::vector<float> q(n_tokens * stride), sinks(G);
             for (auto& x : q) x = normal(rng);
             for (auto& x : sinks) x = 3.0f * normal(rng);
-            kernels::AttentionShape shape;
-            shape.head_dim = hd;
-            shape.n_group = G;
-            shape.scale = 1.0f / std::sqrt(static_cast<float>(hd));
-            shape.sinks = trial % 2 == 0 ? sinks.data() : nullptr;
+            const kernels::AttentionShape shape = shape_of(hd, G, trial % 2 == 0 ? sinks.data() : nullptr);
             std::vector<float> ref(n_tokens * stride, 0.0f), out(n_tokens * stride);
             kernels::QueryChunk chunk;
             chunk.q = q.data();
