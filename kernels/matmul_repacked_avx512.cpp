@@ -44,6 +44,24 @@ using namespace x16;
 // -> 28.1 / 28.0 (4 groups alone: Q8_0 30.5, MXFP4 27.1; 4 KiB ahead: 31.0, 27.4).
 constexpr int kGemvPrefetchBytes = 2048;
 
+// GEMV software prefetch of one group stream at block b: its codes kGemvPrefetchBytes ahead and
+// its scales as many blocks ahead. Past the end of the group's codes, the stream prefetches the
+// start of the group it reads next instead (NG groups on: the next tile), so a tile does not start
+// cold. Measured on the 2-layer GPT-OSS-20B-shaped model (2 threads, 3 interleaved rounds, MoE
+// decode ms per layer pair / tok/s): codes only 4.33 / 35.8; + next-tile starts 4.05 / 36.5;
+// + scales 3.97 / 37.5; both 3.77 / 37.7 (the output matrix 21.0 -> 20.2 ms).
+template <class Fmt, int NG>
+inline void prefetch_ahead(const uint8_t* codes, const uint8_t* scales, int64_t b, int64_t nb, size_t group_bytes) {
+    constexpr int64_t kBlocksAhead = kGemvPrefetchBytes / Fmt::kTileBytes;
+    const int64_t ahead = b + kBlocksAhead;
+    const size_t next = ahead < nb ? 0 : NG * group_bytes;
+    const int64_t block = ahead < nb ? ahead : ahead - nb;
+    const uint8_t* p = codes + next + block * Fmt::kTileBytes;
+    for (int line = 0; line < Fmt::kTileBytes; line += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(p + line), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(scales + next + block * 16 * Fmt::kScaleBytes), _MM_HINT_T0);
+}
+
 inline __m512i bcast4(const int8_t* p) {
     int32_t v;
     std::memcpy(&v, p, 4);
@@ -75,10 +93,7 @@ void tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, con
             __m512i u[8];
             const uint8_t* tile_codes = codes[g] + b * Fmt::kTileBytes;
             if constexpr (NM == 1 && kGemvPrefetchBytes > 0)
-                if (prefetch)
-                    for (int line = 0; line < Fmt::kTileBytes; line += 64)
-                        _mm_prefetch(reinterpret_cast<const char*>(tile_codes + kGemvPrefetchBytes + line),
-                                     _MM_HINT_T0);
+                if (prefetch) prefetch_ahead<Fmt, NG>(codes[g], scales[g], b, nb, group_bytes);
             Fmt::decode(tile_codes, u);
             const __m512 d = Fmt::scales(scales[g] + b * 16 * Fmt::kScaleBytes);
             for (int i = 0; i < NM; ++i) {
