@@ -47,9 +47,8 @@ constexpr int kGemvPrefetchBytes = 2048;
 // GEMV software prefetch of one group stream at block b: its codes kGemvPrefetchBytes ahead and
 // its scales as many blocks ahead. Past the end of the group's codes, the stream prefetches the
 // start of the group it reads next instead (NG groups on: the next tile), so a tile does not start
-// cold. Measured on the 2-layer GPT-OSS-20B-shaped model (2 threads, 3 interleaved rounds, MoE
-// decode ms per layer pair / tok/s): codes only 4.33 / 35.8; + next-tile starts 4.05 / 36.5;
-// + scales 3.97 / 37.5; both 3.77 / 37.7 (the output matrix 21.0 -> 20.2 ms).
+// cold. Measured on the 2-layer GPT-OSS-20B-shaped model (2 threads, nice -20, 3 interleaved
+// rounds, MoE decode ms per 2 layers): codes only 3.79 / 3.79 / 3.84, this 3.72 / 3.69 / 3.74.
 template <class Fmt, int NG>
 inline void prefetch_ahead(const uint8_t* codes, const uint8_t* scales, int64_t b, int64_t nb, size_t group_bytes) {
     constexpr int64_t kBlocksAhead = kGemvPrefetchBytes / Fmt::kTileBytes;
