@@ -26,6 +26,7 @@ uint64_t read_xcr0() {
 struct Detected {
     Isa isa = Isa::scalar;
     bool bf16 = false;
+    bool vbmi = false;
 };
 
 Detected detect() {
@@ -42,6 +43,7 @@ Detected detect() {
         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vnni"))
         d.isa = Isa::avx512;
     d.bf16 = d.isa == Isa::avx512 && __builtin_cpu_supports("avx512bf16");
+    d.vbmi = d.isa == Isa::avx512 && __builtin_cpu_supports("avx512vbmi");
     return d;
 }
 
@@ -64,14 +66,16 @@ Isa environment_isa() {
     return isa;
 }
 
-// -1: no test override; otherwise the Isa value. bf16 override: 1 allowed, 0 hidden.
+// -1: no test override; otherwise the Isa value. bf16 / vbmi overrides: true allowed, false hidden.
 std::atomic<int> g_test_isa{-1};
 std::atomic<bool> g_test_bf16{true};
+std::atomic<bool> g_test_vbmi{true};
 
 }  // namespace
 
 Isa detected_isa() { return detected().isa; }
 bool detected_avx512_bf16() { return detected().bf16; }
+bool detected_avx512_vbmi() { return detected().vbmi; }
 
 Isa active_isa() {
     const int forced = g_test_isa.load(std::memory_order_relaxed);
@@ -83,17 +87,23 @@ bool active_avx512_bf16() {
     return active_isa() == Isa::avx512 && detected().bf16 && g_test_bf16.load(std::memory_order_relaxed);
 }
 
-void set_isa_for_testing(Isa isa, bool allow_bf16) {
+bool active_avx512_vbmi() {
+    return active_isa() == Isa::avx512 && detected().vbmi && g_test_vbmi.load(std::memory_order_relaxed);
+}
+
+void set_isa_for_testing(Isa isa, bool allow_bf16, bool allow_vbmi) {
     if (isa > detected().isa)
         throw Error("cannot use ISA " + std::string(isa_name(isa)) + ": this CPU only supports " +
                     std::string(isa_name(detected().isa)));
     g_test_isa.store(static_cast<int>(isa), std::memory_order_relaxed);
     g_test_bf16.store(allow_bf16, std::memory_order_relaxed);
+    g_test_vbmi.store(allow_vbmi, std::memory_order_relaxed);
 }
 
 void reset_isa_for_testing() {
     g_test_isa.store(-1, std::memory_order_relaxed);
     g_test_bf16.store(true, std::memory_order_relaxed);
+    g_test_vbmi.store(true, std::memory_order_relaxed);
 }
 
 Isa isa_from_name(std::string_view name) {

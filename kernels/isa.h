@@ -18,6 +18,7 @@ enum class Isa {
 // What the CPU and OS support, detected once.
 Isa detected_isa();
 bool detected_avx512_bf16();
+bool detected_avx512_vbmi();
 
 // The ISA the kernels use: detected_isa(), lowered by the environment variable
 // SILICA_ISA=scalar|avx2|avx512 (it can only lower it: asking for more than the CPU has, or an
@@ -25,10 +26,14 @@ bool detected_avx512_bf16();
 Isa active_isa();
 // True when the active ISA is avx512 and the CPU has AVX512-BF16 (vdpbf16ps).
 bool active_avx512_bf16();
+// True when the active ISA is avx512 and the CPU has AVX512-VBMI (vpermb: the MXFP4 x16 kernels
+// look codes up without masking nibbles first).
+bool active_avx512_vbmi();
 
 // Tests use this to run every kernel at every ISA the machine has. `isa` must not exceed
-// detected_isa() (throws otherwise); `allow_bf16 = false` hides AVX512-BF16 to test the fallback.
-void set_isa_for_testing(Isa isa, bool allow_bf16 = true);
+// detected_isa() (throws otherwise); `allow_bf16 = false` hides AVX512-BF16, `allow_vbmi = false`
+// AVX512-VBMI, to test the fallbacks.
+void set_isa_for_testing(Isa isa, bool allow_bf16 = true, bool allow_vbmi = true);
 // Back to the detected / environment choice.
 void reset_isa_for_testing();
 

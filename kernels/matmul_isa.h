@@ -17,6 +17,10 @@ bool matmul_repacked_avx2(const RepackedMatrix& w, const Activations& x, float* 
                           int64_t r_end);
 bool matmul_repacked_avx512(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin,
                             int64_t r_end);
+// The MXFP4 x16 kernel built for AVX512-VBMI (kernels/matmul_repacked_vbmi_avx512.cpp); call only
+// when active_avx512_vbmi().
+bool matmul_repacked_mxfp4_vbmi(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin,
+                                int64_t r_end);
 // F16 panels (kernels/matmul_repacked_f16_avx512.cpp).
 bool matmul_repacked_f16_avx512(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy,
                                 int64_t r_begin, int64_t r_end);

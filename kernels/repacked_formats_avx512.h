@@ -3,13 +3,15 @@
 // = row l) with a fixed offset (the value is u - kOffset, times 1/2 for MXFP4's doubled values),
 // and the 16 row scales as one float vector. Shared by kernels/matmul_repacked_avx512.cpp (VNNI)
 // and kernels/matmul_amx_avx512.cpp (AMX), so both scale by bit-identical factors. Include only
-// from *_avx512.cpp files.
+// from *_avx512.cpp files. Internal linkage (an unnamed namespace): kernels/matmul_repacked_vbmi_avx512.cpp
+// compiles these for another instruction set, and the linker must not merge the two builds.
 #pragma once
 #include <immintrin.h>
 
 #include <cstdint>
 
 namespace silica::kernels::x16 {
+namespace {
 
 // (all-lanes masked forms: GCC 12's unmasked intrinsics trip -Wmaybe-uninitialized, bug 105593)
 inline __m512 cvt_i32_f32(__m512i v) { return _mm512_maskz_cvtepi32_ps(static_cast<__mmask16>(0xFFFF), v); }
@@ -60,11 +62,13 @@ struct MXFP4x16 {
         const __m512i e = cvt_u8_i32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s)));
         return scalef(_mm512_set1_ps(1.0f), cvt_i32_f32(_mm512_sub_epi32(e, _mm512_set1_epi32(128))));
     }
-    static __m512i map(__m512i v) {
-        const __m512i lut = bcast_128(_mm_setr_epi8(12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0));
-        return _mm512_shuffle_epi8(lut, v);
+    // The 16 table entries in every 128-bit lane.
+    static __m512i table() {
+        return bcast_128(_mm_setr_epi8(12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0));
     }
+    static __m512i map(__m512i v) { return _mm512_shuffle_epi8(table(), v); }
     static void decode(const uint8_t* tile, __m512i u[8]) { decode_nibbles<MXFP4x16>(tile, u); }
 };
 
+}  // namespace
 }  // namespace silica::kernels::x16

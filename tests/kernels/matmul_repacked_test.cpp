@@ -171,6 +171,37 @@ TEST_CASE("repacked matmul output does not depend on how rows are split", "[repa
         }
 }
 
+TEST_CASE("the MXFP4 x16 kernel gives the same bits with and without AVX512-VBMI", "[repack]") {
+    if (detected_isa() != Isa::avx512 || !detected_avx512_vbmi()) {
+        WARN("no AVX512-VBMI on this CPU: only the vpshufb build runs");
+        return;
+    }
+    IsaGuard guard;
+    std::mt19937 rng(37);
+    const TensorType t = TensorType::MXFP4;
+    for (int64_t m : {1, 2, 5}) {
+        const int64_t rows = std::uniform_int_distribution<int64_t>(1, 90)(rng);
+        const int64_t cols = 32 * std::uniform_int_distribution<int64_t>(1, 12)(rng);
+        const size_t rb = row_bytes(type_traits(t), cols);
+        const std::vector<uint8_t> src = random_rows(t, rows, cols, rb, rng);
+        std::vector<uint8_t> packed(repacked_bytes(t, rows, cols));
+        repack_x16(t, src.data(), rb, rows, cols, packed.data());
+        const RepackedMatrix rp{t, rows, cols, packed.data()};
+        const std::vector<float> xf = random_x(m, cols, rng);
+        Activations x;
+        x.prepare(t, xf.data(), m, cols);
+        std::vector<float> with_vbmi(m * rows, std::nanf("")), without(m * rows, std::nanf(""));
+        set_isa_for_testing(Isa::avx512, true, true);
+        REQUIRE(active_avx512_vbmi());
+        matmul(rp, x, with_vbmi.data(), rows, 0, rows);
+        set_isa_for_testing(Isa::avx512, true, false);
+        REQUIRE_FALSE(active_avx512_vbmi());
+        matmul(rp, x, without.data(), rows, 0, rows);
+        INFO("rows " << rows << " cols " << cols << " m " << m);
+        REQUIRE(std::memcmp(with_vbmi.data(), without.data(), without.size() * sizeof(float)) == 0);
+    }
+}
+
 TEST_CASE("a row view of a repacked stack equals the repacked part", "[repack]") {
     std::mt19937 rng(41);
     for (TensorType t : kTypes) {
