@@ -42,10 +42,16 @@ constexpr int kTileElems = 16 * 32;      // bf16 elements of an A or B tile (1 K
 constexpr int kCTileFloats = 16 * 16;    // fp32 elements of a C tile (1 KiB)
 constexpr int64_t kColumnBytes = 32;     // one F16 panel column: 16 rows x 2 bytes
 
-// Blocking (see the top comment). B scratch = kPanelGroups * kBlockSteps * 2 KiB, A scratch =
-// kBlockSteps * 4 KiB, C scratch = ceil(m / 32) * kPanelGroups * 2 KiB.
-constexpr int64_t kBlockSteps = 8;       // k block = 256
-constexpr int64_t kPanelGroups = 16;     // 256 weight rows; even (groups go in pairs)
+// Blocking (see the top comment). B scratch = kPanelGroups * kBlockSteps * 2 KiB (512 KiB), A
+// scratch = kBlockSteps * 4 KiB (16 KiB: stays in L1, its tiles are loaded by every unit), C
+// scratch = ceil(m / 32) * kPanelGroups * 2 KiB. matmul_bench m = 512, 1 thread, GFLOP/s for
+// gpt2-qkv / fc / proj (noise ~10%): 8 steps x 16 groups 357 / 318 / 372; 16 x 16 346 / - / 332;
+// 32 x 16 421 / - / 348; 8 x 48 381 / - / 422; 4 x 64 383-436 / 383-435 / 410-463; 4 x 96
+// 435 / 465 / 436; 4 x 128 381 / 429 / 421; 2 x 128 339 / 343 / 395; 6 x 64 328 / 364 / 342.
+// Larger panels convert each activation block fewer times; fewer steps keep A in L1 but pay
+// more C tile round trips (each tile store waits for the accumulator chain to finish).
+constexpr int64_t kBlockSteps = 4;       // k block = 128
+constexpr int64_t kPanelGroups = 64;     // 1024 weight rows; even (groups go in pairs)
 
 // The LDTILECFG operand (palette 1): every tile 16 rows x 64 bytes. Tiles 0-3: C(c, g) at 2c + g;
 // 4, 5: A of chunk 0, 1; 6, 7: B of group 0, 1.

@@ -128,7 +128,9 @@ TEST_CASE("F16 AMX GEMM matches a double reference within the split-precision bo
     std::mt19937 rng(5);
     double worst = 0;  // max |y - exact| / sum |w*x| over all outputs
     for (int64_t m : {16, 17, 23, 31, 32, 33, 47, 64, 70}) {
-        const int64_t rows = std::uniform_int_distribution<int64_t>(1, 300)(rng);
+        // m = 70: more than one panel of 64 groups (1024 rows)
+        const int64_t rows = m == 70 ? std::uniform_int_distribution<int64_t>(1030, 1100)(rng)
+                                     : std::uniform_int_distribution<int64_t>(1, 300)(rng);
         const int64_t cols = std::uniform_int_distribution<int64_t>(1, 700)(rng);
         const Case c = make_case(rows, cols, rng);
         const std::vector<float> xf = random_x(m, cols, rng);
@@ -169,9 +171,10 @@ TEST_CASE("F16 AMX GEMM is bit-identical for any row split and any batch size", 
     AmxGuard guard;
     set_amx_for_testing(true);
     std::mt19937 rng(7);
-    for (int64_t m : {16, 29, 50}) {
-        // more than one panel (16 groups) and one k block (256) in some cases
-        const int64_t rows = std::uniform_int_distribution<int64_t>(17, 600)(rng);
+    for (int64_t m : {16, 29, 50, 18}) {
+        // more than one panel (64 groups = 1024 rows: m = 18) and one k block (128) in some cases
+        const int64_t rows = m == 18 ? std::uniform_int_distribution<int64_t>(1100, 1400)(rng)
+                                     : std::uniform_int_distribution<int64_t>(17, 600)(rng);
         const int64_t cols = std::uniform_int_distribution<int64_t>(1, 600)(rng);
         const Case c = make_case(rows, cols, rng);
         const std::vector<float> xf = random_x(m, cols, rng);
