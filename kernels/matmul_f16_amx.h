@@ -24,9 +24,12 @@
 
 namespace silica::kernels {
 
-// Batches from this many activation rows go to the AMX-BF16 F16 GEMM when it is usable (measured
-// in kernels/matmul_f16_amx_avx512.cpp).
-constexpr int64_t kF16AmxMinRows = 16;
+// Batches from this many activation rows go to the AMX-BF16 F16 GEMM when it is usable. It
+// computes activation rows in blocks of 32 (zero-padded), so small batches waste work. Measured
+// (matmul_bench, 1 thread, GFLOP/s AMX vs FMA, two runs): gpt2-qkv m = 16: 98-112 vs 122, m = 24:
+// 144-170 vs 118-131, m = 64: 296-311 vs 165; gpt2-proj m = 16: 110 vs 114-119, m = 24: 143-168
+// vs 113-139, m = 64: 267-312 vs 139-169.
+constexpr int64_t kF16AmxMinRows = 20;
 
 // y = W·x for weight rows [r_begin, r_end) of an F16 panel matrix, all x.rows() activation rows
 // (float activations, Activations::f32()). Call only when active_amx_bf16() (kernels/amx.h) and

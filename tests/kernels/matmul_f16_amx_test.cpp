@@ -127,7 +127,8 @@ TEST_CASE("F16 AMX GEMM matches a double reference within the split-precision bo
     REQUIRE(active_amx_bf16());
     std::mt19937 rng(5);
     double worst = 0;  // max |y - exact| / sum |w*x| over all outputs
-    for (int64_t m : {16, 17, 23, 31, 32, 33, 47, 64, 70}) {
+    for (int64_t m : {kF16AmxMinRows, kF16AmxMinRows + 1, int64_t{31}, int64_t{32}, int64_t{33}, int64_t{47},
+                      int64_t{64}, int64_t{70}}) {
         // m = 70: more than one panel of 64 groups (1024 rows)
         const int64_t rows = m == 70 ? std::uniform_int_distribution<int64_t>(1030, 1100)(rng)
                                      : std::uniform_int_distribution<int64_t>(1, 300)(rng);
@@ -171,9 +172,9 @@ TEST_CASE("F16 AMX GEMM is bit-identical for any row split and any batch size", 
     AmxGuard guard;
     set_amx_for_testing(true);
     std::mt19937 rng(7);
-    for (int64_t m : {16, 29, 50, 18}) {
-        // more than one panel (64 groups = 1024 rows: m = 18) and one k block (128) in some cases
-        const int64_t rows = m == 18 ? std::uniform_int_distribution<int64_t>(1100, 1400)(rng)
+    for (int64_t m : {kF16AmxMinRows, int64_t{29}, int64_t{50}, int64_t{40}}) {
+        // more than one panel (64 groups = 1024 rows: m = 40) and one k block (128) in some cases
+        const int64_t rows = m == 40 ? std::uniform_int_distribution<int64_t>(1100, 1400)(rng)
                                      : std::uniform_int_distribution<int64_t>(17, 600)(rng);
         const int64_t cols = std::uniform_int_distribution<int64_t>(1, 600)(rng);
         const Case c = make_case(rows, cols, rng);
@@ -217,7 +218,7 @@ TEST_CASE("F16 GEMM with AMX on and off agree within the kernels' bounds", "[ker
     std::mt19937 rng(9);
     // GPT-2 widths (768, 3072) and a ragged one
     for (int64_t cols : {768, 3072, 333}) {
-        const int64_t m = 20, rows = 40;
+        const int64_t m = kF16AmxMinRows + 4, rows = 40;
         const Case c = make_case(rows, cols, rng);
         const std::vector<float> xf = random_x(m, cols, rng);
         Activations x;
