@@ -48,8 +48,11 @@ constexpr int64_t kColumnBytes = 32;     // one F16 panel column: 16 rows x 2 by
 // gpt2-qkv / fc / proj (noise ~10%): 8 steps x 16 groups 357 / 318 / 372; 16 x 16 346 / - / 332;
 // 32 x 16 421 / - / 348; 8 x 48 381 / - / 422; 4 x 64 383-436 / 383-435 / 410-463; 4 x 96
 // 435 / 465 / 436; 4 x 128 381 / 429 / 421; 2 x 128 339 / 343 / 395; 6 x 64 328 / 364 / 342.
-// Larger panels convert each activation block fewer times; fewer steps keep A in L1 but pay
-// more C tile round trips (each tile store waits for the accumulator chain to finish).
+// 2 threads, 3 rounds, qkv / fc / proj: 4 x 64 800-876 / 832-932 / 895-957; 8 x 64 698-757 /
+// 730-741 / 767-824; 8 x 32 748-786 / 716-794 / 743-795; 4 x 32 823-859 / 878-935 / 759-941;
+// 3 x 64 797-846 / 794-842 / 755-918; 4 x 96 793-911 / 761-903 / 877-941; 2 x 64 718-742 /
+// 649-760 / 734-776. Larger panels convert each activation block fewer times; fewer steps keep A
+// in L1 but pay more C tile round trips (each tile store waits for the accumulator chain).
 constexpr int64_t kBlockSteps = 4;       // k block = 128
 constexpr int64_t kPanelGroups = 64;     // 1024 weight rows; even (groups go in pairs)
 

@@ -21,7 +21,7 @@
 // on the thread count nor on m (a token gets the same logits in prefill as in decode).
 //
 // Batches of kF16AmxMinRows rows or more go to the split-precision AMX-BF16 GEMM instead when the
-// CPU has it (kernels/matmul_f16_amx.h): ~2x faster, rounded differently (within ~2^-16 of the sum
+// CPU has it (kernels/matmul_f16_amx.h): ~2.5x faster, rounded differently (within ~2^-16 of the sum
 // of |w*x|), so there prefill and decode logits of a token differ slightly.
 #include <immintrin.h>
 
