@@ -5,7 +5,8 @@
 // "q4_0-x16", "mxfp4-x16", "q8_0-x16" are the same matrices repacked at load time into the
 // row-interleaved layout of quant/repack.h and multiplied by kernels/matmul_repacked.h (AVX2 and
 // AVX-512; Q8_0 GEMM on AMX where available: SILICA_AMX=0 switches it off for an A/B run);
-// "f16-x16" are F16 panels (AVX-512 only). The repacked kernels, and F16 in GGUF layout for
+// "f16-x16" are F16 panels (AVX-512 only; from 16 rows on AMX-BF16 where available, and
+// "f16-x16-noamx" the same with AMX off: the FMA kernel). The repacked kernels, and F16 in GGUF layout for
 // comparison, also run at m = 512 (a prefill chunk), e.g.
 //   matmul_bench --benchmark_filter='^f16.*/gpt2.*/avx512/m(1|512)/'
 //
@@ -27,6 +28,7 @@
 #include <vector>
 
 #include "apps/bench/bandwidth_probe.h"
+#include "kernels/amx.h"
 #include "kernels/isa.h"
 #include "kernels/matmul.h"
 #include "kernels/peak_throughput.h"
@@ -147,10 +149,14 @@ const uint8_t* aligned64(const std::vector<uint8_t>& v) {
     return v.data() + ((64 - p % 64) % 64);
 }
 
-void bm_matmul(benchmark::State& state, TensorType t, Shape s, Isa isa, int64_t m, bool repacked) {
+void bm_matmul(benchmark::State& state, TensorType t, Shape s, Isa isa, int64_t m, bool repacked, bool amx) {
     if (state.thread_index() == 0) {
         peaks();  // measured before the first timed loop, at the detected ISA
         set_isa_for_testing(isa);
+        if (amx)
+            reset_amx_for_testing();  // as detected, or off with SILICA_AMX=0
+        else
+            set_amx_for_testing(false);
         setup(t, s, m);
         if (repacked && !g_fixture.has_repacked) {
             g_fixture.repacked.assign(repacked_bytes(t, s.rows, s.cols) + 64, 0);
@@ -216,14 +222,23 @@ int register_all() {
                     const std::string name = std::string(type_traits(t).name) + "/" + s.name + "/" +
                                              std::string(isa_name(static_cast<Isa>(isa))) + "/m" + std::to_string(m);
                     if (m != 512 || t == TensorType::F16) {
-                        auto* b = benchmark::RegisterBenchmark(name.c_str(), bm_matmul, t, s, static_cast<Isa>(isa), m, false);
+                        auto* b = benchmark::RegisterBenchmark(name.c_str(), bm_matmul, t, s, static_cast<Isa>(isa), m, false, true);
                         b->UseRealTime()->Unit(benchmark::kMicrosecond)->Threads(1)->Threads(2);
                     }
                     if (repackable) {
                         const std::string rname = std::string(type_traits(t).name) + "-x16/" + s.name + "/" +
                                                   std::string(isa_name(static_cast<Isa>(isa))) + "/m" + std::to_string(m);
-                        auto* br = benchmark::RegisterBenchmark(rname.c_str(), bm_matmul, t, s, static_cast<Isa>(isa), m, true);
+                        auto* br = benchmark::RegisterBenchmark(rname.c_str(), bm_matmul, t, s, static_cast<Isa>(isa), m, true, true);
                         br->UseRealTime()->Unit(benchmark::kMicrosecond)->Threads(1)->Threads(2);
+                        // F16 GEMM with AMX-BF16 off (the FMA kernel), next to the default above
+                        if (t == TensorType::F16 && m > 1 && detected_amx_bf16()) {
+                            const std::string fname = "f16-x16-noamx/" + std::string(s.name) + "/" +
+                                                      std::string(isa_name(static_cast<Isa>(isa))) + "/m" +
+                                                      std::to_string(m);
+                            auto* bf = benchmark::RegisterBenchmark(fname.c_str(), bm_matmul, t, s, static_cast<Isa>(isa),
+                                                                    m, true, false);
+                            bf->UseRealTime()->Unit(benchmark::kMicrosecond)->Threads(1)->Threads(2);
+                        }
                     }
                 }
     return 0;

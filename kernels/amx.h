@@ -1,9 +1,11 @@
 // Intel AMX (tile registers + TDPBSSD int8 dot products), used by the Q8_0 x16 GEMM of prefill
-// (kernels/matmul_amx.h) when the CPU has it and Linux lets the process use it.
+// (kernels/matmul_amx.h) when the CPU has it and Linux lets the process use it; and AMX-BF16
+// (TDPBF16PS), used by the split-precision F16 GEMM of prefill (kernels/matmul_f16_amx.h).
 //
 // AMX is not a step of the Isa ladder (kernels/isa.h): it only ever runs where active_isa() is
 // avx512 (the CPUs that have AMX have AVX-512), as a faster way to compute the same integer block
-// sums, so results are bit-identical with it on or off.
+// sums, so results are bit-identical with it on or off (the F16 GEMM on AMX-BF16 is not: it
+// rounds differently, see kernels/matmul_f16_amx.h).
 #pragma once
 
 #include <cstdint>
@@ -22,7 +24,13 @@ bool detected_amx_int8();
 // set_amx_for_testing(false). Kernels also check active_isa() == avx512.
 bool active_amx_int8();
 
-// Tests and benchmarks: force AMX off (false) or back on (true: only if detected).
+// True when CPUID reports AMX-TILE and AMX-BF16 and the tile data state was granted.
+bool detected_amx_bf16();
+
+// detected_amx_bf16(), unless switched off like active_amx_int8() (the same switch turns off both).
+bool active_amx_bf16();
+
+// Tests and benchmarks: force AMX (INT8 and BF16) off (false) or back on (true: what is detected).
 void set_amx_for_testing(bool enabled);
 // Back to the detected / environment choice.
 void reset_amx_for_testing();

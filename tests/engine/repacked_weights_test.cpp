@@ -12,6 +12,9 @@
 #include "engine/arch/weight.h"
 #include "engine/gguf/gguf.h"
 #include "engine/model_impl.h"
+#include "kernels/amx.h"
+#include "kernels/isa.h"
+#include "kernels/matmul_f16_amx.h"
 #include "kernels/matmul_repacked.h"
 #include "quant/dequantize.h"
 #include "silica/session.h"
@@ -195,15 +198,24 @@ TEST_CASE("models give the same logits with repacked and GGUF weights", "[repack
     INFO(arch << " " << wtype << ": max|diff| " << e.max_abs << ", std " << e.ref_std << ", rel " << e.rel());
     CHECK(e.rel() <= 0.08);
     CHECK(e.top1_agree >= e.rows - 1);
+    // F16 prefill on AMX-BF16 (kernels/matmul_f16_amx.h, from kF16AmxMinRows tokens): the
+    // repacked layout then runs the split-precision kernel, which rounds differently from the GGUF
+    // layout's FMA kernel (measured 3.4e-5 at the first position, GPT-2 3.5e-5 overall). In GPT-OSS
+    // that difference flips a near-tied router choice at a later position of this random tiny
+    // model (measured 0.066 overall; tests/engine/f16_amx_model_test.cpp checks the AMX path
+    // against the reference as the INT8 paths are checked), so only the 0.08 bound above applies.
+    const bool f16_amx = wtype == "f16" && static_cast<int64_t>(tokens.size()) >= kernels::kF16AmxMinRows &&
+                         kernels::active_amx_bf16() && kernels::active_avx512_bf16();
     // F16 activations stay float (nothing is quantized): the two layouts differ by float rounding
     // at every position (measured ~5e-6).
-    if (wtype == "f16") CHECK(e.rel() <= 1e-4);
+    if (wtype == "f16" && !(f16_amx && arch == "gpt-oss")) CHECK(e.rel() <= 1e-4);
     // At the first position only that token's own activations are quantized, and in these models
     // none of them sits close enough to a rounding boundary to move: float rounding only.
     const auto first = test::compare_logits(std::span(repacked).first(n_vocab), std::span(gguf_layout).first(n_vocab),
                                             n_vocab);
     INFO("first position: rel " << first.rel());
-    CHECK(first.rel() <= 1e-5);
+    // (F16 on AMX-BF16: split-precision rounding, see above.)
+    CHECK(first.rel() <= (f16_amx ? 1e-4 : 1e-5));
     WARN(arch << " tiny " << wtype << " repacked vs GGUF layout: max|diff|/std " << e.rel() << ", first position "
               << first.rel());
 }
