@@ -95,6 +95,12 @@ std::string format_report(const json& run) {
         out += fmt::format("; measured decode is {:.1f}% of it",
                            100.0 * roof["decode_fraction_of_roofline"].get<double>());
     out += "\n";
+    if (roof.value("kv_bytes_per_decode_step", uint64_t{0}) > 0 &&
+        roof["decode_fraction_of_weights_plus_kv_roofline"].is_number())
+        out += fmt::format("          + {} of KV read per decode step (mean context): decode moves {:.1f}% of the "
+                           "bandwidth\n",
+                           bytes_text(roof.value("kv_bytes_per_decode_step", uint64_t{0})),
+                           100.0 * roof["decode_fraction_of_weights_plus_kv_roofline"].get<double>());
 
     if (run.contains("ablations")) {
         out += fmt::format("\nablations (speedup = tokens/s with the optimization on / off)\n");

@@ -1,5 +1,7 @@
 #include "apps/bench/run_record.h"
 
+#include <algorithm>
+
 #include "silica/error.h"
 
 namespace silica::bench {
@@ -80,6 +82,16 @@ json summary_of_iterations(const std::vector<IterationTiming>& iterations, int64
     return j;
 }
 
+uint64_t kv_bytes_read_per_decode_step(const Workload& w, const MemoryFigures& m) {
+    if (w.gen_len <= 0) return 0;
+    // Step t (0-based) attends over prompt_len + t tokens; the mean over the run's steps:
+    const double context = static_cast<double>(w.prompt_len) + static_cast<double>(w.gen_len - 1) / 2.0;
+    const double hot = w.kv_hot_tokens >= 0 ? std::min(context, static_cast<double>(w.kv_hot_tokens)) : context;
+    const double bytes = hot * static_cast<double>(m.kv_hot_bytes_per_token) +
+                         (context - hot) * static_cast<double>(m.kv_warm_bytes_per_token);
+    return static_cast<uint64_t>(bytes);
+}
+
 json to_json(const RunRecord& run) {
     const Workload& w = run.workload;
     json j;
@@ -143,11 +155,21 @@ json to_json(const RunRecord& run) {
                   {"embedding_row_bytes", run.traffic.embedding_row_bytes},
                   {"decode_tokens_per_s_ceiling", nullptr},
                   {"decode_fraction_of_roofline", nullptr}};
+    // A decode step also reads the KV cache of its context: bytes touched per token = weights + KV.
+    const uint64_t kv_read = kv_bytes_read_per_decode_step(w, run.memory);
+    roofline["kv_bytes_per_decode_step"] = kv_read;
+    roofline["decode_fraction_of_weights_plus_kv_roofline"] = nullptr;
     if (s.bandwidth && s.bandwidth->gb_per_s > 0.0 && run.traffic.bytes_per_token > 0) {
-        const double ceiling = s.bandwidth->gb_per_s * 1e9 / static_cast<double>(run.traffic.bytes_per_token);
+        const double bytes_per_s = s.bandwidth->gb_per_s * 1e9;
+        const double ceiling = bytes_per_s / static_cast<double>(run.traffic.bytes_per_token);
         roofline["decode_tokens_per_s_ceiling"] = ceiling;
         const json& decode = j["summary"]["decode_tokens_per_s"];
-        if (!decode.is_null()) roofline["decode_fraction_of_roofline"] = decode["mean"].get<double>() / ceiling;
+        if (!decode.is_null()) {
+            const double tps = decode["mean"].get<double>();
+            roofline["decode_fraction_of_roofline"] = tps / ceiling;
+            roofline["decode_fraction_of_weights_plus_kv_roofline"] =
+                tps * static_cast<double>(run.traffic.bytes_per_token + kv_read) / bytes_per_s;
+        }
     }
     j["roofline"] = std::move(roofline);
 

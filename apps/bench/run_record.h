@@ -99,6 +99,11 @@ nlohmann::json iteration_json(const IterationTiming& it, int64_t prompt_len);
 // {prefill_tokens_per_s, decode_tokens_per_s, ttft_ms, decode_latency_ms{p50,p90,p99}}; the
 // decode entries are null when no decode step was measured. Throws if `iterations` is empty.
 nlohmann::json summary_of_iterations(const std::vector<IterationTiming>& iterations, int64_t prompt_len);
+// KV cache bytes one decode step reads at the run's mean decode context (prompt_len + (gen_len -
+// 1) / 2 tokens): hot bytes per token for the newest kv_hot_tokens (all when -1), warm bytes for
+// the rest. Sliding-window rings are left out (at most a few MiB; leaving them out can only lower
+// the fraction reported against it). 0 when gen_len is 0.
+uint64_t kv_bytes_read_per_decode_step(const Workload& w, const MemoryFigures& m);
 nlohmann::json to_json(const RunRecord& run);
 
 double mib(uint64_t bytes);

@@ -464,3 +464,17 @@ TEST_CASE("run identity: header hash, timestamps, file names", "[bench][identity
     CHECK(file_name_safe("..") == "model");
     CHECK_FALSE(git_revision().empty());
 }
+
+TEST_CASE("KV read per decode step: the mean decode context, hot then warm bytes", "[bench][roofline]") {
+    Workload w;
+    w.prompt_len = 100;
+    w.gen_len = 21;  // steps at contexts 100..120: mean 110
+    MemoryFigures m;
+    m.kv_hot_bytes_per_token = 1000;
+    m.kv_warm_bytes_per_token = 300;
+    CHECK(kv_bytes_read_per_decode_step(w, m) == 110 * 1000);
+    w.kv_hot_tokens = 40;  // 40 hot tokens, 70 warm
+    CHECK(kv_bytes_read_per_decode_step(w, m) == 40 * 1000 + 70 * 300);
+    w.gen_len = 0;
+    CHECK(kv_bytes_read_per_decode_step(w, m) == 0);
+}
