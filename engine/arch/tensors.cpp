@@ -14,6 +14,10 @@ std::string shape_string(const int64_t* ne, size_t n) {
     return s + "]";
 }
 
+kernels::Matrix matrix_of(const gguf::TensorInfo& t, int64_t cols, int64_t rows) {
+    return kernels::Matrix{t.type, rows, cols, t.data, row_bytes(type_traits(t.type), cols)};
+}
+
 }  // namespace
 
 const gguf::TensorInfo& TensorBinder::get(const std::string& name, std::initializer_list<int64_t> shape) const {
@@ -29,12 +33,11 @@ const gguf::TensorInfo& TensorBinder::get(const std::string& name, std::initiali
 }
 
 kernels::Matrix TensorBinder::matrix(const std::string& name, int64_t cols, int64_t rows) const {
-    const auto& t = get(name, {cols, rows});
-    return kernels::Matrix{t.type, rows, cols, t.data, row_bytes(type_traits(t.type), cols)};
+    return matrix_of(get(name, {cols, rows}), cols, rows);
 }
 
 Weight TensorBinder::bind(const gguf::TensorInfo& t, int64_t cols, int64_t rows, int64_t n_expert) const {
-    const kernels::Matrix m{t.type, rows, cols, t.data, row_bytes(type_traits(t.type), cols)};
+    const kernels::Matrix m = matrix_of(t, cols, rows);
     if (!repack_ || !can_repack_x16(t.type) || !kernels::repacked_kernel_available(t.type))
         return Weight::view(m, n_expert);
     Weight w = Weight::repacked(m, n_expert);
@@ -54,7 +57,7 @@ Weight TensorBinder::expert_weight(const std::string& name, int64_t cols, int64_
 Weight TensorBinder::embedding(const std::string& name, int64_t cols, int64_t rows) const {
     const gguf::TensorInfo& t = get(name, {cols, rows});
     file_.read_into_page_cache(file_.data_offset() + t.offset, t.nbytes);
-    return Weight::view(matrix(name, cols, rows));
+    return Weight::view(matrix_of(t, cols, rows));
 }
 
 std::vector<float> TensorBinder::floats(const std::string& name, std::initializer_list<int64_t> shape) const {
