@@ -1,6 +1,6 @@
 // AVX-512 VNNI kernels for the row-interleaved x16 layout (quant/repack.h), templated on the block
-// format (kernels/repacked_formats_avx512.h): int32 lane l of every
-// 512-bit vector belongs to row l of a 16-row group, so the 16 rows are computed side by side.
+// format (kernels/repacked_formats_avx512.h): int32 lane l of every 512-bit vector belongs to row
+// l of a 16-row group, so the 16 rows are computed side by side.
 //
 // Per 32-element block and group: 4 loads of 64 bytes (16 rows x 8 nibbles each; Q8_0: 8 loads of
 // 16 rows x 4 bytes), split into vectors of 4 codes per row = elements 4q..4q+3 of all 16 rows;

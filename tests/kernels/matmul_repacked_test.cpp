@@ -69,6 +69,26 @@ struct IsaGuard {
 
 const TensorType kTypes[] = {TensorType::Q4_0, TensorType::MXFP4, TensorType::Q8_0};
 
+// A random GGUF matrix of `rows` x `cols` (rows packed), its x16 repacking, and m random
+// activation rows prepared for its type.
+struct RandomCase {
+    std::vector<uint8_t> src, packed;
+    RepackedMatrix rp;
+    Activations x;
+};
+
+RandomCase random_case(TensorType t, int64_t rows, int64_t cols, int64_t m, std::mt19937& rng) {
+    RandomCase c;
+    const size_t rb = row_bytes(type_traits(t), cols);
+    c.src = random_rows(t, rows, cols, rb, rng);
+    c.packed.resize(repacked_bytes(t, rows, cols));
+    repack_x16(t, c.src.data(), rb, rows, cols, c.packed.data());
+    c.rp = RepackedMatrix{t, rows, cols, c.packed.data()};
+    const std::vector<float> xf = random_x(m, cols, rng);
+    c.x.prepare(t, xf.data(), m, cols);
+    return c;
+}
+
 }  // namespace
 
 TEST_CASE("x16 repacking is lossless", "[repack]") {
@@ -103,14 +123,11 @@ TEST_CASE("repacked matmul matches the int8 reference of the GGUF matrix at ever
             const int64_t rows = std::uniform_int_distribution<int64_t>(1, 70)(rng);
             const int64_t cols = 32 * std::uniform_int_distribution<int64_t>(1, 12)(rng);
             const size_t rb = row_bytes(type_traits(t), cols);
-            const std::vector<uint8_t> src = random_rows(t, rows, cols, rb, rng);
-            std::vector<uint8_t> packed(repacked_bytes(t, rows, cols));
-            repack_x16(t, src.data(), rb, rows, cols, packed.data());
+            const RandomCase c = random_case(t, rows, cols, m, rng);
+            const std::vector<uint8_t>& src = c.src;
+            const RepackedMatrix& rp = c.rp;
+            const Activations& x = c.x;
             const Matrix gguf{t, rows, cols, src.data(), rb};
-            const RepackedMatrix rp{t, rows, cols, packed.data()};
-            const std::vector<float> xf = random_x(m, cols, rng);
-            Activations x;
-            x.prepare(t, xf.data(), m, cols);
             std::vector<float> ref(m * rows);
             matmul_reference_int8(gguf, x, ref.data(), rows, 0, rows);
             for (int isa = 0; isa <= static_cast<int>(detected_isa()); ++isa) {
@@ -146,14 +163,9 @@ TEST_CASE("repacked matmul output does not depend on how rows are split", "[repa
         for (int64_t m : {1, 3, 6}) {
             const int64_t rows = std::uniform_int_distribution<int64_t>(17, 75)(rng);
             const int64_t cols = 32 * std::uniform_int_distribution<int64_t>(1, 6)(rng);
-            const size_t rb = row_bytes(type_traits(t), cols);
-            const std::vector<uint8_t> src = random_rows(t, rows, cols, rb, rng);
-            std::vector<uint8_t> packed(repacked_bytes(t, rows, cols));
-            repack_x16(t, src.data(), rb, rows, cols, packed.data());
-            const RepackedMatrix rp{t, rows, cols, packed.data()};
-            const std::vector<float> xf = random_x(m, cols, rng);
-            Activations x;
-            x.prepare(t, xf.data(), m, cols);
+            const RandomCase c = random_case(t, rows, cols, m, rng);
+            const RepackedMatrix& rp = c.rp;
+            const Activations& x = c.x;
             for (int isa = 0; isa <= static_cast<int>(detected_isa()); ++isa) {
                 set_isa_for_testing(static_cast<Isa>(isa));
                 std::vector<float> whole(m * rows, std::nanf(""));
@@ -184,21 +196,14 @@ TEST_CASE("the MXFP4 x16 kernel gives the same bits with and without AVX512-VBMI
     for (int64_t m : {1, 2, 5}) {
         const int64_t rows = std::uniform_int_distribution<int64_t>(1, 90)(rng);
         const int64_t cols = 32 * std::uniform_int_distribution<int64_t>(1, 12)(rng);
-        const size_t rb = row_bytes(type_traits(t), cols);
-        const std::vector<uint8_t> src = random_rows(t, rows, cols, rb, rng);
-        std::vector<uint8_t> packed(repacked_bytes(t, rows, cols));
-        repack_x16(t, src.data(), rb, rows, cols, packed.data());
-        const RepackedMatrix rp{t, rows, cols, packed.data()};
-        const std::vector<float> xf = random_x(m, cols, rng);
-        Activations x;
-        x.prepare(t, xf.data(), m, cols);
+        const RandomCase c = random_case(t, rows, cols, m, rng);
         std::vector<float> with_vbmi(m * rows, std::nanf("")), without(m * rows, std::nanf(""));
         set_isa_for_testing(Isa::avx512, true, true);
         REQUIRE(active_avx512_vbmi());
-        matmul(rp, x, with_vbmi.data(), rows, 0, rows);
+        matmul(c.rp, c.x, with_vbmi.data(), rows, 0, rows);
         set_isa_for_testing(Isa::avx512, true, false);
         REQUIRE_FALSE(active_avx512_vbmi());
-        matmul(rp, x, without.data(), rows, 0, rows);
+        matmul(c.rp, c.x, without.data(), rows, 0, rows);
         INFO("rows " << rows << " cols " << cols << " m " << m);
         REQUIRE(std::memcmp(with_vbmi.data(), without.data(), without.size() * sizeof(float)) == 0);
     }
