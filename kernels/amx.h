@@ -30,6 +30,16 @@ bool detected_amx_bf16();
 // detected_amx_bf16(), unless switched off like active_amx_int8() (the same switch turns off both).
 bool active_amx_bf16();
 
+// The LDTILECFG operand (palette 1): bytes per row (colsb) and rows of each of the 8 tile
+// registers. Each AMX kernel gives its own tile shapes.
+struct alignas(64) AmxTileConfig {
+    uint8_t palette = 1;
+    uint8_t start_row = 0;
+    uint8_t reserved[14] = {};
+    uint16_t colsb[16] = {};
+    uint8_t rows[16] = {};
+};
+
 // Tests and benchmarks: force AMX (INT8 and BF16) off (false) or back on (true: what is detected).
 void set_amx_for_testing(bool enabled);
 // Back to the detected / environment choice.

@@ -17,6 +17,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "kernels/amx.h"
 #include "kernels/matmul_amx.h"
 #include "kernels/repacked_formats_avx512.h"
 #include "quant/repack.h"
@@ -30,15 +31,9 @@ using namespace x16;
 
 constexpr int kTileBytes = 512;  // one block of a 16-row group as int8: 16 rows x 32
 
-// The LDTILECFG operand (palette 1): tiles 0-3 = C (16 rows x 16 int32), 4, 5 = A (16 activation
-// rows x 32 int8), 6, 7 = B (8 rows x 64 bytes: one block of a group).
-struct alignas(64) TileConfig {
-    uint8_t palette = 1;
-    uint8_t start_row = 0;
-    uint8_t reserved[14] = {};
-    uint16_t colsb[16] = {64, 64, 64, 64, 32, 32, 64, 64};
-    uint8_t rows[16] = {16, 16, 16, 16, 16, 16, 8, 8};
-};
+// Tile shapes: 0-3 = C (16 rows x 16 int32), 4, 5 = A (16 activation rows x 32 int8), 6, 7 = B
+// (8 rows x 64 bytes: one block of a group).
+constexpr AmxTileConfig kTileConfig{.colsb = {64, 64, 64, 64, 32, 32, 64, 64}, .rows = {16, 16, 16, 16, 16, 16, 8, 8}};
 
 // Block b goes to C tile b % 4, through A tile 4 + b % 2 (activation rows, block b) and B tile
 // 6 + b % 2 (the group's block b, as int8). The tile intrinsics paste their tile numbers into the
@@ -103,8 +98,7 @@ T* aligned_buffer(std::vector<T>& v, size_t count) {
 template <class Fmt>
 void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
     constexpr bool kDirect = std::is_same_v<Fmt, Q8_0x16>;  // Q8_0 codes are the int8 B tiles already
-    static const TileConfig config;
-    _tile_loadconfig(&config);
+    _tile_loadconfig(&kTileConfig);
     const size_t group_bytes = repacked_group_bytes(w.type, w.cols);
     const int64_t nb = w.cols / 32;
     const int64_t m = x.rows(), m16 = (m + 15) / 16 * 16;

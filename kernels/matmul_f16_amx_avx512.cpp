@@ -29,6 +29,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/amx.h"
 #include "kernels/matmul_f16_amx.h"
 #include "quant/repack.h"
 
@@ -56,15 +57,9 @@ constexpr int64_t kColumnBytes = 32;     // one F16 panel column: 16 rows x 2 by
 constexpr int64_t kBlockSteps = 4;       // k block = 128
 constexpr int64_t kPanelGroups = 64;     // 1024 weight rows; even (groups go in pairs)
 
-// The LDTILECFG operand (palette 1): every tile 16 rows x 64 bytes. Tiles 0-3: C(c, g) at 2c + g;
-// 4, 5: A of chunk 0, 1; 6, 7: B of group 0, 1.
-struct alignas(64) TileConfig {
-    uint8_t palette = 1;
-    uint8_t start_row = 0;
-    uint8_t reserved[14] = {};
-    uint16_t colsb[16] = {64, 64, 64, 64, 64, 64, 64, 64};
-    uint8_t rows[16] = {16, 16, 16, 16, 16, 16, 16, 16};
-};
+// Tile shapes: every tile 16 rows x 64 bytes. Tiles 0-3: C(c, g) at 2c + g; 4, 5: A of chunk 0,
+// 1; 6, 7: B of group 0, 1.
+constexpr AmxTileConfig kTileConfig{.colsb = {64, 64, 64, 64, 64, 64, 64, 64}, .rows = {16, 16, 16, 16, 16, 16, 16, 16}};
 
 // v = hi + lo with hi = bf16(v) rounded to nearest even and lo = bf16(v - hi). v - hi is exact in
 // fp32; lo is zeroed where it is NaN (v infinite or NaN: hi carries it).
@@ -188,8 +183,7 @@ void run_unit(const uint16_t* a, const uint16_t* b, int64_t steps, bool first, f
 
 void matmul_f16_amx(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin,
                     int64_t r_end) {
-    static const TileConfig config;
-    _tile_loadconfig(&config);
+    _tile_loadconfig(&kTileConfig);
     const size_t group_bytes = repacked_group_bytes(w.type, w.cols);
     const int64_t m = x.rows(), k = w.cols;
     const int64_t chunk_pairs = (m + 31) / 32;
