@@ -21,6 +21,11 @@ pkg_check_modules(XXHASH QUIET IMPORTED_TARGET libxxhash)
 silica_require_package(XXHASH_FOUND libxxhash-dev "xxHash")
 find_package(ZLIB QUIET)
 silica_require_package(ZLIB_FOUND zlib1g-dev "zlib")
+# Debian's oneDNN (libdnnl-dev 2.6) was built with the OpenCL GPU runtime: its CMake config calls
+# find_package(OpenCL REQUIRED), but the package does not depend on OpenCL's headers and library.
+# Look for them first so a fresh machine gets our one-line message instead of oneDNN's stack trace.
+find_package(OpenCL QUIET)
+silica_require_package(OpenCL_FOUND ocl-icd-opencl-dev "OpenCL (needed by oneDNN's CMake config)")
 find_package(dnnl QUIET CONFIG)
 silica_require_package(dnnl_FOUND libdnnl-dev "oneDNN")
 find_package(fmt QUIET CONFIG)

@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
-  libdnnl-dev libhwloc-dev libxxhash-dev zlib1g-dev libsentencepiece-dev
+  libdnnl-dev ocl-icd-opencl-dev libhwloc-dev libxxhash-dev zlib1g-dev libsentencepiece-dev
   catch2 libbenchmark-dev libpcre2-dev libcli11-dev nlohmann-json3-dev libfmt-dev
   clang libclang-rt-14-dev python3
 )
