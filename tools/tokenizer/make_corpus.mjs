@@ -4,22 +4,9 @@
 import { writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { Tiktoken } from 'js-tiktoken/lite';
-import { loadRanks } from './vocab_common.mjs';
+import { loadRanks, rustSemantics } from './vocab_common.mjs';
 
 // ---- reference encoders ------------------------------------------------------------------------
-// js-tiktoken's patterns are tiktoken's translated to JavaScript, which differs from tiktoken's
-// Rust regex in two places; the patterns are patched back to Rust's meaning:
-// - \s / \S: Rust means Unicode White_Space; JavaScript's \s adds U+FEFF and lacks U+0085.
-// - o200k's (?i:'s|...): Rust's case-insensitive 's' also matches U+017F (long s, simple case
-//   folding); js-tiktoken spells the alternatives out as 's|'S.
-const WHITE_SPACE = '\\t\\n\\x0B\\f\\r \\x85\\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000';
-function rustSemantics(pat) {
-  return pat
-    .replaceAll("'s|'S|", "'[sS\\u017F]|")
-    .replaceAll('[^\\s', `[^${WHITE_SPACE}`)
-    .replaceAll('\\s', `[${WHITE_SPACE}]`)
-    .replaceAll('\\S', `[^${WHITE_SPACE}]`);
-}
 function encoder(name) {
   const { table } = loadRanks(name);
   const patched = { ...table, pat_str: rustSemantics(table.pat_str) };
