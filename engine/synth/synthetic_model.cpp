@@ -5,6 +5,7 @@
 #include <map>
 
 #include "engine/gguf/gguf.h"
+#include "engine/gguf/llama_conventions.h"
 #include "engine/synth/random_weights.h"
 #include "quant/quantize.h"
 #include "silica/error.h"
@@ -37,25 +38,6 @@ const std::map<std::string, Shape>& gpt_oss_presets() {
         {"gpt-oss-20b", {201088, 131072, 2880, 24, 64, 8, 64, 2880, 32, 4, 128, 4096}},
     };
     return p;
-}
-
-// llama.cpp's general.file_type numbering (LLAMA_FTYPE_*).
-uint32_t file_type(TensorType t, bool moe_mxfp4) {
-    if (moe_mxfp4 && t != TensorType::F32 && t != TensorType::F16 && t != TensorType::BF16) return 38;
-    switch (t) {
-        case TensorType::F32: return 0;
-        case TensorType::F16: return 1;
-        case TensorType::Q4_0: return 2;
-        case TensorType::Q4_1: return 3;
-        case TensorType::Q8_0: return 7;
-        case TensorType::Q5_0: return 8;
-        case TensorType::Q5_1: return 9;
-        case TensorType::Q4_K: return 15;
-        case TensorType::Q5_K: return 17;
-        case TensorType::Q6_K: return 18;
-        case TensorType::BF16: return 32;
-        default: return 0;
-    }
 }
 
 // One tensor's recipe: values are (center + scale * uniform[-1,1)), quantized row by row.
@@ -108,19 +90,6 @@ private:
     Progress& progress_;
 };
 
-void set_tokenizer(gguf::Writer& w, const BpeVocab& v) {
-    w.set("tokenizer.ggml.model", v.model);
-    w.set("tokenizer.ggml.pre", v.pre);
-    w.set_strings("tokenizer.ggml.tokens", v.tokens);
-    w.set_i32s("tokenizer.ggml.token_type", v.token_types);
-    w.set_strings("tokenizer.ggml.merges", v.merges);
-    if (v.bos_id >= 0) w.set_u32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(v.bos_id));
-    if (v.eos_id >= 0) w.set_u32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(v.eos_id));
-    if (v.eot_id >= 0) w.set_u32("tokenizer.ggml.eot_token_id", static_cast<uint32_t>(v.eot_id));
-    if (v.pad_id >= 0) w.set_u32("tokenizer.ggml.padding_token_id", static_cast<uint32_t>(v.pad_id));
-    if (v.add_bos) w.set_bool("tokenizer.ggml.add_bos_token", true);  // the converters omit it otherwise
-}
-
 TensorType parse_wtype(const std::string& name) {
     for (const auto& n : weight_type_names())
         if (n == name) return *type_from_name(name);
@@ -151,9 +120,9 @@ void write_gpt2(const Spec& s, Shape p, gguf::Writer& w, Progress& progress) {
     w.set_u32("gpt2.feed_forward_length", static_cast<uint32_t>(p.n_ff));
     w.set_u32("gpt2.attention.head_count", static_cast<uint32_t>(p.n_head));
     w.set_f32("gpt2.attention.layer_norm_epsilon", 1e-5f);
-    w.set_u32("general.file_type", file_type(wt, false));
-    if (type_traits(wt).block_size > 1) w.set_u32("general.quantization_version", 2);
-    set_tokenizer(w, vocab);
+    w.set_u32("general.file_type", gguf::llama_file_type(wt, false));
+    if (type_traits(wt).block_size > 1) w.set_u32("general.quantization_version", gguf::kQuantizationVersion);
+    gguf::set_bpe_tokenizer(w, vocab);
 
     // Scales keep activations O(1) through the residual stream and logits unsaturated: each
     // matrix's outputs have a standard deviation of about 0.5 for unit-variance inputs.
@@ -211,9 +180,9 @@ void write_gpt_oss(const Spec& s, Shape p, gguf::Writer& w, Progress& progress) 
     w.set(a + "rope.scaling.type", "yarn");
     w.set_f32(a + "rope.scaling.factor", 32.0f);
     w.set_u32(a + "rope.scaling.original_context_length", static_cast<uint32_t>(p.yarn_orig_ctx));
-    w.set_u32("general.file_type", file_type(wt, true));
-    w.set_u32("general.quantization_version", 2);
-    set_tokenizer(w, vocab);
+    w.set_u32("general.file_type", gguf::llama_file_type(wt, true));
+    w.set_u32("general.quantization_version", gguf::kQuantizationVersion);
+    gguf::set_bpe_tokenizer(w, vocab);
 
     const int64_t C = p.n_embd, Q = p.n_head * p.head_dim, KV = p.n_head_kv * p.head_dim, F = p.n_ff,
                   E = p.n_expert, V = p.n_vocab;
