@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
-# Installs dependencies, builds Silica, writes a synthetic GPT-2 124M model and streams a completion.
+# Installs dependencies, builds Silica and streams a completion from the shipped default model
+# (models/silica-brown-18m-q4_k_m.gguf: a GPT-2 trained here on the Brown Corpus, models/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 cmake --preset release >/dev/null
-cmake --build --preset release --target infer synth
-model=models/gpt2-124m-q8_0.gguf
-[ -f "$model" ] || ./build/release/synth --arch gpt2 --preset gpt2-124m --wtype q8_0 --seed 1 --out "$model"
-./build/release/infer --model "$model" --prompt "Hello, my name is" -n 32 --temp 0.8 --seed 42
+cmake --build --preset release --target infer
+./build/release/infer --prompt "The history of the city begins" -n 48 --temp 0.8 --top-k 40 --seed 42

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "apps/infer/chat.h"
+#include "apps/infer/default_model.h"
 #include "apps/infer/npy.h"
 #include "memory/rss.h"
 #include "silica/error.h"
@@ -280,7 +281,7 @@ int run(const Options& o, const std::vector<int32_t>& given_tokens) {
 int main(int argc, char** argv) {
     Options o;
     CLI::App app{"infer: run a GGUF language model (GPT-2, GPT-OSS) on a prompt"};
-    app.add_option("-m,--model", o.model, "GGUF model file")->required();
+    app.add_option("-m,--model", o.model, "GGUF model file (default: the shipped model, models/README.md)");
     auto* p_text = app.add_option("-p,--prompt", o.prompt, "prompt text");
     auto* p_file = app.add_option("-f,--prompt-file", o.prompt_file, "read the prompt from a file, byte for byte");
     auto* p_tok = app.add_option("--prompt-tokens", o.prompt_tokens, "prompt as comma-separated token ids");
@@ -341,6 +342,10 @@ int main(int argc, char** argv) {
     }
     std::signal(SIGINT, [](int) { g_interrupted = true; });
     try {
+        if (o.model.empty()) {
+            o.model = silica::infer::default_model_path();
+            std::fprintf(stderr, "infer: no --model given, using the default model %s\n", o.model.c_str());
+        }
         return run(o, given_tokens);
     } catch (const silica::Error& e) {
         std::fprintf(stderr, "error: %s\n", e.what());

@@ -32,7 +32,7 @@ check() {  # check NAME EXPECTED_STATUS STDERR_REGEX -- command...
 "$synth" --arch gpt2 --preset tiny --wtype q8_0 --seed 3 --out "$model" -q || { echo "FAIL synth"; exit 1; }
 
 # Usage errors: exit 2, one line starting with "error:".
-check "no model" 2 '^error: ' -- "$infer" --prompt hi
+check "default model" 0 'using the default model .*silica-brown-18m-q4_k_m.gguf' -- "$infer" --prompt hi -n 2
 check "no prompt" 2 '^error: ' -- "$infer" --model "$model"
 check "bad flag" 2 '^error: ' -- "$infer" --model "$model" --prompt hi --frobnicate
 check "bad number" 2 '^error: ' -- "$infer" --model "$model" --prompt hi -n many

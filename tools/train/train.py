@@ -79,6 +79,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--no-bf16", action="store_true", help="train in float32 instead of bf16 autocast")
     ap.add_argument("--measure", type=int, default=0, help="only time this many steps and print tokens/s")
+    ap.add_argument("--export-only", action="store_true", help="export OUT/best.pt of an earlier run and exit")
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -90,6 +91,12 @@ def main():
     heldout = load_tokens(os.path.join(a.data, "heldout.bin"))
     print(f"model: {model.parameter_count() / 1e6:.2f}M parameters ({config}); "
           f"train {len(train)} tokens, held-out {len(heldout)} tokens", flush=True)
+
+    if a.export_only:
+        saved = torch.load(os.path.join(a.out, "best.pt"))
+        model.load_state_dict(saved["state"])
+        export(model, a, heldout, saved["step"], saved["heldout_loss"], seconds=None)
+        return
 
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
@@ -133,6 +140,8 @@ def main():
                   f"{elapsed:.0f} s", flush=True)
             if h < best[0]:
                 best = (h, step + 1, copy.deepcopy(model.state_dict()))
+                # On disk too, so a run cut short still leaves its best checkpoint (--export-only).
+                torch.save({"state": best[2], "step": best[1], "heldout_loss": h}, os.path.join(a.out, "best.pt"))
     if a.measure:
         tps = (steps - 1) * a.batch * a.seq / (time.time() - start)
         print(f"measure: {model.parameter_count() / 1e6:.2f}M parameters, {tps:.0f} tokens/s "
@@ -140,13 +149,17 @@ def main():
         return
 
     model.load_state_dict(best[2])
-    print(f"best held-out loss {best[0]:.4f} at step {best[1]}; exporting to {a.out}", flush=True)
+    export(model, a, heldout, best[1], best[0], seconds=time.time() - start)
+
+
+def export(model, a, heldout, step, loss, seconds):
+    print(f"best held-out loss {loss:.4f} at step {step}; exporting to {a.out}", flush=True)
     hf_export.export(model, a.out, a.vocab)
     # Reference logits: the first 64 held-out tokens, computed in float32 (no autocast).
     hf_export.write_reference_logits(model, heldout[:64].tolist(), a.out)
     with open(os.path.join(a.out, "training.txt"), "w") as f:
-        f.write(f"parameters {model.parameter_count()}\nbest_step {best[1]}\nheldout_loss {best[0]:.4f}\n"
-                f"seconds {time.time() - start:.0f}\nargs {vars(a)}\n")
+        f.write(f"parameters {model.parameter_count()}\nbest_step {step}\nheldout_loss {loss:.4f}\n"
+                f"seconds {seconds if seconds is None else round(seconds)}\nargs {vars(a)}\n")
 
 
 if __name__ == "__main__":
