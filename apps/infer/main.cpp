@@ -23,18 +23,18 @@
 #include "silica/session_file.h"
 #include "silica/tokenizer.h"
 
+#include "apps/common/session_flags.h"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
 std::atomic<bool> g_interrupted{false};
 
 struct Options {
-    std::string model, prompt, prompt_file, prompt_tokens, logits_out, kv_type = "f16", numa = "none", session_file;
+    std::string model, prompt, prompt_file, prompt_tokens, logits_out, session_file;
     int64_t n_predict = 128;
     int64_t ctx_size = 0;
-    int64_t kv_hot = -1;
-    double kv_budget_mib = 0;
-    int threads = 0;
+    silica::app::SessionFlags session;  // --threads, --kv-type, --kv-hot, --kv-budget, --numa
     bool no_mmap = false, verbose = false, tokenize = false, parse_special = false, info = false;
     bool chat = false, interactive = false;
     silica::app::ChatOptions chat_options;
@@ -159,13 +159,7 @@ int run(const Options& o, const std::vector<int32_t>& given_tokens) {
     silica::LoadOptions lo;
     lo.use_mmap = !o.no_mmap;
     auto model = silica::Model::load(o.model, lo);
-    silica::SessionOptions so;
-    so.n_ctx = o.ctx_size;
-    so.n_threads = o.threads;
-    so.kv_type = silica::parse_kv_type(o.kv_type);
-    so.kv_hot_tokens = o.kv_hot;
-    so.kv_budget_bytes = static_cast<uint64_t>(o.kv_budget_mib * 1024.0 * 1024.0);
-    so.numa = o.numa;
+    const silica::SessionOptions so = silica::app::session_options(o.session, o.ctx_size);
     if (o.info) {
         std::cout << model->describe();
         std::cout << kv_cache_text(silica::Session(model, so).kv_info()) << "\n";
@@ -297,20 +291,9 @@ int main(int argc, char** argv) {
     app.add_option("--repeat-penalty", o.sampling.repeat_penalty, "repetition penalty (1: off)")
         ->check(CLI::Range(0.0f, 100.0f));
     app.add_option("--seed", o.sampling.seed, "random seed");
-    app.add_option("-t,--threads", o.threads, "threads (default: physical cores)")->check(CLI::Range(1, 1024));
     app.add_option("-c,--ctx-size", o.ctx_size, "context size (default: the model's, capped at 8192)")
         ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
-    app.add_option("--kv-type", o.kv_type, "KV cache storage type")
-        ->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0"}));
-    app.add_option("--kv-hot", o.kv_hot, "keep the newest N tokens in --kv-type and older KV blocks in q8_0 "
-                                         "(the warm tier, about half the bytes of f16)")
-        ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
-    app.add_option("--kv-budget", o.kv_budget_mib, "MiB the whole context's KV cache must fit in: picks --kv-hot, "
-                                                   "and fails if even an all-q8_0 cache would not fit")
-        ->check(CLI::PositiveNumber);
-    app.add_option("--numa", o.numa, "thread placement: none (OS), distribute (pinned across NUMA nodes), isolate "
-                                     "(pinned to this node)")
-        ->check(CLI::IsMember({"none", "distribute", "isolate"}));
+    silica::app::add_session_flags(app, o.session);
     app.add_option("--session", o.session_file, "load the session (tokens + KV cache) from this file if it exists, "
                                                 "reuse what the prompt shares with it, and save it after the run");
     app.add_flag("--no-mmap", o.no_mmap, "read the model into memory instead of mapping it");
