@@ -193,7 +193,8 @@ TEST_CASE("hf convert: variants of the checkpoint give the same logits", "[conve
 TEST_CASE("hf convert: --outtype sets the weights' types as llama.cpp does", "[convert]") {
     auto types = [](const std::string& path) {
         std::map<std::string, TensorType> m;
-        for (const auto& t : gguf::File::open(path).tensors()) m[t.name] = t.type;
+        const gguf::File file = gguf::File::open(path);  // named: tensors() refers into it
+        for (const auto& t : file.tensors()) m[t.name] = t.type;
         return m;
     };
     const auto f16 = types(convert_to(kTiny, "f16"));
