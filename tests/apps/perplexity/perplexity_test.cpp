@@ -46,8 +46,15 @@ TEST_CASE("all-positions logits: the last row is the single-position logits", "[
     Session all = f32_session(model, 64), last = f32_session(model, 64);
     all.decode(tokens, true);
     last.decode(tokens, false);
-    // The same rows through the same kernels: bit-for-bit.
-    CHECK(row(all, static_cast<int64_t>(tokens.size()) - 1) == row(last, 0));
+    const auto a = row(all, static_cast<int64_t>(tokens.size()) - 1), b = row(last, 0);
+    const auto e = test::compare_logits(a, b, model->params().n_vocab);
+    WARN("weights " << wtype << ": all-rows vs last-row logits, max|diff| " << e.max_abs << ", rel " << e.rel()
+                    << (a == b ? " (bit-identical)" : ""));
+    // Quantized weights: the same int8 dot products, bit-for-bit. Float weights: the batch GEMM
+    // sums in another order than the one-row GEMV (measured 2e-6 of the logits' std).
+    if (wtype == "q8_0") CHECK(a == b);
+    else CHECK(e.rel() <= 1e-5);
+    CHECK(e.top1_agree == 1);
 }
 
 TEST_CASE("a chunk evaluated in two calls gives the logits of one call", "[perplexity][model]") {
