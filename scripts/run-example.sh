@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 cmake --preset release >/dev/null
 cmake --build --preset release --target infer
-./build/release/infer --prompt "The history of the city begins" -n 48 --temp 0.8 --top-k 40 --seed 42
+./build/release/infer --prompt "The history of the city begins" -n 48 --temp 0.8 --top-k 40 --seed 2
