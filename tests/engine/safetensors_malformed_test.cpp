@@ -40,7 +40,7 @@ void check_error(const std::vector<uint8_t>& bytes, const std::string& expected)
 // A header with one tensor entry and `data_bytes` zero bytes of data.
 std::vector<uint8_t> one_tensor(std::string_view dtype, const std::vector<int64_t>& shape, uint64_t begin, uint64_t end,
                                 size_t data_bytes) {
-    return file_bytes("{" + entry("w", dtype, shape, begin, end) + "}", std::vector<uint8_t>(data_bytes, 0));
+    return file_bytes(object({entry("w", dtype, shape, begin, end)}), std::vector<uint8_t>(data_bytes, 0));
 }
 
 std::vector<uint8_t> f32_bytes(std::initializer_list<float> xs) {
@@ -81,8 +81,9 @@ TEST_CASE("safetensors malformed: header length", "[safetensors]") {
     check_error(file_bytes("{}", {}, 1000), "header length 1000 extends beyond the end of the file (10 bytes");
     check_error(file_bytes("{}", {}, ~uint64_t{0}), "extends beyond the end of the file");
     // Bounded by the cap even when the file is long enough.
-    std::vector<uint8_t> big = file_bytes("{}", {}, kMaxHeaderBytes + 1);
-    big.resize(8 + kMaxHeaderBytes + 1, ' ');
+    std::vector<uint8_t> big(8 + kMaxHeaderBytes + 1, ' ');
+    const uint64_t too_long = kMaxHeaderBytes + 1;
+    std::memcpy(big.data(), &too_long, 8);
     check_error(big, "is larger than the 100 MiB");
 }
 
@@ -92,7 +93,7 @@ TEST_CASE("safetensors malformed: header JSON", "[safetensors]") {
     check_error(file_bytes("{\"a\n\x01\":1", {}), "header is not valid JSON");  // control bytes stay on one line
     check_error(file_bytes("[1,2]", {}), "header is not a JSON object (got array)");
     check_error(file_bytes("42", {}), "header is not a JSON object (got number)");
-    check_error(file_bytes("{" + entry("w", "F32", {1}, 0, 4) + "," + entry("w", "F32", {1}, 4, 8) + "}",
+    check_error(file_bytes(object({entry("w", "F32", {1}, 0, 4), entry("w", "F32", {1}, 4, 8)}),
                            std::vector<uint8_t>(8)),
                 "header names 'w' twice");
     check_error(file_bytes(R"({"__metadata__":[1]})", {}), "\"__metadata__\" must be an object of strings");
@@ -139,21 +140,21 @@ TEST_CASE("safetensors malformed: offsets and sizes", "[safetensors]") {
                 "data_offsets must be two non-negative integers");
     // A truncated file: the last tensor's data is cut off.
     auto truncated = build({{"a", "F32", {2}, f32_bytes({1, 2})}, {"b", "F32", {4}, f32_bytes({1, 2, 3, 4})}});
-    truncated.resize(truncated.size() - 3);
+    truncated.erase(truncated.end() - 3, truncated.end());
     check_error(truncated, "tensor 'b': data_offsets [8, 24] extend beyond the data section (21 bytes; truncated file?)");
 }
 
 TEST_CASE("safetensors malformed: overlapping tensors", "[safetensors]") {
-    check_error(file_bytes("{" + entry("a", "F32", {2}, 0, 8) + "," + entry("b", "F32", {2}, 4, 12) + "}",
+    check_error(file_bytes(object({entry("a", "F32", {2}, 0, 8), entry("b", "F32", {2}, 4, 12)}),
                            std::vector<uint8_t>(12)),
                 "tensor 'b': overlaps tensor 'a' (bytes [4, 12) and [0, 8)");
     // Containment, listed in the other order.
-    check_error(file_bytes("{" + entry("inner", "F32", {1}, 4, 8) + "," + entry("outer", "F32", {4}, 0, 16) + "}",
+    check_error(file_bytes(object({entry("inner", "F32", {1}, 4, 8), entry("outer", "F32", {4}, 0, 16)}),
                            std::vector<uint8_t>(16)),
                 "overlaps tensor");
     // Touching is fine, and an empty tensor overlaps nothing.
-    CHECK_NOTHROW(File::parse(file_bytes("{" + entry("a", "F32", {1}, 0, 4) + "," + entry("b", "F32", {1}, 4, 8) + "," +
-                                             entry("e", "F32", {0}, 2, 2) + "}",
+    CHECK_NOTHROW(File::parse(file_bytes(object({entry("a", "F32", {1}, 0, 4), entry("b", "F32", {1}, 4, 8),
+                                                 entry("e", "F32", {0}, 2, 2)}),
                                          std::vector<uint8_t>(8)),
                               "ok.safetensors"));
 }

@@ -23,13 +23,13 @@ int main(int argc, char** argv) {
     put("bad_length", file_bytes("{}", {}, 99));
     put("bad_json", file_bytes("{\"a\":", {}));
     put("bad_not_object", file_bytes("[1]", {}));
-    put("bad_dtype", file_bytes("{" + entry("w", "I64", {1}, 0, 8) + "}", std::vector<uint8_t>(8)));
-    put("bad_shape", file_bytes("{" + entry("w", "F32", {-2}, 0, 8) + "}", std::vector<uint8_t>(8)));
-    put("bad_offsets", file_bytes("{" + entry("w", "F32", {4}, 0, 16) + "}", std::vector<uint8_t>(8)));
-    put("bad_size", file_bytes("{" + entry("w", "F32", {3}, 0, 8) + "}", std::vector<uint8_t>(8)));
-    put("bad_overlap", file_bytes("{" + entry("a", "F32", {2}, 0, 8) + "," + entry("b", "F32", {2}, 4, 12) + "}",
+    put("bad_dtype", file_bytes(object({entry("w", "I64", {1}, 0, 8)}), std::vector<uint8_t>(8)));
+    put("bad_shape", file_bytes(object({entry("w", "F32", {-2}, 0, 8)}), std::vector<uint8_t>(8)));
+    put("bad_offsets", file_bytes(object({entry("w", "F32", {4}, 0, 16)}), std::vector<uint8_t>(8)));
+    put("bad_size", file_bytes(object({entry("w", "F32", {3}, 0, 8)}), std::vector<uint8_t>(8)));
+    put("bad_overlap", file_bytes(object({entry("a", "F32", {2}, 0, 8), entry("b", "F32", {2}, 4, 12)}),
                                   std::vector<uint8_t>(12)));
-    put("bad_duplicate", file_bytes("{" + entry("a", "F32", {1}, 0, 4) + "," + entry("a", "F32", {1}, 4, 8) + "}",
+    put("bad_duplicate", file_bytes(object({entry("a", "F32", {1}, 0, 4), entry("a", "F32", {1}, 4, 8)}),
                                     std::vector<uint8_t>(8)));
     put("bad_metadata", file_bytes(R"({"__metadata__":{"k":[1]}})", {}));
     return 0;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,19 +15,29 @@ namespace silica::safetensors::testing {
 // One tensor entry of a header: {"dtype": ..., "shape": [...], "data_offsets": [begin, end]}.
 inline std::string entry(std::string_view name, std::string_view dtype, const std::vector<int64_t>& shape,
                          uint64_t begin, uint64_t end) {
-    std::string s = "\"" + std::string(name) + "\":{\"dtype\":\"" + std::string(dtype) + "\",\"shape\":[";
-    for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
-    return s + "],\"data_offsets\":[" + std::to_string(begin) + "," + std::to_string(end) + "]}";
+    // Appended piece by piece (GCC 12 warns falsely about chains of std::string operator+).
+    std::string s;
+    s.append("\"").append(name).append("\":{\"dtype\":\"").append(dtype).append("\",\"shape\":[");
+    for (size_t i = 0; i < shape.size(); ++i) s.append(i ? "," : "").append(std::to_string(shape[i]));
+    s.append("],\"data_offsets\":[").append(std::to_string(begin)).append(",").append(std::to_string(end)).append("]}");
+    return s;
+}
+
+// {entry, entry, ...}
+inline std::string object(std::initializer_list<std::string> entries) {
+    std::string s = "{";
+    for (const auto& e : entries) s.append(s.size() > 1 ? "," : "").append(e);
+    return s.append("}");
 }
 
 // u64 header length | header | data. `declared_length` overrides the length field when nonzero.
 inline std::vector<uint8_t> file_bytes(std::string_view header, const std::vector<uint8_t>& data,
                                        uint64_t declared_length = 0) {
     const uint64_t n = declared_length ? declared_length : header.size();
-    std::vector<uint8_t> out(8);
+    std::vector<uint8_t> out(8 + header.size() + data.size());
     std::memcpy(out.data(), &n, 8);
-    out.insert(out.end(), header.begin(), header.end());
-    out.insert(out.end(), data.begin(), data.end());
+    if (!header.empty()) std::memcpy(out.data() + 8, header.data(), header.size());
+    if (!data.empty()) std::memcpy(out.data() + 8 + header.size(), data.data(), data.size());
     return out;
 }
 
@@ -46,7 +57,7 @@ inline std::vector<uint8_t> build(const std::vector<Tensor>& tensors, std::strin
         header += entry(t.name, t.dtype, t.shape, data.size(), data.size() + t.bytes.size());
         data.insert(data.end(), t.bytes.begin(), t.bytes.end());
     }
-    if (!metadata_json.empty()) header += std::string(header.size() > 1 ? "," : "") + "\"__metadata__\":" + std::string(metadata_json);
+    if (!metadata_json.empty()) header.append(header.size() > 1 ? "," : "").append("\"__metadata__\":").append(metadata_json);
     header += "}";
     while ((8 + header.size()) % 8) header += ' ';  // data 8-byte aligned, as writers pad it
     return file_bytes(header, data);
