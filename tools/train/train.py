@@ -15,6 +15,14 @@ import os
 import sys
 import time
 
+# glibc serves every allocation above 32 MB with a fresh mmap and returns it on free, so each step
+# page-faults (and the kernel zeroes) gigabytes of logits buffers: 4096 tokens x 50257 vocabulary
+# is 800 MB in float32. Keeping those allocations on the heap made a step 5x faster (365 -> 1896
+# tokens/s, tools/train/README.md). The variables only act at process start, hence the re-exec.
+GLIBC_KEEP_MEMORY = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(1 << 36), "MALLOC_TOP_PAD_": str(1 << 30)}
+if any(os.environ.get(k) != v for k, v in GLIBC_KEEP_MEMORY.items()):
+    os.execve(sys.executable, [sys.executable] + sys.argv, {**os.environ, **GLIBC_KEEP_MEMORY})
+
 import numpy as np
 import torch
 import torch.nn.functional as F

@@ -34,8 +34,8 @@ train() {  # train NAME ARGS...: one checkpoint directory $out/NAME with its los
   echo "train.sh: training $name ($*)"
   "$python" "$root/tools/train/train.py" --data "$out/data" --out "$out/$name" "$@" | tee "$out/$name.log"
 }
-train silica-brown-18m --n-embd 256 --n-layer 6 --n-head 8 --seq 512 --batch 8 --steps 400 --eval-every 50
-train silica-brown-draft --n-embd 64 --n-layer 2 --n-head 2 --seq 512 --batch 8 --steps 300 --eval-every 50 --threads 1
+train silica-brown-18m --n-embd 256 --n-layer 6 --n-head 8 --seq 512 --batch 8 --steps 2000 --eval-every 100
+train silica-brown-draft --n-embd 64 --n-layer 2 --n-head 2 --seq 512 --batch 8 --steps 600 --eval-every 100
 
 "$python" "$root/tools/train/loss_curve.py" "$root/docs/training-loss.svg" \
   "18M=$out/silica-brown-18m/loss.csv" "draft=$out/silica-brown-draft/loss.csv"
