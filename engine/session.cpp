@@ -6,26 +6,12 @@
 #include "cache/kv_snapshot.h"
 #include "cache/prefix_store.h"
 #include "engine/model_impl.h"
+#include "engine/run_setup.h"
 #include "engine/session_impl.h"
 #include "engine/threading/thread_pool.h"
-#include "engine/threading/topology.h"
 #include "silica/error.h"
 
 namespace silica {
-
-namespace {
-constexpr int64_t kDefaultMaxCtx = 8192;
-
-TensorType kv_storage(KvType t) {
-    switch (t) {
-        case KvType::F32: return TensorType::F32;
-        case KvType::F16: return TensorType::F16;
-        case KvType::BF16: return TensorType::BF16;
-        case KvType::Q8_0: return TensorType::Q8_0;
-    }
-    return TensorType::F16;
-}
-}  // namespace
 
 KvType parse_kv_type(const std::string& name) {
     if (name == "f32") return KvType::F32;
@@ -45,29 +31,14 @@ const char* kv_type_name(KvType type) {
     return "?";
 }
 
-
 Session::Session(std::shared_ptr<const Model> model, const SessionOptions& options) : impl_(std::make_unique<Impl>()) {
-    const ModelParams& p = model->params();
     impl_->model = model;
-    int64_t n_ctx = options.n_ctx > 0 ? options.n_ctx : std::min(p.n_ctx_train, kDefaultMaxCtx);
-    // GPT-2 has learned position embeddings: no position past the trained context exists.
-    if (p.architecture == "gpt2" && n_ctx > p.n_ctx_train)
-        throw Error("context size " + std::to_string(n_ctx) + " exceeds the model's trained context of " +
-                    std::to_string(p.n_ctx_train) + " tokens (gpt2 has learned positions)");
-    impl_->n_ctx = n_ctx;
-    const Topology& topology = Topology::detect();
-    const int n_threads = options.n_threads > 0 ? options.n_threads : topology.physical_cores();
-    const NumaMode numa = parse_numa_mode(options.numa);
-    impl_->pool = numa == NumaMode::none
-                      ? std::make_unique<ThreadPool>(n_threads)
-                      : std::make_unique<ThreadPool>(topology, make_numa_plan(topology, n_threads, numa));
+    impl_->n_ctx = resolve_context_size(model->params(), options.n_ctx);
+    impl_->pool = make_thread_pool(options.n_threads, options.numa);
     arch::ForwardOptions fo;
-    fo.n_ctx = n_ctx;
-    fo.kv_storage = kv_storage(options.kv_type);
-    fo.kv_hot_tokens = options.kv_hot_tokens;
-    fo.kv_budget_bytes = options.kv_budget_bytes;
     fo.pool = impl_->pool.get();
     impl_->forward = model->impl().arch->make_forward(fo);
+    impl_->kv = make_kv_cache(*model, impl_->n_ctx, options.kv_type, options.kv_hot_tokens, options.kv_budget_bytes);
     impl_->prefix_cache = options.prefix_cache;
 }
 
@@ -77,15 +48,7 @@ Session::Session(Session&&) noexcept = default;
 void Session::decode(std::span<const int32_t> tokens, bool all_logits) {
     if (tokens.empty()) return;
     Impl& I = *impl_;
-    const int64_t n = static_cast<int64_t>(tokens.size());
-    if (I.n_past + n > I.n_ctx)
-        throw Error("context is full: " + std::to_string(I.n_past) + " cached + " + std::to_string(n) +
-                    " new tokens exceed the context size of " + std::to_string(I.n_ctx));
-    const int64_t n_vocab = I.model->params().n_vocab;
-    for (int32_t t : tokens)
-        if (t < 0 || t >= n_vocab)
-            throw Error("token id " + std::to_string(t) + " is out of range (vocabulary has " +
-                        std::to_string(n_vocab) + " tokens)");
+    check_tokens_fit(tokens, I.n_past, I.n_ctx, I.model->params().n_vocab);
     I.last_reused = 0;
     if (!I.prefix_cache || all_logits) {
         I.eval(tokens, all_logits);
@@ -114,10 +77,10 @@ int64_t Session::n_past() const { return impl_->n_past; }
 int64_t Session::n_ctx() const { return impl_->n_ctx; }
 int Session::n_threads() const { return impl_->pool->n_threads(); }
 const Model& Session::model() const { return *impl_->model; }
-uint64_t Session::kv_cache_bytes() const { return impl_->forward->kv_bytes(); }
+uint64_t Session::kv_cache_bytes() const { return impl_->kv->bytes(); }
 
 KvCacheInfo Session::kv_info() const {
-    const cache::KvCache& kv = impl_->forward->kv_cache();
+    const cache::KvCache& kv = *impl_->kv;
     const cache::KvLayout& L = kv.layout();
     const cache::KvFootprint fp = cache::kv_footprint(L);
     const cache::KvCache::Usage u = kv.usage();
@@ -143,7 +106,7 @@ void Session::reset() {
     impl_->n_logit_rows = 0;
     impl_->history.clear();
     impl_->blocks_cached = 0;
-    impl_->forward->reset();
+    impl_->kv->clear();
 }
 
 bool Session::truncate(int64_t n) {
@@ -152,14 +115,14 @@ bool Session::truncate(int64_t n) {
                                            " tokens to " + std::to_string(n));
     if (n == I.n_past) return true;
     // A window layer needs rows [n - window, n); its ring may already have overwritten them.
-    const cache::KvCache& kv = I.forward->kv_cache();
+    const cache::KvCache& kv = *I.kv;
     for (int64_t l = 0; l < kv.layout().n_layer; ++l) {
         const int64_t w = l < static_cast<int64_t>(kv.layout().window.size()) ? kv.layout().window[l] : 0;
         const int64_t needed_from = w > 0 ? std::max<int64_t>(0, n - w) : 0;
         if (kv.oldest_cached(l, I.n_past) > needed_from) return false;
     }
     I.n_past = n;
-    I.forward->kv_cache().release_from(n);
+    I.kv->release_from(n);
     I.history.resize(static_cast<size_t>(n));
     I.n_logit_rows = 0;
     I.blocks_cached = std::min(I.blocks_cached, n / std::max<int64_t>(1, I.block_tokens()));
@@ -169,7 +132,9 @@ bool Session::truncate(int64_t n) {
 // ---- Session::Impl -------------------------------------------------------------------------
 
 void Session::Impl::eval(std::span<const int32_t> tokens, bool all_logits) {
-    forward->eval(tokens, n_past, all_logits, logits);
+    arch::Batch batch;
+    batch.add_run(kv.get(), n_past, tokens, all_logits);
+    forward->eval(batch, logits);
     n_past += static_cast<int64_t>(tokens.size());
     n_logit_rows = all_logits ? static_cast<int64_t>(tokens.size()) : 1;
     history.insert(history.end(), tokens.begin(), tokens.end());
@@ -181,7 +146,7 @@ size_t Session::Impl::reuse_cached_prefix(std::span<const int32_t> tokens) {
     cache::PrefixStore& store = prefix_cache->store();
     const int64_t B = store.block_tokens();
     const auto found = store.lookup(tokens, (static_cast<int64_t>(tokens.size()) - 1) / B);
-    for (const auto& snapshot : found) cache::restore_snapshot(forward->kv_cache(), *snapshot);
+    for (const auto& snapshot : found) cache::restore_snapshot(*kv, *snapshot);
     const int64_t m = static_cast<int64_t>(found.size()) * B;
     n_past = m;
     history.assign(tokens.begin(), tokens.begin() + m);
@@ -193,7 +158,7 @@ size_t Session::Impl::reuse_cached_prefix(std::span<const int32_t> tokens) {
 void Session::Impl::cache_full_blocks() {
     cache::PrefixStore& store = prefix_cache->store();
     const int64_t B = store.block_tokens();
-    const cache::KvCache& kv = forward->kv_cache();
+    const cache::KvCache& kv = *this->kv;
     for (; (blocks_cached + 1) * B <= n_past; ++blocks_cached) {
         const int64_t begin = blocks_cached * B;
         // Only blocks whose rows every layer still holds (a restored session's old blocks may be gone).

@@ -40,7 +40,7 @@ void save_session_file(const Session& session, const std::string& path) {
     const bool has_logits = I.n_logit_rows > 0;
     p.put<int64_t>(has_logits ? n_vocab : 0);
     if (has_logits) p.put_bytes(I.logits.data() + (I.n_logit_rows - 1) * n_vocab, n_vocab * sizeof(float));
-    const cache::KvSnapshot snapshot = cache::capture_snapshot(I.forward->kv_cache(), 0, I.n_past, I.n_past);
+    const cache::KvSnapshot snapshot = cache::capture_snapshot(*I.kv, 0, I.n_past, I.n_past);
     cache::write_snapshot(snapshot, p);
 
     const uint32_t planes = static_cast<uint32_t>(snapshot.byte_planes());
@@ -115,11 +115,11 @@ void load_session_file(Session& session, const std::string& path) {
     std::vector<float> logits(static_cast<size_t>(n_logits));
     if (n_logits) std::memcpy(logits.data(), p.take(n_logits * sizeof(float)), n_logits * sizeof(float));
 
-    cache::KvCache& kv = I.forward->kv_cache();
+    cache::KvCache& kv = *I.kv;
     const cache::KvSnapshot snapshot = cache::read_snapshot(p, kv.layout());
     if (snapshot.begin != 0 || snapshot.end != n_tokens) throw Error(path + ": KV positions do not match the tokens");
     if (p.remaining() != 0) throw Error(path + ": unexpected bytes after the KV cache");
-    I.forward->reset();  // no blocks or tiers left from before: they follow from the restored positions alone
+    I.kv->clear();  // no blocks or tiers left from before: they follow from the restored positions alone
     cache::restore_snapshot(kv, snapshot);
 
     I.n_past = n_tokens;

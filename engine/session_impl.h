@@ -5,6 +5,7 @@
 #include <span>
 #include <vector>
 
+#include "cache/kv_cache.h"
 #include "engine/arch/architecture.h"
 #include "engine/threading/thread_pool.h"
 #include "silica/prefix_cache.h"
@@ -19,6 +20,7 @@ struct Session::Impl {
     int64_t n_logit_rows = 0;
     std::unique_ptr<ThreadPool> pool;
     std::unique_ptr<arch::Forward> forward;
+    std::unique_ptr<cache::KvCache> kv;
     std::vector<float> logits;
     std::vector<int32_t> history;  // the n_past tokens in the KV cache
     std::shared_ptr<PrefixCache> prefix_cache;

@@ -6,6 +6,7 @@
 
 #include "cache/attention.h"
 #include "cache/kv_cache.h"
+#include "engine/arch/batch_attention.h"
 #include "engine/arch/linear.h"
 #include "engine/arch/op_profiler.h"
 #include "engine/arch/tensors.h"
@@ -73,39 +74,23 @@ Gpt2Weights load_weights(const gguf::File& f) {
 class Gpt2Forward final : public Forward {
 public:
     Gpt2Forward(const Gpt2Weights& w, const ForwardOptions& o)
-        : w_(w), opt_(o), linear_(*o.pool, profiler_), kv_(layout(w.cfg, o)), attn_scratch_(o.pool->n_threads()) {}
+        : w_(w), opt_(o), linear_(*o.pool, profiler_), attn_scratch_(o.pool->n_threads()) {}
 
-    void reset() override { kv_.clear(); }
-    uint64_t kv_bytes() const override { return kv_.bytes(); }
-    cache::KvCache& kv_cache() override { return kv_; }
-
-    void eval(std::span<const int32_t> tokens, int64_t pos, bool all_logits, std::vector<float>& logits) override {
-        profiler_.begin_eval(tokens.size());
-        eval_in_chunks(tokens, pos, all_logits, w_.cfg.n_vocab, kMaxEvalChunk, logits,
-                       [&](std::span<const int32_t> chunk, int64_t chunk_pos, float* out) {
-                           eval_chunk(chunk, chunk_pos, all_logits, out);
-                       });
+    void eval(const Batch& batch, std::vector<float>& logits) override {
+        profiler_.begin_eval(batch.n_rows());
+        eval_in_chunks(batch, w_.cfg.n_vocab, kMaxEvalChunk, logits,
+                       [&](const Batch& chunk, float* out) { eval_chunk(chunk, out); });
         profiler_.end_step();
     }
 
 private:
-    static cache::KvLayout layout(const Gpt2Config& c, const ForwardOptions& o) {
-        cache::KvLayout l;
-        l.n_layer = c.n_layer;
-        l.n_ctx = o.n_ctx;
-        l.n_head_kv = c.n_head;
-        l.head_dim = c.head_dim();
-        l.storage = o.kv_storage;
-        l.hot_tokens = o.kv_hot_tokens;
-        l.budget_bytes = o.kv_budget_bytes;
-        return l;
-    }
-
-    // out: logits of every token (all) or of the last one; null when no logits are wanted.
-    void eval_chunk(std::span<const int32_t> tokens, int64_t pos0, bool all, float* out) {
+    // out: logits of the rows that want them; null when none does.
+    void eval_chunk(const Batch& batch, float* out) {
         const auto& c = w_.cfg;
-        const int64_t T = static_cast<int64_t>(tokens.size()), C = c.n_embd, F = c.n_ff;
-        kv_.prepare(pos0, pos0 + T - 1);  // blocks for this chunk; older blocks may turn warm
+        const int64_t T = batch.n_rows(), C = c.n_embd, F = c.n_ff;
+        for (const SequenceRun& r : batch.runs)
+            r.kv->prepare(r.pos0, r.pos0 + r.n_rows - 1);  // blocks for this chunk; older blocks may turn warm
+        batch.positions(pos_);
         x_.resize(T * C);
         h_.resize(T * C);
         qkv_.resize(T * 3 * C);
@@ -115,8 +100,8 @@ private:
         {
             OpScope scope(profiler_, "embedding");
             for (int64_t t = 0; t < T; ++t) {
-                w_.token_embd.row(tokens[t], &x_[t * C]);
-                w_.position_embd.row(pos0 + t, &h_[t * C]);
+                w_.token_embd.row(batch.tokens[t], &x_[t * C]);
+                w_.position_embd.row(pos_[t], &h_[t * C]);
                 kernels::add(&x_[t * C], &h_[t * C], C);
             }
         }
@@ -129,7 +114,7 @@ private:
                                   kAddNormName, [&](int64_t begin, int64_t end) {
                                       add_and_norm_rows(l > 0, L.ln1_w, L.ln1_b, begin, end);
                                   });
-            attention(l, T, pos0);
+            attention(batch, l);
             linear_.run(L.attn_out, att_.data(), T, h_.data(), L.attn_out_b.data(), Epilogue::none,
                         "matmul attn_out");
             // x += h (attention output), h = LN2(x).
@@ -140,18 +125,20 @@ private:
             linear_.run(L.down, ff_.data(), T, h_.data(), L.down_b.data(), Epilogue::none, "matmul down");
         }
         if (!out) return;
-        const int64_t first = all ? 0 : T - 1;
+        int64_t n_out = 0;
         {
-            // x += h (the last MLP output), then the final norm of the rows that get logits, into
-            // h's first rows (row t - first <= t: each row is read before it is overwritten).
+            // x += h (the last MLP output), then the final norm of the rows that get logits, packed
+            // into h's first rows (row n_out <= t: each row is read before it is overwritten).
             OpScope scope(profiler_, "layernorm");
-            for (int64_t t = first; t < T; ++t) {
+            for (int64_t t = 0; t < T; ++t) {
+                if (!batch.wants_logits[t]) continue;
                 kernels::add(&x_[t * C], &h_[t * C], C);
-                kernels::layer_norm(&x_[t * C], w_.out_norm_w.data(), w_.out_norm_b.data(), &h_[(t - first) * C], C,
+                kernels::layer_norm(&x_[t * C], w_.out_norm_w.data(), w_.out_norm_b.data(), &h_[n_out * C], C,
                                     c.eps);
+                ++n_out;
             }
         }
-        linear_.run(w_.output, h_.data(), T - first, out, nullptr, Epilogue::none, "matmul output");
+        linear_.run(w_.output, h_.data(), n_out, out, nullptr, Epilogue::none, "matmul output");
     }
 
     // (for a batch, inside the next matmul's time: thread 0's share; for one token, on its own)
@@ -167,42 +154,31 @@ private:
         }
     }
 
-    // Each thread takes whole heads: it stores the chunk's K/V rows of its heads, then each query
-    // attends to exactly the keys at or before its own position.
-    void attention(int64_t layer, int64_t T, int64_t pos0) {
+    void attention(const Batch& batch, int64_t layer) {
         const auto& c = w_.cfg;
         const int64_t C = c.n_embd, hd = c.head_dim();
-        cache::AttentionSpec spec;
-        spec.scale = 1.0f / std::sqrt(static_cast<float>(hd));
-        const Weight& next = w_.layers[layer].attn_out;
-        run_profiled(*opt_.pool, profiler_, "attention", [&](int tid, int nth) {
-            const RowRange heads = split_rows(c.n_head, tid, nth, 1);
-            for (int64_t h = heads.begin; h < heads.end; ++h) {
-                for (int64_t t = 0; t < T; ++t) {
-                    const float* q = &qkv_[t * 3 * C + h * hd];
-                    kv_.store(layer, pos0 + t, h, q + C, q + 2 * C);
-                }
-                if (T == 1)
-                    cache::attend(kv_, layer, h, pos0, &qkv_[h * hd], 1, spec, &att_[h * hd], attn_scratch_[tid]);
-                else
-                    cache::attend_chunk(kv_, layer, h, pos0, T, &qkv_[h * hd], 3 * C, 1, spec, &att_[h * hd], C,
-                                        attn_scratch_[tid]);
-                // Decode attention leaves memory bandwidth idle: meanwhile, load this thread's
-                // share of the next matrix into L2, one piece per head.
-                if (T == 1)
-                    Linear::prefetch_share(next, tid, nth, h - heads.begin, heads.end - heads.begin,
-                                           kAttnOutPrefetchBytes);
-            }
-        });
+        AttentionShape shape;
+        shape.n_head_kv = c.n_head;
+        shape.head_dim = hd;
+        shape.spec.scale = 1.0f / std::sqrt(static_cast<float>(hd));
+        AttentionRows rows;  // q, k, v side by side in each row of qkv
+        rows.q = qkv_.data();
+        rows.k = qkv_.data() + C;
+        rows.v = qkv_.data() + 2 * C;
+        rows.q_stride = rows.kv_stride = 3 * C;
+        rows.out = att_.data();
+        rows.out_stride = C;
+        attend_batch(*opt_.pool, profiler_, batch, layer, shape, rows, attn_scratch_, &w_.layers[layer].attn_out,
+                     kAttnOutPrefetchBytes);
     }
 
     const Gpt2Weights& w_;
     ForwardOptions opt_;
     OpProfiler profiler_;  // before linear_, which keeps a reference
     Linear linear_;
-    cache::KvCache kv_;
     std::vector<cache::AttentionScratch> attn_scratch_;
     std::vector<float> x_, h_, qkv_, att_, ff_;
+    std::vector<int64_t> pos_;
 };
 
 class Gpt2 final : public Architecture {
@@ -210,6 +186,17 @@ public:
     explicit Gpt2(Gpt2Weights w) : w_(std::move(w)) {}
     std::unique_ptr<Forward> make_forward(const ForwardOptions& o) const override {
         return std::make_unique<Gpt2Forward>(w_, o);
+    }
+    cache::KvLayout kv_layout(const KvOptions& o) const override {
+        cache::KvLayout l;
+        l.n_layer = w_.cfg.n_layer;
+        l.n_ctx = o.n_ctx;
+        l.n_head_kv = w_.cfg.n_head;
+        l.head_dim = w_.cfg.head_dim();
+        l.storage = o.storage;
+        l.hot_tokens = o.hot_tokens;
+        l.budget_bytes = o.budget_bytes;
+        return l;
     }
     std::vector<float> reference_logits(std::span<const int32_t> tokens) const override {
         return gpt2_reference_logits(w_, tokens);

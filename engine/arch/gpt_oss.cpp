@@ -7,6 +7,7 @@
 
 #include "cache/attention.h"
 #include "cache/kv_cache.h"
+#include "engine/arch/batch_attention.h"
 #include "engine/arch/linear.h"
 #include "engine/arch/op_profiler.h"
 #include "engine/arch/tensors.h"
@@ -162,41 +163,23 @@ GptOssWeights load_weights(const gguf::File& f) {
 class GptOssForward final : public Forward {
 public:
     GptOssForward(const GptOssWeights& w, const ForwardOptions& o)
-        : w_(w), opt_(o), rope_(w.cfg), linear_(*o.pool, profiler_), kv_(layout(w.cfg, o)),
-          attn_scratch_(o.pool->n_threads()) {}
+        : w_(w), opt_(o), rope_(w.cfg), linear_(*o.pool, profiler_), attn_scratch_(o.pool->n_threads()) {}
 
-    void reset() override { kv_.clear(); }
-    uint64_t kv_bytes() const override { return kv_.bytes(); }
-    cache::KvCache& kv_cache() override { return kv_; }
-
-    void eval(std::span<const int32_t> tokens, int64_t pos, bool all_logits, std::vector<float>& logits) override {
-        profiler_.begin_eval(tokens.size());
-        eval_in_chunks(tokens, pos, all_logits, w_.cfg.n_vocab, kMaxEvalChunk, logits,
-                       [&](std::span<const int32_t> chunk, int64_t chunk_pos, float* out) {
-                           eval_chunk(chunk, chunk_pos, all_logits, out);
-                       });
+    void eval(const Batch& batch, std::vector<float>& logits) override {
+        profiler_.begin_eval(batch.n_rows());
+        eval_in_chunks(batch, w_.cfg.n_vocab, kMaxEvalChunk, logits,
+                       [&](const Batch& chunk, float* out) { eval_chunk(chunk, out); });
         profiler_.end_step();
     }
 
 private:
-    static cache::KvLayout layout(const GptOssConfig& c, const ForwardOptions& o) {
-        cache::KvLayout l;
-        l.n_layer = c.n_layer;
-        l.n_ctx = o.n_ctx;
-        l.n_head_kv = c.n_head_kv;
-        l.head_dim = c.head_dim;
-        l.storage = o.kv_storage;
-        l.hot_tokens = o.kv_hot_tokens;
-        l.budget_bytes = o.kv_budget_bytes;
-        for (int64_t i = 0; i < c.n_layer; ++i) l.window.push_back(c.window_of(i));
-        l.ring_slack = static_cast<int64_t>(kMaxEvalChunk);
-        return l;
-    }
-
-    void eval_chunk(std::span<const int32_t> tokens, int64_t pos0, bool all, float* out) {
+    // out: logits of the rows that want them; null when none does.
+    void eval_chunk(const Batch& batch, float* out) {
         const auto& c = w_.cfg;
-        const int64_t T = static_cast<int64_t>(tokens.size()), C = c.n_embd, hd = c.head_dim;
-        kv_.prepare(pos0, pos0 + T - 1);  // blocks for this chunk; older blocks may turn warm
+        const int64_t T = batch.n_rows(), C = c.n_embd, hd = c.head_dim;
+        for (const SequenceRun& r : batch.runs)
+            r.kv->prepare(r.pos0, r.pos0 + r.n_rows - 1);  // blocks for this chunk; older blocks may turn warm
+        batch.positions(pos_);
         const int64_t Q = c.n_head * hd, KV = c.n_head_kv * hd;
         x_.resize(T * C);
         h_.resize(T * C);
@@ -209,8 +192,8 @@ private:
         {
             OpScope scope(profiler_, "embedding+rope angles");
             for (int64_t t = 0; t < T; ++t) {
-                w_.token_embd.row(tokens[t], &x_[t * C]);
-                rope_.angles(pos0 + t, &cos_[t * hd / 2], &sin_[t * hd / 2]);
+                w_.token_embd.row(batch.tokens[t], &x_[t * C]);
+                rope_.angles(pos_[t], &cos_[t * hd / 2], &sin_[t * hd / 2]);
             }
         }
         for (int64_t l = 0; l < c.n_layer; ++l) {
@@ -226,7 +209,7 @@ private:
                     apply_rope(&k_[t * KV], c.n_head_kv, hd, &cos_[t * hd / 2], &sin_[t * hd / 2]);
                 }
             }
-            attention(l, T, pos0);
+            attention(batch, l);
             linear_.run(L.o, att_.data(), T, h_.data(), L.o_b.data(), Epilogue::none, "matmul o");
             {
                 OpScope scope(profiler_, "residual add");
@@ -237,13 +220,14 @@ private:
             moe(L, T);
         }
         if (!out) return;
-        const int64_t first = all ? 0 : T - 1;
+        int64_t n_out = 0;
         {
             OpScope scope(profiler_, "rmsnorm");
-            for (int64_t t = first; t < T; ++t)
-                kernels::rms_norm(&x_[t * C], w_.out_norm.data(), &h_[(t - first) * C], C, c.eps);
+            for (int64_t t = 0; t < T; ++t)
+                if (batch.wants_logits[t])
+                    kernels::rms_norm(&x_[t * C], w_.out_norm.data(), &h_[n_out++ * C], C, c.eps);
         }
-        linear_.run(w_.output, h_.data(), T - first, out, nullptr, Epilogue::none, "matmul output");
+        linear_.run(w_.output, h_.data(), n_out, out, nullptr, Epilogue::none, "matmul output");
     }
 
     // h = RMSNorm(x) for T tokens.
@@ -253,35 +237,26 @@ private:
         for (int64_t t = 0; t < T; ++t) kernels::rms_norm(&x_[t * C], w.data(), &h_[t * C], C, w_.cfg.eps);
     }
 
-    // Threads take whole KV heads (with their query-head group): the chunk's K/V rows are stored
-    // first (the ring's slack keeps every key the chunk's first token needs), then each query
-    // attends to exactly the keys at or before its position.
-    void attention(int64_t layer, int64_t T, int64_t pos0) {
+    void attention(const Batch& batch, int64_t layer) {
         const auto& c = w_.cfg;
-        const int64_t hd = c.head_dim, group = c.n_head / c.n_head_kv;
-        const int64_t Q = c.n_head * hd, KV = c.n_head_kv * hd;
-        const GptOssLayer& L = w_.layers[layer];
-        run_profiled(*opt_.pool, profiler_, "attention", [&](int tid, int nth) {
-            const RowRange heads = split_rows(c.n_head_kv, tid, nth, 1);
-            for (int64_t g = heads.begin; g < heads.end; ++g) {
-                // Decode attention leaves memory bandwidth idle: meanwhile, load the start of this
-                // thread's share of the output projection into L2, one piece per KV head.
-                if (T == 1)
-                    Linear::prefetch_share(L.o, tid, nth, g - heads.begin, heads.end - heads.begin,
-                                           kAttnOutPrefetchBytes);
-                cache::AttentionSpec spec;
-                spec.scale = 1.0f / std::sqrt(static_cast<float>(hd));
-                spec.window = c.window_of(layer);
-                spec.sinks = &L.sinks[g * group];
-                for (int64_t t = 0; t < T; ++t) kv_.store(layer, pos0 + t, g, &k_[t * KV + g * hd], &v_[t * KV + g * hd]);
-                if (T == 1)
-                    cache::attend(kv_, layer, g, pos0, &q_[g * group * hd], group, spec, &att_[g * group * hd],
-                                  attn_scratch_[tid]);
-                else
-                    cache::attend_chunk(kv_, layer, g, pos0, T, &q_[g * group * hd], Q, group, spec,
-                                        &att_[g * group * hd], Q, attn_scratch_[tid]);
-            }
-        });
+        const int64_t hd = c.head_dim, Q = c.n_head * hd, KV = c.n_head_kv * hd;
+        AttentionShape shape;
+        shape.n_head_kv = c.n_head_kv;
+        shape.head_dim = hd;
+        shape.group = c.n_head / c.n_head_kv;
+        shape.spec.scale = 1.0f / std::sqrt(static_cast<float>(hd));
+        shape.spec.window = c.window_of(layer);
+        shape.sinks = w_.layers[layer].sinks.data();
+        AttentionRows rows;
+        rows.q = q_.data();
+        rows.q_stride = Q;
+        rows.k = k_.data();
+        rows.v = v_.data();
+        rows.kv_stride = KV;
+        rows.out = att_.data();
+        rows.out_stride = Q;
+        attend_batch(*opt_.pool, profiler_, batch, layer, shape, rows, attn_scratch_, &w_.layers[layer].o,
+                     kAttnOutPrefetchBytes);
     }
 
     // Tokens are grouped by expert so each expert's weights are read once per chunk.
@@ -395,11 +370,10 @@ private:
     Rope rope_;
     OpProfiler profiler_;  // before linear_, which keeps a reference
     Linear linear_;
-    cache::KvCache kv_;
     std::vector<cache::AttentionScratch> attn_scratch_;
     std::vector<float> x_, h_, q_, k_, v_, att_, cos_, sin_, router_, sel_w_, xe_, gate_, up_, ye_;
     std::vector<int32_t> sel_;
-    std::vector<int64_t> rows_, order_;
+    std::vector<int64_t> rows_, order_, pos_;
     kernels::Activations moe_act_;                 // decode: h, prepared for the gate/up type
     std::vector<kernels::Activations> down_act_;  // decode: each chosen expert's down input
     std::vector<float> weights_;
@@ -410,6 +384,20 @@ public:
     explicit GptOss(GptOssWeights w) : w_(std::move(w)) {}
     std::unique_ptr<Forward> make_forward(const ForwardOptions& o) const override {
         return std::make_unique<GptOssForward>(w_, o);
+    }
+    cache::KvLayout kv_layout(const KvOptions& o) const override {
+        const auto& c = w_.cfg;
+        cache::KvLayout l;
+        l.n_layer = c.n_layer;
+        l.n_ctx = o.n_ctx;
+        l.n_head_kv = c.n_head_kv;
+        l.head_dim = c.head_dim;
+        l.storage = o.storage;
+        l.hot_tokens = o.hot_tokens;
+        l.budget_bytes = o.budget_bytes;
+        for (int64_t i = 0; i < c.n_layer; ++i) l.window.push_back(c.window_of(i));
+        l.ring_slack = static_cast<int64_t>(kMaxEvalChunk);
+        return l;
     }
     std::vector<float> reference_logits(std::span<const int32_t> tokens) const override {
         return gpt_oss_reference_logits(w_, tokens);

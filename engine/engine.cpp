@@ -1,0 +1,131 @@
+#include "silica/engine.h"
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cache/kv_cache.h"
+#include "engine/arch/architecture.h"
+#include "engine/model_impl.h"
+#include "engine/run_setup.h"
+#include "silica/error.h"
+
+namespace silica {
+
+namespace {
+struct Sequence {
+    std::unique_ptr<cache::KvCache> kv;
+    std::vector<int32_t> history;  // the tokens in kv
+};
+}  // namespace
+
+struct Engine::Impl {
+    std::shared_ptr<const Model> model;
+    EngineOptions options;
+    int64_t n_ctx = 0;
+    std::unique_ptr<ThreadPool> pool;
+    std::unique_ptr<arch::Forward> forward;
+    std::map<SequenceId, Sequence> sequences;
+    SequenceId next_id = 0;
+    std::vector<float> logits;             // the last decode()'s rows
+    std::vector<int64_t> first_logit_row;  // per input of the last decode(): its first row in logits
+    std::vector<int64_t> n_logit_rows;     // per input of the last decode()
+
+    Sequence& at(SequenceId id) {
+        auto it = sequences.find(id);
+        if (it == sequences.end()) throw Error("unknown sequence " + std::to_string(id));
+        return it->second;
+    }
+    const Sequence& at(SequenceId id) const { return const_cast<Impl*>(this)->at(id); }
+};
+
+Engine::Engine(std::shared_ptr<const Model> model, const EngineOptions& options) : impl_(std::make_unique<Impl>()) {
+    impl_->model = model;
+    impl_->options = options;
+    impl_->n_ctx = resolve_context_size(model->params(), options.n_ctx);
+    impl_->pool = make_thread_pool(options.n_threads, options.numa);
+    arch::ForwardOptions fo;
+    fo.pool = impl_->pool.get();
+    impl_->forward = model->impl().arch->make_forward(fo);
+}
+
+Engine::~Engine() = default;
+Engine::Engine(Engine&&) noexcept = default;
+
+Engine::SequenceId Engine::create_sequence() {
+    Impl& I = *impl_;
+    Sequence s;
+    s.kv = make_kv_cache(*I.model, I.n_ctx, I.options.kv_type, I.options.kv_hot_tokens, 0);
+    const SequenceId id = I.next_id++;
+    I.sequences.emplace(id, std::move(s));
+    return id;
+}
+
+void Engine::free_sequence(SequenceId id) {
+    impl_->at(id);  // throws for an unknown id
+    impl_->sequences.erase(id);
+}
+
+void Engine::reset_sequence(SequenceId id) {
+    Sequence& s = impl_->at(id);
+    s.kv->clear();
+    s.history.clear();
+}
+
+int64_t Engine::n_sequences() const { return static_cast<int64_t>(impl_->sequences.size()); }
+int64_t Engine::n_past(SequenceId id) const { return static_cast<int64_t>(impl_->at(id).history.size()); }
+std::span<const int32_t> Engine::tokens(SequenceId id) const { return impl_->at(id).history; }
+
+void Engine::decode(std::span<const Input> inputs) {
+    Impl& I = *impl_;
+    std::set<SequenceId> seen;
+    for (const Input& in : inputs) {
+        const Sequence& s = I.at(in.sequence);
+        if (!seen.insert(in.sequence).second)
+            throw Error("sequence " + std::to_string(in.sequence) + " appears twice in one decode step");
+        if (in.tokens.empty()) throw Error("sequence " + std::to_string(in.sequence) + ": no tokens to decode");
+        check_tokens_fit(in.tokens, static_cast<int64_t>(s.history.size()), I.n_ctx, I.model->params().n_vocab);
+    }
+    arch::Batch batch;
+    I.first_logit_row.clear();
+    I.n_logit_rows.clear();
+    int64_t rows = 0;
+    for (const Input& in : inputs) {
+        Sequence& s = I.at(in.sequence);
+        batch.add_run(s.kv.get(), static_cast<int64_t>(s.history.size()), in.tokens, in.all_logits);
+        const int64_t n = in.all_logits ? static_cast<int64_t>(in.tokens.size()) : 1;
+        I.first_logit_row.push_back(rows);
+        I.n_logit_rows.push_back(n);
+        rows += n;
+    }
+    if (batch.n_rows() == 0) return;
+    I.forward->eval(batch, I.logits);
+    for (const Input& in : inputs) {
+        Sequence& s = I.at(in.sequence);
+        s.history.insert(s.history.end(), in.tokens.begin(), in.tokens.end());
+    }
+}
+
+std::span<const float> Engine::logits(size_t input, int64_t i) const {
+    const Impl& I = *impl_;
+    if (input >= I.n_logit_rows.size())
+        throw Error("no logits for input " + std::to_string(input) + " of the last decode step");
+    const int64_t n = I.n_logit_rows[input];
+    if (i < 0) i = n - 1;
+    if (i >= n) throw Error("logits row " + std::to_string(i) + " of input " + std::to_string(input) + " was not computed");
+    const int64_t V = I.model->params().n_vocab;
+    return {I.logits.data() + (I.first_logit_row[input] + i) * V, static_cast<size_t>(V)};
+}
+
+int64_t Engine::n_ctx() const { return impl_->n_ctx; }
+int Engine::n_threads() const { return impl_->pool->n_threads(); }
+const Model& Engine::model() const { return *impl_->model; }
+
+uint64_t Engine::kv_cache_bytes() const {
+    uint64_t bytes = 0;
+    for (const auto& [id, s] : impl_->sequences) bytes += s.kv->bytes();
+    return bytes;
+}
+
+}  // namespace silica

@@ -1,0 +1,30 @@
+// What a Session and an Engine both set up from their options: the context size, the thread
+// pool, each sequence's KV cache, and the checks on tokens before a forward pass.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "cache/kv_cache.h"
+#include "engine/threading/thread_pool.h"
+#include "silica/model.h"
+#include "silica/session.h"
+
+namespace silica {
+
+// The requested context (0: the model's, capped at 8192). Throws silica::Error when a GPT-2
+// context would exceed its learned positions.
+int64_t resolve_context_size(const ModelParams& params, int64_t requested);
+
+// n_threads (0: one per physical core), placed by `numa` ("none", "distribute", "isolate").
+std::unique_ptr<ThreadPool> make_thread_pool(int n_threads, const std::string& numa);
+
+// An empty KV cache for one sequence of `model`.
+std::unique_ptr<cache::KvCache> make_kv_cache(const Model& model, int64_t n_ctx, KvType type, int64_t hot_tokens,
+                                              uint64_t budget_bytes);
+
+// Throws silica::Error when n_past + tokens exceed n_ctx or a token id is out of the vocabulary.
+void check_tokens_fit(std::span<const int32_t> tokens, int64_t n_past, int64_t n_ctx, int64_t n_vocab);
+
+}  // namespace silica

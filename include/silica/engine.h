@@ -1,0 +1,73 @@
+// Many sequences of one model, decoded together. Each decode() call is one forward pass over the
+// new tokens of any number of sequences: the matmuls read every weight once for all of them, so
+// N streams cost far less than N times one (a single stream's decode is bound by reading the
+// weights). Each sequence has its own KV cache; the engine has one thread pool and one set of
+// scratch buffers. Not thread-safe: one thread drives an engine.
+//
+// A sequence's logits do not depend on which other sequences share its steps (tests/engine/
+// batch_invariance_test.cpp lists the weight types for which this holds bit for bit).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "silica/session.h"
+
+namespace silica {
+
+class Model;
+
+struct EngineOptions {
+    int64_t n_ctx = 0;             // per sequence; 0: the model's context length capped at 8192
+    int n_threads = 0;             // 0: one per physical core
+    KvType kv_type = KvType::F16;  // the hot tier
+    int64_t kv_hot_tokens = -1;    // per sequence, as SessionOptions::kv_hot_tokens
+    std::string numa = "none";     // as SessionOptions::numa
+};
+
+class Engine {
+public:
+    using SequenceId = int64_t;
+
+    Engine(std::shared_ptr<const Model> model, const EngineOptions& options = {});
+    ~Engine();
+    Engine(Engine&&) noexcept;
+
+    // A new, empty sequence. Its id is never reused by this engine.
+    SequenceId create_sequence();
+    // Frees the sequence's KV cache. Throws silica::Error for an unknown id.
+    void free_sequence(SequenceId id);
+    // Forget the sequence's tokens, keeping the id.
+    void reset_sequence(SequenceId id);
+    int64_t n_sequences() const;
+    int64_t n_past(SequenceId id) const;
+    // The tokens in the sequence's KV cache.
+    std::span<const int32_t> tokens(SequenceId id) const;
+
+    // The new tokens of one sequence in a step: logits for its last token, or for every one.
+    struct Input {
+        SequenceId sequence = 0;
+        std::span<const int32_t> tokens;
+        bool all_logits = false;
+    };
+    // One step: appends each input's tokens to its sequence, all evaluated in one forward pass.
+    // A sequence appears at most once per step. Throws silica::Error (changing nothing) for an
+    // unknown or repeated sequence, empty input, a context overflow or an out-of-range token.
+    void decode(std::span<const Input> inputs);
+    // Logits of input `input` of the last decode(): its i-th token's with all_logits, else its last.
+    std::span<const float> logits(size_t input, int64_t i = -1) const;
+
+    int64_t n_ctx() const;
+    int n_threads() const;
+    const Model& model() const;
+    // Bytes in all sequences' KV blocks now.
+    uint64_t kv_cache_bytes() const;
+
+    struct Impl;
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace silica
