@@ -13,6 +13,8 @@
 #include "apps/bench/ablations.h"
 #include "apps/bench/bandwidth_probe.h"
 #include "apps/bench/compare.h"
+#include "apps/bench/parallel_report.h"
+#include "apps/bench/parallel_workload.h"
 #include "apps/bench/plots.h"
 #include "apps/bench/process_memory.h"
 #include "apps/bench/progress_bar.h"
@@ -53,6 +55,7 @@ struct Options {
     bool json_output = false;
     std::string compare_file;
     std::optional<std::string> prompt_text;
+    std::vector<int> parallel;  // --parallel: sequence counts for the parallel-decode workload
 };
 
 // What bench needs from the GGUF file itself, read before the model is loaded: its identity
@@ -60,6 +63,7 @@ struct Options {
 struct FileFacts {
     HeaderHash header;
     WeightTraffic traffic;
+    int64_t n_expert = 0, n_expert_used = 0;
 };
 
 FileFacts read_file_facts(const std::string& path) {
@@ -68,6 +72,8 @@ FileFacts read_file_facts(const std::string& path) {
     const int64_t n_expert = file.get_int(arch + ".expert_count", 0);
     const int64_t n_expert_used = file.get_int(arch + ".expert_used_count", 0);
     FileFacts facts;
+    facts.n_expert = n_expert;
+    facts.n_expert_used = n_expert_used;
     facts.traffic = estimate_weight_traffic(file.tensors(), n_expert, n_expert_used);
     facts.header = hash_file_header(path, file.data_offset());
     return facts;
@@ -112,6 +118,7 @@ public:
         const FileFacts facts = read_file_facts(o_.model);
 
         model_ = silica::Model::load(o_.model);
+        if (!o_.parallel.empty()) return run_parallel(started, facts);
         const auto memory_after_load = read_process_memory();
         const silica::ModelParams& params = model_->params();
 
@@ -134,11 +141,7 @@ public:
         }
 
         WorkloadOptions w;
-        if (o_.prompt_text) {
-            w.prompt = repeat_to_length(model_->tokenizer().encode(*o_.prompt_text, false), o_.prompt_len);
-        } else {
-            w.prompt = fixed_prompt_tokens(o_.prompt_len, params.n_vocab);
-        }
+        w.prompt = prompt_tokens();
         w.gen_len = o_.gen_len;
         w.warmup = o_.warmup;
         w.iterations = o_.iterations;
@@ -200,6 +203,57 @@ public:
     }
 
 private:
+    std::vector<int32_t> prompt_tokens() const {
+        if (o_.prompt_text) return repeat_to_length(model_->tokenizer().encode(*o_.prompt_text, false), o_.prompt_len);
+        return fixed_prompt_tokens(o_.prompt_len, model_->params().n_vocab);
+    }
+
+    // --parallel: each sequence count in turn, one Engine each (parallel_workload.h).
+    int run_parallel(std::chrono::system_clock::time_point started, const FileFacts& facts) {
+        ParallelRecord record;
+        record.timestamp = iso8601_utc(started);
+        record.git_revision = git_revision();
+        record.model = identify_model(facts.header);
+        record.traffic = facts.traffic;
+        record.n_expert = facts.n_expert;
+        record.n_expert_used = facts.n_expert_used;
+        record.prompt_len = o_.prompt_len;
+        record.gen_len = o_.gen_len;
+        record.warmup = o_.warmup;
+        record.iterations = o_.iterations;
+        record.kv_type = o_.kv_type;
+        ParallelOptions p;
+        p.prompt = prompt_tokens();
+        p.gen_len = o_.gen_len;
+        p.warmup = o_.warmup;
+        p.iterations = o_.iterations;
+        p.engine.n_ctx = o_.prompt_len + o_.gen_len;
+        p.engine.n_threads = o_.threads;
+        p.engine.kv_type = silica::parse_kv_type(o_.kv_type);
+        p.engine.kv_hot_tokens = o_.kv_hot;
+        p.engine.numa = o_.numa;
+        for (size_t i = 0; i < o_.parallel.size(); ++i) {
+            progress_.update("parallel " + std::to_string(o_.parallel[i]), static_cast<int>(i),
+                             static_cast<int>(o_.parallel.size()));
+            p.n_sequences = o_.parallel[i];
+            record.runs.push_back(run_parallel_workload(model_, p));
+        }
+        progress_.update("memory bandwidth probe", 0, 1);
+        record.system.cpu_model = cpu_model_name();
+        record.system.isa = std::string(silica::kernels::isa_name(silica::kernels::active_isa()));
+        if (silica::kernels::active_avx512_bf16()) record.system.isa += "+bf16";
+        record.system.bandwidth = measure_read_bandwidth(record.runs.front().threads);
+        progress_.clear();
+
+        const json run = to_json(record);
+        const std::string path = append_json_line(o_.out_dir, "parallel.jsonl", run);
+        std::FILE* report = o_.json_output ? stderr : stdout;
+        std::fputs((format_parallel_report(run) + "written: " + path + "\n").c_str(), report);
+        std::fflush(report);
+        if (o_.json_output) std::cout << run.dump(2) << std::endl;
+        return 0;
+    }
+
     ModelIdentity identify_model(const HeaderHash& header) const {
         const silica::ModelParams& params = model_->params();
         ModelIdentity id;
@@ -417,6 +471,10 @@ int main(int argc, char** argv) {
                                             "kv-quant, simd, repack, prefetch, numa");
     app.add_flag("--json", o.json_output, "print the run's JSON object on stdout (the report goes to stderr)");
     app.add_option("--compare", o.compare_file, "results.jsonl or JSON file: compare with its last run of this model");
+    app.add_option("--parallel", o.parallel, "comma-separated numbers of sequences decoded together, e.g. 1,2,4,8,16: "
+                                             "measures the parallel-decode workload instead (docs/BENCH.md)")
+        ->delimiter(',')
+        ->check(CLI::Range(1, 4096));
     auto* prompt_option = app.add_option("--prompt", prompt_text, "prompt text, tokenized and repeated or cut to "
                                                                   "--prompt-len tokens (default: a fixed token sequence)");
     try {

@@ -111,18 +111,20 @@ std::string csv_row(const json& run) {
     return row;
 }
 
-std::string append_results(const std::string& dir, const json& run) {
+std::string append_json_line(const std::string& dir, const std::string& file_name, const json& entry) {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) throw Error(dir + ": cannot create the results folder: " + ec.message());
+    const std::string path = (std::filesystem::path(dir) / file_name).string();
+    std::ofstream out(path, std::ios::app | std::ios::binary);
+    if (!out) throw Error(path + ": cannot open for appending");
+    out << entry.dump() << '\n';
+    if (!out.flush()) throw Error(path + ": write failed");
+    return path;
+}
 
-    const std::string jsonl = (std::filesystem::path(dir) / "results.jsonl").string();
-    {
-        std::ofstream out(jsonl, std::ios::app | std::ios::binary);
-        if (!out) throw Error(jsonl + ": cannot open for appending");
-        out << run.dump() << '\n';
-        if (!out.flush()) throw Error(jsonl + ": write failed");
-    }
+std::string append_results(const std::string& dir, const json& run) {
+    append_json_line(dir, "results.jsonl", run);
 
     const std::string csv = (std::filesystem::path(dir) / "results.csv").string();
     bool write_header = true;

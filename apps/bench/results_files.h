@@ -14,6 +14,10 @@ const std::string& csv_header();
 // needed, missing figures left empty.
 std::string csv_row(const nlohmann::json& run);
 
+// Appends `entry` as one line to <dir>/<file_name> (creating the folder); returns the file's path.
+// Throws silica::Error on I/O failure.
+std::string append_json_line(const std::string& dir, const std::string& file_name, const nlohmann::json& entry);
+
 // Appends `run` to <dir>/results.jsonl and a row to <dir>/results.csv (creating the folder and
 // the header as needed). Returns a warning (empty if none): a results.csv whose header differs
 // from csv_header() is left untouched. Throws silica::Error on I/O failure.

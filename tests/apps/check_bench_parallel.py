@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""Runs `bench --parallel 1,2,3 --json` on a tiny model and checks its JSON object (docs/BENCH.md,
+"Parallel decode"): one run per sequence count in order, positive aggregate and per-sequence
+decode rates with aggregate = N x per-sequence rate per iteration (checked on the medians loosely),
+speedup_vs_1 = 1 at N = 1, KV bytes growing with N, and the same object as the last line of
+parallel.jsonl.
+
+usage: check_bench_parallel.py --bench PATH --model PATH --out-dir DIR
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+
+def fail(message):
+    print("check_bench_parallel: " + message, file=sys.stderr)
+    sys.exit(1)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bench", required=True)
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--out-dir", required=True)
+    a = ap.parse_args()
+    shutil.rmtree(a.out_dir, ignore_errors=True)
+    p = subprocess.run([a.bench, "--model", a.model, "--parallel", "1,2,3", "--prompt-len", "12", "--gen-len", "6",
+                        "--warmup", "0", "--iterations", "2", "--threads", "2", "--json", "--out-dir", a.out_dir],
+                       capture_output=True, text=True, timeout=110)
+    if p.returncode != 0:
+        fail(f"bench exited {p.returncode}: {p.stderr}")
+    run = json.loads(p.stdout)
+    if run.get("format") != "silica-bench-parallel/1":
+        fail(f"format is {run.get('format')!r}")
+    runs = run["runs"]
+    if [r["parallel"] for r in runs] != [1, 2, 3]:
+        fail(f"runs are for {[r['parallel'] for r in runs]}, expected [1, 2, 3]")
+    for r in runs:
+        s = r["summary"]
+        agg, per = s["aggregate_decode_tokens_per_s"]["median"], s["per_sequence_decode_tokens_per_s"]["median"]
+        if not (agg > 0 and per > 0):
+            fail(f"N={r['parallel']}: non-positive decode rates {agg}, {per}")
+        if abs(agg - r["parallel"] * per) > 1e-6 * agg:
+            fail(f"N={r['parallel']}: aggregate {agg} is not N x per-sequence {per}")
+        if not s["step_latency_ms"]["p50"] <= s["step_latency_ms"]["p99"]:
+            fail(f"N={r['parallel']}: step latency p50 > p99")
+        if r["weight_bytes_per_step"] <= 0 or r["kv_cache_bytes"] <= 0:
+            fail(f"N={r['parallel']}: missing weight or KV bytes")
+    if runs[0]["speedup_vs_1"] != 1.0:
+        fail(f"speedup_vs_1 at N=1 is {runs[0]['speedup_vs_1']}")
+    if not runs[0]["kv_cache_bytes"] < runs[1]["kv_cache_bytes"] < runs[2]["kv_cache_bytes"]:
+        fail("KV cache bytes do not grow with the number of sequences")
+    with open(os.path.join(a.out_dir, "parallel.jsonl")) as f:
+        last = f.read().splitlines()[-1]
+    if json.loads(last) != run:
+        fail("the last line of parallel.jsonl is not the printed object")
+    print("check_bench_parallel: ok")
+
+
+if __name__ == "__main__":
+    main()
