@@ -33,6 +33,7 @@
 #include "silica/model.h"
 #include "silica/session.h"
 #include "silica/tokenizer.h"
+#include "apps/common/run_main.h"
 
 namespace {
 
@@ -120,7 +121,6 @@ public:
         model_ = silica::Model::load(o_.model);
         if (!o_.parallel.empty()) return run_parallel(started, facts);
         const auto memory_after_load = read_process_memory();
-        const silica::ModelParams& params = model_->params();
 
         RunRecord record;
         record.timestamp = iso8601_utc(started);
@@ -477,7 +477,7 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1, 4096));
     auto* prompt_option = app.add_option("--prompt", prompt_text, "prompt text, tokenized and repeated or cut to "
                                                                   "--prompt-len tokens (default: a fixed token sequence)");
-    try {
+    auto parse = [&] {
         app.parse(argc, argv);
         if (app.count("--ablate")) {
             try {
@@ -490,22 +490,9 @@ int main(int argc, char** argv) {
             if (prompt_text.empty()) throw CLI::ValidationError("--prompt", "the prompt text is empty");
             o.prompt_text = prompt_text;
         }
-    } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::CallForAllHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-        std::fprintf(stderr, "error: %s\n", e.what());
-        return 2;
-    }
-    try {
+    };
+    return silica::app::run_main(app, parse, [&] {
         Bench bench(o);
         return bench.run();
-    } catch (const std::bad_alloc&) {
-        std::fprintf(stderr, "error: out of memory\n");
-        return 1;
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "error: %s\n", e.what());
-        return 1;
-    }
+    });
 }

@@ -7,6 +7,8 @@
 
 #include "engine/convert/gpt2_from_hf.h"
 #include "silica/error.h"
+#include "apps/common/progress_line.h"
+#include "apps/common/run_main.h"
 
 int main(int argc, char** argv) {
     std::string hf_dir, out;
@@ -19,28 +21,18 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember(silica::convert::gpt2_outtype_names()));
     bool quiet = false;
     app.add_flag("-q,--quiet", quiet, "no progress output");
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-        std::fprintf(stderr, "error: %s\n", e.what());
-        return 2;
-    }
-    const bool show = !quiet && isatty(STDERR_FILENO);
-    const auto start = std::chrono::steady_clock::now();
-    try {
-        const auto r = silica::convert::convert_gpt2(hf_dir, out, {options.outtype, [&](double f) {
-            if (show) std::fprintf(stderr, "\rsilica-convert: %5.1f%%", 100.0 * f);
-        }});
-        if (show) std::fprintf(stderr, "\n");
+    return silica::app::run_main(app, [&] { app.parse(argc, argv); }, [&] {
+        const bool show = !quiet && isatty(STDERR_FILENO);
+        const auto start = std::chrono::steady_clock::now();
+        silica::convert::Gpt2ConvertResult r;
+        {
+            silica::app::ProgressLine line("silica-convert", show);
+            r = silica::convert::convert_gpt2(hf_dir, out, {options.outtype, line.callback()});
+        }
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         std::printf("silica-convert: wrote %s (%lld tensors, %.1f MiB of tensor data, outtype %s, %s output matrix) in %.2f s\n",
                     out.c_str(), static_cast<long long>(r.n_tensors), r.tensor_bytes / 1048576.0, options.outtype.c_str(),
                     r.separate_output ? "separate" : "tied", s);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "%serror: %s\n", show ? "\n" : "", e.what());
-        return 1;
-    }
-    return 0;
+        return 0;
+    });
 }

@@ -24,6 +24,7 @@
 #include "silica/tokenizer.h"
 
 #include "apps/common/session_flags.h"
+#include "apps/common/run_main.h"
 
 namespace {
 
@@ -310,34 +311,18 @@ int main(int argc, char** argv) {
     app.add_flag("-i,--interactive", o.interactive, "--chat: keep reading user turns from stdin");
 
     std::vector<int32_t> given_tokens;
-    try {
+    auto parse = [&] {
         app.parse(argc, argv);
         if (!o.info && p_text->count() == 0 && p_file->count() == 0 && p_tok->count() == 0)
             throw CLI::RequiredError("one of --prompt, --prompt-file or --prompt-tokens");
         if (p_tok->count()) given_tokens = parse_token_list(o.prompt_tokens);
-    } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::CallForAllHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-        std::fprintf(stderr, "error: %s\n", e.what());
-        return 2;
-    }
-    std::signal(SIGINT, [](int) { g_interrupted = true; });
-    try {
+    };
+    return silica::app::run_main(app, parse, [&] {
+        std::signal(SIGINT, [](int) { g_interrupted = true; });
         if (o.model.empty()) {
             o.model = silica::infer::default_model_path();
             std::fprintf(stderr, "infer: no --model given, using the default model %s\n", o.model.c_str());
         }
         return run(o, given_tokens);
-    } catch (const silica::Error& e) {
-        std::fprintf(stderr, "error: %s\n", e.what());
-        return 1;
-    } catch (const std::bad_alloc&) {
-        std::fprintf(stderr, "error: out of memory\n");
-        return 1;
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "error: %s\n", e.what());
-        return 1;
-    }
+    });
 }

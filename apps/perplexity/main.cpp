@@ -15,6 +15,7 @@
 #include "silica/error.h"
 #include "silica/model.h"
 #include "silica/session.h"
+#include "apps/common/run_main.h"
 
 namespace {
 
@@ -117,26 +118,5 @@ int main(int argc, char** argv) {
     app.add_flag("--json", o.json, "print one JSON object with every figure on stdout");
     app.add_flag("--no-mmap", o.no_mmap, "read the model into memory instead of mapping it");
     silica::app::add_session_flags(app, o.session);
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::CallForAllHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-        std::fprintf(stderr, "error: %s\n", e.what());
-        return 2;
-    }
-    try {
-        return run(o);
-    } catch (const silica::Error& e) {
-        std::fprintf(stderr, "error: %s\n", e.what());
-        return 1;
-    } catch (const std::bad_alloc&) {
-        std::fprintf(stderr, "error: out of memory\n");
-        return 1;
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "error: %s\n", e.what());
-        return 1;
-    }
+    return silica::app::run_main(app, [&] { app.parse(argc, argv); }, [&] { return run(o); });
 }

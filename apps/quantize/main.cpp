@@ -10,6 +10,7 @@
 #include "engine/quantize/quantize_file.h"
 #include "quant/quant_mix.h"
 #include "silica/error.h"
+#include "apps/common/run_main.h"
 
 namespace {
 
@@ -41,25 +42,16 @@ int main(int argc, char** argv) {
     app.add_option("-t,--threads", options.threads, "threads (default: one per hardware thread)")
         ->check(CLI::Range(1, 1024));
     app.add_flag("-v,--verbose", verbose, "print one line per tensor: name, shape, old type -> new type");
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-        std::fprintf(stderr, "error: %s\n", e.what());
-        return 2;
-    }
-
-    int index = 0;
-    if (verbose) {
-        options.on_tensor = [&index](const silica::QuantizedTensor& t) {
-            fmt::print("[{:4}] {:<36} {:<24} {:>6} -> {}{}\n", ++index, t.name, shape_text(t),
-                       silica::type_traits(t.from).name, silica::type_traits(t.to).name,
-                       t.fallback ? " (row length fallback)" : "");
-            std::fflush(stdout);
-        };
-    }
-    try {
+    return silica::app::run_main(app, [&] { app.parse(argc, argv); }, [&] {
+        int index = 0;
+        if (verbose) {
+            options.on_tensor = [&index](const silica::QuantizedTensor& t) {
+                fmt::print("[{:4}] {:<36} {:<24} {:>6} -> {}{}\n", ++index, t.name, shape_text(t),
+                           silica::type_traits(t.from).name, silica::type_traits(t.to).name,
+                           t.fallback ? " (row length fallback)" : "");
+                std::fflush(stdout);
+            };
+        }
         const silica::QuantizeSummary s = silica::quantize_file(input, output, options);
         const double elements = static_cast<double>(s.n_elements > 0 ? s.n_elements : 1);
         fmt::print("silica-quantize: {} -> {} ({}, general.file_type {})\n", input, output,
@@ -69,12 +61,6 @@ int main(int argc, char** argv) {
                    8.0 * static_cast<double>(s.bytes_out) / elements);
         fmt::print("silica-quantize: {} tensors, {} converted, {} by row-length fallback; {:.2f} s\n", s.n_tensors,
                    s.n_converted, s.n_fallback, s.seconds);
-    } catch (const std::bad_alloc&) {
-        std::fprintf(stderr, "error: out of memory\n");
-        return 1;
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "error: %s\n", e.what());
-        return 1;
-    }
-    return 0;
+        return 0;
+    });
 }

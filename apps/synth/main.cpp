@@ -6,6 +6,8 @@
 
 #include "engine/synth/synthetic_model.h"
 #include "silica/error.h"
+#include "apps/common/progress_line.h"
+#include "apps/common/run_main.h"
 
 int main(int argc, char** argv) {
     silica::synth::Spec spec;
@@ -22,25 +24,12 @@ int main(int argc, char** argv) {
     app.add_option("-o,--out", out, "output GGUF file")->required();
     bool quiet = false;
     app.add_flag("-q,--quiet", quiet, "no progress output");
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-        std::fprintf(stderr, "error: %s\n", e.what());
-        return 2;
-    }
-    if (spec.tokenizer_dir.empty())
-        spec.tokenizer_dir = silica::synth::default_tokenizer_dir(SILICA_INSTALLED_TOKENIZER_DIR, SILICA_TOKENIZER_DIR);
-    const bool show = !quiet && isatty(STDERR_FILENO);
-    try {
-        silica::synth::write_model(spec, out, [&](double f) {
-            if (show) std::fprintf(stderr, "\rsynth: %5.1f%%", 100.0 * f);
-        });
-        if (show) std::fprintf(stderr, "\n");
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "%serror: %s\n", show ? "\n" : "", e.what());
-        return 1;
-    }
-    return 0;
+    return silica::app::run_main(app, [&] { app.parse(argc, argv); }, [&] {
+        if (spec.tokenizer_dir.empty())
+            spec.tokenizer_dir =
+                silica::synth::default_tokenizer_dir(SILICA_INSTALLED_TOKENIZER_DIR, SILICA_TOKENIZER_DIR);
+        silica::app::ProgressLine line("synth", !quiet && isatty(STDERR_FILENO));
+        silica::synth::write_model(spec, out, line.callback());
+        return 0;
+    });
 }
