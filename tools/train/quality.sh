@@ -40,11 +40,8 @@ for t in "${types[@]}"; do
   if [[ -n "$llama" ]]; then
     "$llama/llama-quantize" "$f32" "$q/llama-$t.gguf" "$t" >"$q/llama-$t.quantize.log" 2>&1
     ppl "llama-$t" -m "$q/llama-$t.gguf" --kl "$q/base.kl"
-    # llama-perplexity on Silica's own file: the two perplexity tools on the same bytes (a few
-    # types: it runs at about a quarter of silica-perplexity's speed here).
-    if [[ " Q8_0 Q4_K_M " == *" $t "* ]]; then
-      "$llama/llama-perplexity" -m "$q/silica-$t.gguf" -f "$text" -c 512 -t 2 >"$q/llamappl-silica-$t.log" 2>&1
-    fi
+    # llama-perplexity on Silica's own file: the two perplexity tools on the same bytes.
+    "$llama/llama-perplexity" -m "$q/silica-$t.gguf" -f "$text" -c 512 -t 2 >"$q/llamappl-silica-$t.log" 2>&1
   fi
 done
 if [[ -n "$llama" ]]; then
