@@ -145,14 +145,7 @@ public:
         w.gen_len = o_.gen_len;
         w.warmup = o_.warmup;
         w.iterations = o_.iterations;
-        // The smallest context that holds the workload: the KV cache figure is then that of the
-        // workload, and GPT-2's trained context (its learned positions) is not exceeded needlessly.
-        w.session.n_ctx = o_.prompt_len + o_.gen_len;
-        w.session.n_threads = o_.threads;
-        w.session.kv_type = silica::parse_kv_type(o_.kv_type);
-        w.session.kv_hot_tokens = o_.kv_hot;
-        w.session.kv_budget_bytes = static_cast<uint64_t>(o_.kv_budget_mib * 1024.0 * 1024.0);
-        w.session.numa = o_.numa;
+        w.session = session_options();
 
         record.system.isa = std::string(silica::kernels::isa_name(silica::kernels::active_isa()));
         if (silica::kernels::active_avx512_bf16()) record.system.isa += "+bf16";
@@ -203,6 +196,19 @@ public:
     }
 
 private:
+    // The smallest context that holds the workload: the KV cache figure is then that of the
+    // workload, and GPT-2's trained context (its learned positions) is not exceeded needlessly.
+    silica::SessionOptions session_options() const {
+        silica::SessionOptions s;
+        s.n_ctx = o_.prompt_len + o_.gen_len;
+        s.n_threads = o_.threads;
+        s.kv_type = silica::parse_kv_type(o_.kv_type);
+        s.kv_hot_tokens = o_.kv_hot;
+        s.kv_budget_bytes = static_cast<uint64_t>(o_.kv_budget_mib * 1024.0 * 1024.0);
+        s.numa = o_.numa;
+        return s;
+    }
+
     std::vector<int32_t> prompt_tokens() const {
         if (o_.prompt_text) return repeat_to_length(model_->tokenizer().encode(*o_.prompt_text, false), o_.prompt_len);
         return fixed_prompt_tokens(o_.prompt_len, model_->params().n_vocab);
@@ -227,11 +233,12 @@ private:
         p.gen_len = o_.gen_len;
         p.warmup = o_.warmup;
         p.iterations = o_.iterations;
-        p.engine.n_ctx = o_.prompt_len + o_.gen_len;
-        p.engine.n_threads = o_.threads;
-        p.engine.kv_type = silica::parse_kv_type(o_.kv_type);
-        p.engine.kv_hot_tokens = o_.kv_hot;
-        p.engine.numa = o_.numa;
+        const silica::SessionOptions s = session_options();
+        p.engine.n_ctx = s.n_ctx;
+        p.engine.n_threads = s.n_threads;
+        p.engine.kv_type = s.kv_type;
+        p.engine.kv_hot_tokens = s.kv_hot_tokens;
+        p.engine.numa = s.numa;
         for (size_t i = 0; i < o_.parallel.size(); ++i) {
             progress_.update("parallel " + std::to_string(o_.parallel[i]), static_cast<int>(i),
                              static_cast<int>(o_.parallel.size()));

@@ -54,10 +54,7 @@ ParallelResult run_parallel_workload(const std::shared_ptr<const Model>& model, 
     if (o.prompt.empty()) throw Error("the prompt is empty");
     if (o.n_sequences < 1) throw Error("--parallel must be at least 1");
     Engine engine(model, o.engine);
-    const int64_t needed = static_cast<int64_t>(o.prompt.size()) + o.gen_len;
-    if (needed > engine.n_ctx())
-        throw Error("prompt-len + gen-len = " + std::to_string(needed) + " tokens do not fit in the context of " +
-                    std::to_string(engine.n_ctx()) + " tokens");
+    check_workload_fits(static_cast<int64_t>(o.prompt.size()), o.gen_len, engine.n_ctx());
     ParallelResult r;
     r.n_sequences = o.n_sequences;
     r.threads = engine.n_threads();

@@ -41,6 +41,12 @@ IterationTiming run_iteration(Session& session, const WorkloadOptions& o) {
 
 }  // namespace
 
+void check_workload_fits(int64_t prompt_len, int64_t gen_len, int64_t n_ctx) {
+    if (prompt_len + gen_len > n_ctx)
+        throw Error("prompt-len + gen-len = " + std::to_string(prompt_len + gen_len) +
+                    " tokens do not fit in the context of " + std::to_string(n_ctx) + " tokens");
+}
+
 int32_t argmax_token(std::span<const float> logits) {
     if (logits.empty()) throw Error("the model returned no logits");
     size_t best = 0;
@@ -52,10 +58,7 @@ int32_t argmax_token(std::span<const float> logits) {
 WorkloadResult run_workload(const std::shared_ptr<const Model>& model, const WorkloadOptions& o) {
     if (o.prompt.empty()) throw Error("the prompt is empty");
     Session session(model, o.session);
-    const int64_t needed = static_cast<int64_t>(o.prompt.size()) + o.gen_len;
-    if (needed > session.n_ctx())
-        throw Error("prompt-len + gen-len = " + std::to_string(needed) + " tokens do not fit in the context of " +
-                    std::to_string(session.n_ctx()) + " tokens");
+    check_workload_fits(static_cast<int64_t>(o.prompt.size()), o.gen_len, session.n_ctx());
     WorkloadResult result;
     result.threads = session.n_threads();
     result.n_ctx = session.n_ctx();

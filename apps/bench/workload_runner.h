@@ -39,6 +39,9 @@ struct WorkloadResult {
 
 WorkloadResult run_workload(const std::shared_ptr<const Model>& model, const WorkloadOptions& options);
 
+// Throws silica::Error when prompt + generated tokens exceed the context.
+void check_workload_fits(int64_t prompt_len, int64_t gen_len, int64_t n_ctx);
+
 // The greedy choice: the index of the largest logit (the lowest index among equals).
 int32_t argmax_token(std::span<const float> logits);
 
