@@ -33,6 +33,14 @@ bool warm_tier_possible(const KvLayout& L) {
     return L.storage != kKvWarmType && L.head_dim % type_traits(kKvWarmType).block_size == 0;
 }
 
+// One block: K and V rows of kKvBlockTokens positions of every KV head.
+size_t hot_block_bytes(const KvLayout& L) {
+    return 2 * static_cast<size_t>(B * L.n_head_kv) * head_bytes_of(L.storage, L.head_dim);
+}
+size_t warm_block_bytes(const KvLayout& L) {
+    return 2 * static_cast<size_t>(B * L.n_head_kv) * head_bytes_of(kKvWarmType, L.head_dim);
+}
+
 double mib(uint64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
 
 std::string mib_text(uint64_t bytes) {
@@ -85,7 +93,25 @@ KvFootprint kv_footprint(const KvLayout& L) {
     return fp;
 }
 
-KvCache::KvCache(const KvLayout& layout) : layout_(layout) {
+uint64_t kv_reserve_bytes(const KvLayout& L) {
+    int64_t n_table = 0, n_full_blocks = 0;
+    for (int64_t l = 0; l < L.n_layer; ++l) {
+        const int64_t ring = layer_ring_blocks(L, l);
+        n_table += ring > 0 ? ring : blocks_for(L.n_ctx);
+        if (ring == 0) n_full_blocks += blocks_for(L.n_ctx);
+    }
+    uint64_t bytes = FixedBlockPool::backing_bytes(hot_block_bytes(L), static_cast<size_t>(n_table));
+    if (warm_tier_possible(L))
+        bytes += FixedBlockPool::backing_bytes(warm_block_bytes(L), static_cast<size_t>(n_full_blocks));
+    return bytes;
+}
+
+std::shared_ptr<KvBlockPool> make_kv_block_pool(const KvLayout& L, uint64_t capacity_bytes) {
+    return std::make_shared<KvBlockPool>(hot_block_bytes(L), warm_tier_possible(L) ? warm_block_bytes(L) : 0,
+                                         capacity_bytes);
+}
+
+KvCache::KvCache(const KvLayout& layout, std::shared_ptr<KvBlockPool> pool) : layout_(layout) {
     const TensorType t = layout.storage;
     if (t != TensorType::F32 && t != TensorType::F16 && t != TensorType::BF16 && t != TensorType::Q8_0)
         throw Error("KV cache: unsupported storage type " + std::string(type_traits(t).name));
@@ -95,32 +121,37 @@ KvCache::KvCache(const KvLayout& layout) : layout_(layout) {
     if (layout_.budget_bytes > 0) layout_.hot_tokens = hot_tokens_for_budget(layout_);
     if (!warm_tier_possible(layout_)) layout_.hot_tokens = -1;
 
-    int64_t n_table = 0, n_full_blocks = 0;
+    int64_t n_table = 0;
     for (int64_t l = 0; l < layout.n_layer; ++l) {
         capacity_.push_back(layer_capacity(layout_, l));
         ring_blocks_.push_back(layer_ring_blocks(layout_, l));
         table_offset_.push_back(n_table);
-        const int64_t n = ring_blocks_.back() > 0 ? ring_blocks_.back() : blocks_for(layout.n_ctx);
-        n_table += n;
-        if (ring_blocks_.back() == 0) n_full_blocks += n;
+        n_table += ring_blocks_.back() > 0 ? ring_blocks_.back() : blocks_for(layout.n_ctx);
     }
     blocks_.assign(static_cast<size_t>(n_table), nullptr);
     warm_blocks_.assign(static_cast<size_t>(layout.n_layer), 0);
 
-    // Address space for the worst case (every block hot, plus every full-attention block warm),
-    // reserved but not touched: pages are committed as slabs are handed out.
-    const size_t hot_block = 2 * B * layout.n_head_kv * head_bytes(t);
-    const size_t warm_block = 2 * B * layout.n_head_kv * head_bytes(kKvWarmType);
-    size_t capacity = FixedBlockPool::backing_bytes(hot_block, static_cast<size_t>(n_table));
-    if (has_warm_tier()) capacity += FixedBlockPool::backing_bytes(warm_block, static_cast<size_t>(n_full_blocks));
-    BuddyPool::Options options;
-    options.min_block = size_t{1} << 20;  // slabs are >= 1 MiB; coarse units keep the bookkeeping small
-    pool_ = std::make_unique<BuddyPool>(std::max<size_t>(capacity, 1) + 4 * options.min_block, options);
-    hot_pool_ = std::make_unique<FixedBlockPool>(*pool_, hot_block);
-    if (has_warm_tier()) warm_pool_ = std::make_unique<FixedBlockPool>(*pool_, warm_block);
+    pool_ = pool ? std::move(pool) : make_kv_block_pool(layout_, kv_reserve_bytes(layout_));
+    auto fits = [&](KvTier tier, size_t bytes) {  // the pool rounds blocks up to cache lines
+        return (tier == KvTier::Hot || pool_->has_warm_tier()) && pool_->block_bytes(tier) == (bytes + 63) / 64 * 64;
+    };
+    if (!fits(KvTier::Hot, hot_block_bytes(layout_)) || (has_warm_tier() && !fits(KvTier::Warm, warm_block_bytes(layout_))))
+        throw Error("KV cache: the block pool was made for another storage type or head size");
+    pool_->attach();
 }
 
-KvCache::~KvCache() = default;
+KvCache::~KvCache() {
+    clear();
+    pool_->detach();
+}
+
+std::unique_ptr<KvCache> KvCache::fork() const {
+    auto copy = std::unique_ptr<KvCache>(new KvCache(*this));
+    for (uint8_t* block : blocks_)
+        if (block) pool_->retain(block);
+    pool_->attach();
+    return copy;
+}
 
 uint64_t KvCache::head_bytes(TensorType type) const { return head_bytes_of(type, layout_.head_dim); }
 
@@ -132,6 +163,10 @@ size_t KvCache::slot_index(int64_t layer, int64_t block) const {
 uint8_t*& KvCache::block_slot(int64_t layer, int64_t block) { return blocks_[slot_index(layer, block)]; }
 
 uint8_t* KvCache::block_of(int64_t layer, int64_t pos) const { return blocks_[slot_index(layer, pos / B)]; }
+
+KvTier KvCache::tier_of(int64_t layer, int64_t block) const {
+    return !is_ring(layer) && block < warm_blocks_[layer] ? KvTier::Warm : KvTier::Hot;
+}
 
 TensorType KvCache::type_at(int64_t layer, int64_t pos) const {
     return !is_ring(layer) && pos / B < warm_blocks_[layer] ? kKvWarmType : layout_.storage;
@@ -145,18 +180,30 @@ uint8_t* KvCache::k_row(uint8_t* block, TensorType type, int64_t pos, int64_t kv
 }
 
 void KvCache::allocate_block(int64_t layer, int64_t block) {
-    const bool warm = !is_ring(layer) && block < warm_blocks_[layer];
-    uint8_t* p = (warm ? warm_pool_ : hot_pool_)->allocate();
+    uint8_t* p = pool_->allocate(tier_of(layer, block));
     if (!p)
         throw OutOfMemory("KV cache: no memory left for the block of positions " + std::to_string(block * B) + ".." +
                           std::to_string(block * B + B - 1) + " of layer " + std::to_string(layer));
     block_slot(layer, block) = p;
 }
 
+void KvCache::copy_before_write(int64_t layer, int64_t block) {
+    uint8_t*& slot = block_slot(layer, block);
+    const KvTier tier = tier_of(layer, block);
+    uint8_t* copy = pool_->allocate(tier);
+    if (!copy)
+        throw OutOfMemory("KV cache: no memory left to copy the shared block of positions " +
+                          std::to_string(block * B) + ".." + std::to_string(block * B + B - 1) + " of layer " +
+                          std::to_string(layer));
+    std::memcpy(copy, slot, pool_->block_bytes(tier));
+    pool_->release(slot, tier);
+    slot = copy;
+}
+
 void KvCache::make_warm(int64_t layer, int64_t block) {
     uint8_t*& slot = block_slot(layer, block);
     if (!slot) return;  // allocated later, directly in the warm type
-    uint8_t* warm = warm_pool_->allocate();
+    uint8_t* warm = pool_->allocate(KvTier::Warm);
     if (!warm) throw OutOfMemory("KV cache: no memory left to move layer " + std::to_string(layer) + " to q8_0");
     const TensorType hot = layout_.storage;
     const int64_t hd = layout_.head_dim;
@@ -170,7 +217,7 @@ void KvCache::make_warm(int64_t layer, int64_t block) {
                 quantize_row(kKvWarmType, convert_scratch_.data(), k_row(warm, kKvWarmType, r, h) + half * warm_half,
                              hd);
             }
-    hot_pool_->free(slot);
+    pool_->release(slot, KvTier::Hot);  // another owner may keep the hot block
     slot = warm;
 }
 
@@ -181,8 +228,10 @@ void KvCache::prepare(int64_t first_pos, int64_t last_pos) {
     for (int64_t l = 0; l < layout_.n_layer; ++l) {
         if (has_warm_tier()) make_warm_before(l, last_pos + 1 - layout_.hot_tokens);
         const int64_t from = std::max(first_pos, oldest_cached(l, last_pos + 1));
-        for (int64_t b = from / B; b <= last_pos / B; ++b)
+        for (int64_t b = from / B; b <= last_pos / B; ++b) {
             if (!block_slot(l, b)) allocate_block(l, b);
+            else if (pool_->shared(block_slot(l, b))) copy_before_write(l, b);
+        }
     }
 }
 
@@ -191,6 +240,15 @@ void KvCache::make_warm_before(int64_t layer, int64_t pos) {
     const int64_t target = std::max<int64_t>(0, pos) / B;
     for (int64_t b = warm_blocks_[layer]; b < target; ++b) make_warm(layer, b);
     warm_blocks_[layer] = std::max(warm_blocks_[layer], target);
+}
+
+bool KvCache::can_truncate(int64_t n_tokens, int64_t n) const {
+    for (int64_t l = 0; l < layout_.n_layer; ++l) {
+        const int64_t w = l < static_cast<int64_t>(layout_.window.size()) ? layout_.window[l] : 0;
+        const int64_t needed_from = w > 0 ? std::max<int64_t>(0, n - w) : 0;
+        if (oldest_cached(l, n_tokens) > needed_from) return false;
+    }
+    return true;
 }
 
 void KvCache::release_from(int64_t n) {
@@ -205,7 +263,7 @@ void KvCache::free_from(int64_t n) {
         for (int64_t b = first_free; b < blocks_for(layout_.n_ctx); ++b) {
             uint8_t*& slot = block_slot(l, b);
             if (!slot) continue;
-            (b < warm_blocks_[l] ? warm_pool_ : hot_pool_)->free(slot);
+            pool_->release(slot, tier_of(l, b));
             slot = nullptr;
         }
         warm_blocks_[l] = std::min(warm_blocks_[l], first_free);
@@ -217,25 +275,15 @@ void KvCache::clear() {
     for (int64_t l = 0; l < layout_.n_layer; ++l)
         for (int64_t b = 0; b < ring_blocks_[l]; ++b) {
             uint8_t*& slot = block_slot(l, b);
-            hot_pool_->free(slot);
+            pool_->release(slot, KvTier::Hot);
             slot = nullptr;
         }
 }
 
-uint64_t KvCache::compact() {
-    uint64_t released = hot_pool_->compact(blocks_);
-    if (warm_pool_) released += warm_pool_->compact(blocks_);
-    pool_->release_free_memory();
-    return released;
-}
+uint64_t KvCache::compact() { return pool_->compact(blocks_); }
 
 void KvCache::compact_if_sparse() {
-    auto sparse = [](const FixedBlockPool* p) {
-        if (!p) return false;
-        const size_t spare = p->slabs() - p->slabs_needed();
-        return spare > 0 && spare * kCompactSpareSlabsDivisor >= p->slabs();
-    };
-    if (sparse(hot_pool_.get()) || sparse(warm_pool_.get())) compact();
+    if (pool_->attached_caches() == 1 && pool_->sparse(kCompactSpareSlabsDivisor)) compact();
 }
 
 void KvCache::store(int64_t layer, int64_t pos, int64_t kv_head, const float* k, const float* v) {
@@ -302,15 +350,17 @@ KvCache::Usage KvCache::usage() const {
     for (int64_t l = 0; l < layout_.n_layer; ++l) {
         const int64_t n = is_ring(l) ? ring_blocks_[l] : blocks_for(layout_.n_ctx);
         for (int64_t b = 0; b < n; ++b) {
-            if (!blocks_[slot_index(l, b)]) continue;
-            if (!is_ring(l) && b < warm_blocks_[l]) ++u.warm_blocks;
+            const uint8_t* block = blocks_[slot_index(l, b)];
+            if (!block) continue;
+            if (tier_of(l, b) == KvTier::Warm) ++u.warm_blocks;
             else ++u.hot_blocks;
+            if (pool_->shared(block)) ++u.shared_blocks;
         }
     }
-    u.hot_bytes = static_cast<uint64_t>(u.hot_blocks) * hot_pool_->block_bytes();
-    if (warm_pool_) u.warm_bytes = static_cast<uint64_t>(u.warm_blocks) * warm_pool_->block_bytes();
-    u.committed_bytes = hot_pool_->slabs() * hot_pool_->slab_bytes() +
-                        (warm_pool_ ? warm_pool_->slabs() * warm_pool_->slab_bytes() : 0);
+    u.hot_bytes = static_cast<uint64_t>(u.hot_blocks) * pool_->block_bytes(KvTier::Hot);
+    if (pool_->has_warm_tier())
+        u.warm_bytes = static_cast<uint64_t>(u.warm_blocks) * pool_->block_bytes(KvTier::Warm);
+    u.committed_bytes = pool_->committed_bytes();
     return u;
 }
 

@@ -1,8 +1,10 @@
-// The key/value cache of one session, paged: each layer's positions are grouped in blocks of
+// The key/value cache of one sequence, paged: each layer's positions are grouped in blocks of
 // kKvBlockTokens, each block holding the K rows and then the V rows of its positions in one
 // storage type, head-major (head 0's rows of the 32 positions, then head 1's, ...). Blocks come from a
-// buddy pool (memory/) only when a position is first prepared, so a long context costs memory
-// only as it fills.
+// KvBlockPool (cache/kv_block_pool.h) only when a position is first prepared, so a long context
+// costs memory only as it fills. Caches of one engine share a pool: fork() makes a second cache
+// holding the same blocks, and a block is copied when a cache that shares it is about to write
+// to it (prepare()).
 //
 // A full-attention layer has a block table over the whole context. A sliding-window layer keeps a
 // ring of just enough blocks for its window (+ ring_slack rows), reused as positions advance.
@@ -17,9 +19,8 @@
 #include <memory>
 #include <vector>
 
+#include "cache/kv_block_pool.h"
 #include "kernels/kv_rows.h"
-#include "memory/buddy_pool.h"
-#include "memory/fixed_block_pool.h"
 #include "quant/types.h"
 
 namespace silica::cache {
@@ -56,11 +57,18 @@ struct KvFootprint {
 };
 KvFootprint kv_footprint(const KvLayout& layout);
 
+// Address space one cache of this layout can take at most: every block hot, plus every
+// full-attention block warm (make_warm holds both for a moment).
+uint64_t kv_reserve_bytes(const KvLayout& layout);
+// A pool for caches of this layout (its storage type and head sizes), reserving capacity_bytes.
+std::shared_ptr<KvBlockPool> make_kv_block_pool(const KvLayout& layout, uint64_t capacity_bytes);
+
 class KvCache {
 public:
-    explicit KvCache(const KvLayout& layout);
+    // Blocks come from `pool` (made by make_kv_block_pool for the same storage type and heads),
+    // or, when it is null, from a pool of the cache's own reserving kv_reserve_bytes(layout).
+    explicit KvCache(const KvLayout& layout, std::shared_ptr<KvBlockPool> pool = nullptr);
     ~KvCache();
-    KvCache(const KvCache&) = delete;
     KvCache& operator=(const KvCache&) = delete;
 
     // The layout, with hot_tokens resolved from budget_bytes.
@@ -90,9 +98,15 @@ public:
     // Packs the live blocks into as few slabs as they need (copying blocks out of the emptiest
     // slabs; the block tables follow) and gives the freed slabs' pages back to the system.
     // release_from() calls it once at least 1/kCompactSpareSlabsDivisor of a pool's slabs could
-    // go. Returns the bytes of slabs given back. Not during a forward pass.
+    // go. Returns the bytes of slabs given back. Not during a forward pass. Only a cache that has
+    // its pool to itself compacts (a shared pool keeps its slabs for the other sequences).
     uint64_t compact();
     static constexpr size_t kCompactSpareSlabsDivisor = 4;
+
+    // A second cache holding the same positions: it shares every block (one more owner each) and
+    // copies a block only before it writes to it, as this cache does from now on.
+    std::unique_ptr<KvCache> fork() const;
+    const std::shared_ptr<KvBlockPool>& pool() const { return pool_; }
 
     // Store one KV head of position `pos` (head_dim floats each for K and V). pos must be prepared.
     void store(int64_t layer, int64_t pos, int64_t kv_head, const float* k, const float* v);
@@ -105,6 +119,9 @@ public:
     int64_t oldest_cached(int64_t layer, int64_t n_tokens) const {
         return std::max<int64_t>(0, n_tokens - capacity_[layer]);
     }
+    // True when, after positions 0 .. n_tokens-1 were stored, every layer still holds the rows a
+    // sequence cut to its first n tokens needs (a window layer's ring may have overwritten them).
+    bool can_truncate(int64_t n_tokens, int64_t n) const;
     // Positions [0, warm_end(layer)) of a layer are stored in the warm type, the rest hot.
     int64_t warm_end(int64_t layer) const { return warm_blocks_[layer] * kKvBlockTokens; }
     TensorType type_at(int64_t layer, int64_t pos) const;
@@ -120,18 +137,22 @@ public:
     struct Usage {
         int64_t hot_blocks = 0, warm_blocks = 0;
         uint64_t hot_bytes = 0, warm_bytes = 0;  // in live blocks
-        uint64_t committed_bytes = 0;            // slabs taken from the pool (what RSS can see)
+        uint64_t committed_bytes = 0;            // slabs taken by the pool (all its caches; what RSS can see)
+        int64_t shared_blocks = 0;               // of this cache's blocks, those another owner holds too
     };
     Usage usage() const;
     uint64_t bytes() const;  // hot + warm bytes in live blocks
 
 private:
+    KvCache(const KvCache&) = default;  // fork() only: it takes the extra ownership of the blocks
     bool is_ring(int64_t layer) const { return ring_blocks_[layer] > 0; }
     size_t slot_index(int64_t layer, int64_t block) const;  // a block's entry in blocks_
     uint8_t*& block_slot(int64_t layer, int64_t block);
     uint8_t* block_of(int64_t layer, int64_t pos) const;  // nullptr when not prepared
+    KvTier tier_of(int64_t layer, int64_t block) const;
     uint64_t head_bytes(TensorType type) const;
     void allocate_block(int64_t layer, int64_t block);
+    void copy_before_write(int64_t layer, int64_t block);  // a private copy of a shared block
     void make_warm(int64_t layer, int64_t block);
     void compact_if_sparse();
     void free_from(int64_t n);  // release_from without the compaction
@@ -144,8 +165,7 @@ private:
     std::vector<int64_t> table_offset_;  // per layer: its first entry in blocks_
     std::vector<uint8_t*> blocks_;       // block tables and rings, nullptr = not allocated
     std::vector<int64_t> warm_blocks_;   // per layer: blocks [0, warm_blocks) are warm
-    std::unique_ptr<BuddyPool> pool_;
-    std::unique_ptr<FixedBlockPool> hot_pool_, warm_pool_;
+    std::shared_ptr<KvBlockPool> pool_;
     std::vector<float> convert_scratch_;  // store_encoded's and make_warm's float rows
 };
 

@@ -26,6 +26,9 @@ struct Engine::Impl {
     int64_t n_ctx = 0;
     std::unique_ptr<ThreadPool> pool;
     std::unique_ptr<arch::Forward> forward;
+    cache::KvLayout kv_layout;  // every sequence's
+    std::shared_ptr<cache::KvBlockPool> kv_pool;
+    uint64_t kv_pool_bytes = 0;
     std::map<SequenceId, Sequence> sequences;
     SequenceId next_id = 0;
     std::vector<float> logits;             // the last decode()'s rows
@@ -48,6 +51,11 @@ Engine::Engine(std::shared_ptr<const Model> model, const EngineOptions& options)
     arch::ForwardOptions fo;
     fo.pool = impl_->pool.get();
     impl_->forward = model->impl().arch->make_forward(fo);
+    impl_->kv_layout = kv_layout(*model, impl_->n_ctx, options.kv_type, options.kv_hot_tokens, 0);
+    impl_->kv_pool_bytes = options.kv_pool_bytes > 0
+                               ? options.kv_pool_bytes
+                               : EngineOptions::kDefaultPoolSequences * cache::kv_reserve_bytes(impl_->kv_layout);
+    impl_->kv_pool = cache::make_kv_block_pool(impl_->kv_layout, impl_->kv_pool_bytes);
 }
 
 Engine::~Engine() = default;
@@ -56,10 +64,34 @@ Engine::Engine(Engine&&) noexcept = default;
 Engine::SequenceId Engine::create_sequence() {
     Impl& I = *impl_;
     Sequence s;
-    s.kv = make_kv_cache(*I.model, I.n_ctx, I.options.kv_type, I.options.kv_hot_tokens, 0);
+    s.kv = std::make_unique<cache::KvCache>(I.kv_layout, I.kv_pool);
     const SequenceId id = I.next_id++;
     I.sequences.emplace(id, std::move(s));
     return id;
+}
+
+Engine::SequenceId Engine::fork_sequence(SequenceId parent) {
+    Impl& I = *impl_;
+    const Sequence& p = I.at(parent);
+    Sequence s;
+    s.kv = p.kv->fork();
+    s.history = p.history;
+    const SequenceId id = I.next_id++;
+    I.sequences.emplace(id, std::move(s));
+    return id;
+}
+
+bool Engine::truncate_sequence(SequenceId id, int64_t n) {
+    Sequence& s = impl_->at(id);
+    const int64_t n_past = static_cast<int64_t>(s.history.size());
+    if (n < 0 || n > n_past)
+        throw Error("cannot truncate sequence " + std::to_string(id) + " of " + std::to_string(n_past) +
+                    " tokens to " + std::to_string(n));
+    if (n == n_past) return true;
+    if (!s.kv->can_truncate(n_past, n)) return false;
+    s.kv->release_from(n);
+    s.history.resize(static_cast<size_t>(n));
+    return true;
 }
 
 void Engine::free_sequence(SequenceId id) {
@@ -123,9 +155,21 @@ int Engine::n_threads() const { return impl_->pool->n_threads(); }
 const Model& Engine::model() const { return *impl_->model; }
 
 uint64_t Engine::kv_cache_bytes() const {
-    uint64_t bytes = 0;
-    for (const auto& [id, s] : impl_->sequences) bytes += s.kv->bytes();
+    const cache::KvBlockPool& pool = *impl_->kv_pool;
+    uint64_t bytes = pool.live_blocks(cache::KvTier::Hot) * pool.block_bytes(cache::KvTier::Hot);
+    if (pool.has_warm_tier()) bytes += pool.live_blocks(cache::KvTier::Warm) * pool.block_bytes(cache::KvTier::Warm);
     return bytes;
+}
+
+Engine::KvPoolUsage Engine::kv_pool_usage() const {
+    const cache::KvBlockPool& pool = *impl_->kv_pool;
+    KvPoolUsage u;
+    u.hot_blocks = static_cast<int64_t>(pool.live_blocks(cache::KvTier::Hot));
+    u.warm_blocks = static_cast<int64_t>(pool.live_blocks(cache::KvTier::Warm));
+    u.shared_blocks = static_cast<int64_t>(pool.shared_blocks());
+    u.committed_bytes = pool.committed_bytes();
+    u.capacity_bytes = impl_->kv_pool_bytes;
+    return u;
 }
 
 }  // namespace silica

@@ -39,14 +39,13 @@ std::unique_ptr<ThreadPool> make_thread_pool(int n_threads, const std::string& n
                                   : std::make_unique<ThreadPool>(topology, make_numa_plan(topology, n, numa));
 }
 
-std::unique_ptr<cache::KvCache> make_kv_cache(const Model& model, int64_t n_ctx, KvType type, int64_t hot_tokens,
-                                              uint64_t budget_bytes) {
+cache::KvLayout kv_layout(const Model& model, int64_t n_ctx, KvType type, int64_t hot_tokens, uint64_t budget_bytes) {
     arch::KvOptions o;
     o.n_ctx = n_ctx;
     o.storage = kv_storage(type);
     o.hot_tokens = hot_tokens;
     o.budget_bytes = budget_bytes;
-    return std::make_unique<cache::KvCache>(model.impl().arch->kv_layout(o));
+    return model.impl().arch->kv_layout(o);
 }
 
 void check_tokens_fit(std::span<const int32_t> tokens, int64_t n_past, int64_t n_ctx, int64_t n_vocab) {

@@ -20,9 +20,8 @@ int64_t resolve_context_size(const ModelParams& params, int64_t requested);
 // n_threads (0: one per physical core), placed by `numa` ("none", "distribute", "isolate").
 std::unique_ptr<ThreadPool> make_thread_pool(int n_threads, const std::string& numa);
 
-// An empty KV cache for one sequence of `model`.
-std::unique_ptr<cache::KvCache> make_kv_cache(const Model& model, int64_t n_ctx, KvType type, int64_t hot_tokens,
-                                              uint64_t budget_bytes);
+// The KV layout of one sequence of `model`.
+cache::KvLayout kv_layout(const Model& model, int64_t n_ctx, KvType type, int64_t hot_tokens, uint64_t budget_bytes);
 
 // Throws silica::Error when n_past + tokens exceed n_ctx or a token id is out of the vocabulary.
 void check_tokens_fit(std::span<const int32_t> tokens, int64_t n_past, int64_t n_ctx, int64_t n_vocab);

@@ -38,7 +38,8 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& optio
     arch::ForwardOptions fo;
     fo.pool = impl_->pool.get();
     impl_->forward = model->impl().arch->make_forward(fo);
-    impl_->kv = make_kv_cache(*model, impl_->n_ctx, options.kv_type, options.kv_hot_tokens, options.kv_budget_bytes);
+    impl_->kv = std::make_unique<cache::KvCache>(
+        kv_layout(*model, impl_->n_ctx, options.kv_type, options.kv_hot_tokens, options.kv_budget_bytes));
     impl_->prefix_cache = options.prefix_cache;
 }
 
@@ -114,13 +115,7 @@ bool Session::truncate(int64_t n) {
     if (n < 0 || n > I.n_past) throw Error("cannot truncate a session of " + std::to_string(I.n_past) +
                                            " tokens to " + std::to_string(n));
     if (n == I.n_past) return true;
-    // A window layer needs rows [n - window, n); its ring may already have overwritten them.
-    const cache::KvCache& kv = *I.kv;
-    for (int64_t l = 0; l < kv.layout().n_layer; ++l) {
-        const int64_t w = l < static_cast<int64_t>(kv.layout().window.size()) ? kv.layout().window[l] : 0;
-        const int64_t needed_from = w > 0 ? std::max<int64_t>(0, n - w) : 0;
-        if (kv.oldest_cached(l, I.n_past) > needed_from) return false;
-    }
+    if (!I.kv->can_truncate(I.n_past, n)) return false;
     I.n_past = n;
     I.kv->release_from(n);
     I.history.resize(static_cast<size_t>(n));

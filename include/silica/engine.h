@@ -1,8 +1,10 @@
 // Many sequences of one model, decoded together. Each decode() call is one forward pass over the
 // new tokens of any number of sequences: the matmuls read every weight once for all of them, so
 // N streams cost far less than N times one (a single stream's decode is bound by reading the
-// weights). Each sequence has its own KV cache; the engine has one thread pool and one set of
-// scratch buffers. Not thread-safe: one thread drives an engine.
+// weights). The engine has one thread pool, one set of scratch buffers and one pool of KV blocks;
+// each sequence has its own table of blocks from that pool. A forked sequence shares its parent's
+// blocks, and a shared block is copied only when one of its holders writes to it. Not
+// thread-safe: one thread drives an engine.
 //
 // A sequence's logits do not depend on which other sequences share its steps (tests/engine/
 // batch_invariance_test.cpp lists the weight types for which this holds bit for bit).
@@ -24,6 +26,11 @@ struct EngineOptions {
     KvType kv_type = KvType::F16;  // the hot tier
     int64_t kv_hot_tokens = -1;    // per sequence, as SessionOptions::kv_hot_tokens
     std::string numa = "none";     // as SessionOptions::numa
+    // All sequences' KV blocks together (address space reserved up front; pages are committed as
+    // blocks fill). A step that needs a block beyond it throws silica::OutOfMemory. 0: room for
+    // kDefaultPoolSequences sequences at the full context.
+    uint64_t kv_pool_bytes = 0;
+    static constexpr int64_t kDefaultPoolSequences = 64;
 };
 
 class Engine {
@@ -40,6 +47,13 @@ public:
     void free_sequence(SequenceId id);
     // Forget the sequence's tokens, keeping the id.
     void reset_sequence(SequenceId id);
+    // A new sequence holding the same tokens as `id` (n completions of one prompt, speculative
+    // branches). It shares id's KV blocks; either copies a block only before writing to it.
+    SequenceId fork_sequence(SequenceId id);
+    // Keep only the first n tokens of the sequence. Returns false (changing nothing) when a
+    // sliding-window layer has already overwritten rows the shorter sequence needs. Throws
+    // silica::Error for an unknown id or n outside 0..n_past.
+    bool truncate_sequence(SequenceId id, int64_t n);
     int64_t n_sequences() const;
     int64_t n_past(SequenceId id) const;
     // The tokens in the sequence's KV cache.
@@ -61,8 +75,16 @@ public:
     int64_t n_ctx() const;
     int n_threads() const;
     const Model& model() const;
-    // Bytes in all sequences' KV blocks now.
+    // Bytes in all sequences' KV blocks now (a shared block counts once).
     uint64_t kv_cache_bytes() const;
+
+    struct KvPoolUsage {
+        int64_t hot_blocks = 0, warm_blocks = 0;  // live blocks, each counted once
+        int64_t shared_blocks = 0;                // of those, held by more than one sequence
+        uint64_t committed_bytes = 0;             // pages taken from the reserved range
+        uint64_t capacity_bytes = 0;              // the reserved range (kv_pool_bytes)
+    };
+    KvPoolUsage kv_pool_usage() const;
 
     struct Impl;
 

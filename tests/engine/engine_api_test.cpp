@@ -1,5 +1,7 @@
 // The Engine's sequence handles and the errors of its decode().
 #include <catch2/catch.hpp>
+#include <random>
+#include <string>
 #include <vector>
 
 #include "silica/engine.h"
@@ -56,4 +58,113 @@ TEST_CASE("engine decode rejects bad steps without changing any sequence", "[eng
     const Engine::Input unknown[] = {{a + 1, ok}};
     CHECK_THROWS_WITH(engine.decode(unknown), Catch::Contains("unknown sequence"));
     CHECK(engine.n_past(a) == 0);
+}
+
+namespace {
+
+// Logits of `tokens` decoded by a Session in the given pieces (the reference for a sequence).
+std::vector<float> session_logits(std::shared_ptr<const Model> model, int64_t n_ctx,
+                                  const std::vector<std::vector<int32_t>>& pieces) {
+    SessionOptions so;
+    so.n_ctx = n_ctx;
+    so.n_threads = 2;
+    Session session(model, so);
+    for (const auto& p : pieces) session.decode(p);
+    const auto row = session.logits();
+    return {row.begin(), row.end()};
+}
+
+std::vector<float> copy(std::span<const float> row) { return {row.begin(), row.end()}; }
+
+}  // namespace
+
+TEST_CASE("forked sequences continue exactly as if each had been decoded alone", "[engine][fork]") {
+    // gpt-oss tiny has window-4 layers: past 4 + 256 (the ring's slack) positions each sequence's
+    // rings wrap, so the prompt is longer than that.
+    for (const std::string arch : {"gpt2", "gpt-oss"}) {
+        INFO(arch);
+        auto model = Model::load(test::synthetic_model(arch, "q8_0"));
+        const int64_t n_ctx = arch == "gpt2" ? 96 : 400;
+        EngineOptions o;
+        o.n_ctx = n_ctx;
+        o.n_threads = 2;
+        Engine engine(model, o);
+        std::vector<int32_t> prompt;
+        for (int i = 0; i < (arch == "gpt2" ? 37 : 300); ++i) prompt.push_back((i * 7 + 3) % 200);
+        const int64_t n = static_cast<int64_t>(prompt.size());
+        const auto a = engine.create_sequence();
+        const Engine::Input first[] = {{a, prompt}};
+        engine.decode(first);
+        const auto b = engine.fork_sequence(a), c = engine.fork_sequence(a);
+        CHECK(engine.n_past(b) == n);
+        CHECK(std::vector<int32_t>(engine.tokens(c).begin(), engine.tokens(c).end()) == prompt);
+        CHECK(engine.kv_pool_usage().shared_blocks > 0);
+
+        // All three continue differently in one step; c with three tokens.
+        const std::vector<int32_t> xa = {5}, xb = {6}, xc = {7, 8, 9};
+        const Engine::Input step[] = {{a, xa}, {b, xb}, {c, xc}};
+        engine.decode(step);
+        CHECK(copy(engine.logits(0)) == session_logits(model, n_ctx, {prompt, xa}));
+        CHECK(copy(engine.logits(1)) == session_logits(model, n_ctx, {prompt, xb}));
+        CHECK(copy(engine.logits(2)) == session_logits(model, n_ctx, {prompt, xc}));
+
+        // A truncated sequence continues as one that never had the dropped tokens.
+        const std::vector<int32_t> more = {11, 12};
+        const std::vector<int32_t> kept(prompt.begin(), prompt.end() - 2);
+        REQUIRE(engine.truncate_sequence(a, n - 2));
+        CHECK(engine.n_past(a) == n - 2);
+        const Engine::Input again[] = {{a, more}};
+        engine.decode(again);
+        CHECK(copy(engine.logits(0)) == session_logits(model, n_ctx, {kept, more}));
+        // A ring that has wrapped no longer holds the rows a short sequence needs.
+        CHECK(engine.truncate_sequence(b, 2) == (arch == "gpt2"));
+        CHECK_THROWS_AS(engine.truncate_sequence(c, n + 4), Error);
+
+        for (auto id : {a, b, c}) engine.free_sequence(id);
+        const auto u = engine.kv_pool_usage();
+        CHECK(u.hot_blocks == 0);
+        CHECK(u.warm_blocks == 0);
+        CHECK(u.shared_blocks == 0);
+        CHECK(engine.kv_cache_bytes() == 0);
+    }
+}
+
+TEST_CASE("engine pool accounting: random create, fork, decode, truncate and free leak nothing", "[engine][fork]") {
+    auto model = Model::load(test::synthetic_model("gpt-oss", "q8_0"));
+    EngineOptions o;
+    o.n_ctx = 320;  // window-4 layers: rings of 4 + 256 rows that wrap
+    o.n_threads = 1;
+    o.kv_hot_tokens = 16;  // the warm tier too
+    Engine engine(model, o);
+    std::mt19937 rng(5);
+    std::vector<Engine::SequenceId> live;
+    for (int op = 0; op < 400; ++op) {
+        const size_t pick = live.empty() ? 0 : rng() % live.size();
+        switch (live.empty() ? 0 : rng() % 5) {
+            case 0: live.push_back(engine.create_sequence()); break;
+            case 1: live.push_back(engine.fork_sequence(live[pick])); break;
+            case 2: {
+                const int64_t room = engine.n_ctx() - engine.n_past(live[pick]);
+                if (room == 0) break;
+                std::vector<int32_t> t(static_cast<size_t>(std::min<int64_t>(room, 1 + rng() % 40)));
+                for (auto& x : t) x = static_cast<int32_t>(rng() % 100);
+                const Engine::Input in[] = {{live[pick], t}};
+                engine.decode(in);
+                break;
+            }
+            case 3: {
+                const int64_t n = engine.n_past(live[pick]);
+                engine.truncate_sequence(live[pick], n - std::min<int64_t>(n, rng() % 3));
+                break;
+            }
+            default: engine.free_sequence(live[pick]); live.erase(live.begin() + static_cast<std::ptrdiff_t>(pick));
+        }
+    }
+    for (auto id : live) engine.free_sequence(id);
+    const auto u = engine.kv_pool_usage();
+    CHECK(u.hot_blocks == 0);
+    CHECK(u.warm_blocks == 0);
+    CHECK(u.shared_blocks == 0);
+    CHECK(u.committed_bytes > 0);  // slabs stay for the next sequences
+    CHECK(u.committed_bytes <= u.capacity_bytes);
 }
