@@ -6,7 +6,8 @@
 
 namespace silica::cache {
 
-KvBlockPool::KvBlockPool(size_t hot_block_bytes, size_t warm_block_bytes, size_t capacity_bytes) {
+KvBlockPool::KvBlockPool(size_t hot_block_bytes, size_t warm_block_bytes, size_t capacity_bytes)
+    : capacity_bytes_(capacity_bytes) {
     BuddyPool::Options options;
     options.min_block = size_t{1} << 20;  // slabs are >= 1 MiB; coarse units keep the bookkeeping small
     // A few spare units: the buddy allocator's own rounding must never make the last slab fail.
@@ -19,7 +20,11 @@ KvBlockPool::~KvBlockPool() = default;
 
 size_t KvBlockPool::block_bytes(KvTier tier) const { return tier_pool(tier).block_bytes(); }
 
-uint8_t* KvBlockPool::allocate(KvTier tier) { return tier_pool(tier).allocate(); }
+uint8_t* KvBlockPool::allocate(KvTier tier) {
+    FixedBlockPool& pool = tier_pool(tier);
+    if (pool.needs_slab() && committed_bytes() + pool.slab_bytes() > capacity_bytes_) return nullptr;
+    return pool.allocate();
+}
 
 void KvBlockPool::retain(const uint8_t* block) { ++extra_owners_[block]; }
 

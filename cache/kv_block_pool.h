@@ -23,7 +23,8 @@ enum class KvTier { Hot, Warm };
 class KvBlockPool {
 public:
     // hot_block_bytes / warm_block_bytes: one block of each tier (warm 0: no warm tier).
-    // capacity_bytes: address space to reserve; pages are committed only as slabs are handed out.
+    // capacity_bytes: the most the blocks' slabs may take (address space reserved up front; pages
+    // are committed only as slabs are handed out).
     KvBlockPool(size_t hot_block_bytes, size_t warm_block_bytes, size_t capacity_bytes);
     ~KvBlockPool();
     KvBlockPool(const KvBlockPool&) = delete;
@@ -46,6 +47,7 @@ public:
     size_t live_blocks(KvTier tier) const;
     // Bytes of slabs taken from the reserved range (what RSS can see).
     uint64_t committed_bytes() const;
+    uint64_t capacity_bytes() const { return capacity_bytes_; }
     // Blocks with more than one owner.
     size_t shared_blocks() const { return extra_owners_.size(); }
 
@@ -69,6 +71,7 @@ private:
     // Owners beyond the first, for blocks that have them (most blocks have one owner: no entry).
     std::unordered_map<const uint8_t*, uint32_t> extra_owners_;
     int attached_ = 0;
+    uint64_t capacity_bytes_ = 0;
 };
 
 }  // namespace silica::cache

@@ -242,6 +242,41 @@ void KvCache::make_warm_before(int64_t layer, int64_t pos) {
     warm_blocks_[layer] = std::max(warm_blocks_[layer], target);
 }
 
+std::vector<KvCache::BlockRef> KvCache::block_refs(int64_t b, int64_t n_tokens) const {
+    std::vector<BlockRef> refs;
+    if ((b + 1) * B > n_tokens) return refs;
+    for (int64_t l = 0; l < layout_.n_layer; ++l) {
+        if (oldest_cached(l, n_tokens) > b * B) return {};
+        refs.push_back({blocks_[slot_index(l, b)], tier_of(l, b)});
+    }
+    return refs;
+}
+
+int64_t KvCache::adopt_prefix(std::span<const std::vector<BlockRef>> blocks) {
+    for (const uint8_t* block : blocks_)
+        if (block) throw Error("KV cache: only an empty cache can adopt a prefix");
+    // The blocks to take: a layer's warm blocks must come first (type_at assumes it).
+    int64_t k = static_cast<int64_t>(blocks.size());
+    for (int64_t l = 0; l < layout_.n_layer; ++l) {
+        bool hot_seen = false;
+        for (int64_t i = 0; i < k; ++i) {
+            const bool warm = blocks[i][l].tier == KvTier::Warm;
+            if ((warm && (hot_seen || is_ring(l) || !has_warm_tier())) || !blocks[i][l].block) k = i;
+            hot_seen |= !warm;
+        }
+    }
+    for (int64_t l = 0; l < layout_.n_layer; ++l) {
+        // A ring needs the rows [k*B - capacity, k*B): its newest ring_blocks - 1 blocks.
+        const int64_t first = is_ring(l) ? std::max<int64_t>(0, k - (ring_blocks_[l] - 1)) : 0;
+        for (int64_t i = first; i < k; ++i) {
+            pool_->retain(blocks[i][l].block);
+            block_slot(l, i) = blocks[i][l].block;
+            if (blocks[i][l].tier == KvTier::Warm) warm_blocks_[l] = i + 1;
+        }
+    }
+    return k;
+}
+
 bool KvCache::can_truncate(int64_t n_tokens, int64_t n) const {
     for (int64_t l = 0; l < layout_.n_layer; ++l) {
         const int64_t w = l < static_cast<int64_t>(layout_.window.size()) ? layout_.window[l] : 0;

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "cache/kv_block_pool.h"
@@ -106,6 +107,19 @@ public:
     // A second cache holding the same positions: it shares every block (one more owner each) and
     // copies a block only before it writes to it, as this cache does from now on.
     std::unique_ptr<KvCache> fork() const;
+
+    // Sharing whole blocks with the engine's prefix index (cache/shared_prefix_index.h).
+    struct BlockRef {
+        uint8_t* block = nullptr;
+        KvTier tier = KvTier::Hot;
+    };
+    // Layer by layer, the block holding positions [b*B, (b+1)*B), all of them stored, as of
+    // n_tokens stored positions. Empty when some layer no longer holds them (a ring moved on).
+    std::vector<BlockRef> block_refs(int64_t b, int64_t n_tokens) const;
+    // An empty cache takes blocks 0..k-1 (blocks[i] as block_refs(i) gave them), one more owner
+    // each, without copying; a window layer takes only the blocks its ring needs at position k*B.
+    // k is blocks.size(), or less where a layer's warm blocks would not form a prefix. Returns k.
+    int64_t adopt_prefix(std::span<const std::vector<BlockRef>> blocks);
     const std::shared_ptr<KvBlockPool>& pool() const { return pool_; }
 
     // Store one KV head of position `pos` (head_dim floats each for K and V). pos must be prepared.

@@ -1,10 +1,9 @@
 #include "cache/prefix_store.h"
 
-#include <xxhash.h>
-
 #include <algorithm>
 #include <chrono>
 
+#include "cache/prefix_keys.h"
 #include "cache/zlib_codec.h"
 
 namespace silica::cache {
@@ -21,13 +20,7 @@ PrefixStore::PrefixStore(int64_t block_tokens, uint64_t budget_bytes)
 }
 
 std::vector<uint64_t> PrefixStore::block_keys(std::span<const int32_t> tokens) const {
-    std::vector<uint64_t> keys;
-    uint64_t parent = 0;
-    for (size_t b = 0; (b + 1) * block_tokens_ <= tokens.size(); ++b) {
-        parent = XXH3_64bits_withSeed(tokens.data() + b * block_tokens_, block_tokens_ * sizeof(int32_t), parent);
-        keys.push_back(parent);
-    }
-    return keys;
+    return prefix_block_keys(tokens, block_tokens_);
 }
 
 PrefixStore::Lru::iterator PrefixStore::find(std::span<const int32_t> tokens, int64_t block, uint64_t key,

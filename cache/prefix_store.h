@@ -1,9 +1,8 @@
 // The prefix cache: KV snapshots of full blocks of tokens, keyed by a hash chain over the token
 // ids, so a new prompt that starts like an earlier one skips recomputing the shared part.
 //
-// Block b of a token sequence covers tokens [b*B, (b+1)*B). Its key is
-//   key(b) = XXH3-64(token ids of block b, seed = key(b-1)),  key(-1) = 0,
-// so a key identifies the whole prefix up to the end of its block. An entry also keeps its
+// Blocks are keyed as cache/prefix_keys.h says (a key identifies the whole prefix up to the end
+// of its block). An entry also keeps its
 // block's tokens and parent key, checked on lookup, so a hash collision is a miss, never wrong KV.
 //
 // Tiers: entries start hot (plain snapshots). When the hot bytes pass the budget, the least

@@ -1,11 +1,13 @@
 #include "silica/engine.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "cache/kv_cache.h"
+#include "cache/shared_prefix_index.h"
 #include "engine/arch/architecture.h"
 #include "engine/model_impl.h"
 #include "engine/run_setup.h"
@@ -17,6 +19,8 @@ namespace {
 struct Sequence {
     std::unique_ptr<cache::KvCache> kv;
     std::vector<int32_t> history;  // the tokens in kv
+    int64_t blocks_offered = 0;    // leading blocks of history already offered to the prefix cache
+    int64_t reused = 0;            // tokens taken from the prefix cache
 };
 }  // namespace
 
@@ -28,7 +32,7 @@ struct Engine::Impl {
     std::unique_ptr<arch::Forward> forward;
     cache::KvLayout kv_layout;  // every sequence's
     std::shared_ptr<cache::KvBlockPool> kv_pool;
-    uint64_t kv_pool_bytes = 0;
+    std::unique_ptr<cache::SharedPrefixIndex> prefix_cache;  // null without one
     std::map<SequenceId, Sequence> sequences;
     SequenceId next_id = 0;
     std::vector<float> logits;             // the last decode()'s rows
@@ -52,10 +56,13 @@ Engine::Engine(std::shared_ptr<const Model> model, const EngineOptions& options)
     fo.pool = impl_->pool.get();
     impl_->forward = model->impl().arch->make_forward(fo);
     impl_->kv_layout = kv_layout(*model, impl_->n_ctx, options.kv_type, options.kv_hot_tokens, 0);
-    impl_->kv_pool_bytes = options.kv_pool_bytes > 0
-                               ? options.kv_pool_bytes
-                               : EngineOptions::kDefaultPoolSequences * cache::kv_reserve_bytes(impl_->kv_layout);
-    impl_->kv_pool = cache::make_kv_block_pool(impl_->kv_layout, impl_->kv_pool_bytes);
+    const uint64_t pool_bytes = options.kv_pool_bytes > 0
+                                    ? options.kv_pool_bytes
+                                    : EngineOptions::kDefaultPoolSequences * cache::kv_reserve_bytes(impl_->kv_layout);
+    impl_->kv_pool = cache::make_kv_block_pool(impl_->kv_layout, pool_bytes);
+    if (options.prefix_cache_tokens > 0)
+        impl_->prefix_cache = std::make_unique<cache::SharedPrefixIndex>(
+            impl_->kv_pool, (options.prefix_cache_tokens + cache::kKvBlockTokens - 1) / cache::kKvBlockTokens);
 }
 
 Engine::~Engine() = default;
@@ -76,6 +83,7 @@ Engine::SequenceId Engine::fork_sequence(SequenceId parent) {
     Sequence s;
     s.kv = p.kv->fork();
     s.history = p.history;
+    s.blocks_offered = p.blocks_offered;
     const SequenceId id = I.next_id++;
     I.sequences.emplace(id, std::move(s));
     return id;
@@ -91,6 +99,7 @@ bool Engine::truncate_sequence(SequenceId id, int64_t n) {
     if (!s.kv->can_truncate(n_past, n)) return false;
     s.kv->release_from(n);
     s.history.resize(static_cast<size_t>(n));
+    s.blocks_offered = std::min(s.blocks_offered, n / cache::kKvBlockTokens);
     return true;
 }
 
@@ -103,11 +112,13 @@ void Engine::reset_sequence(SequenceId id) {
     Sequence& s = impl_->at(id);
     s.kv->clear();
     s.history.clear();
+    s.blocks_offered = s.reused = 0;
 }
 
 int64_t Engine::n_sequences() const { return static_cast<int64_t>(impl_->sequences.size()); }
 int64_t Engine::n_past(SequenceId id) const { return static_cast<int64_t>(impl_->at(id).history.size()); }
 std::span<const int32_t> Engine::tokens(SequenceId id) const { return impl_->at(id).history; }
+int64_t Engine::reused_tokens(SequenceId id) const { return impl_->at(id).reused; }
 
 void Engine::decode(std::span<const Input> inputs) {
     Impl& I = *impl_;
@@ -119,23 +130,75 @@ void Engine::decode(std::span<const Input> inputs) {
         if (in.tokens.empty()) throw Error("sequence " + std::to_string(in.sequence) + ": no tokens to decode");
         check_tokens_fit(in.tokens, static_cast<int64_t>(s.history.size()), I.n_ctx, I.model->params().n_vocab);
     }
+    // A fresh sequence first takes the longest cached prefix of its tokens (keeping one to evaluate).
+    std::vector<std::span<const int32_t>> todo;
+    std::vector<uint8_t> adopted;  // per input: took a prefix in this step
+    for (const Input& in : inputs) {
+        Sequence& s = I.at(in.sequence);
+        adopted.push_back(0);
+        std::span<const int32_t> t = in.tokens;
+        if (I.prefix_cache && s.history.empty() && !in.all_logits) {
+            const int64_t max_blocks = (static_cast<int64_t>(t.size()) - 1) / cache::kKvBlockTokens;
+            s.reused = I.prefix_cache->adopt(*s.kv, t, max_blocks);
+            s.history.assign(t.begin(), t.begin() + s.reused);
+            s.blocks_offered = s.reused / cache::kKvBlockTokens;
+            t = t.subspan(static_cast<size_t>(s.reused));
+            adopted.back() = s.reused > 0;
+        }
+        todo.push_back(t);
+    }
     arch::Batch batch;
     I.first_logit_row.clear();
     I.n_logit_rows.clear();
     int64_t rows = 0;
-    for (const Input& in : inputs) {
-        Sequence& s = I.at(in.sequence);
-        batch.add_run(s.kv.get(), static_cast<int64_t>(s.history.size()), in.tokens, in.all_logits);
-        const int64_t n = in.all_logits ? static_cast<int64_t>(in.tokens.size()) : 1;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+        Sequence& s = I.at(inputs[i].sequence);
+        batch.add_run(s.kv.get(), static_cast<int64_t>(s.history.size()), todo[i], inputs[i].all_logits);
+        const int64_t n = inputs[i].all_logits ? static_cast<int64_t>(todo[i].size()) : 1;
         I.first_logit_row.push_back(rows);
         I.n_logit_rows.push_back(n);
         rows += n;
     }
-    if (batch.n_rows() == 0) return;
-    I.forward->eval(batch, I.logits);
-    for (const Input& in : inputs) {
-        Sequence& s = I.at(in.sequence);
-        s.history.insert(s.history.end(), in.tokens.begin(), in.tokens.end());
+    if (I.prefix_cache)
+        batch.after_chunk = [&](const arch::Batch& chunk) {
+            for (const arch::SequenceRun& r : chunk.runs) {
+                const size_t i = static_cast<size_t>(
+                    std::find_if(batch.runs.begin(), batch.runs.end(),
+                                 [&](const arch::SequenceRun& whole) { return whole.kv == r.kv; }) -
+                    batch.runs.begin());
+                Sequence& s = I.at(inputs[i].sequence);
+                std::vector<int32_t> stored = s.history;  // the sequence's tokens up to this chunk's end
+                stored.insert(stored.end(), todo[i].begin(), todo[i].begin() + (r.pos0 + r.n_rows - batch.runs[i].pos0));
+                s.blocks_offered = I.prefix_cache->offer(*s.kv, stored, s.blocks_offered);
+            }
+        };
+    try {
+        try {
+            I.forward->eval(batch, I.logits);
+        } catch (const OutOfMemory&) {
+            // The prefix cache's blocks give way to the live sequences: drop them and try once more
+            // (the failed pass stored only rows at positions the retry stores again).
+            if (!I.prefix_cache || I.prefix_cache->blocks() == 0) throw;
+            I.prefix_cache->clear();
+            I.forward->eval(batch, I.logits);
+        }
+    } catch (const OutOfMemory&) {
+        // Out of KV memory after all: the sequences keep the tokens they had before this step.
+        for (size_t i = 0; i < inputs.size(); ++i) {
+            Sequence& s = I.at(inputs[i].sequence);
+            if (adopted[i]) {
+                s.kv->clear();
+                s.history.clear();
+                s.blocks_offered = s.reused = 0;
+            }
+        }
+        I.first_logit_row.clear();
+        I.n_logit_rows.clear();
+        throw;
+    }
+    for (size_t i = 0; i < inputs.size(); ++i) {
+        Sequence& s = I.at(inputs[i].sequence);
+        s.history.insert(s.history.end(), todo[i].begin(), todo[i].end());
     }
 }
 
@@ -168,7 +231,8 @@ Engine::KvPoolUsage Engine::kv_pool_usage() const {
     u.warm_blocks = static_cast<int64_t>(pool.live_blocks(cache::KvTier::Warm));
     u.shared_blocks = static_cast<int64_t>(pool.shared_blocks());
     u.committed_bytes = pool.committed_bytes();
-    u.capacity_bytes = impl_->kv_pool_bytes;
+    u.prefix_cache_blocks = impl_->prefix_cache ? impl_->prefix_cache->blocks() : 0;
+    u.capacity_bytes = pool.capacity_bytes();
     return u;
 }
 

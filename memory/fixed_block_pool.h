@@ -34,6 +34,8 @@ public:
     size_t slab_bytes() const { return slab_bytes_; }
     size_t live_blocks() const { return live_; }
     size_t slabs() const { return slabs_.size(); }
+    // True when the next allocate() takes a new slab from the backing pool.
+    bool needs_slab() const { return free_.empty(); }
     // Fewest slabs that could hold the live blocks.
     size_t slabs_needed() const { return (live_ + blocks_per_slab_ - 1) / blocks_per_slab_; }
 

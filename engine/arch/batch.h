@@ -5,6 +5,7 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -23,6 +24,9 @@ struct Batch {
     std::vector<int32_t> tokens;       // one per row
     std::vector<uint8_t> wants_logits;  // one per row
     std::vector<SequenceRun> runs;     // in row order, covering every row exactly once
+    // Called after each chunk of rows is evaluated (their K/V rows are in the caches), with that
+    // chunk: the engine registers prefix-cache blocks there, while window layers still hold them.
+    std::function<void(const Batch& chunk)> after_chunk;
 
     int64_t n_rows() const { return static_cast<int64_t>(tokens.size()); }
     int64_t n_logit_rows() const { return std::count(wants_logits.begin(), wants_logits.end(), uint8_t{1}); }
@@ -73,6 +77,7 @@ void eval_in_chunks(const Batch& batch, int64_t n_vocab, int64_t max_rows, std::
         const int64_t wanted = chunk.n_logit_rows();
         eval_chunk(chunk, wanted ? logits.data() + logit_rows_done * n_vocab : nullptr);
         logit_rows_done += wanted;
+        if (batch.after_chunk) batch.after_chunk(chunk);
     }
 }
 

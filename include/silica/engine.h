@@ -31,6 +31,10 @@ struct EngineOptions {
     // kDefaultPoolSequences sequences at the full context.
     uint64_t kv_pool_bytes = 0;
     static constexpr int64_t kDefaultPoolSequences = 64;
+    // > 0: a prefix cache of up to this many tokens of earlier sequences' KV, shared by
+    // reference: a new sequence's first decode() (without all_logits) takes the longest cached
+    // run of its tokens' leading 32-token blocks and evaluates only the rest (at least one token).
+    int64_t prefix_cache_tokens = 0;
 };
 
 class Engine {
@@ -58,6 +62,8 @@ public:
     int64_t n_past(SequenceId id) const;
     // The tokens in the sequence's KV cache.
     std::span<const int32_t> tokens(SequenceId id) const;
+    // Tokens the sequence's first decode() took from the prefix cache.
+    int64_t reused_tokens(SequenceId id) const;
 
     // The new tokens of one sequence in a step: logits for its last token, or for every one.
     struct Input {
@@ -67,7 +73,8 @@ public:
     };
     // One step: appends each input's tokens to its sequence, all evaluated in one forward pass.
     // A sequence appears at most once per step. Throws silica::Error (changing nothing) for an
-    // unknown or repeated sequence, empty input, a context overflow or an out-of-range token.
+    // unknown or repeated sequence, empty input, a context overflow or an out-of-range token, and
+    // silica::OutOfMemory (every sequence keeps its tokens) when the KV pool cannot hold the step.
     void decode(std::span<const Input> inputs);
     // Logits of input `input` of the last decode(): its i-th token's with all_logits, else its last.
     std::span<const float> logits(size_t input, int64_t i = -1) const;
@@ -80,7 +87,8 @@ public:
 
     struct KvPoolUsage {
         int64_t hot_blocks = 0, warm_blocks = 0;  // live blocks, each counted once
-        int64_t shared_blocks = 0;                // of those, held by more than one sequence
+        int64_t shared_blocks = 0;                // of those, held by more than one owner
+        int64_t prefix_cache_blocks = 0;          // token blocks the prefix cache holds
         uint64_t committed_bytes = 0;             // pages taken from the reserved range
         uint64_t capacity_bytes = 0;              // the reserved range (kv_pool_bytes)
     };

@@ -168,3 +168,82 @@ TEST_CASE("engine pool accounting: random create, fork, decode, truncate and fre
     CHECK(u.committed_bytes > 0);  // slabs stay for the next sequences
     CHECK(u.committed_bytes <= u.capacity_bytes);
 }
+
+TEST_CASE("engine prefix cache: a prompt that starts like an earlier one shares its blocks", "[engine][prefix]") {
+    for (const std::string arch : {"gpt2", "gpt-oss"}) {  // gpt-oss: rings that wrap past 260 tokens
+        INFO(arch);
+        auto model = Model::load(test::synthetic_model(arch, "q8_0"));
+        const int64_t n_ctx = arch == "gpt2" ? 128 : 400;
+        EngineOptions o;
+        o.n_ctx = n_ctx;
+        o.n_threads = 2;
+        o.prefix_cache_tokens = 4096;
+        Engine engine(model, o);
+        std::vector<int32_t> p1;
+        for (int i = 0; i < (arch == "gpt2" ? 110 : 330); ++i) p1.push_back((i * 13 + 1) % 300);
+        std::vector<int32_t> p2(p1.begin(), p1.end() - 10);  // shares all but the last 10 tokens
+        p2.push_back(7);
+
+        const auto a = engine.create_sequence();
+        const Engine::Input first[] = {{a, p1}};
+        engine.decode(first);
+        CHECK(engine.reused_tokens(a) == 0);
+        const auto before = engine.kv_pool_usage();
+        CHECK(before.prefix_cache_blocks == static_cast<int64_t>(p1.size()) / 32);
+
+        const auto b = engine.create_sequence();
+        const Engine::Input second[] = {{b, p2}};
+        engine.decode(second);
+        const int64_t shared = (static_cast<int64_t>(p2.size()) - 1) / 32 * 32;
+        CHECK(engine.reused_tokens(b) == shared);
+        CHECK(engine.n_past(b) == static_cast<int64_t>(p2.size()));
+        // As a session that evaluated the shared blocks, then the rest (a GPT-2 prefill's rows can
+        // differ in the last bits with the chunk they are evaluated in: attention tiles queries).
+        const std::vector<int32_t> p2_head(p2.begin(), p2.begin() + shared), p2_tail(p2.begin() + shared, p2.end());
+        CHECK(copy(engine.logits(0)) == session_logits(model, n_ctx, {p2_head, p2_tail}));
+        CHECK(engine.kv_pool_usage().shared_blocks > 0);
+
+        // Both go on decoding; a's rows are untouched by b's copies of their shared blocks.
+        const std::vector<int32_t> next = {9};
+        const Engine::Input step[] = {{a, next}, {b, next}};
+        engine.decode(step);
+        CHECK(copy(engine.logits(0)) == session_logits(model, n_ctx, {p1, next}));
+        CHECK(copy(engine.logits(1)) == session_logits(model, n_ctx, {p2_head, p2_tail, next}));
+
+        engine.free_sequence(a);
+        engine.free_sequence(b);
+        const auto u = engine.kv_pool_usage();
+        CHECK(u.prefix_cache_blocks > 0);  // the cache still holds blocks of both prompts
+        CHECK(u.hot_blocks > 0);
+    }
+}
+
+TEST_CASE("engine prefix cache gives way when the pool is full", "[engine][prefix]") {
+    auto model = Model::load(test::synthetic_model("gpt2", "q8_0"));
+    EngineOptions o;
+    o.n_ctx = 128;
+    o.n_threads = 1;
+    o.prefix_cache_tokens = 100000;
+    // Room for a little over two sequences at the full context.
+    const uint64_t per_sequence = [&] {
+        Engine probe(model, o);
+        const auto s = probe.create_sequence();
+        const std::vector<int32_t> full(128, 3);
+        const Engine::Input in[] = {{s, full}};
+        probe.decode(in);
+        return probe.kv_pool_usage().committed_bytes;
+    }();
+    o.kv_pool_bytes = per_sequence * 2;
+    Engine engine(model, o);
+    // Many different prompts: the cache would keep all of them, the pool cannot.
+    for (int32_t p = 0; p < 12; ++p) {
+        const auto s = engine.create_sequence();
+        const std::vector<int32_t> prompt(120, p);
+        const Engine::Input in[] = {{s, prompt}};
+        CHECK_NOTHROW(engine.decode(in));
+        engine.free_sequence(s);
+    }
+    const auto u = engine.kv_pool_usage();
+    CHECK(u.committed_bytes <= u.capacity_bytes);
+    CHECK(u.prefix_cache_blocks < 12 * 3);  // it had to let go of earlier prompts' blocks
+}
