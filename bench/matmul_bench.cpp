@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "apps/bench/bandwidth_probe.h"
+#include "apps/common/environment_settings.h"
 #include "kernels/amx.h"
 #include "kernels/isa.h"
 #include "kernels/matmul.h"
@@ -153,10 +154,8 @@ void bm_matmul(benchmark::State& state, TensorType t, Shape s, Isa isa, int64_t 
     if (state.thread_index() == 0) {
         peaks();  // measured before the first timed loop, at the detected ISA
         set_isa_for_testing(isa);
-        if (amx)
-            reset_amx_for_testing();  // as detected, or off with SILICA_AMX=0
-        else
-            set_amx_for_testing(false);
+        // As detected, or off with SILICA_AMX=0 (the apps' switch, apps/common/environment_settings.h).
+        set_amx_for_testing(amx && silica::app::environment_switch("SILICA_AMX"));
         setup(t, s, m);
         if (repacked && !g_fixture.has_repacked) {
             g_fixture.repacked.assign(repacked_bytes(t, s.rows, s.cols) + 64, 0);

@@ -54,6 +54,7 @@ Engine::Engine(std::shared_ptr<const Model> model, const EngineOptions& options)
     impl_->pool = make_thread_pool(options.n_threads, options.numa);
     arch::ForwardOptions fo;
     fo.pool = impl_->pool.get();
+    fo.profile = options.profile;
     impl_->forward = model->impl().arch->make_forward(fo);
     impl_->kv_layout = kv_layout(*model, impl_->n_ctx, options.kv_type, options.kv_hot_tokens, 0);
     const uint64_t pool_bytes = options.kv_pool_bytes > 0

@@ -15,7 +15,7 @@ std::shared_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
     // Before binding: repacking may release pages of the file's buffer.
     impl->fingerprint = model_fingerprint(impl->file);
     if (options.progress) options.progress(0.5);
-    impl->arch = arch::bind_architecture(impl->file, impl->params);
+    impl->arch = arch::bind_architecture(impl->file, impl->params, {options.repack, options.huge_pages});
     impl->tokenizer = tokenizer_from_gguf(impl->file);
     if (impl->tokenizer->n_vocab() != impl->params.n_vocab)
         throw Error(path + ": tokenizer has " + std::to_string(impl->tokenizer->n_vocab()) +

@@ -37,6 +37,7 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& optio
     impl_->pool = make_thread_pool(options.n_threads, options.numa);
     arch::ForwardOptions fo;
     fo.pool = impl_->pool.get();
+    fo.profile = options.profile;
     impl_->forward = model->impl().arch->make_forward(fo);
     impl_->kv = std::make_unique<cache::KvCache>(
         kv_layout(*model, impl_->n_ctx, options.kv_type, options.kv_hot_tokens, options.kv_budget_bytes));

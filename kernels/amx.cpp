@@ -33,22 +33,20 @@ const AmxFeatures& detected() {
     return features;
 }
 
-bool allowed_by_environment() {
-    const char* v = std::getenv("SILICA_AMX");
-    return !(v && std::strcmp(v, "0") == 0);
-}
-
-// -1: not decided yet (read the environment), 0 off, 1 on.
+// set_amx_allowed(): the process's setting.
+std::atomic<bool> g_allowed{true};
+// -1: no test override (g_allowed decides), 0 off, 1 on.
 std::atomic<int> g_override{-1};
 
 bool active(bool detected_feature) {
     const int o = g_override.load(std::memory_order_relaxed);
     if (o >= 0) return o == 1 && detected_feature;
-    static const bool from_env = allowed_by_environment();
-    return from_env && detected_feature;
+    return g_allowed.load(std::memory_order_relaxed) && detected_feature;
 }
 
 }  // namespace
+
+void set_amx_allowed(bool allowed) { g_allowed.store(allowed, std::memory_order_relaxed); }
 
 bool detected_amx_int8() { return detected().int8; }
 

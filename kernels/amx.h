@@ -20,9 +20,11 @@ constexpr int64_t kAmxMinRows = 12;
 // state (arch_prctl ARCH_REQ_XCOMP_PERM, asked once).
 bool detected_amx_int8();
 
-// detected_amx_int8(), unless switched off by the environment (SILICA_AMX=0) or by
-// set_amx_for_testing(false). Kernels also check active_isa() == avx512.
+// detected_amx_int8(), unless switched off by set_amx_allowed(false) (silica::set_kernel_settings;
+// the apps take it from SILICA_AMX=0) or set_amx_for_testing(false). Kernels also check
+// active_isa() == avx512.
 bool active_amx_int8();
+void set_amx_allowed(bool allowed);
 
 // True when CPUID reports AMX-TILE and AMX-BF16 and the tile data state was granted.
 bool detected_amx_bf16();

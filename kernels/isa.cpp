@@ -52,19 +52,8 @@ const Detected& detected() {
     return d;
 }
 
-// The environment's choice, checked once (a bad value throws on every call until fixed).
-Isa environment_isa() {
-    static const Isa isa = [] {
-        const char* env = std::getenv("SILICA_ISA");
-        if (env == nullptr || *env == '\0') return detected().isa;
-        const Isa wanted = isa_from_name(env);
-        if (wanted > detected().isa)
-            throw Error("SILICA_ISA=" + std::string(env) + " but this CPU only supports " +
-                        std::string(isa_name(detected().isa)));
-        return wanted;
-    }();
-    return isa;
-}
+// -1: no cap (the detected ISA); otherwise the Isa value set_isa_cap() chose.
+std::atomic<int> g_cap{-1};
 
 // -1: no test override; otherwise the Isa value. bf16 / vbmi overrides: true allowed, false hidden.
 std::atomic<int> g_test_isa{-1};
@@ -77,10 +66,18 @@ Isa detected_isa() { return detected().isa; }
 bool detected_avx512_bf16() { return detected().bf16; }
 bool detected_avx512_vbmi() { return detected().vbmi; }
 
+void set_isa_cap(Isa cap) {
+    if (cap > detected().isa)
+        throw Error("the kernels cannot use " + std::string(isa_name(cap)) + ": this CPU only supports " +
+                    std::string(isa_name(detected().isa)));
+    g_cap.store(static_cast<int>(cap), std::memory_order_relaxed);
+}
+
 Isa active_isa() {
     const int forced = g_test_isa.load(std::memory_order_relaxed);
     if (forced >= 0) return static_cast<Isa>(forced);
-    return environment_isa();
+    const int cap = g_cap.load(std::memory_order_relaxed);
+    return cap >= 0 ? static_cast<Isa>(cap) : detected().isa;
 }
 
 bool active_avx512_bf16() {
@@ -110,7 +107,7 @@ Isa isa_from_name(std::string_view name) {
     if (name == "scalar") return Isa::scalar;
     if (name == "avx2") return Isa::avx2;
     if (name == "avx512") return Isa::avx512;
-    throw Error("SILICA_ISA='" + std::string(name) + "' is not one of scalar, avx2, avx512");
+    throw Error("unknown instruction set '" + std::string(name) + "' (expected scalar, avx2 or avx512)");
 }
 
 std::string_view isa_name(Isa isa) {

@@ -20,10 +20,12 @@ Isa detected_isa();
 bool detected_avx512_bf16();
 bool detected_avx512_vbmi();
 
-// The ISA the kernels use: detected_isa(), lowered by the environment variable
-// SILICA_ISA=scalar|avx2|avx512 (it can only lower it: asking for more than the CPU has, or an
-// unknown name, throws silica::Error), or whatever set_isa_for_testing() chose last.
+// The ISA the kernels use: detected_isa(), lowered by set_isa_cap(), or whatever
+// set_isa_for_testing() chose last.
 Isa active_isa();
+// Caps the ISA for the whole process (silica::set_kernel_settings; the apps take it from
+// SILICA_ISA). Asking for more than detected_isa() throws silica::Error.
+void set_isa_cap(Isa cap);
 // True when the active ISA is avx512 and the CPU has AVX512-BF16 (vdpbf16ps).
 bool active_avx512_bf16();
 // True when the active ISA is avx512 and the CPU has AVX512-VBMI (vpermb: the MXFP4 x16 kernels
@@ -34,11 +36,11 @@ bool active_avx512_vbmi();
 // detected_isa() (throws otherwise); `allow_bf16 = false` hides AVX512-BF16, `allow_vbmi = false`
 // AVX512-VBMI, to test the fallbacks.
 void set_isa_for_testing(Isa isa, bool allow_bf16 = true, bool allow_vbmi = true);
-// Back to the detected / environment choice.
+// Back to the detected / capped choice.
 void reset_isa_for_testing();
 
 std::string_view isa_name(Isa isa);
-// "scalar" / "avx2" / "avx512" -> Isa; anything else throws silica::Error (used for SILICA_ISA).
+// "scalar" / "avx2" / "avx512" -> Isa; anything else throws silica::Error.
 Isa isa_from_name(std::string_view name);
 
 }  // namespace silica::kernels

@@ -18,11 +18,7 @@
 namespace silica::kernels {
 namespace {
 
-bool enabled_from_env() {
-    const char* v = std::getenv("SILICA_ONEDNN");
-    return v == nullptr || std::strcmp(v, "0") != 0;
-}
-bool g_enabled = enabled_from_env();
+bool g_enabled = true;  // set_onednn_enabled (silica::set_kernel_settings)
 
 // oneDNN (Debian builds it with OpenMP) would start an OpenMP team in every calling thread, on top
 // of the engine's own threads. The team size is a per-thread setting; omp_set_num_threads is

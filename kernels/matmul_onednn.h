@@ -27,7 +27,7 @@ constexpr int64_t kOneDnnChunkRows = 64;
 int64_t onednn_min_rows(TensorType weight_type);
 
 // Tests and benchmarks switch the oneDNN path off to reach Silica's own kernels (default: on;
-// the environment variable SILICA_ONEDNN=0 also turns it off). Not thread-safe: set it before
+// silica::set_kernel_settings sets it for the process). Not thread-safe: set it before
 // matmuls run.
 void set_onednn_enabled(bool enabled);
 bool onednn_enabled();

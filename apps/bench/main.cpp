@@ -80,25 +80,6 @@ FileFacts read_file_facts(const std::string& path) {
     return facts;
 }
 
-// Sets an environment variable for its lifetime, then restores the previous value.
-class ScopedEnvironment {
-public:
-    ScopedEnvironment(const char* name, const char* value) : name_(name) {
-        if (const char* old = std::getenv(name)) old_ = old;
-        ::setenv(name, value, 1);
-    }
-    ~ScopedEnvironment() {
-        if (old_) ::setenv(name_, old_->c_str(), 1);
-        else ::unsetenv(name_);
-    }
-    ScopedEnvironment(const ScopedEnvironment&) = delete;
-    ScopedEnvironment& operator=(const ScopedEnvironment&) = delete;
-
-private:
-    const char* name_;
-    std::optional<std::string> old_;
-};
-
 // Restores the kernels' ISA choice when the simd ablation is done (or throws).
 struct ScalarIsaScope {
     ScalarIsaScope() { silica::kernels::set_isa_for_testing(silica::kernels::Isa::scalar); }
@@ -118,7 +99,7 @@ public:
         if (!o_.compare_file.empty()) compare_entries = read_json_entries(o_.compare_file);
         const FileFacts facts = read_file_facts(o_.model);
 
-        model_ = silica::Model::load(o_.model);
+        model_ = silica::Model::load(o_.model, silica::app::load_options_from_environment());
         if (!o_.parallel.empty()) return run_parallel(started, facts);
         const auto memory_after_load = read_process_memory();
 
@@ -206,6 +187,7 @@ private:
         s.kv_hot_tokens = o_.kv_hot;
         s.kv_budget_bytes = static_cast<uint64_t>(o_.kv_budget_mib * 1024.0 * 1024.0);
         s.numa = o_.numa;
+        s.profile = silica::app::profile_from_environment();
         return s;
     }
 
@@ -239,6 +221,7 @@ private:
         p.engine.kv_type = s.kv_type;
         p.engine.kv_hot_tokens = s.kv_hot_tokens;
         p.engine.numa = s.numa;
+        p.engine.profile = s.profile;
         for (size_t i = 0; i < o_.parallel.size(); ++i) {
             progress_.update("parallel " + std::to_string(o_.parallel[i]), static_cast<int>(i),
                              static_cast<int>(o_.parallel.size()));
@@ -389,30 +372,42 @@ private:
             row.note = "on: weights repacked at load into 16-row interleaved blocks; off: SILICA_REPACK=0 "
                        "(GGUF layout, zero-copy from the mapping)";
             row.on = main_variant("repacked (this run)", main_run, record);
-            row.off = measure_with_switch_off("SILICA_REPACK", "GGUF layout (SILICA_REPACK=0)", w);
+            row.off = measure_with_model_reloaded("GGUF layout (SILICA_REPACK=0)", w, [](silica::LoadOptions& lo) {
+                lo.repack = false;
+            });
         } else {
-            // prefetch: like repack, the switch is read when a model loads.
             row.available = true;
             row.note = "on: software prefetch of weights (GEMV next blocks, chosen experts, the matrix after "
                        "attention); off: SILICA_PREFETCH=0";
             row.on = main_variant("prefetch on (this run)", main_run, record);
-            row.off = measure_with_switch_off("SILICA_PREFETCH", "prefetch off (SILICA_PREFETCH=0)", w);
+            const silica::KernelSettings as_run = silica::kernel_settings();
+            silica::KernelSettings off = as_run;
+            off.software_prefetch = false;
+            silica::set_kernel_settings(off);
+            try {
+                row.off = measure_variant("prefetch off (SILICA_PREFETCH=0)", w);
+            } catch (...) {
+                silica::set_kernel_settings(as_run);
+                throw;
+            }
+            silica::set_kernel_settings(as_run);
         }
         return row;
     }
 
-    // Measures w with a model loaded while the environment switch `variable` is 0 (switches
-    // read at load), then loads the model as it was. The main model is released first: a second
-    // copy of a 12 GB model would not fit next to it.
-    VariantFigures measure_with_switch_off(const char* variable, const std::string& label, const WorkloadOptions& w) {
+    // Measures w with the model loaded again with load options changed by `change`, then loads
+    // it as it was. The main model is released first: a second copy of a 12 GB model would not
+    // fit next to it.
+    template <class Change>
+    VariantFigures measure_with_model_reloaded(const std::string& label, const WorkloadOptions& w, Change&& change) {
+        const silica::LoadOptions as_run = silica::app::load_options_from_environment();
+        silica::LoadOptions changed = as_run;
+        change(changed);
         model_.reset();
-        {
-            ScopedEnvironment off(variable, "0");
-            model_ = silica::Model::load(o_.model);
-        }
+        model_ = silica::Model::load(o_.model, changed);
         VariantFigures v = measure_variant(label, w);
         model_.reset();
-        model_ = silica::Model::load(o_.model);
+        model_ = silica::Model::load(o_.model, as_run);
         return v;
     }
 

@@ -1,10 +1,13 @@
 // The exit contract every Silica command keeps: 0 on success, 2 for a usage error, 1 for a
 // runtime error, each error as one "error: ..." line on stderr (never an uncaught exception).
+// It also applies the kernel switches of the environment (apps/common/environment_settings.h).
 #pragma once
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
 #include <new>
+
+#include "apps/common/environment_settings.h"
 
 namespace silica::app {
 
@@ -21,6 +24,12 @@ int run_main(CLI::App& app, Parse&& parse, Run&& run) {
     } catch (const CLI::ParseError& e) {
         std::fprintf(stderr, "error: %s\n", e.what());
         return 2;
+    }
+    try {
+        set_kernel_settings(kernel_settings_from_environment());
+    } catch (const std::exception& e) {  // only SILICA_ISA can be wrong
+        std::fprintf(stderr, "error: SILICA_ISA: %s\n", e.what());
+        return 1;
     }
     try {
         return run();

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "apps/common/environment_settings.h"
 #include "silica/session.h"
 
 namespace silica::app {
@@ -43,6 +44,7 @@ inline SessionOptions session_options(const SessionFlags& flags, int64_t n_ctx) 
     so.kv_hot_tokens = flags.kv_hot;
     so.kv_budget_bytes = static_cast<uint64_t>(flags.kv_budget_mib * 1024.0 * 1024.0);
     so.numa = flags.numa;
+    so.profile = profile_from_environment();
     return so;
 }
 

@@ -157,7 +157,7 @@ int64_t resume_session(silica::Session& session, const std::string& path, const 
 }
 
 int run(const Options& o, const std::vector<int32_t>& given_tokens) {
-    silica::LoadOptions lo;
+    silica::LoadOptions lo = silica::app::load_options_from_environment();
     lo.use_mmap = !o.no_mmap;
     auto model = silica::Model::load(o.model, lo);
     const silica::SessionOptions so = silica::app::session_options(o.session, o.ctx_size);

@@ -50,7 +50,7 @@ int run(const Options& o) {
     std::optional<KlBaseReader> base;
     if (!o.kl.empty()) base.emplace(o.kl);
 
-    silica::LoadOptions lo;
+    silica::LoadOptions lo = silica::app::load_options_from_environment();
     lo.use_mmap = !o.no_mmap;
     auto model = silica::Model::load(o.model, lo);
     const silica::ModelParams& p = model->params();

@@ -20,7 +20,8 @@ int main(int argc, char** argv) {
                                           "q4_K q5_K q6_K); GPT-OSS experts are always mxfp4");
     app.add_option("--seed", spec.seed, "random seed");
     app.add_option("--n-layer", spec.n_layer, "override the preset's layer count")->check(CLI::Range(1, 1000));
-    app.add_option("--tokenizer-dir", spec.tokenizer_dir, "folder with the tokenizer files");
+    app.add_option("--tokenizer-dir", spec.tokenizer_dir, "folder with the tokenizer files")
+        ->envname("SILICA_TOKENIZER_DIR");
     app.add_option("-o,--out", out, "output GGUF file")->required();
     bool quiet = false;
     app.add_flag("-q,--quiet", quiet, "no progress output");

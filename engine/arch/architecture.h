@@ -11,8 +11,10 @@
 
 #include "cache/kv_cache.h"
 #include "engine/arch/batch.h"
+#include "engine/arch/weight.h"
 #include "quant/types.h"
 #include "silica/model.h"
+#include "silica/session.h"
 
 namespace silica {
 class ThreadPool;
@@ -23,6 +25,7 @@ namespace silica::arch {
 
 struct ForwardOptions {
     ThreadPool* pool = nullptr;  // never null when a Forward runs
+    OpProfile profile = OpProfile::off;
 };
 
 // How a sequence's KV cache is stored (the architecture adds its layer shapes and windows).
@@ -63,6 +66,7 @@ public:
 
 // Binds the architecture named in the file's metadata; fills `params`. Throws silica::Error
 // naming the missing or malformed tensor/key.
-std::unique_ptr<Architecture> bind_architecture(const gguf::File& file, ModelParams& params);
+std::unique_ptr<Architecture> bind_architecture(const gguf::File& file, ModelParams& params,
+                                                const WeightOptions& options);
 
 }  // namespace silica::arch

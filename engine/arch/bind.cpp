@@ -3,19 +3,17 @@
 #include "engine/arch/gpt_oss.h"
 #include "engine/arch/weight.h"
 #include "engine/gguf/gguf.h"
-#include "kernels/prefetch.h"
 #include "silica/error.h"
 
 namespace silica::arch {
 
-std::unique_ptr<Architecture> bind_architecture(const gguf::File& file, ModelParams& params) {
-    // Process-wide (the kernels have no per-model state): the last model loaded decides.
-    kernels::set_software_prefetch(prefetch_enabled_by_environment());
+std::unique_ptr<Architecture> bind_architecture(const gguf::File& file, ModelParams& params,
+                                                const WeightOptions& options) {
     params.architecture = file.get_string("general.architecture", "");
     params.name = file.get_string("general.name", "");
     if (params.architecture.empty()) throw Error(file.path() + ": missing general.architecture");
-    if (params.architecture == "gpt2") return bind_gpt2(file, params);
-    if (params.architecture == "gpt-oss") return bind_gpt_oss(file, params);
+    if (params.architecture == "gpt2") return bind_gpt2(file, params, options);
+    if (params.architecture == "gpt-oss") return bind_gpt_oss(file, params, options);
     throw Error(file.path() + ": unsupported architecture '" + params.architecture + "' (supported: gpt2, gpt-oss)");
 }
 

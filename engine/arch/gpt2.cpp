@@ -23,7 +23,7 @@ namespace {
 // Measured on gpt2-124m Q8_0 (2 threads, 128+64 tokens): 187.5 vs 179.8 tok/s without; 64 KiB 185.4.
 constexpr size_t kAttnOutPrefetchBytes = 256 * 1024;
 
-Gpt2Weights load_weights(const gguf::File& f) {
+Gpt2Weights load_weights(const gguf::File& f, const WeightOptions& options) {
     Gpt2Weights w;
     auto& c = w.cfg;
     const std::string a = "gpt2.";
@@ -38,7 +38,7 @@ Gpt2Weights load_weights(const gguf::File& f) {
         throw Error(f.path() + ": invalid or missing gpt2 hyper-parameters (embedding_length, block_count, "
                                "attention.head_count, context_length)");
 
-    TensorBinder b(f);
+    TensorBinder b(f, options);
     const gguf::TensorInfo* embd = f.tensor("token_embd.weight");
     if (!embd) throw Error(f.path() + ": missing tensor 'token_embd.weight'");
     c.n_vocab = embd->ne[1];
@@ -74,7 +74,7 @@ Gpt2Weights load_weights(const gguf::File& f) {
 class Gpt2Forward final : public Forward {
 public:
     Gpt2Forward(const Gpt2Weights& w, const ForwardOptions& o)
-        : w_(w), opt_(o), linear_(*o.pool, profiler_), attn_scratch_(o.pool->n_threads()) {}
+        : w_(w), opt_(o), profiler_(o.profile), linear_(*o.pool, profiler_), attn_scratch_(o.pool->n_threads()) {}
 
     void eval(const Batch& batch, std::vector<float>& logits) override {
         profiler_.begin_eval(batch.n_rows());
@@ -214,8 +214,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Architecture> bind_gpt2(const gguf::File& file, ModelParams& params) {
-    Gpt2Weights w = load_weights(file);
+std::unique_ptr<Architecture> bind_gpt2(const gguf::File& file, ModelParams& params, const WeightOptions& options) {
+    Gpt2Weights w = load_weights(file, options);
     const auto& c = w.cfg;
     params.n_vocab = c.n_vocab;
     params.n_ctx_train = c.n_ctx_train;

@@ -38,7 +38,7 @@ struct Gpt2Weights {
     Weight output;  // [V][C]; the token embedding when the file has no output.weight
 };
 
-std::unique_ptr<Architecture> bind_gpt2(const gguf::File& file, ModelParams& params);
+std::unique_ptr<Architecture> bind_gpt2(const gguf::File& file, ModelParams& params, const WeightOptions& options);
 
 // Slow scalar reference (double accumulation, dequantized weights, no threads): logits of every
 // position of `tokens`, evaluated from position 0. Used only by tests.

@@ -96,7 +96,7 @@ void apply_rope(float* x, int64_t n_heads, int64_t head_dim, const float* cos, c
     }
 }
 
-GptOssWeights load_weights(const gguf::File& f) {
+GptOssWeights load_weights(const gguf::File& f, const WeightOptions& options) {
     GptOssWeights w;
     auto& c = w.cfg;
     const std::string a = "gpt-oss.";
@@ -123,7 +123,7 @@ GptOssWeights load_weights(const gguf::File& f) {
         c.n_expert_used <= 0 || c.n_expert_used > c.n_expert || c.sliding_window < 0)
         throw Error(f.path() + ": invalid or missing gpt-oss hyper-parameters");
 
-    TensorBinder b(f);
+    TensorBinder b(f, options);
     const gguf::TensorInfo* embd = f.tensor("token_embd.weight");
     if (!embd) throw Error(f.path() + ": missing tensor 'token_embd.weight'");
     c.n_vocab = embd->ne[1];
@@ -163,7 +163,7 @@ GptOssWeights load_weights(const gguf::File& f) {
 class GptOssForward final : public Forward {
 public:
     GptOssForward(const GptOssWeights& w, const ForwardOptions& o)
-        : w_(w), opt_(o), rope_(w.cfg), linear_(*o.pool, profiler_), attn_scratch_(o.pool->n_threads()) {}
+        : w_(w), opt_(o), rope_(w.cfg), profiler_(o.profile), linear_(*o.pool, profiler_), attn_scratch_(o.pool->n_threads()) {}
 
     void eval(const Batch& batch, std::vector<float>& logits) override {
         profiler_.begin_eval(batch.n_rows());
@@ -418,8 +418,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Architecture> bind_gpt_oss(const gguf::File& file, ModelParams& params) {
-    GptOssWeights w = load_weights(file);
+std::unique_ptr<Architecture> bind_gpt_oss(const gguf::File& file, ModelParams& params, const WeightOptions& options) {
+    GptOssWeights w = load_weights(file, options);
     const auto& c = w.cfg;
     params.n_vocab = c.n_vocab;
     params.n_ctx_train = c.n_ctx_train;

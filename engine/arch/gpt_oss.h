@@ -66,7 +66,7 @@ private:
 // Router: indices of the top-k logits (ties to the lower index) and their softmax weights.
 void route_top_k(const float* logits, int64_t n_expert, int64_t k, int32_t* idx, float* weight);
 
-std::unique_ptr<Architecture> bind_gpt_oss(const gguf::File& file, ModelParams& params);
+std::unique_ptr<Architecture> bind_gpt_oss(const gguf::File& file, ModelParams& params, const WeightOptions& options);
 std::vector<float> gpt_oss_reference_logits(const GptOssWeights& w, std::span<const int32_t> tokens);
 
 }  // namespace silica::arch

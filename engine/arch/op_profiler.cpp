@@ -6,13 +6,6 @@
 
 namespace silica::arch {
 
-ProfileMode profile_mode_from_environment() {
-    const char* v = std::getenv("SILICA_PROFILE");
-    if (v && std::strcmp(v, "1") == 0) return ProfileMode::decode;
-    if (v && std::strcmp(v, "prefill") == 0) return ProfileMode::prefill;
-    return ProfileMode::off;
-}
-
 OpProfiler::~OpProfiler() {
     if (!enabled() || steps_ == 0) return;
     const std::string text = report();

@@ -1,8 +1,8 @@
 // Opt-in wall-clock timer per operation of a forward pass, to see where a decode step's time goes.
 //
-// Switch: SILICA_PROFILE=1 (decode steps) or SILICA_PROFILE=prefill (multi-token evals) in the
-// environment, read once per forward, when it is created. Off (the default), every call below is
-// one predictable branch on a bool and reads no clock.
+// Switch: SessionOptions/EngineOptions::profile, decode steps or multi-token evals (the apps take it
+// from SILICA_PROFILE=1 or SILICA_PROFILE=prefill). Off (the default), every call below is one
+// predictable branch on a bool and reads no clock.
 //
 // On, the forward times each operation (OpScope) of the evals profiled, and end_step() closes
 // each. When the forward is destroyed it prints to stderr the mean time per step of each
@@ -20,17 +20,17 @@
 #include <string>
 #include <vector>
 
+#include "silica/session.h"
+
 namespace silica::arch {
 
-enum class ProfileMode { off, decode, prefill };
-// SILICA_PROFILE: "1" decode, "prefill" prefill, anything else off (reads the environment).
-ProfileMode profile_mode_from_environment();
+using ProfileMode = silica::OpProfile;
 
 class OpProfiler {
 public:
     using Clock = std::chrono::steady_clock;
 
-    explicit OpProfiler(ProfileMode mode = profile_mode_from_environment()) : mode_(mode) {}
+    explicit OpProfiler(ProfileMode mode = ProfileMode::off) : mode_(mode) {}
     ~OpProfiler();  // prints the report when enabled and at least one step was closed
     OpProfiler(const OpProfiler&) = delete;
     OpProfiler& operator=(const OpProfiler&) = delete;

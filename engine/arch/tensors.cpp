@@ -38,9 +38,9 @@ kernels::Matrix TensorBinder::matrix(const std::string& name, int64_t cols, int6
 
 Weight TensorBinder::bind(const gguf::TensorInfo& t, int64_t cols, int64_t rows, int64_t n_expert) const {
     const kernels::Matrix m = matrix_of(t, cols, rows);
-    if (!repack_ || !can_repack_x16(t.type) || !kernels::repacked_kernel_available(t.type))
+    if (!options_.repack || !can_repack_x16(t.type) || !kernels::repacked_kernel_available(t.type))
         return Weight::view(m, n_expert);
-    Weight w = Weight::repacked(m, n_expert);
+    Weight w = Weight::repacked(m, n_expert, options_.huge_pages);
     // The copy is private memory: give the file's pages back so the process holds one copy.
     file_.release_pages(file_.data_offset() + t.offset, t.nbytes);
     return w;

@@ -15,9 +15,7 @@ namespace silica::arch {
 
 class TensorBinder {
 public:
-    // repack: whether weight() / expert_weight() may repack (default: SILICA_REPACK, read here).
-    explicit TensorBinder(const gguf::File& file, bool repack = repack_enabled_by_environment())
-        : file_(file), repack_(repack) {}
+    explicit TensorBinder(const gguf::File& file, const WeightOptions& options = {}) : file_(file), options_(options) {}
 
     bool has(const std::string& name) const { return file_.tensor(name) != nullptr; }
     // The tensor, checked to have exactly `shape` (ggml order); throws otherwise.
@@ -40,7 +38,7 @@ private:
     Weight bind(const gguf::TensorInfo& t, int64_t cols, int64_t rows, int64_t n_expert) const;
 
     const gguf::File& file_;
-    bool repack_;
+    WeightOptions options_;
 };
 
 }  // namespace silica::arch

@@ -20,31 +20,16 @@
 
 namespace silica::arch {
 
-bool repack_enabled_by_environment() {
-    const char* v = std::getenv("SILICA_REPACK");
-    return !(v && std::strcmp(v, "0") == 0);
-}
-
-bool prefetch_enabled_by_environment() {
-    const char* v = std::getenv("SILICA_PREFETCH");
-    return !(v && std::strcmp(v, "0") == 0);
-}
-
 namespace {
 
 constexpr size_t kHugePage = size_t{2} << 20;
 
-bool huge_pages_enabled_by_environment() {
-    const char* v = std::getenv("SILICA_HUGEPAGES");
-    return !(v && std::strcmp(v, "0") == 0);
-}
-
 // Memory for a repacked copy (see weight.h). Buffers of at least one huge page get an anonymous
 // mapping whose start is 2 MiB-aligned (over-map by 2 MiB, unmap the ends), advised MADV_HUGEPAGE
 // before the repack first touches it; the length is not rounded up to 2 MiB, so the tail keeps
-// 4 KiB pages and nothing is wasted. Smaller buffers (or SILICA_HUGEPAGES=0) use the heap.
-std::shared_ptr<uint8_t> allocate_repacked_storage(size_t bytes) {
-    if (bytes < kHugePage || !huge_pages_enabled_by_environment()) {
+// 4 KiB pages and nothing is wasted. Smaller buffers (or huge_pages off) use the heap.
+std::shared_ptr<uint8_t> allocate_repacked_storage(size_t bytes, bool huge_pages) {
+    if (bytes < kHugePage || !huge_pages) {
         auto buffer = std::make_shared<AlignedBuffer>(bytes);
         return std::shared_ptr<uint8_t>(buffer, buffer->as<uint8_t>());
     }
@@ -116,7 +101,7 @@ Weight Weight::view(const kernels::Matrix& matrix, int64_t n_expert) {
     return w;
 }
 
-Weight Weight::repacked(const kernels::Matrix& matrix, int64_t n_expert) {
+Weight Weight::repacked(const kernels::Matrix& matrix, int64_t n_expert, bool huge_pages) {
     if (!can_repack_x16(matrix.type))
         throw Error("weight: cannot repack a " + std::string(type_traits(matrix.type).name) + " matrix");
     Weight w;
@@ -125,7 +110,7 @@ Weight Weight::repacked(const kernels::Matrix& matrix, int64_t n_expert) {
     w.cols_ = matrix.cols;
     w.n_expert_ = n_expert;
     w.expert_stride_ = repacked_bytes(matrix.type, matrix.rows, matrix.cols);
-    std::shared_ptr<uint8_t> buffer = allocate_repacked_storage(w.expert_stride_ * static_cast<size_t>(n_expert));
+    std::shared_ptr<uint8_t> buffer = allocate_repacked_storage(w.expert_stride_ * static_cast<size_t>(n_expert), huge_pages);
     uint8_t* dst = buffer.get();
     repack_in_parallel(matrix, n_expert, dst, w.expert_stride_);
     w.data_ = dst;

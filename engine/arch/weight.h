@@ -29,11 +29,11 @@
 
 namespace silica::arch {
 
-// True unless SILICA_REPACK=0 is set (reads the environment on every call: call once per load).
-bool repack_enabled_by_environment();
-// True unless SILICA_PREFETCH=0 is set (same rule). bind_architecture() passes it to
-// kernels::set_software_prefetch (kernels/prefetch.h) at every model load.
-bool prefetch_enabled_by_environment();
+// How a model's matmul weights are kept (from silica::LoadOptions).
+struct WeightOptions {
+    bool repack = true;      // repack where a repacked kernel exists (else GGUF layout, read in place)
+    bool huge_pages = true;  // repacked copies of >= 2 MiB on 2 MiB-aligned, MADV_HUGEPAGE memory
+};
 
 class Weight {
 public:
@@ -43,7 +43,7 @@ public:
     static Weight view(const kernels::Matrix& matrix, int64_t n_expert = 1);
     // A private repacked copy of `matrix` (n_expert stacked experts, each repacked on its own so
     // any expert count and row count work). The type must satisfy can_repack_x16.
-    static Weight repacked(const kernels::Matrix& matrix, int64_t n_expert = 1);
+    static Weight repacked(const kernels::Matrix& matrix, int64_t n_expert = 1, bool huge_pages = true);
 
     // Shape of one matrix (one expert of a stack).
     int64_t rows() const { return rows_; }

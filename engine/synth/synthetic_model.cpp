@@ -247,7 +247,6 @@ void write_model(const Spec& s, const std::string& path, const std::function<voi
 }
 
 std::string default_tokenizer_dir(const std::string& installed_dir, const std::string& source_dir) {
-    if (const char* env = std::getenv("SILICA_TOKENIZER_DIR")) return env;
     std::error_code ec;
     if (std::filesystem::exists(installed_dir + "/gpt2.vocab.gz", ec)) return installed_dir;
     return source_dir;

@@ -29,8 +29,8 @@ std::vector<std::string> weight_type_names();
 // of bytes written. Throws silica::Error on bad specs or I/O failures.
 void write_model(const Spec& spec, const std::string& path, const std::function<void(double)>& progress = {});
 
-// Where the tokenizer files are: $SILICA_TOKENIZER_DIR, the installed share/silica/tokenizers,
-// or the source tree's models/tokenizers — the first that exists.
+// Where the tokenizer files are: the installed share/silica/tokenizers, or else the source
+// tree's models/tokenizers (synth's --tokenizer-dir / SILICA_TOKENIZER_DIR come first).
 std::string default_tokenizer_dir(const std::string& installed_dir, const std::string& source_dir);
 
 }  // namespace silica::synth

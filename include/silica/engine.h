@@ -26,6 +26,7 @@ struct EngineOptions {
     KvType kv_type = KvType::F16;  // the hot tier
     int64_t kv_hot_tokens = -1;    // per sequence, as SessionOptions::kv_hot_tokens
     std::string numa = "none";     // as SessionOptions::numa
+    OpProfile profile = OpProfile::off;
     // All sequences' KV blocks together (address space reserved up front; pages are committed as
     // blocks fill). A step that needs a block beyond it throws silica::OutOfMemory. 0: room for
     // kDefaultPoolSequences sequences at the full context.

@@ -12,6 +12,12 @@ class Session;
 
 struct LoadOptions {
     bool use_mmap = true;  // false: read the file into private memory (--no-mmap)
+    // Repack matmul weights at load into the kernels' interleaved layout where a repacked kernel
+    // exists (false: every weight stays in GGUF layout, read in place; the apps: SILICA_REPACK=0).
+    bool repack = true;
+    // Repacked copies of 2 MiB or more on 2 MiB-aligned memory advised MADV_HUGEPAGE (the apps:
+    // SILICA_HUGEPAGES=0 turns it off).
+    bool huge_pages = true;
     // Called with a fraction in [0, 1] while loading (for progress bars); may be empty.
     std::function<void(double)> progress;
 };

@@ -13,6 +13,10 @@ class Model;
 class PrefixCache;
 
 enum class KvType { F32, F16, BF16, Q8_0 };
+
+// Per-operation timing of a forward pass, printed to stderr when the session or engine ends:
+// of single-token decode steps, of multi-token evaluations (prefill), or none.
+enum class OpProfile { off, decode, prefill };
 KvType parse_kv_type(const std::string& name);  // throws silica::Error on unknown names
 const char* kv_type_name(KvType type);
 
@@ -30,6 +34,7 @@ struct SessionOptions {
     // Thread placement: "none" (the OS places threads), "distribute" (pinned, one per core,
     // spread over the NUMA nodes), "isolate" (pinned to the caller's node).
     std::string numa = "none";
+    OpProfile profile = OpProfile::off;
     // Optional prefix cache (may be shared by several sessions of the same model): decode() on an
     // empty session reuses the longest cached prefix of its tokens and caches every full block.
     std::shared_ptr<PrefixCache> prefix_cache;

@@ -2,6 +2,8 @@
 // rows, the file's pages are released after repacking, SILICA_REPACK=0 switches it off, and the
 // models give the same logits either way.
 #include <catch2/catch.hpp>
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -17,29 +19,13 @@
 #include "kernels/matmul_f16_amx.h"
 #include "kernels/matmul_repacked.h"
 #include "quant/dequantize.h"
+#include "silica/model.h"
 #include "silica/session.h"
 #include "tests/engine/model_test_util.h"
 
 using namespace silica;
 
 namespace {
-
-// Sets SILICA_REPACK for the lifetime of the guard, then restores what was there.
-class RepackEnv {
-public:
-    explicit RepackEnv(const char* value) {
-        if (const char* old = std::getenv("SILICA_REPACK")) old_ = old;
-        if (value) setenv("SILICA_REPACK", value, 1);
-        else unsetenv("SILICA_REPACK");
-    }
-    ~RepackEnv() {
-        if (old_) setenv("SILICA_REPACK", old_->c_str(), 1);
-        else unsetenv("SILICA_REPACK");
-    }
-
-private:
-    std::optional<std::string> old_;
-};
 
 std::vector<float> gguf_row(const gguf::TensorInfo& t, int64_t r) {
     const int64_t cols = t.ne[0];
@@ -66,8 +52,10 @@ bool whole_pages_zero(const gguf::File& f, const gguf::TensorInfo& t) {
     return true;
 }
 
-std::vector<float> prefill_logits(const std::string& path, const std::vector<int32_t>& tokens) {
-    auto model = Model::load(path);
+std::vector<float> prefill_logits(const std::string& path, const std::vector<int32_t>& tokens, bool repack) {
+    LoadOptions lo;
+    lo.repack = repack;
+    auto model = Model::load(path, lo);
     SessionOptions so;
     so.n_threads = 2;
     so.kv_type = KvType::F32;
@@ -83,7 +71,7 @@ TEST_CASE("repacked weights read back the file's rows and experts, and release i
     // The private copy shows released pages as zeros; the mapped one is the untouched original.
     const auto repacked_file = gguf::File::open(path, {false});
     const auto original = gguf::File::open(path);
-    arch::TensorBinder binder(repacked_file, true);
+    arch::TensorBinder binder(repacked_file);
     const int64_t C = original.get_int("gpt-oss.embedding_length", 0);
     const int64_t F = original.get_int("gpt-oss.expert_feed_forward_length", 0);
     const int64_t E = original.get_int("gpt-oss.expert_count", 0);
@@ -124,7 +112,7 @@ TEST_CASE("every repacked weight of the tiny models multiplies like its GGUF lay
     const std::string arch = GENERATE(as<std::string>{}, "gpt2", "gpt-oss");
     const std::string wtype = GENERATE(as<std::string>{}, "q8_0", "q4_0", "f16");
     const auto f = gguf::File::open(test::synthetic_model(arch, wtype));
-    const arch::TensorBinder binder(f, true);
+    const arch::TensorBinder binder(f);
     int checked = 0;
     for (const auto& t : f.tensors()) {
         if (t.n_dims < 2 || !kernels::repacked_kernel_available(t.type)) continue;
@@ -158,19 +146,18 @@ TEST_CASE("every repacked weight of the tiny models multiplies like its GGUF lay
     else CHECK(checked >= 4);
 }
 
-TEST_CASE("SILICA_REPACK=0 keeps every weight in GGUF layout", "[repack]") {
+// (LoadOptions::repack reaches the binder as WeightOptions; the whole-model test below loads both ways.)
+TEST_CASE("repack off keeps every weight in GGUF layout", "[repack]") {
     const auto f = gguf::File::open(test::synthetic_model("gpt2", "q4_0"));
     const int64_t C = f.get_int("gpt2.embedding_length", 0);
-    const auto bind = [&] { return arch::TensorBinder(f).weight("blk.0.attn_output.weight", C, C); };
-    {
-        RepackEnv off("0");
-        CHECK_FALSE(arch::repack_enabled_by_environment());
-        CHECK_FALSE(bind().is_repacked());
-    }
-    RepackEnv on(nullptr);
-    CHECK(arch::repack_enabled_by_environment());
+    const auto bind = [&](bool repack) {
+        arch::WeightOptions o;
+        o.repack = repack;
+        return arch::TensorBinder(f, o).weight("blk.0.attn_output.weight", C, C);
+    };
+    CHECK_FALSE(bind(false).is_repacked());
     // Releasing pages of the mapped file is harmless: they are read back from the file.
-    CHECK(bind().is_repacked() == kernels::repacked_kernel_available(TensorType::Q4_0));
+    CHECK(bind(true).is_repacked() == kernels::repacked_kernel_available(TensorType::Q4_0));
 }
 
 // Whole models. The products above differ only in float rounding (~1e-6), but the next layer
@@ -184,15 +171,8 @@ TEST_CASE("models give the same logits with repacked and GGUF weights", "[repack
     const std::string path = test::synthetic_model(arch, wtype);
     std::vector<int32_t> tokens;
     for (int i = 0; i < 20; ++i) tokens.push_back((i * 7919 + 13) % 50000);
-    std::vector<float> gguf_layout, repacked;
-    {
-        RepackEnv off("0");
-        gguf_layout = prefill_logits(path, tokens);
-    }
-    {
-        RepackEnv on("1");
-        repacked = prefill_logits(path, tokens);
-    }
+    const std::vector<float> gguf_layout = prefill_logits(path, tokens, false);
+    const std::vector<float> repacked = prefill_logits(path, tokens, true);
     const int64_t n_vocab = static_cast<int64_t>(repacked.size() / tokens.size());
     const auto e = test::compare_logits(repacked, gguf_layout, n_vocab);
     INFO(arch << " " << wtype << ": max|diff| " << e.max_abs << ", std " << e.ref_std << ", rel " << e.rel());
