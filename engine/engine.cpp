@@ -225,6 +225,8 @@ uint64_t Engine::kv_cache_bytes() const {
     return bytes;
 }
 
+int64_t Engine::expert_reads() const { return impl_->forward->expert_reads(); }
+
 Engine::KvPoolUsage Engine::kv_pool_usage() const {
     const cache::KvBlockPool& pool = *impl_->kv_pool;
     KvPoolUsage u;

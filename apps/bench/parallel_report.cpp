@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 
 #include "apps/bench/statistics.h"
 #include "silica/error.h"
@@ -17,14 +18,27 @@ double total(const std::vector<double>& xs) {
     return s;
 }
 
-// Weight bytes one decode step of N sequences must read: the dense weights once, one embedding row
-// per sequence, and for a mixture of experts at most min(N * k, E) distinct experts per layer (the
-// upper bound: sequences that pick the same expert share its read).
-double weight_bytes_per_step(const ParallelRecord& r, int n) {
+// Distinct experts per layer per decode step, as measured (the engine counts the experts each
+// pass reads); nullopt for a dense model or without decode steps.
+std::optional<double> measured_distinct_experts(const ParallelRecord& r, const ParallelResult& p) {
+    if (r.n_expert_used <= 0 || p.n_layer <= 0) return std::nullopt;
+    double reads = 0, steps = 0;
+    for (const ParallelIteration& it : p.iterations) {
+        reads += static_cast<double>(it.decode_expert_reads);
+        steps += static_cast<double>(it.decode_step_s.size());
+    }
+    if (steps == 0) return std::nullopt;
+    return reads / (steps * static_cast<double>(p.n_layer));
+}
+
+// Weight bytes one decode step of N sequences reads: the dense weights once, one embedding row per
+// sequence, and for a mixture of experts each distinct expert of a layer once: `distinct` per
+// layer (measured), or the upper bound min(N * k, E) when not given.
+double weight_bytes_per_step(const ParallelRecord& r, int n, std::optional<double> distinct) {
     double bytes = static_cast<double>(r.traffic.dense_bytes) + static_cast<double>(n) * r.traffic.embedding_row_bytes;
     if (r.n_expert_used > 0) {
-        const double distinct = std::min<double>(static_cast<double>(n) * r.n_expert_used, r.n_expert);
-        bytes += static_cast<double>(r.traffic.expert_bytes) * distinct / r.n_expert_used;
+        const double d = distinct ? *distinct : std::min<double>(static_cast<double>(n) * r.n_expert_used, r.n_expert);
+        bytes += static_cast<double>(r.traffic.expert_bytes) * d / r.n_expert_used;
     }
     return bytes;
 }
@@ -54,7 +68,9 @@ json run_json(const ParallelRecord& r, const ParallelResult& p) {
         s["per_sequence_decode_tokens_per_s"] = summary_json(summarize(per_sequence));
         s["step_latency_ms"] = json{{"p50", percentile(latencies_ms, 50)}, {"p99", percentile(latencies_ms, 99)}};
     }
-    const double bytes = weight_bytes_per_step(r, p.n_sequences);
+    const std::optional<double> distinct = measured_distinct_experts(r, p);
+    j["distinct_experts_per_layer_step"] = distinct ? json(*distinct) : json(nullptr);
+    const double bytes = weight_bytes_per_step(r, p.n_sequences, distinct);
     j["weight_bytes_per_step"] = bytes;
     if (r.system.bandwidth && r.system.bandwidth->gb_per_s > 0)
         j["roofline_aggregate_tokens_per_s"] = r.system.bandwidth->gb_per_s * 1e9 / bytes * p.n_sequences;
@@ -102,23 +118,25 @@ std::string format_parallel_report(const json& run) {
                       std::to_string(run["workload"]["gen_len"].get<int64_t>()) + " tokens per sequence, medians of " +
                       std::to_string(run["workload"]["iterations"].get<int>()) + " iterations\n";
     char line[256];
-    std::snprintf(line, sizeof line, "%9s %8s %14s %12s %10s %10s %12s %10s %9s\n", "parallel", "threads",
-                  "decode tok/s", "per seq", "vs N=1", "step p50", "step p99", "roofline", "RSS MiB");
+    std::snprintf(line, sizeof line, "%9s %8s %14s %12s %10s %10s %12s %10s %9s %8s\n", "parallel", "threads",
+                  "decode tok/s", "per seq", "vs N=1", "step p50", "step p99", "roofline", "RSS MiB", "experts");
     out += line;
     for (const json& r : run["runs"]) {
         const json& s = r["summary"];
         auto num = [](const json& v, double scale = 1.0) { return v.is_null() ? -1.0 : v.get<double>() * scale; };
-        std::snprintf(line, sizeof line, "%9d %8d %14.1f %12.1f %9.2fx %8.2fms %10.2fms %10.1f %9.0f\n",
+        std::snprintf(line, sizeof line, "%9d %8d %14.1f %12.1f %9.2fx %8.2fms %10.2fms %10.1f %9.0f %8.1f\n",
                       r["parallel"].get<int>(), r["threads"].get<int>(),
                       s["aggregate_decode_tokens_per_s"].is_null() ? -1.0 : num(s["aggregate_decode_tokens_per_s"]["median"]),
                       s["per_sequence_decode_tokens_per_s"].is_null() ? -1.0
                                                                       : num(s["per_sequence_decode_tokens_per_s"]["median"]),
                       num(r["speedup_vs_1"]), s["step_latency_ms"].is_null() ? -1.0 : num(s["step_latency_ms"]["p50"]),
                       s["step_latency_ms"].is_null() ? -1.0 : num(s["step_latency_ms"]["p99"]),
-                      num(r["roofline_aggregate_tokens_per_s"]), num(r["rss_mib"]));
+                      num(r["roofline_aggregate_tokens_per_s"]), num(r["rss_mib"]),
+                      r.contains("distinct_experts_per_layer_step") ? num(r["distinct_experts_per_layer_step"]) : -1.0);
         out += line;
     }
-    out += "(decode tok/s: all sequences together; roofline: read bandwidth / weight bytes per step x N; -1: not measured)\n";
+    out += "(decode tok/s: all sequences together; roofline: read bandwidth / weight bytes per step x N; experts: "
+           "distinct experts per layer per decode step (MoE); -1: not measured)\n";
     return out;
 }
 

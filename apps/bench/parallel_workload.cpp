@@ -38,6 +38,7 @@ ParallelIteration run_iteration(Engine& engine, const ParallelOptions& o, std::v
     for (size_t i = 0; i < N; ++i) next[i] = argmax_token(engine.logits(i));
     it.prefill_s = seconds_since(start);
     it.decode_step_s.reserve(static_cast<size_t>(o.gen_len));
+    const int64_t reads_before = engine.expert_reads();
     for (int64_t step = 0; step < o.gen_len; ++step) {
         const auto step_start = Clock::now();
         for (size_t i = 0; i < N; ++i) inputs[i] = {ids[i], std::span<const int32_t>(&next[i], 1), false};
@@ -45,6 +46,7 @@ ParallelIteration run_iteration(Engine& engine, const ParallelOptions& o, std::v
         for (size_t i = 0; i < N; ++i) next[i] = argmax_token(engine.logits(i));
         it.decode_step_s.push_back(seconds_since(step_start));
     }
+    it.decode_expert_reads = engine.expert_reads() - reads_before;
     return it;
 }
 
@@ -58,6 +60,7 @@ ParallelResult run_parallel_workload(const std::shared_ptr<const Model>& model, 
     ParallelResult r;
     r.n_sequences = o.n_sequences;
     r.threads = engine.n_threads();
+    r.n_layer = model->params().n_layer;
     std::vector<Engine::SequenceId> ids;
     const int total = o.warmup + o.iterations;
     for (int i = 0; i < total; ++i) {

@@ -25,11 +25,13 @@ struct ParallelOptions {
 struct ParallelIteration {
     double prefill_s = 0.0;             // the one step that prefills every prompt
     std::vector<double> decode_step_s;  // one per decode step (all sequences advance)
+    int64_t decode_expert_reads = 0;    // (layer, expert) weight sets the decode steps read (MoE)
 };
 
 struct ParallelResult {
     int n_sequences = 0;
     int threads = 0;
+    int64_t n_layer = 0;
     std::vector<ParallelIteration> iterations;  // measured ones
     std::optional<double> rss_mib;              // after the measured iterations, sequences still live
     uint64_t kv_cache_bytes = 0;                // all sequences' KV blocks at the end of an iteration

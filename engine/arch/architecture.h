@@ -44,6 +44,13 @@ public:
     // Evaluates the batch's rows (their K/V join their sequences' caches). `logits` gets n_vocab
     // floats for each row that wants logits, in row order.
     virtual void eval(const Batch& batch, std::vector<float>& logits) = 0;
+
+    // Mixture-of-experts layers: (layer, expert) weight sets read, summed over every pass so far.
+    // A pass reads each expert chosen by any of its rows once (0 for dense models).
+    int64_t expert_reads() const { return expert_reads_; }
+
+protected:
+    int64_t expert_reads_ = 0;
 };
 
 // Rows per forward chunk: bounds scratch memory while keeping the prefill matmuls GEMMs. The

@@ -272,6 +272,7 @@ private:
             for (int64_t t = 0; t < T; ++t) route_top_k(&router_[t * E], E, K, &sel_[t * K], &sel_w_[t * K]);
         }
         if (T == 1) {
+            expert_reads_ += K;  // route_top_k picks K different experts
             moe_decode(L);
             return;
         }
@@ -286,6 +287,7 @@ private:
                         weights_.push_back(sel_w_[t * K + j]);
                     }
             if (rows_.empty()) continue;
+            ++expert_reads_;
             const int64_t m = static_cast<int64_t>(rows_.size());
             xe_.resize(m * C);
             for (int64_t i = 0; i < m; ++i) std::copy_n(&h_[rows_[i] * C], C, &xe_[i * C]);

@@ -95,6 +95,11 @@ public:
     };
     KvPoolUsage kv_pool_usage() const;
 
+    // Mixture-of-experts models: (layer, expert) weight sets the forward passes have read so far.
+    // Each step reads an expert chosen by any of its rows once, however many rows chose it; the
+    // difference over steps ÷ (steps × layers) is the distinct experts per layer per step.
+    int64_t expert_reads() const;
+
     struct Impl;
 
 private:

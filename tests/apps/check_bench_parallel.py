@@ -3,9 +3,10 @@
 "Parallel decode"): one run per sequence count in order, positive aggregate and per-sequence
 decode rates with aggregate = N x per-sequence rate per iteration (checked on the medians loosely),
 speedup_vs_1 = 1 at N = 1, KV bytes growing with N, and the same object as the last line of
-parallel.jsonl.
+parallel.jsonl. With --moe-model (a tiny GPT-OSS), also the measured distinct experts per layer
+per decode step: k at N = 1, between that and N x k at N = 4 (null for the dense model).
 
-usage: check_bench_parallel.py --bench PATH --model PATH --out-dir DIR
+usage: check_bench_parallel.py --bench PATH --model PATH --out-dir DIR [--moe-model PATH]
 """
 import argparse
 import json
@@ -25,6 +26,7 @@ def main():
     ap.add_argument("--bench", required=True)
     ap.add_argument("--model", required=True)
     ap.add_argument("--out-dir", required=True)
+    ap.add_argument("--moe-model")
     a = ap.parse_args()
     shutil.rmtree(a.out_dir, ignore_errors=True)
     p = subprocess.run([a.bench, "--model", a.model, "--parallel", "1,2,3", "--prompt-len", "12", "--gen-len", "6",
@@ -57,6 +59,19 @@ def main():
         last = f.read().splitlines()[-1]
     if json.loads(last) != run:
         fail("the last line of parallel.jsonl is not the printed object")
+    if any(r["distinct_experts_per_layer_step"] is not None for r in runs):
+        fail("a dense model reports distinct experts")
+    if a.moe_model:
+        p = subprocess.run([a.bench, "--model", a.moe_model, "--parallel", "1,4", "--prompt-len", "12", "--gen-len", "4",
+                            "--warmup", "0", "--iterations", "1", "--threads", "2", "--json",
+                            "--out-dir", a.out_dir], capture_output=True, text=True, timeout=110)
+        if p.returncode != 0:
+            fail(f"bench (MoE) exited {p.returncode}: {p.stderr}")
+        one, four = (r["distinct_experts_per_layer_step"] for r in json.loads(p.stdout)["runs"])
+        if one is None or one != round(one) or one < 1:
+            fail(f"MoE: {one} distinct experts per layer at N=1, expected k (a whole number)")
+        if not one <= four <= 4 * one:
+            fail(f"MoE: {four} distinct experts per layer at N=4, expected between {one} and {4 * one}")
     print("check_bench_parallel: ok")
 
 
