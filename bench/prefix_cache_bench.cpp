@@ -86,7 +86,7 @@ void BM_ColdTierZlib(benchmark::State& state) {
     cache::ByteWriter out(raw);
     // What the prefix cache compresses: block snapshots of 32 tokens.
     for (int64_t b = 0; b < 16; ++b) {
-        const auto snap = cache::capture_snapshot(*s.impl().kv, b * 32, b * 32 + 32, 512);
+        const auto snap = cache::capture_snapshot(s.impl().kv(), b * 32, b * 32 + 32, 512);
         cache::write_snapshot(snap, out);
     }
     const int planes = static_cast<int>(state.range(1));

@@ -6,46 +6,12 @@
 #include <string>
 #include <vector>
 
-#include "cache/kv_cache.h"
-#include "cache/shared_prefix_index.h"
-#include "engine/arch/architecture.h"
+#include "engine/engine_impl.h"
 #include "engine/model_impl.h"
 #include "engine/run_setup.h"
 #include "silica/error.h"
 
 namespace silica {
-
-namespace {
-struct Sequence {
-    std::unique_ptr<cache::KvCache> kv;
-    std::vector<int32_t> history;  // the tokens in kv
-    int64_t blocks_offered = 0;    // leading blocks of history already offered to the prefix cache
-    int64_t reused = 0;            // tokens taken from the prefix cache
-};
-}  // namespace
-
-struct Engine::Impl {
-    std::shared_ptr<const Model> model;
-    EngineOptions options;
-    int64_t n_ctx = 0;
-    std::unique_ptr<ThreadPool> pool;
-    std::unique_ptr<arch::Forward> forward;
-    cache::KvLayout kv_layout;  // every sequence's
-    std::shared_ptr<cache::KvBlockPool> kv_pool;
-    std::unique_ptr<cache::SharedPrefixIndex> prefix_cache;  // null without one
-    std::map<SequenceId, Sequence> sequences;
-    SequenceId next_id = 0;
-    std::vector<float> logits;             // the last decode()'s rows
-    std::vector<int64_t> first_logit_row;  // per input of the last decode(): its first row in logits
-    std::vector<int64_t> n_logit_rows;     // per input of the last decode()
-
-    Sequence& at(SequenceId id) {
-        auto it = sequences.find(id);
-        if (it == sequences.end()) throw Error("unknown sequence " + std::to_string(id));
-        return it->second;
-    }
-    const Sequence& at(SequenceId id) const { return const_cast<Impl*>(this)->at(id); }
-};
 
 Engine::Engine(std::shared_ptr<const Model> model, const EngineOptions& options) : impl_(std::make_unique<Impl>()) {
     impl_->model = model;
@@ -56,10 +22,12 @@ Engine::Engine(std::shared_ptr<const Model> model, const EngineOptions& options)
     fo.pool = impl_->pool.get();
     fo.profile = options.profile;
     impl_->forward = model->impl().arch->make_forward(fo);
-    impl_->kv_layout = kv_layout(*model, impl_->n_ctx, options.kv_type, options.kv_hot_tokens, 0);
-    const uint64_t pool_bytes = options.kv_pool_bytes > 0
-                                    ? options.kv_pool_bytes
-                                    : EngineOptions::kDefaultPoolSequences * cache::kv_reserve_bytes(impl_->kv_layout);
+    impl_->kv_layout = kv_layout(*model, impl_->n_ctx, options.kv_type, options.kv_hot_tokens, options.kv_budget_bytes);
+    if (options.kv_pool_bytes == 0 && options.kv_pool_sequences < 1)
+        throw Error("the KV pool must have room for at least one sequence");
+    const uint64_t pool_bytes =
+        options.kv_pool_bytes > 0 ? options.kv_pool_bytes
+                                  : static_cast<uint64_t>(options.kv_pool_sequences) * cache::kv_reserve_bytes(impl_->kv_layout);
     impl_->kv_pool = cache::make_kv_block_pool(impl_->kv_layout, pool_bytes);
     if (options.prefix_cache_tokens > 0)
         impl_->prefix_cache = std::make_unique<cache::SharedPrefixIndex>(
@@ -71,7 +39,7 @@ Engine::Engine(Engine&&) noexcept = default;
 
 Engine::SequenceId Engine::create_sequence() {
     Impl& I = *impl_;
-    Sequence s;
+    EngineSequence s;
     s.kv = std::make_unique<cache::KvCache>(I.kv_layout, I.kv_pool);
     const SequenceId id = I.next_id++;
     I.sequences.emplace(id, std::move(s));
@@ -80,8 +48,8 @@ Engine::SequenceId Engine::create_sequence() {
 
 Engine::SequenceId Engine::fork_sequence(SequenceId parent) {
     Impl& I = *impl_;
-    const Sequence& p = I.at(parent);
-    Sequence s;
+    const EngineSequence& p = I.at(parent);
+    EngineSequence s;
     s.kv = p.kv->fork();
     s.history = p.history;
     s.blocks_offered = p.blocks_offered;
@@ -91,7 +59,7 @@ Engine::SequenceId Engine::fork_sequence(SequenceId parent) {
 }
 
 bool Engine::truncate_sequence(SequenceId id, int64_t n) {
-    Sequence& s = impl_->at(id);
+    EngineSequence& s = impl_->at(id);
     const int64_t n_past = static_cast<int64_t>(s.history.size());
     if (n < 0 || n > n_past)
         throw Error("cannot truncate sequence " + std::to_string(id) + " of " + std::to_string(n_past) +
@@ -110,7 +78,7 @@ void Engine::free_sequence(SequenceId id) {
 }
 
 void Engine::reset_sequence(SequenceId id) {
-    Sequence& s = impl_->at(id);
+    EngineSequence& s = impl_->at(id);
     s.kv->clear();
     s.history.clear();
     s.blocks_offered = s.reused = 0;
@@ -125,7 +93,7 @@ void Engine::decode(std::span<const Input> inputs) {
     Impl& I = *impl_;
     std::set<SequenceId> seen;
     for (const Input& in : inputs) {
-        const Sequence& s = I.at(in.sequence);
+        const EngineSequence& s = I.at(in.sequence);
         if (!seen.insert(in.sequence).second)
             throw Error("sequence " + std::to_string(in.sequence) + " appears twice in one decode step");
         if (in.tokens.empty()) throw Error("sequence " + std::to_string(in.sequence) + ": no tokens to decode");
@@ -135,7 +103,7 @@ void Engine::decode(std::span<const Input> inputs) {
     std::vector<std::span<const int32_t>> todo;
     std::vector<uint8_t> adopted;  // per input: took a prefix in this step
     for (const Input& in : inputs) {
-        Sequence& s = I.at(in.sequence);
+        EngineSequence& s = I.at(in.sequence);
         adopted.push_back(0);
         std::span<const int32_t> t = in.tokens;
         if (I.prefix_cache && s.history.empty() && !in.all_logits) {
@@ -153,7 +121,7 @@ void Engine::decode(std::span<const Input> inputs) {
     I.n_logit_rows.clear();
     int64_t rows = 0;
     for (size_t i = 0; i < inputs.size(); ++i) {
-        Sequence& s = I.at(inputs[i].sequence);
+        EngineSequence& s = I.at(inputs[i].sequence);
         batch.add_run(s.kv.get(), static_cast<int64_t>(s.history.size()), todo[i], inputs[i].all_logits);
         const int64_t n = inputs[i].all_logits ? static_cast<int64_t>(todo[i].size()) : 1;
         I.first_logit_row.push_back(rows);
@@ -167,7 +135,7 @@ void Engine::decode(std::span<const Input> inputs) {
                     std::find_if(batch.runs.begin(), batch.runs.end(),
                                  [&](const arch::SequenceRun& whole) { return whole.kv == r.kv; }) -
                     batch.runs.begin());
-                Sequence& s = I.at(inputs[i].sequence);
+                EngineSequence& s = I.at(inputs[i].sequence);
                 std::vector<int32_t> stored = s.history;  // the sequence's tokens up to this chunk's end
                 stored.insert(stored.end(), todo[i].begin(), todo[i].begin() + (r.pos0 + r.n_rows - batch.runs[i].pos0));
                 s.blocks_offered = I.prefix_cache->offer(*s.kv, stored, s.blocks_offered);
@@ -186,7 +154,7 @@ void Engine::decode(std::span<const Input> inputs) {
     } catch (const OutOfMemory&) {
         // Out of KV memory after all: the sequences keep the tokens they had before this step.
         for (size_t i = 0; i < inputs.size(); ++i) {
-            Sequence& s = I.at(inputs[i].sequence);
+            EngineSequence& s = I.at(inputs[i].sequence);
             if (adopted[i]) {
                 s.kv->clear();
                 s.history.clear();
@@ -198,7 +166,7 @@ void Engine::decode(std::span<const Input> inputs) {
         throw;
     }
     for (size_t i = 0; i < inputs.size(); ++i) {
-        Sequence& s = I.at(inputs[i].sequence);
+        EngineSequence& s = I.at(inputs[i].sequence);
         s.history.insert(s.history.end(), todo[i].begin(), todo[i].end());
     }
 }

@@ -33,14 +33,17 @@ const char* kv_type_name(KvType type) {
 
 Session::Session(std::shared_ptr<const Model> model, const SessionOptions& options) : impl_(std::make_unique<Impl>()) {
     impl_->model = model;
-    impl_->n_ctx = resolve_context_size(model->params(), options.n_ctx);
-    impl_->pool = make_thread_pool(options.n_threads, options.numa);
-    arch::ForwardOptions fo;
-    fo.pool = impl_->pool.get();
-    fo.profile = options.profile;
-    impl_->forward = model->impl().arch->make_forward(fo);
-    impl_->kv = std::make_unique<cache::KvCache>(
-        kv_layout(*model, impl_->n_ctx, options.kv_type, options.kv_hot_tokens, options.kv_budget_bytes));
+    EngineOptions eo;
+    eo.n_ctx = options.n_ctx;
+    eo.n_threads = options.n_threads;
+    eo.kv_type = options.kv_type;
+    eo.kv_hot_tokens = options.kv_hot_tokens;
+    eo.kv_budget_bytes = options.kv_budget_bytes;
+    eo.numa = options.numa;
+    eo.profile = options.profile;
+    eo.kv_pool_sequences = 1;  // its blocks to itself: it compacts after a truncate
+    impl_->engine = std::make_unique<Engine>(model, eo);
+    impl_->seq = impl_->engine->create_sequence();
     impl_->prefix_cache = options.prefix_cache;
 }
 
@@ -50,7 +53,7 @@ Session::Session(Session&&) noexcept = default;
 void Session::decode(std::span<const int32_t> tokens, bool all_logits) {
     if (tokens.empty()) return;
     Impl& I = *impl_;
-    check_tokens_fit(tokens, I.n_past, I.n_ctx, I.model->params().n_vocab);
+    check_tokens_fit(tokens, I.n_past(), I.n_ctx(), I.model->params().n_vocab);
     I.last_reused = 0;
     if (!I.prefix_cache || all_logits) {
         I.eval(tokens, all_logits);
@@ -58,7 +61,7 @@ void Session::decode(std::span<const int32_t> tokens, bool all_logits) {
     }
     // A fresh sequence first takes the longest cached prefix, in whole blocks, keeping at least
     // one token to evaluate (the caller wants its logits).
-    if (I.n_past == 0) tokens = tokens.subspan(I.reuse_cached_prefix(tokens));
+    if (I.n_past() == 0) tokens = tokens.subspan(I.reuse_cached_prefix(tokens));
     // Then chunk by chunk, caching each block as it fills (window layers still hold its rows).
     for (size_t begin = 0; begin < tokens.size(); begin += arch::kMaxEvalChunk) {
         I.eval(tokens.subspan(begin, std::min(arch::kMaxEvalChunk, tokens.size() - begin)), false);
@@ -67,22 +70,23 @@ void Session::decode(std::span<const int32_t> tokens, bool all_logits) {
 }
 
 std::span<const float> Session::logits(int64_t i) const {
-    const int64_t V = impl_->model->params().n_vocab;
-    if (impl_->n_logit_rows == 0) throw Error("no logits: decode() has not run");
-    if (i < 0) i = impl_->n_logit_rows - 1;
-    if (i >= impl_->n_logit_rows) throw Error("logits row " + std::to_string(i) + " was not computed");
-    return {impl_->logits.data() + i * V, static_cast<size_t>(V)};
+    const Impl& I = *impl_;
+    if (I.n_logit_rows == 0) throw Error("no logits: decode() has not run");
+    if (i < 0) i = I.n_logit_rows - 1;
+    if (i >= I.n_logit_rows) throw Error("logits row " + std::to_string(i) + " was not computed");
+    if (!I.restored_logits.empty()) return I.restored_logits;
+    return I.engine->logits(0, i);
 }
 
 bool Session::has_logits() const { return impl_->n_logit_rows > 0; }
-int64_t Session::n_past() const { return impl_->n_past; }
-int64_t Session::n_ctx() const { return impl_->n_ctx; }
-int Session::n_threads() const { return impl_->pool->n_threads(); }
+int64_t Session::n_past() const { return impl_->n_past(); }
+int64_t Session::n_ctx() const { return impl_->n_ctx(); }
+int Session::n_threads() const { return impl_->engine->n_threads(); }
 const Model& Session::model() const { return *impl_->model; }
-uint64_t Session::kv_cache_bytes() const { return impl_->kv->bytes(); }
+uint64_t Session::kv_cache_bytes() const { return impl_->kv().bytes(); }
 
 KvCacheInfo Session::kv_info() const {
-    const cache::KvCache& kv = *impl_->kv;
+    const cache::KvCache& kv = impl_->kv();
     const cache::KvLayout& L = kv.layout();
     const cache::KvFootprint fp = cache::kv_footprint(L);
     const cache::KvCache::Usage u = kv.usage();
@@ -101,26 +105,25 @@ KvCacheInfo Session::kv_info() const {
 }
 
 int64_t Session::reused_tokens() const { return impl_->last_reused; }
-std::span<const int32_t> Session::tokens() const { return impl_->history; }
+std::span<const int32_t> Session::tokens() const { return impl_->history(); }
 
 void Session::reset() {
-    impl_->n_past = 0;
-    impl_->n_logit_rows = 0;
-    impl_->history.clear();
-    impl_->blocks_cached = 0;
-    impl_->kv->clear();
+    Impl& I = *impl_;
+    I.engine->reset_sequence(I.seq);
+    I.n_logit_rows = 0;
+    I.restored_logits.clear();
+    I.blocks_cached = 0;
 }
 
 bool Session::truncate(int64_t n) {
     Impl& I = *impl_;
-    if (n < 0 || n > I.n_past) throw Error("cannot truncate a session of " + std::to_string(I.n_past) +
-                                           " tokens to " + std::to_string(n));
-    if (n == I.n_past) return true;
-    if (!I.kv->can_truncate(I.n_past, n)) return false;
-    I.n_past = n;
-    I.kv->release_from(n);
-    I.history.resize(static_cast<size_t>(n));
+    const int64_t n_past = I.n_past();
+    if (n < 0 || n > n_past)
+        throw Error("cannot truncate a session of " + std::to_string(n_past) + " tokens to " + std::to_string(n));
+    if (n == n_past) return true;
+    if (!I.engine->truncate_sequence(I.seq, n)) return false;
     I.n_logit_rows = 0;
+    I.restored_logits.clear();
     I.blocks_cached = std::min(I.blocks_cached, n / std::max<int64_t>(1, I.block_tokens()));
     return true;
 }
@@ -128,12 +131,10 @@ bool Session::truncate(int64_t n) {
 // ---- Session::Impl -------------------------------------------------------------------------
 
 void Session::Impl::eval(std::span<const int32_t> tokens, bool all_logits) {
-    arch::Batch batch;
-    batch.add_run(kv.get(), n_past, tokens, all_logits);
-    forward->eval(batch, logits);
-    n_past += static_cast<int64_t>(tokens.size());
+    const Engine::Input input{seq, tokens, all_logits};
+    engine->decode(std::span(&input, 1));
     n_logit_rows = all_logits ? static_cast<int64_t>(tokens.size()) : 1;
-    history.insert(history.end(), tokens.begin(), tokens.end());
+    restored_logits.clear();
 }
 
 int64_t Session::Impl::block_tokens() const { return prefix_cache ? prefix_cache->store().block_tokens() : 0; }
@@ -142,10 +143,9 @@ size_t Session::Impl::reuse_cached_prefix(std::span<const int32_t> tokens) {
     cache::PrefixStore& store = prefix_cache->store();
     const int64_t B = store.block_tokens();
     const auto found = store.lookup(tokens, (static_cast<int64_t>(tokens.size()) - 1) / B);
-    for (const auto& snapshot : found) cache::restore_snapshot(*kv, *snapshot);
+    for (const auto& snapshot : found) cache::restore_snapshot(kv(), *snapshot);
     const int64_t m = static_cast<int64_t>(found.size()) * B;
-    n_past = m;
-    history.assign(tokens.begin(), tokens.begin() + m);
+    set_restored_tokens(std::vector<int32_t>(tokens.begin(), tokens.begin() + m));
     blocks_cached = static_cast<int64_t>(found.size());
     last_reused = m;
     return static_cast<size_t>(m);
@@ -154,14 +154,16 @@ size_t Session::Impl::reuse_cached_prefix(std::span<const int32_t> tokens) {
 void Session::Impl::cache_full_blocks() {
     cache::PrefixStore& store = prefix_cache->store();
     const int64_t B = store.block_tokens();
-    const cache::KvCache& kv = *this->kv;
-    for (; (blocks_cached + 1) * B <= n_past; ++blocks_cached) {
+    const cache::KvCache& kv = this->kv();
+    const int64_t n = n_past();
+    const std::span<const int32_t> tokens = history();
+    for (; (blocks_cached + 1) * B <= n; ++blocks_cached) {
         const int64_t begin = blocks_cached * B;
         // Only blocks whose rows every layer still holds (a restored session's old blocks may be gone).
         bool complete = true;
-        for (int64_t l = 0; l < kv.layout().n_layer; ++l) complete &= kv.oldest_cached(l, n_past) <= begin;
-        if (!complete || store.contains(history, blocks_cached)) continue;
-        store.insert(history, blocks_cached, cache::capture_snapshot(kv, begin, begin + B, n_past));
+        for (int64_t l = 0; l < kv.layout().n_layer; ++l) complete &= kv.oldest_cached(l, n) <= begin;
+        if (!complete || store.contains(tokens, blocks_cached)) continue;
+        store.insert(tokens, blocks_cached, cache::capture_snapshot(kv, begin, begin + B, n));
     }
 }
 

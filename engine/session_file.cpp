@@ -32,15 +32,17 @@ std::string hex(uint64_t v) {
 void save_session_file(const Session& session, const std::string& path) {
     const Session::Impl& I = session.impl();
     std::vector<uint8_t> payload;
-    payload.reserve(16 + I.history.size() * sizeof(int32_t) + I.model->params().n_vocab * sizeof(float));
+    const std::span<const int32_t> history = I.history();
+    const int64_t n_past = I.n_past();
+    payload.reserve(16 + history.size() * sizeof(int32_t) + I.model->params().n_vocab * sizeof(float));
     cache::ByteWriter p(payload);
-    p.put<int64_t>(I.n_past);
-    p.put_bytes(I.history.data(), I.history.size() * sizeof(int32_t));
+    p.put<int64_t>(n_past);
+    p.put_bytes(history.data(), history.size() * sizeof(int32_t));
     const int64_t n_vocab = I.model->params().n_vocab;
     const bool has_logits = I.n_logit_rows > 0;
     p.put<int64_t>(has_logits ? n_vocab : 0);
-    if (has_logits) p.put_bytes(I.logits.data() + (I.n_logit_rows - 1) * n_vocab, n_vocab * sizeof(float));
-    const cache::KvSnapshot snapshot = cache::capture_snapshot(*I.kv, 0, I.n_past, I.n_past);
+    if (has_logits) p.put_bytes(session.logits().data(), n_vocab * sizeof(float));
+    const cache::KvSnapshot snapshot = cache::capture_snapshot(I.kv(), 0, n_past, n_past);
     cache::write_snapshot(snapshot, p);
 
     const uint32_t planes = static_cast<uint32_t>(snapshot.byte_planes());
@@ -102,9 +104,9 @@ void load_session_file(Session& session, const std::string& path) {
     const int64_t n_tokens = p.get<int64_t>();
     if (n_tokens < 0 || static_cast<uint64_t>(n_tokens) > p.remaining() / sizeof(int32_t))
         throw Error(path + ": bad token count");
-    if (n_tokens > I.n_ctx)
+    if (n_tokens > I.n_ctx())
         throw Error(path + ": the session holds " + std::to_string(n_tokens) + " tokens but the context holds " +
-                    std::to_string(I.n_ctx) + " (raise --ctx-size)");
+                    std::to_string(I.n_ctx()) + " (raise --ctx-size)");
     std::vector<int32_t> tokens(static_cast<size_t>(n_tokens));
     std::memcpy(tokens.data(), p.take(n_tokens * sizeof(int32_t)), n_tokens * sizeof(int32_t));
     const int64_t n_vocab = I.model->params().n_vocab;
@@ -115,16 +117,15 @@ void load_session_file(Session& session, const std::string& path) {
     std::vector<float> logits(static_cast<size_t>(n_logits));
     if (n_logits) std::memcpy(logits.data(), p.take(n_logits * sizeof(float)), n_logits * sizeof(float));
 
-    cache::KvCache& kv = *I.kv;
+    cache::KvCache& kv = I.kv();
     const cache::KvSnapshot snapshot = cache::read_snapshot(p, kv.layout());
     if (snapshot.begin != 0 || snapshot.end != n_tokens) throw Error(path + ": KV positions do not match the tokens");
     if (p.remaining() != 0) throw Error(path + ": unexpected bytes after the KV cache");
-    I.kv->clear();  // no blocks or tiers left from before: they follow from the restored positions alone
+    kv.clear();  // no blocks or tiers left from before: they follow from the restored positions alone
     cache::restore_snapshot(kv, snapshot);
 
-    I.n_past = n_tokens;
-    I.history = std::move(tokens);
-    I.logits = std::move(logits);
+    I.set_restored_tokens(std::move(tokens));
+    I.restored_logits = std::move(logits);
     I.n_logit_rows = n_logits ? 1 : 0;
 }
 

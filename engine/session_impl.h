@@ -1,4 +1,5 @@
-// What a Session holds. Internal: engine/session.cpp and engine/session_file.cpp use it.
+// What a Session holds: an Engine with one sequence. Internal: engine/session.cpp and
+// engine/session_file.cpp use it.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -6,8 +7,8 @@
 #include <vector>
 
 #include "cache/kv_cache.h"
-#include "engine/arch/architecture.h"
-#include "engine/threading/thread_pool.h"
+#include "engine/engine_impl.h"
+#include "silica/engine.h"
 #include "silica/prefix_cache.h"
 #include "silica/session.h"
 
@@ -15,19 +16,25 @@ namespace silica {
 
 struct Session::Impl {
     std::shared_ptr<const Model> model;
-    int64_t n_ctx = 0;
-    int64_t n_past = 0;
+    std::unique_ptr<Engine> engine;
+    Engine::SequenceId seq = 0;
+    // Logits rows of the last decode() (in the engine), or the one row a session file restored.
     int64_t n_logit_rows = 0;
-    std::unique_ptr<ThreadPool> pool;
-    std::unique_ptr<arch::Forward> forward;
-    std::unique_ptr<cache::KvCache> kv;
-    std::vector<float> logits;
-    std::vector<int32_t> history;  // the n_past tokens in the KV cache
+    std::vector<float> restored_logits;  // non-empty: logits() reads this row
     std::shared_ptr<PrefixCache> prefix_cache;
     int64_t blocks_cached = 0;  // leading blocks of history already offered to the prefix cache
     int64_t last_reused = 0;    // tokens the last decode() took from the prefix cache
 
-    // Runs the forward over tokens at n_past and appends them (history, n_past, logits).
+    cache::KvCache& kv() { return *engine->impl().at(seq).kv; }
+    const cache::KvCache& kv() const { return *engine->impl().at(seq).kv; }
+    std::span<const int32_t> history() const { return engine->tokens(seq); }
+    int64_t n_past() const { return engine->n_past(seq); }
+    int64_t n_ctx() const { return engine->n_ctx(); }
+    // After rows were restored straight into kv() (a session file, prefix snapshots): the tokens
+    // they hold.
+    void set_restored_tokens(std::vector<int32_t> tokens) { engine->impl().at(seq).history = std::move(tokens); }
+
+    // Runs the forward over tokens at n_past and appends them.
     void eval(std::span<const int32_t> tokens, bool all_logits);
     int64_t block_tokens() const;
     // Restores the longest cached prefix of `tokens` (leaving at least one token); returns its length.

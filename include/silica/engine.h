@@ -25,13 +25,14 @@ struct EngineOptions {
     int n_threads = 0;             // 0: one per physical core
     KvType kv_type = KvType::F16;  // the hot tier
     int64_t kv_hot_tokens = -1;    // per sequence, as SessionOptions::kv_hot_tokens
+    uint64_t kv_budget_bytes = 0;  // per sequence, as SessionOptions::kv_budget_bytes
     std::string numa = "none";     // as SessionOptions::numa
     OpProfile profile = OpProfile::off;
     // All sequences' KV blocks together (address space reserved up front; pages are committed as
     // blocks fill). A step that needs a block beyond it throws silica::OutOfMemory. 0: room for
-    // kDefaultPoolSequences sequences at the full context.
+    // kv_pool_sequences sequences at the full context.
     uint64_t kv_pool_bytes = 0;
-    static constexpr int64_t kDefaultPoolSequences = 64;
+    int64_t kv_pool_sequences = 64;
     // > 0: a prefix cache of up to this many tokens of earlier sequences' KV, shared by
     // reference: a new sequence's first decode() (without all_logits) takes the longest cached
     // run of its tokens' leading 32-token blocks and evaluates only the rest (at least one token).
@@ -101,6 +102,8 @@ public:
     int64_t expert_reads() const;
 
     struct Impl;
+    Impl& impl() { return *impl_; }  // internal (Session, session files)
+    const Impl& impl() const { return *impl_; }
 
 private:
     std::unique_ptr<Impl> impl_;
