@@ -80,6 +80,9 @@ namespace {
 constexpr size_t kAttnOutPrefetchBytes = 256 * 1024;
 // Bytes of the start of its share of each chosen expert's gate, up and down matrices.
 constexpr size_t kExpertPrefetchBytes = 4 * 1024;
+// Rows up to which the MoE runs as one fused dispatch (moe_few_rows: decode steps of up to this
+// many sequences) rather than two dispatches per expert with the experts' rows as GEMMs (prefill).
+constexpr int64_t kMoeFewRowsMax = 16;
 
 
 // q or k rows of n_heads heads: rotate the two halves of each head by the position's angles.
@@ -271,9 +274,8 @@ private:
             OpScope scope(profiler_, "router top-k");
             for (int64_t t = 0; t < T; ++t) route_top_k(&router_[t * E], E, K, &sel_[t * K], &sel_w_[t * K]);
         }
-        if (T == 1) {
-            expert_reads_ += K;  // route_top_k picks K different experts
-            moe_decode(L);
+        if (T <= kMoeFewRowsMax) {
+            moe_few_rows(L, T);
             return;
         }
 
@@ -307,61 +309,94 @@ private:
         }
     }
 
-    // Decode (one token): the whole MoE in one pool dispatch instead of two per expert. h is
-    // quantized once for every expert's gate and up. Each thread computes its rows of the chosen
-    // experts' gate and up, adds the biases and applies the SwiGLU to those rows (the same rows of
-    // gate and up, so no exchange is needed); after a barrier thread 0 quantizes the K expert
-    // activations, and after a second one each thread computes its rows of every expert's down
-    // projection and adds them, biased and weighted, into x. Experts go in ascending id order with
-    // the same operations per element as the batched path above (which visits experts that way).
-    // While it works on one expert, a thread prefetches the start of its share of the next one.
-    void moe_decode(const GptOssLayer& L) {
+    // A few rows (decoding sequences): the whole MoE in one pool dispatch instead of two per
+    // expert. Each distinct chosen expert (ascending id) gets the rows that chose it, gathered and
+    // quantized once for its gate and up. Each thread computes its rows of every expert's gate and
+    // up, adds the biases and applies the SwiGLU to those rows (the same rows of gate and up, so no
+    // exchange is needed); after a barrier thread 0 quantizes the experts' activations for down,
+    // and after a second one each thread computes its rows of every expert's down projection and
+    // adds them, biased and weighted, into x. The operations per element are those of the
+    // per-expert path above (which also visits experts in ascending order), so a row's result does
+    // not depend on which other rows share the step. While it works on one expert, a thread
+    // prefetches the start of its share of the next one.
+    void moe_few_rows(const GptOssLayer& L, int64_t T) {
         const auto& c = w_.cfg;
-        const int64_t C = c.n_embd, F = c.n_ff, K = c.n_expert_used;
-        order_.resize(static_cast<size_t>(K));
-        for (int64_t j = 0; j < K; ++j) order_[j] = j;
-        std::sort(order_.begin(), order_.end(), [&](int64_t a, int64_t b) { return sel_[a] < sel_[b]; });
-        gate_.resize(K * F);
-        up_.resize(K * F);
-        ye_.resize(K * C);
-        if (down_act_.size() < static_cast<size_t>(K)) down_act_.resize(static_cast<size_t>(K));
+        const int64_t C = c.n_embd, F = c.n_ff, E = c.n_expert, K = c.n_expert_used;
+        // experts_[i]: the i-th distinct expert; its rows are first_row_[i] .. first_row_[i + 1] of
+        // row_of_ (the batch row) and row_weight_ (the router weight).
+        experts_.clear();
+        first_row_.clear();
+        row_of_.clear();
+        row_weight_.clear();
+        for (int64_t e = 0; e < E; ++e) {
+            const size_t before = row_of_.size();
+            for (int64_t t = 0; t < T; ++t)
+                for (int64_t j = 0; j < K; ++j)
+                    if (sel_[t * K + j] == e) {
+                        row_of_.push_back(t);
+                        row_weight_.push_back(sel_w_[t * K + j]);
+                    }
+            if (row_of_.size() == before) continue;
+            experts_.push_back(e);
+            first_row_.push_back(static_cast<int64_t>(before));
+        }
+        const int64_t n_exp = static_cast<int64_t>(experts_.size());
+        const int64_t R = static_cast<int64_t>(row_of_.size());  // T * K
+        first_row_.push_back(R);
+        expert_reads_ += n_exp;
+        gate_.resize(R * F);
+        up_.resize(R * F);
+        ye_.resize(R * C);
+        xe_.resize(R * C);
+        if (expert_act_.size() < static_cast<size_t>(n_exp)) expert_act_.resize(static_cast<size_t>(n_exp));
+        if (down_act_.size() < static_cast<size_t>(n_exp)) down_act_.resize(static_cast<size_t>(n_exp));
         {
             OpScope scope(profiler_, "quantize x");
-            moe_act_.prepare(L.gate.type(), h_.data(), 1, C);
+            for (int64_t r = 0; r < R; ++r) std::copy_n(&h_[row_of_[r] * C], C, &xe_[r * C]);
+            for (int64_t i = 0; i < n_exp; ++i)
+                expert_act_[i].prepare(L.gate.type(), &xe_[first_row_[i] * C], first_row_[i + 1] - first_row_[i], C);
         }
-        auto expert_of = [&](int64_t i) { return static_cast<int64_t>(sel_[order_[i]]); };
         run_profiled(*opt_.pool, profiler_, "moe: experts (gate+up, swiglu, down)", [&](int tid, int nth) {
             const RowRange fr = Linear::thread_rows(F, tid, nth), cr = Linear::thread_rows(C, tid, nth);
-            for (int64_t i = 0; i < K; ++i) {
-                const int64_t e = expert_of(i);
-                if (i + 1 < K)
+            for (int64_t i = 0; i < n_exp; ++i) {
+                const int64_t e = experts_[i];
+                if (i + 1 < n_exp)
                     for (const Weight* stack : {&L.gate, &L.up})
-                        Linear::prefetch_share(stack->expert(expert_of(i + 1)), tid, nth, 0, 1, kExpertPrefetchBytes);
+                        Linear::prefetch_share(stack->expert(experts_[i + 1]), tid, nth, 0, 1, kExpertPrefetchBytes);
                 if (fr.begin >= fr.end) continue;
-                float* g = &gate_[i * F];
-                float* u = &up_[i * F];
+                float* g = &gate_[first_row_[i] * F];
+                float* u = &up_[first_row_[i] * F];
                 const int64_t n = fr.end - fr.begin;
-                L.gate.expert(e).matmul(moe_act_, g, F, fr.begin, fr.end);
-                L.up.expert(e).matmul(moe_act_, u, F, fr.begin, fr.end);
-                kernels::add(g + fr.begin, &L.gate_b[e * F + fr.begin], n);
-                kernels::add(u + fr.begin, &L.up_b[e * F + fr.begin], n);
-                kernels::swiglu_clamped(g + fr.begin, u + fr.begin, g + fr.begin, n, c.swiglu_alpha, c.swiglu_limit);
+                L.gate.expert(e).matmul(expert_act_[i], g, F, fr.begin, fr.end);
+                L.up.expert(e).matmul(expert_act_[i], u, F, fr.begin, fr.end);
+                for (int64_t j = 0; j < first_row_[i + 1] - first_row_[i]; ++j) {
+                    float* gj = g + j * F + fr.begin;
+                    float* uj = u + j * F + fr.begin;
+                    kernels::add(gj, &L.gate_b[e * F + fr.begin], n);
+                    kernels::add(uj, &L.up_b[e * F + fr.begin], n);
+                    kernels::swiglu_clamped(gj, uj, gj, n, c.swiglu_alpha, c.swiglu_limit);
+                }
             }
             opt_.pool->barrier();
             if (tid == 0)
-                for (int64_t i = 0; i < K; ++i) down_act_[i].prepare(L.down.type(), &gate_[i * F], 1, F);
+                for (int64_t i = 0; i < n_exp; ++i)
+                    down_act_[i].prepare(L.down.type(), &gate_[first_row_[i] * F], first_row_[i + 1] - first_row_[i], F);
             opt_.pool->barrier();
-            for (int64_t i = 0; i < K; ++i) {
-                const int64_t e = expert_of(i);
-                if (i + 1 < K)
-                    Linear::prefetch_share(L.down.expert(expert_of(i + 1)), tid, nth, 0, 1, kExpertPrefetchBytes);
+            for (int64_t i = 0; i < n_exp; ++i) {
+                const int64_t e = experts_[i];
+                if (i + 1 < n_exp)
+                    Linear::prefetch_share(L.down.expert(experts_[i + 1]), tid, nth, 0, 1, kExpertPrefetchBytes);
                 if (cr.begin >= cr.end) continue;
-                float* y = &ye_[i * C];
+                float* y = &ye_[first_row_[i] * C];
                 L.down.expert(e).matmul(down_act_[i], y, C, cr.begin, cr.end);
-                const float weight = sel_w_[order_[i]];
-                for (int64_t r = cr.begin; r < cr.end; ++r) {
-                    const float biased = y[r] + L.down_b[e * C + r];
-                    x_[r] += weight * biased;
+                for (int64_t j = 0; j < first_row_[i + 1] - first_row_[i]; ++j) {
+                    const float weight = row_weight_[first_row_[i] + j];
+                    float* x = &x_[row_of_[first_row_[i] + j] * C];
+                    const float* yj = y + j * C;
+                    for (int64_t r = cr.begin; r < cr.end; ++r) {
+                        const float biased = yj[r] + L.down_b[e * C + r];
+                        x[r] += weight * biased;
+                    }
                 }
             }
         });
@@ -375,8 +410,10 @@ private:
     std::vector<cache::AttentionScratch> attn_scratch_;
     std::vector<float> x_, h_, q_, k_, v_, att_, cos_, sin_, router_, sel_w_, xe_, gate_, up_, ye_;
     std::vector<int32_t> sel_;
-    std::vector<int64_t> rows_, order_, pos_;
-    kernels::Activations moe_act_;                 // decode: h, prepared for the gate/up type
+    std::vector<int64_t> rows_, pos_;
+    std::vector<int64_t> experts_, first_row_, row_of_;  // moe_few_rows: experts and their rows
+    std::vector<float> row_weight_;
+    std::vector<kernels::Activations> expert_act_;  // moe_few_rows: each expert's rows of h
     std::vector<kernels::Activations> down_act_;  // decode: each chosen expert's down input
     std::vector<float> weights_;
 };
