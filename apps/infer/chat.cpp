@@ -1,7 +1,6 @@
 #include "apps/infer/chat.h"
 
 #include <chrono>
-#include <cstdio>
 #include <ctime>
 
 #include "silica/error.h"
