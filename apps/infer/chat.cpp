@@ -1,7 +1,6 @@
 #include "apps/infer/chat.h"
 
 #include <chrono>
-#include <cstdio>
 #include <ctime>
 
 #include "silica/error.h"
@@ -47,57 +46,6 @@ std::vector<int32_t> next_turn_tokens(const Tokenizer& tok, const std::string& u
     ids.push_back(start);
     append(ids, tok.encode("assistant", false));
     return ids;
-}
-
-ChatPrinter::ChatPrinter(const Tokenizer& tok, bool show_reasoning, bool stderr_is_terminal)
-    : tok_(tok), parser_(tok), show_reasoning_(show_reasoning), dim_(stderr_is_terminal) {}
-
-bool ChatPrinter::push(int32_t token) {
-    if (raw_) {
-        if (tok_.is_end_of_generation(token)) return true;
-        std::fputs(raw_text_.feed(tok_.token_bytes(token)).c_str(), stdout);
-        std::fflush(stdout);
-        return false;
-    }
-    bool stop = false;
-    pending_raw_ += tok_.token_bytes(token);
-    for (const auto& e : parser_.push(token)) {
-        print(e);
-        stop = stop || e.kind == harmony::Event::Kind::Stop;
-        if (e.kind == harmony::Event::Kind::MessageStart) tokens_without_message_ = -1;
-    }
-    if (tokens_without_message_ >= 0 && ++tokens_without_message_ > kMaxHeaderTokens) {
-        raw_ = true;
-        std::fprintf(stderr, "silica: the model's output is not in the harmony format; showing it as plain text\n");
-        std::fputs(raw_text_.feed(pending_raw_).c_str(), stdout);
-        std::fflush(stdout);
-    }
-    return stop || parser_.stopped();
-}
-
-void ChatPrinter::finish() {
-    if (raw_) {
-        std::fputs(raw_text_.flush().c_str(), stdout);
-        return;
-    }
-    for (const auto& e : parser_.finish()) print(e);
-}
-
-void ChatPrinter::print(const harmony::Event& e) {
-    using Kind = harmony::Event::Kind;
-    const bool answer = e.channel == "final" || e.channel.empty();
-    if (e.kind == Kind::Content) {
-        if (answer) {
-            std::fputs(e.text.c_str(), stdout);
-            std::fflush(stdout);
-        } else if (show_reasoning_) {
-            std::fprintf(stderr, "%s%s%s", dim_ ? "\033[2m" : "", e.text.c_str(), dim_ ? "\033[0m" : "");
-        }
-    } else if (e.kind == Kind::MessageStart && !answer && show_reasoning_) {
-        std::fprintf(stderr, "%s[%s]%s ", dim_ ? "\033[2m" : "", e.channel.c_str(), dim_ ? "\033[0m" : "");
-    } else if (e.kind == Kind::MessageEnd && !answer && show_reasoning_) {
-        std::fputs("\n", stderr);
-    }
 }
 
 }  // namespace silica::app

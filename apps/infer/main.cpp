@@ -15,10 +15,11 @@
 #include "apps/infer/chat.h"
 #include "apps/infer/default_model.h"
 #include "apps/infer/npy.h"
+#include "apps/infer/step_printer.h"
 #include "memory/rss.h"
 #include "silica/error.h"
+#include "silica/generation.h"
 #include "silica/model.h"
-#include "silica/sampler.h"
 #include "silica/session.h"
 #include "silica/session_file.h"
 #include "silica/tokenizer.h"
@@ -103,35 +104,6 @@ std::vector<int32_t> parse_token_list(const std::string& text) {
     return ids;
 }
 
-struct GenerationStats {
-    int64_t generated = 0;
-    double seconds = 0.0;
-    double time_to_first_token = 0.0;  // from `since`
-    bool context_full = false;
-};
-
-// Samples and decodes until n_predict tokens, a stop token (emit returns true), the end of the
-// context, or Ctrl-C. The stop token is not decoded into the cache.
-template <typename Emit>
-GenerationStats generate(silica::Session& session, silica::Sampler& sampler, int64_t n_predict,
-                         Clock::time_point since, Emit&& emit) {
-    GenerationStats st;
-    const auto t0 = Clock::now();
-    while (st.generated < n_predict && !g_interrupted) {
-        const int32_t next = sampler.sample(session.logits());
-        sampler.accept(next);
-        if (++st.generated == 1) st.time_to_first_token = seconds_since(since);
-        if (emit(next) || st.generated == n_predict) break;
-        if (session.n_past() >= session.n_ctx()) {
-            st.context_full = true;
-            break;
-        }
-        session.decode(std::span<const int32_t>(&next, 1));
-    }
-    st.seconds = seconds_since(t0);
-    return st;
-}
-
 void check_fits(const silica::Session& session, size_t n_new, const char* what) {
     if (session.n_past() + static_cast<int64_t>(n_new) > session.n_ctx())
         throw silica::Error(std::string(what) + " has " + std::to_string(n_new) + " tokens but the context holds " +
@@ -214,52 +186,57 @@ int run(const Options& o, const std::vector<int32_t>& given_tokens) {
                                {static_cast<int64_t>(tokens.size()), model->params().n_vocab});
     }
 
-    silica::Sampler sampler(o.sampling);
-    for (int32_t t : tokens) sampler.accept(t);
-    GenerationStats st;
-    if (o.chat) {
-        const bool dim = isatty(STDERR_FILENO);
-        for (int turn = 0;; ++turn) {
-            silica::app::ChatPrinter printer(tok, o.chat_options.show_reasoning, dim);
-            const auto turn_stats = generate(session, sampler, o.n_predict, turn == 0 ? t_start : Clock::now(),
-                                             [&](int32_t t) { return printer.push(t); });
-            printer.finish();
-            std::fputs("\n", stdout);
-            std::fflush(stdout);
-            if (turn == 0) st = turn_stats;
-            else st.generated += turn_stats.generated, st.seconds += turn_stats.seconds;
-            st.context_full = turn_stats.context_full;
-            if (!o.interactive || turn_stats.context_full || g_interrupted) break;
-            std::fputs("> ", stderr);
-            std::string line;
-            if (!std::getline(std::cin, line)) break;
-            if (auto bad = silica::find_invalid_utf8(line))
-                throw silica::Error("input is not valid UTF-8 (byte " + std::to_string(*bad) + ")");
-            const auto more = silica::app::next_turn_tokens(tok, line);
-            check_fits(session, more.size(), "the message");
-            session.decode(more);
-        }
-    } else {
-        silica::Utf8StreamDecoder out;
-        st = generate(session, sampler, o.n_predict, t_start, [&](int32_t t) {
-            if (tok.is_end_of_generation(t)) return true;
-            std::fputs(out.feed(tok.token_bytes(t)).c_str(), stdout);
-            std::fflush(stdout);
-            return false;
-        });
-        std::fputs(out.flush().c_str(), stdout);
+    // Generation (silica/generation.h): per turn, from the session's logits; the answer streams to
+    // stdout, harmony reasoning to stderr with --show-reasoning.
+    silica::GenerationOptions gen;
+    gen.sampling = o.sampling;
+    gen.max_tokens = o.n_predict;
+    gen.harmony = o.chat;
+    const silica::app::StepPrinter printer(o.chat_options.show_reasoning, isatty(STDERR_FILENO));
+    int64_t generated = 0;
+    double generate_seconds = 0.0, time_to_first_token = 0.0;
+    bool first_token = true;
+    silica::FinishReason finish = silica::FinishReason::None;
+    for (int turn = 0;; ++turn) {
+        gen.sampling.seed = o.sampling.seed + static_cast<uint64_t>(turn);  // each turn its own draws
+        const auto r = silica::generate(session, {}, gen, [&](const silica::GenerationStep& step) {
+            if (turn == 0 && step.token >= 0 && first_token) {
+                time_to_first_token = seconds_since(t_start);
+                first_token = false;
+            }
+            printer.print(step);
+            return true;
+        }, &g_interrupted);
         std::fputs("\n", stdout);
         std::fflush(stdout);
+        generated += static_cast<int64_t>(r.tokens.size());
+        generate_seconds += r.seconds;
+        finish = r.finish;
+        if (!o.chat || !o.interactive || finish == silica::FinishReason::ContextFull ||
+            finish == silica::FinishReason::Cancelled)
+            break;
+        std::fputs("> ", stderr);
+        std::string line;
+        if (!std::getline(std::cin, line)) break;
+        if (auto bad = silica::find_invalid_utf8(line))
+            throw silica::Error("input is not valid UTF-8 (byte " + std::to_string(*bad) + ")");
+        // A turn cut off by -n showed its last token without evaluating it: it goes first.
+        std::vector<int32_t> more;
+        if (finish == silica::FinishReason::Length && !r.tokens.empty()) more.push_back(r.tokens.back());
+        const auto next = silica::app::next_turn_tokens(tok, line);
+        more.insert(more.end(), next.begin(), next.end());
+        check_fits(session, more.size(), "the message");
+        session.decode(more);
     }
-    if (st.context_full)
+    if (finish == silica::FinishReason::ContextFull)
         std::fprintf(stderr, "silica: stopped: the context of %lld tokens is full\n",
                      static_cast<long long>(session.n_ctx()));
     if (g_interrupted) std::fprintf(stderr, "silica: interrupted\n");
     std::fprintf(stderr, "silica: prompt %zu tokens in %.3f s (%.2f tokens/s); generated %lld tokens in %.3f s "
                          "(%.2f tokens/s); time to first token %.1f ms\n",
                  tokens.size(), t_prompt, tokens.size() / std::max(t_prompt, 1e-9),
-                 static_cast<long long>(st.generated), st.seconds,
-                 st.generated > 0 ? st.generated / std::max(st.seconds, 1e-9) : 0.0, st.time_to_first_token * 1000.0);
+                 static_cast<long long>(generated), generate_seconds,
+                 generated > 0 ? generated / std::max(generate_seconds, 1e-9) : 0.0, time_to_first_token * 1000.0);
     if (!o.session_file.empty()) silica::save_session_file(session, o.session_file);
     if (o.verbose) {
         const silica::KvCacheInfo kv = session.kv_info();

@@ -3,8 +3,8 @@
 #include <string>
 
 #include <silica/error.h>
+#include <silica/generation.h>
 #include <silica/model.h>
-#include <silica/sampler.h>
 #include <silica/session.h>
 #include <silica/tokenizer.h>
 
@@ -16,23 +16,20 @@ int main(int argc, char** argv) {
     try {
         auto model = silica::Model::load(argv[1]);
         silica::Session session(model);
-        const silica::Tokenizer& tok = model->tokenizer();
-        std::vector<int32_t> tokens = tok.encode(argv[2], false);
-        session.decode(tokens);
+        const std::vector<int32_t> prompt = model->tokenizer().encode(argv[2], false);
 
-        silica::SamplerOptions greedy;
-        greedy.temperature = 0.0f;
-        silica::Sampler sampler(greedy);
-        silica::Utf8StreamDecoder text;
-        const int n = argc > 3 ? std::stoi(argv[3]) : 16;
-        for (int i = 0; i < n; ++i) {
-            const int32_t next = sampler.sample(session.logits());
-            sampler.accept(next);
-            std::fputs(text.feed(tok.token_bytes(next)).c_str(), stdout);
-            session.decode(std::span<const int32_t>(&next, 1));
-        }
-        std::fputs(text.flush().c_str(), stdout);
+        silica::GenerationOptions options;
+        options.sampling.temperature = 0.0f;  // greedy
+        options.max_tokens = argc > 3 ? std::stoi(argv[3]) : 16;
+        // Evaluates the prompt, then streams the answer text as it is released.
+        const silica::GenerationResult result =
+            silica::generate(session, prompt, options, [](const silica::GenerationStep& step) {
+                std::fputs(step.text.c_str(), stdout);
+                return true;
+            });
         std::fputs("\n", stdout);
+        std::fprintf(stderr, "%zu tokens, finished: %s\n", result.tokens.size(),
+                     silica::finish_reason_name(result.finish));
     } catch (const silica::Error& e) {
         std::fprintf(stderr, "error: %s\n", e.what());
         return 1;
