@@ -13,12 +13,13 @@ ctest --preset release -j2
 # Parsers and other untrusted-input code under AddressSanitizer + UndefinedBehaviorSanitizer:
 # GGUF reader/writer and its fuzz corpus, the safetensors reader and its corpus, silica-convert's
 # error paths, tokenizer, quant formats, memory pools, sampler, the generation API (stop strings,
-# UTF-8, harmony), the KV cache (blocks, tiers, snapshots, prefix store), session files and
+# UTF-8, harmony), the KV cache (blocks, tiers, snapshots, prefix store, fork and copy-on-write,
+# the engine's block pool), session files and
 # silica-perplexity's KL base file.
 cmake --preset asan >/dev/null
 cmake --build --preset asan --target test_engine test_cache test_tokenizer test_quant test_memory gguf_fuzz_replay \
   safetensors_fuzz_replay test_perplexity
-ctest --preset asan -j2 -R "gguf|safetensors|hf convert: every defect|mapped file|^tokenizer|^quant|^memory|^cache|sampler|generation|session|prefix|warm|KV byte budget|perplexity: KL base file|perplexity: base rows"
+ctest --preset asan -j2 -R "gguf|safetensors|hf convert: every defect|mapped file|^tokenizer|^quant|^memory|^cache|sampler|generation|session|prefix|forked sequences|pool accounting|warm|KV byte budget|perplexity: KL base file|perplexity: base rows"
 
 # The installed package, used the way another project would use it.
 bash examples/embed/run.sh build/release
