@@ -5,6 +5,7 @@
 // "q4_0-x16", "mxfp4-x16", "q8_0-x16" are the same matrices repacked at load time into the
 // row-interleaved layout of quant/repack.h and multiplied by kernels/matmul_repacked.h (AVX2 and
 // AVX-512; Q8_0 GEMM on AMX where available: SILICA_AMX=0 switches it off for an A/B run);
+// Repacked types also run at m = 2, 4, 8, 16 (several sequences decoding together).
 // "f16-x16" are F16 panels (AVX-512 only; from 16 rows on AMX-BF16 where available, and
 // "f16-x16-noamx" the same with AMX off: the FMA kernel). The repacked kernels, and F16 in GGUF layout for
 // comparison, also run at m = 512 (a prefill chunk), e.g.
@@ -206,7 +207,9 @@ int register_all() {
     for (TensorType t : kTypes)
         for (const Shape& s : kShapes)
             for (int isa = static_cast<int>(detected_isa()); isa >= 0; --isa)
-                for (int64_t m : {1, 64, 512}) {
+                for (int64_t m : {1, 2, 4, 8, 16, 64, 512}) {
+                    // m = 2..16: several sequences decoding together (repacked kernels only).
+                    const bool decode_batch = m > 1 && m <= 16;
                     // The scalar ISA is the reference (double-precision dot of dequantized blocks);
                     // its prefill speed is not interesting and would take minutes.
                     if (isa == 0 && m > 1) continue;
@@ -220,7 +223,8 @@ int register_all() {
                     if (s.cols % type_traits(t).block_size != 0) continue;
                     const std::string name = std::string(type_traits(t).name) + "/" + s.name + "/" +
                                              std::string(isa_name(static_cast<Isa>(isa))) + "/m" + std::to_string(m);
-                    if (m != 512 || t == TensorType::F16) {
+                    if (decode_batch && !repackable) continue;
+                    if ((m != 512 || t == TensorType::F16) && !decode_batch) {
                         auto* b = benchmark::RegisterBenchmark(name.c_str(), bm_matmul, t, s, static_cast<Isa>(isa), m, false, true);
                         b->UseRealTime()->Unit(benchmark::kMicrosecond)->Threads(1)->Threads(2);
                     }

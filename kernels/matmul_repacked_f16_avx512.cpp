@@ -9,9 +9,11 @@
 // 16 outputs are stored at once (with a lane mask at the ends of the row range).
 //
 // GEMV (decode) converts each column as it streams by (4 groups = 4 independent FMA chains, a
-// software prefetch 2 KiB ahead in each stream). GEMM (prefill) first converts 3 groups to a float
-// scratch in L2 (vcvtph2ps is 2 uops on the FMA ports: in the inner loop it cost ~15%), then runs
-// tiles of 3 groups x 8 activation rows over it: per column 3 loads, 8 broadcasts, 24 FMAs.
+// software prefetch 2 KiB ahead in each stream). Decode batches (2-16 rows: several sequences)
+// do the same with tiles of 3 groups x 8 rows, weights streamed once (decode_batch). GEMM (prefill)
+// first converts 3 groups to a float scratch in L2 (vcvtph2ps is 2 uops on the FMA ports: in the
+// inner loop it cost ~15%), then runs tiles of 3 groups x 8 activation rows over it: per column 3
+// loads, 8 broadcasts, 24 FMAs.
 //
 // The GGUF-layout kernel (float_tile in kernels/matmul_simd_body.h) instead converted each row's
 // weights once per group of 4 activation rows and ended every output with a horizontal sum.
@@ -52,6 +54,16 @@ constexpr int kGemvGroups = 4;
 // 3 x 8.
 constexpr int kGemmGroups = 3;
 constexpr int kGemmRows = 8;
+// Decode batches, up to kDecodeMaxRows activation rows (decode_batch): weights streamed once by
+// tiles of kGemmGroups x kGemmRows, or of kDecodeFewGroups groups x kDecodeFewRows rows (more
+// independent FMA chains for few rows). Against the tiles used before (3 x m from the panels without prefetch
+// up to 8 rows, then the GEMM's float copy, which reads the weights with no FMA to hide it:
+// compute-bound 16 rows waited for memory), 2 threads, us per call, 2 interleaved rounds:
+// 1024x4096 m = 16 658-1304 -> 476-504, 50257x768 m = 16 8036-15724 -> 4980-5004, m = 8
+// 2920-8018 -> 3052-3098, m = 2 2044-3114 -> 1392-1560 (6 groups; 2 or 3 within noise).
+constexpr int64_t kDecodeMaxRows = 16;
+constexpr int kDecodeFewGroups = 6;
+constexpr int kDecodeFewRows = 4;
 
 // (all-lanes masked form: GCC 12's unmasked intrinsic trips -Wmaybe-uninitialized, bug 105593)
 inline __m512 load_column(const uint8_t* p) {
@@ -99,26 +111,36 @@ void tile(const Columns& w, const float* x, int64_t k, int64_t g0, int64_t i0, f
     __m512 acc[NG][NM];
     const float* xrow[NM];
     __mmask16 mask[NG];
+    // (every loop over g and i unrolled: otherwise GCC keeps acc in memory, e.g. for 3 x 5)
+#pragma GCC unroll 16
     for (int g = 0; g < NG; ++g) {
         const int64_t first = (g0 + g) * kRepackRows;
         const int64_t lo = r_begin > first ? r_begin - first : 0;
         const int64_t hi = r_end - first < kRepackRows ? r_end - first : kRepackRows;
         mask[g] = static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1));
+#pragma GCC unroll 16
         for (int i = 0; i < NM; ++i) acc[g][i] = _mm512_setzero_ps();
     }
+#pragma GCC unroll 16
     for (int i = 0; i < NM; ++i) xrow[i] = x + (i0 + i) * k;
     for (int64_t j = 0; j < k; ++j) {
         if constexpr (requires { w.prefetch(0, j); })
             if (j % 2 == 0)  // one 64-byte line holds two columns
+#pragma GCC unroll 16
                 for (int g = 0; g < NG; ++g) w.prefetch(g, j);
         __m512 wj[NG];
+#pragma GCC unroll 16
         for (int g = 0; g < NG; ++g) wj[g] = w.load(g, j);
+#pragma GCC unroll 16
         for (int i = 0; i < NM; ++i) {
             const __m512 xb = _mm512_set1_ps(xrow[i][j]);
+#pragma GCC unroll 16
             for (int g = 0; g < NG; ++g) acc[g][i] = _mm512_fmadd_ps(wj[g], xb, acc[g][i]);
         }
     }
+#pragma GCC unroll 16
     for (int g = 0; g < NG; ++g)
+#pragma GCC unroll 16
         for (int i = 0; i < NM; ++i)
             _mm512_mask_storeu_ps(y + (i0 + i) * ldy + (g0 + g) * kRepackRows, mask[g], acc[g][i]);
 }
@@ -161,6 +183,30 @@ void gemv(const RepackedMatrix& w, size_t group_bytes, const float* x, float* y,
     });
 }
 
+// Decode batches (m <= kDecodeMaxRows rows, several sequences decoding together): tiles of NG
+// groups x up to MR activation rows, their columns converted as they are used. The first MR
+// rows stream the weights from memory with the GEMV's prefetch; further rows (m > MR) read the
+// same NG groups again from cache (NG * 32 * k bytes: 96 KiB for 3 groups at k = 1024, in L2).
+template <int NG, int MR>
+void decode_batch(const RepackedMatrix& w, size_t group_bytes, const float* x, int64_t m, float* y, int64_t ldy,
+                  int64_t g_begin, int64_t g_end, int64_t r_begin, int64_t r_end) {
+    const bool prefetch = software_prefetch_enabled();
+    auto groups = [&]<int G>(int64_t g) {
+        for (int64_t i0 = 0; i0 < m; i0 += MR)
+            with_count<MR>(static_cast<int>(m - i0 < MR ? m - i0 : MR), [&]<int NM>() {
+                if (i0 == 0 && prefetch)
+                    tile<G, NM>(half_columns<PrefetchedHalfColumns<G>, G>(w, group_bytes, g), x, w.cols, g, i0, y, ldy,
+                                r_begin, r_end);
+                else
+                    tile<G, NM>(half_columns<HalfColumns<G>, G>(w, group_bytes, g), x, w.cols, g, i0, y, ldy, r_begin,
+                                r_end);
+            });
+    };
+    int64_t g = g_begin;
+    for (; g + NG <= g_end; g += NG) groups.template operator()<NG>(g);
+    with_count<NG - 1>(static_cast<int>(g_end - g), [&]<int G>() { groups.template operator()<G>(g); });
+}
+
 void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
     const size_t group_bytes = repacked_group_bytes(w.type, w.cols);
     const int64_t g_begin = r_begin / kRepackRows, g_end = (r_end + kRepackRows - 1) / kRepackRows;
@@ -173,26 +219,24 @@ void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, i
             gemv<HalfColumns>(w, group_bytes, xf, y, g_begin, g_end, r_begin, r_end);
         return;
     }
-    // GEMM, groups outer: with more than one tile of activation rows, NG groups are converted to
-    // floats once (64 * NG * k bytes of scratch, in L2), then every activation row passes over
-    // them; with a single tile the columns are converted as they are used.
-    const bool convert_first = m > kGemmRows;
-    float* scratch = convert_first ? thread_scratch(static_cast<size_t>(kGemmGroups * kRepackRows * k)) : nullptr;
+    if (m <= kDecodeMaxRows) {
+        if (m <= kDecodeFewRows)
+            decode_batch<kDecodeFewGroups, kDecodeFewRows>(w, group_bytes, xf, m, y, ldy, g_begin, g_end, r_begin, r_end);
+        else
+            decode_batch<kGemmGroups, kGemmRows>(w, group_bytes, xf, m, y, ldy, g_begin, g_end, r_begin, r_end);
+        return;
+    }
+    // GEMM (prefill), groups outer: NG groups are converted to floats once (64 * NG * k bytes of
+    // scratch, in L2), then every activation row passes over them.
+    float* scratch = thread_scratch(static_cast<size_t>(kGemmGroups * kRepackRows * k));
     auto over_rows = [&]<int NG>(int64_t g0) {
-        auto all_rows = [&](const auto& columns) {
-            int64_t i0 = 0;
-            for (; i0 + kGemmRows <= m; i0 += kGemmRows)
-                tile<NG, kGemmRows>(columns, xf, k, g0, i0, y, ldy, r_begin, r_end);
-            with_count<kGemmRows - 1>(static_cast<int>(m - i0), [&]<int NM>() {
-                tile<NG, NM>(columns, xf, k, g0, i0, y, ldy, r_begin, r_end);
-            });
-        };
-        if (convert_first) {
-            convert_groups<NG>(w.data, group_bytes, k, g0, scratch);
-            all_rows(FloatColumns<NG>{scratch});
-        } else {
-            all_rows(half_columns<HalfColumns<NG>, NG>(w, group_bytes, g0));
-        }
+        convert_groups<NG>(w.data, group_bytes, k, g0, scratch);
+        const FloatColumns<NG> columns{scratch};
+        int64_t i0 = 0;
+        for (; i0 + kGemmRows <= m; i0 += kGemmRows) tile<NG, kGemmRows>(columns, xf, k, g0, i0, y, ldy, r_begin, r_end);
+        with_count<kGemmRows - 1>(static_cast<int>(m - i0), [&]<int NM>() {
+            tile<NG, NM>(columns, xf, k, g0, i0, y, ldy, r_begin, r_end);
+        });
     };
     int64_t g = g_begin;
     for (; g + kGemmGroups <= g_end; g += kGemmGroups) over_rows.template operator()<kGemmGroups>(g);

@@ -11,7 +11,8 @@
 // 16 row scales (one vector) times the activation scale. No horizontal sums: lane l is y[row l].
 //
 // Each lane goes through the same operations whatever tile its group is in, so outputs do not
-// depend on the row split; partial groups are computed whole and stored with a lane mask.
+// depend on the row split nor on the batch size (a sequence's logits are the same alone and
+// batched); partial groups are computed whole and stored with a lane mask.
 //
 // Batches of kAmxMinRows rows or more go to AMX instead when the CPU has it (kernels/matmul_amx.h:
 // the same integer sums by TDPBSSD and the same float steps, so the same outputs, ~2.2x faster).
@@ -25,6 +26,8 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
+#include <utility>
 
 #include "kernels/amx.h"
 #include "kernels/matmul_amx.h"
@@ -41,21 +44,25 @@ namespace {
 // m = 8: 327 vs 291, m = 12: 451 vs 308; MXFP4 5760x2880 (its decode is paid per call) m = 8: 228
 // vs 299, m = 12: 333 vs 308, m = 16: 429 vs 303.
 
-// Software prefetch (GEMV only, when kernels/prefetch.h's switch is on): each group stream's tile
-// kGemvPrefetchBytes ahead. From DRAM the hardware prefetcher alone left the GEMV short of the
-// bandwidth: 2 threads, 201088x2880, chrt -f, interleaved rounds, median GB/s, 2 groups per tile
-// without prefetch -> 4 groups + 2 KiB ahead: Q8_0 28.0 / 28.9 -> 31.2 / 30.1, MXFP4 27.9 / 26.9
-// -> 28.1 / 28.0 (4 groups alone: Q8_0 30.5, MXFP4 27.1; 4 KiB ahead: 31.0, 27.4).
+// Software prefetch (GEMV and decode batches, when kernels/prefetch.h's switch is on): each group
+// stream's tile kGemvPrefetchBytes ahead. From DRAM the hardware prefetcher alone left the GEMV
+// short of the bandwidth: 2 threads, 201088x2880, chrt -f, interleaved rounds, median GB/s, 2
+// groups per tile without prefetch -> 4 groups + 2 KiB ahead: Q8_0 28.0 / 28.9 -> 31.2 / 30.1,
+// MXFP4 27.9 / 26.9 -> 28.1 / 28.0 (4 groups alone: Q8_0 30.5, MXFP4 27.1; 4 KiB ahead: 31.0, 27.4).
+// A tile of one group (decode batches) is a single stream: it prefetches twice as far, so about as
+// many bytes are in flight as with two streams (Q8_0 50257x768, 8 rows, 2 threads, us per call:
+// 2 KiB 1360 / 1720, 4 KiB 1070 / 1070, 6 KiB 1080 / 1130).
 constexpr int kGemvPrefetchBytes = 2048;
 
-// GEMV software prefetch of one group stream at block b: its codes kGemvPrefetchBytes ahead and
-// its scales as many blocks ahead. Past the end of the group's codes, the stream prefetches the
-// start of the group it reads next instead (NG groups on: the next tile), so a tile does not start
-// cold. Measured on the 2-layer GPT-OSS-20B-shaped model (2 threads, nice -20, 3 interleaved
-// rounds, MoE decode ms per 2 layers): codes only 3.79 / 3.79 / 3.84, this 3.72 / 3.69 / 3.74.
+// Software prefetch of one group stream at block b: its codes kGemvPrefetchBytes ahead (twice
+// that for a single stream, NG = 1) and its scales as many blocks ahead. Past the end of the
+// group's codes, the stream prefetches the start of the group it reads next instead (NG groups on:
+// the next tile), so a tile does not start cold. Measured on the 2-layer GPT-OSS-20B-shaped model
+// (2 threads, nice -20, 3 interleaved rounds, MoE decode ms per 2 layers): codes only 3.79 / 3.79
+// / 3.84, this 3.72 / 3.69 / 3.74.
 template <class Fmt, int NG>
 inline void prefetch_ahead(const uint8_t* codes, const uint8_t* scales, int64_t b, int64_t nb, size_t group_bytes) {
-    constexpr int64_t kBlocksAhead = kGemvPrefetchBytes / Fmt::kTileBytes;
+    constexpr int64_t kBlocksAhead = (NG == 1 ? 2 : 1) * kGemvPrefetchBytes / Fmt::kTileBytes;
     const int64_t ahead = b + kBlocksAhead;
     const size_t next = ahead < nb ? 0 : NG * group_bytes;
     const int64_t block = ahead < nb ? ahead : ahead - nb;
@@ -71,59 +78,88 @@ inline __m512i bcast4(const int8_t* p) {
     return _mm512_set1_epi32(v);
 }
 
-// NG groups (16 rows each) starting at group g0, times NM activation rows starting at i0.
-template <class Fmt, int NG, int NM>
+// f(std::integral_constant<int, I>{}) for I = 0, 1, ..., N - 1.
+template <int N, class F>
+inline void for_each_index(F&& f) {
+    [&]<int... I>(std::integer_sequence<int, I...>) {
+        (f(std::integral_constant<int, I>{}), ...);
+    }(std::make_integer_sequence<int, N>{});
+}
+
+// NG groups (16 rows each) starting at group g0, times NM activation rows starting at i0, with
+// the software prefetch of a weight stream or without (tiles that reuse weights from cache).
+// Every output lane goes through the same steps whatever NG and NM are: per block, its integer
+// sum (exact, so the order of the vpdpbusd does not matter), converted, times (row scale x
+// activation scale), added by one FMA. So a row's outputs do not depend on the batch around it.
+template <class Fmt, int NG, int NM, bool Prefetch>
 void tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, const int32_t* xsum, int64_t nb,
-          int64_t g0, int64_t i0, float* y, int64_t ldy, int64_t r_begin, int64_t r_end, bool prefetch) {
+          int64_t g0, int64_t i0, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
     __m512 acc[NG][NM];
     const uint8_t* codes[NG];
     const uint8_t* scales[NG];
+    // (GCC keeps acc in registers only if these loops are unrolled; it does not on its own from
+    // about 10 rows, or for a run-time group index)
+#pragma GCC unroll 4
     for (int g = 0; g < NG; ++g) {
         codes[g] = w.data + static_cast<size_t>(g0 + g) * group_bytes;
         scales[g] = codes[g] + nb * Fmt::kTileBytes;
+#pragma GCC unroll 16
         for (int i = 0; i < NM; ++i) acc[g][i] = _mm512_setzero_ps();
     }
+    const ActBlockQ8* xrow = xq + i0 * nb;
+    const int32_t* srow = xsum + i0 * nb;
     for (int64_t b = 0; b < nb; ++b) {
-        const ActBlockQ8* xb[NM];
-        __m512 dx[NM];
-        __m512i corr[NM];
-        for (int i = 0; i < NM; ++i) {
-            xb[i] = xq + (i0 + i) * nb + b;
-            dx[i] = _mm512_set1_ps(xb[i]->d);
-            corr[i] = _mm512_set1_epi32(-Fmt::kOffset * xsum[(i0 + i) * nb + b]);
-        }
-        for (int g = 0; g < NG; ++g) {
+        for_each_index<NG>([&](auto gc) {
+            constexpr int g = decltype(gc)::value;
+            if constexpr (Prefetch) prefetch_ahead<Fmt, NG>(codes[g], scales[g], b, nb, group_bytes);
             __m512i u[8];
-            const uint8_t* tile_codes = codes[g] + b * Fmt::kTileBytes;
-            // GEMV tiles and the multi-group tiles of small batches stream weights from memory;
-            // prefill's 1-group tiles reuse them from cache.
-            if constexpr ((NM == 1 || NG > 1) && kGemvPrefetchBytes > 0)
-                if (prefetch) prefetch_ahead<Fmt, NG>(codes[g], scales[g], b, nb, group_bytes);
-            Fmt::decode(tile_codes, u);
+            Fmt::decode(codes[g] + b * Fmt::kTileBytes, u);
             const __m512 d = Fmt::scales(scales[g] + b * 16 * Fmt::kScaleBytes);
+#pragma GCC unroll 16
             for (int i = 0; i < NM; ++i) {
-                // two independent chains (even and odd q) to halve the vpdpbusd latency chain
-                __m512i s0 = corr[i], s1 = _mm512_setzero_si512();
-                for (int q = 0; q < 8; q += 2) {
-                    s0 = _mm512_dpbusd_epi32(s0, u[q], bcast4(xb[i]->qs + 4 * q));
-                    s1 = _mm512_dpbusd_epi32(s1, u[q + 1], bcast4(xb[i]->qs + 4 * q + 4));
+                const ActBlockQ8* xb = xrow + i * nb + b;
+                // the code offset, -offset * sum(x), starts the integer sum
+                const __m512i corr = _mm512_set1_epi32(-Fmt::kOffset * srow[i * nb + b]);
+                __m512i isum;
+                if constexpr (NM < 4) {
+                    // few rows: two independent chains (even and odd q) per row halve the latency chain
+                    __m512i s0 = corr, s1 = _mm512_setzero_si512();
+                    for (int q = 0; q < 8; q += 2) {
+                        s0 = _mm512_dpbusd_epi32(s0, u[q], bcast4(xb->qs + 4 * q));
+                        s1 = _mm512_dpbusd_epi32(s1, u[q + 1], bcast4(xb->qs + 4 * q + 4));
+                    }
+                    isum = _mm512_add_epi32(s0, s1);
+                } else {
+                    // 4 rows or more: enough independent chains already
+                    isum = corr;
+#pragma GCC unroll 8
+                    for (int q = 0; q < 8; ++q) isum = _mm512_dpbusd_epi32(isum, u[q], bcast4(xb->qs + 4 * q));
                 }
-                const __m512i isum = _mm512_add_epi32(s0, s1);
-                acc[g][i] = _mm512_fmadd_ps(cvt_i32_f32(isum), _mm512_mul_ps(d, dx[i]), acc[g][i]);
+                acc[g][i] = _mm512_fmadd_ps(cvt_i32_f32(isum), _mm512_mul_ps(d, _mm512_set1_ps(xb->d)), acc[g][i]);
             }
-        }
+        });
     }
+#pragma GCC unroll 4
     for (int g = 0; g < NG; ++g) {
         const int64_t first = (g0 + g) * kRepackRows;
         const int64_t lo = r_begin > first ? r_begin - first : 0;
         const int64_t hi = r_end - first < kRepackRows ? r_end - first : kRepackRows;
         const __mmask16 mask = static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1));
+#pragma GCC unroll 16
         for (int i = 0; i < NM; ++i) _mm512_mask_storeu_ps(y + (i0 + i) * ldy + first, mask, acc[g][i]);
     }
 }
 
 // Activation rows up to which run() streams weights like a GEMV (see there).
-constexpr int64_t kStreamMaxRows = 8;
+constexpr int64_t kStreamMaxRows = 16;
+
+// call.template operator()<n>() for a run-time n in 1..N.
+template <int N, class Call>
+void with_count(int64_t n, Call&& call) {
+    for_each_index<N>([&](auto c) {
+        if (n == decltype(c)::value + 1) call.template operator()<decltype(c)::value + 1>();
+    });
+}
 
 template <class Fmt>
 void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
@@ -131,51 +167,42 @@ void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, i
     const int64_t nb = w.cols / 32;
     const int64_t g_begin = r_begin / kRepackRows, g_end = (r_end + kRepackRows - 1) / kRepackRows;
     const int64_t m = x.rows();
-    const bool prefetch = software_prefetch_enabled();
-    auto call = [&]<int NG, int NM>(int64_t g, int64_t i0) {
-        tile<Fmt, NG, NM>(w, group_bytes, x.q8(), x.q8_sums(), nb, g, i0, y, ldy, r_begin, r_end, prefetch);
+    const bool prefetch = software_prefetch_enabled() && kGemvPrefetchBytes > 0;
+    // `stream`: the tile reads its weights from memory (GEMV, decode batches) and prefetches them;
+    // prefill's tiles reuse them from cache.
+    auto call = [&]<int NG, int NM>(int64_t g, int64_t i0, bool stream) {
+        if (stream && prefetch)
+            tile<Fmt, NG, NM, true>(w, group_bytes, x.q8(), x.q8_sums(), nb, g, i0, y, ldy, r_begin, r_end);
+        else
+            tile<Fmt, NG, NM, false>(w, group_bytes, x.q8(), x.q8_sums(), nb, g, i0, y, ldy, r_begin, r_end);
     };
     // Tiles measured (1 thread, CPU time, 2880x2880 and 3072x768): GEMV 1, 2 or 4 groups per tile
     // within noise in cache, 4 best from DRAM (see kGemvPrefetchBytes); GEMM 1 group x 4
     // activation rows beat 2 x 4 (-25%), 2 x 2 (-15%) and 1 x 8 (-3%).
     if (m == 1) {
         int64_t g = g_begin;
-        for (; g + 4 <= g_end; g += 4) call.template operator()<4, 1>(g, 0);
-        for (; g + 2 <= g_end; g += 2) call.template operator()<2, 1>(g, 0);
-        if (g < g_end) call.template operator()<1, 1>(g, 0);
+        for (; g + 4 <= g_end; g += 4) call.template operator()<4, 1>(g, 0, true);
+        for (; g + 2 <= g_end; g += 2) call.template operator()<2, 1>(g, 0, true);
+        if (g < g_end) call.template operator()<1, 1>(g, 0, true);
         return;
     }
     // With AMX, TDPBSSD computes the same integer sums (bit-identical results, kernels/matmul_amx.h).
     if (m >= kAmxMinRows && active_amx_int8() && matmul_x16_amx(w, x, y, ldy, r_begin, r_end)) return;
     // A few rows (several sequences decoding together) are bound by reading the weights, as one
-    // row is: stream two groups per tile with the GEMV's prefetch, each group's tiles then reused
-    // from cache for every 4 activation rows. The 1-group prefill tiles below ran 2 rows at 1.6x
-    // the time of 1 (GPT-2 124M Q8_0 decode, 2 sequences, 2 threads).
+    // row is: one group of weights streams by once, with the GEMV's prefetch, for all m rows (up to
+    // 16 accumulators + 8 decoded vectors: no spills). Against the tiles used before (2 groups x 4
+    // rows, each group decoded again for every 4 rows; 1 group x 4 rows without prefetch from 9
+    // rows), Q8_0 2 threads, us per call, interleaved runs: 50257x768 m = 8 945-1214 -> 580-682,
+    // m = 16 1668-2365 -> 1156-1313; 3072x768 m = 8 43-55 -> 29-31 (docs/PERFORMANCE.md).
     if (m <= kStreamMaxRows) {
-        auto rows = [&]<int NG>(int64_t g) {
-            int64_t i0 = 0;
-            for (; i0 + 4 <= m; i0 += 4) call.template operator()<NG, 4>(g, i0);
-            switch (m - i0) {
-                case 3: call.template operator()<NG, 3>(g, i0); break;
-                case 2: call.template operator()<NG, 2>(g, i0); break;
-                case 1: call.template operator()<NG, 1>(g, i0); break;
-                default: break;
-            }
-        };
-        int64_t g = g_begin;
-        for (; g + 2 <= g_end; g += 2) rows.template operator()<2>(g);
-        if (g < g_end) rows.template operator()<1>(g);
+        for (int64_t g = g_begin; g < g_end; ++g)
+            with_count<kStreamMaxRows>(m, [&]<int NM>() { call.template operator()<1, NM>(g, 0, true); });
         return;
     }
     for (int64_t g = g_begin; g < g_end; ++g) {
         int64_t i0 = 0;
-        for (; i0 + 4 <= m; i0 += 4) call.template operator()<1, 4>(g, i0);
-        switch (m - i0) {
-            case 3: call.template operator()<1, 3>(g, i0); break;
-            case 2: call.template operator()<1, 2>(g, i0); break;
-            case 1: call.template operator()<1, 1>(g, i0); break;
-            default: break;
-        }
+        for (; i0 + 4 <= m; i0 += 4) call.template operator()<1, 4>(g, i0, false);
+        with_count<3>(m - i0, [&]<int NM>() { call.template operator()<1, NM>(g, i0, false); });
     }
 }
 

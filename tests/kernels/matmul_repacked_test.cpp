@@ -3,7 +3,7 @@
 //    of 16 and padded row strides;
 //  * matmul on the repacked matrix matches matmul_reference_int8 on the original at every ISA
 //    (the same integer block sums; float tolerance 1e-5 * sum over blocks of |d_w d_x isum|);
-//  * any split of the row range gives bit-identical outputs;
+//  * any split of the row range, and any batch size, gives bit-identical outputs;
 //  * bad inputs throw silica::Error;
 //  * the same for F16 panels (lossless, the documented byte positions, the float reference within
 //    the rounding bound of a k-term sum, masked stores at the ends of a row range, bit-identical
@@ -119,7 +119,7 @@ TEST_CASE("repacked matmul matches the int8 reference of the GGUF matrix at ever
     IsaGuard guard;
     std::mt19937 rng(21);
     for (TensorType t : kTypes)
-        for (int64_t m : {1, 2, 3, 4, 5, 9}) {
+        for (int64_t m : {1, 2, 3, 4, 5, 8, 9, 16, 17}) {
             const int64_t rows = std::uniform_int_distribution<int64_t>(1, 70)(rng);
             const int64_t cols = 32 * std::uniform_int_distribution<int64_t>(1, 12)(rng);
             const size_t rb = row_bytes(type_traits(t), cols);
@@ -182,6 +182,44 @@ TEST_CASE("repacked matmul output does not depend on how rows are split", "[repa
                     REQUIRE(std::memcmp(y.data(), whole.data(), y.size() * sizeof(float)) == 0);
                 }
             }
+        }
+}
+
+TEST_CASE("repacked matmul gives each activation row the bits it gets alone, for any batch size",
+          "[repack][batch]") {
+    // Batch invariance (a sequence's logits alone and batched): decode batches (m = 2..16) and
+    // prefill (more) use other tiles than the GEMV (m = 1), with and without software prefetch.
+    IsaGuard guard;
+    std::mt19937 rng(33);
+    for (TensorType t : kTypes)
+        for (int64_t m = 2; m <= 18; ++m) {
+            const int64_t rows = std::uniform_int_distribution<int64_t>(1, 90)(rng);
+            const int64_t cols = 32 * std::uniform_int_distribution<int64_t>(1, 10)(rng);
+            const size_t rb = row_bytes(type_traits(t), cols);
+            const std::vector<uint8_t> src = random_rows(t, rows, cols, rb, rng);
+            std::vector<uint8_t> packed(repacked_bytes(t, rows, cols));
+            repack_x16(t, src.data(), rb, rows, cols, packed.data());
+            const RepackedMatrix rp{t, rows, cols, packed.data()};
+            const std::vector<float> xf = random_x(m, cols, rng);
+            Activations x;
+            x.prepare(t, xf.data(), m, cols);
+            for (int isa = 1; isa <= static_cast<int>(detected_isa()); ++isa)
+                for (bool prefetch : {true, false}) {
+                    set_isa_for_testing(static_cast<Isa>(isa));
+                    set_software_prefetch(prefetch);
+                    std::vector<float> batch(m * rows, std::nanf(""));
+                    matmul(rp, x, batch.data(), rows, 0, rows);
+                    for (int64_t i = 0; i < m; ++i) {
+                        Activations one;
+                        one.prepare(t, xf.data() + i * cols, 1, cols);
+                        std::vector<float> y(rows, std::nanf(""));
+                        matmul(rp, one, y.data(), rows, 0, rows);
+                        INFO(type_traits(t).name << " isa " << isa << " prefetch " << prefetch << " rows " << rows
+                                                 << " cols " << cols << " m " << m << " row " << i);
+                        REQUIRE(std::memcmp(y.data(), batch.data() + i * rows, rows * sizeof(float)) == 0);
+                    }
+                    set_software_prefetch(true);
+                }
         }
 }
 
@@ -381,7 +419,7 @@ TEST_CASE("F16 panel matmul matches the float reference of the GGUF rows at ever
 TEST_CASE("F16 panel matmul does not depend on the row split or the batch size", "[repack][f16]") {
     IsaGuard guard;
     std::mt19937 rng(71);
-    for (int64_t m : {2, 7, 13, 30}) {
+    for (int64_t m : {2, 4, 5, 7, 8, 13, 16, 17, 30}) {
         const int64_t rows = std::uniform_int_distribution<int64_t>(17, 120)(rng);
         const int64_t cols = std::uniform_int_distribution<int64_t>(1, 160)(rng);
         const F16Case c = make_f16_case(rows, cols, rng);
