@@ -15,7 +15,6 @@ namespace silica {
 
 Engine::Engine(std::shared_ptr<const Model> model, const EngineOptions& options) : impl_(std::make_unique<Impl>()) {
     impl_->model = model;
-    impl_->options = options;
     impl_->n_ctx = resolve_context_size(model->params(), options.n_ctx);
     impl_->pool = make_thread_pool(options.n_threads, options.numa);
     arch::ForwardOptions fo;

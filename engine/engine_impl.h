@@ -24,7 +24,6 @@ struct EngineSequence {
 
 struct Engine::Impl {
     std::shared_ptr<const Model> model;
-    EngineOptions options;
     int64_t n_ctx = 0;
     std::unique_ptr<ThreadPool> pool;
     std::unique_ptr<arch::Forward> forward;

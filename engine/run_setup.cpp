@@ -48,6 +48,18 @@ cache::KvLayout kv_layout(const Model& model, int64_t n_ctx, KvType type, int64_
     return model.impl().arch->kv_layout(o);
 }
 
+EngineOptions engine_options(const SessionOptions& s) {
+    EngineOptions e;
+    e.n_ctx = s.n_ctx;
+    e.n_threads = s.n_threads;
+    e.kv_type = s.kv_type;
+    e.kv_hot_tokens = s.kv_hot_tokens;
+    e.kv_budget_bytes = s.kv_budget_bytes;
+    e.numa = s.numa;
+    e.profile = s.profile;
+    return e;
+}
+
 void check_tokens_fit(std::span<const int32_t> tokens, int64_t n_past, int64_t n_ctx, int64_t n_vocab) {
     const int64_t n = static_cast<int64_t>(tokens.size());
     if (n_past + n > n_ctx)

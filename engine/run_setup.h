@@ -8,6 +8,7 @@
 
 #include "cache/kv_cache.h"
 #include "engine/threading/thread_pool.h"
+#include "silica/engine.h"
 #include "silica/model.h"
 #include "silica/session.h"
 
@@ -22,6 +23,9 @@ std::unique_ptr<ThreadPool> make_thread_pool(int n_threads, const std::string& n
 
 // The KV layout of one sequence of `model`.
 cache::KvLayout kv_layout(const Model& model, int64_t n_ctx, KvType type, int64_t hot_tokens, uint64_t budget_bytes);
+
+// The engine settings of a session's options (all but the prefix cache, which a Session keeps).
+EngineOptions engine_options(const SessionOptions& options);
 
 // Throws silica::Error when n_past + tokens exceed n_ctx or a token id is out of the vocabulary.
 void check_tokens_fit(std::span<const int32_t> tokens, int64_t n_past, int64_t n_ctx, int64_t n_vocab);

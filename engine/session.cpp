@@ -33,14 +33,7 @@ const char* kv_type_name(KvType type) {
 
 Session::Session(std::shared_ptr<const Model> model, const SessionOptions& options) : impl_(std::make_unique<Impl>()) {
     impl_->model = model;
-    EngineOptions eo;
-    eo.n_ctx = options.n_ctx;
-    eo.n_threads = options.n_threads;
-    eo.kv_type = options.kv_type;
-    eo.kv_hot_tokens = options.kv_hot_tokens;
-    eo.kv_budget_bytes = options.kv_budget_bytes;
-    eo.numa = options.numa;
-    eo.profile = options.profile;
+    EngineOptions eo = engine_options(options);
     eo.kv_pool_sequences = 1;  // its blocks to itself: it compacts after a truncate
     impl_->engine = std::make_unique<Engine>(model, eo);
     impl_->seq = impl_->engine->create_sequence();

@@ -27,6 +27,7 @@
 #include "apps/bench/weight_traffic.h"
 #include "apps/bench/workload_runner.h"
 #include "engine/gguf/gguf.h"
+#include "engine/run_setup.h"
 #include "kernels/isa.h"
 #include "memory/rss.h"
 #include "silica/error.h"
@@ -215,13 +216,7 @@ private:
         p.gen_len = o_.gen_len;
         p.warmup = o_.warmup;
         p.iterations = o_.iterations;
-        const silica::SessionOptions s = session_options();
-        p.engine.n_ctx = s.n_ctx;
-        p.engine.n_threads = s.n_threads;
-        p.engine.kv_type = s.kv_type;
-        p.engine.kv_hot_tokens = s.kv_hot_tokens;
-        p.engine.numa = s.numa;
-        p.engine.profile = s.profile;
+        p.engine = silica::engine_options(session_options());
         for (size_t i = 0; i < o_.parallel.size(); ++i) {
             progress_.update("parallel " + std::to_string(o_.parallel[i]), static_cast<int>(i),
                              static_cast<int>(o_.parallel.size()));
