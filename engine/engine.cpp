@@ -91,8 +91,10 @@ int64_t Engine::reused_tokens(SequenceId id) const { return impl_->at(id).reused
 void Engine::decode(std::span<const Input> inputs) {
     Impl& I = *impl_;
     std::set<SequenceId> seen;
+    std::vector<EngineSequence*> seqs;  // per input
     for (const Input& in : inputs) {
-        const EngineSequence& s = I.at(in.sequence);
+        EngineSequence& s = I.at(in.sequence);
+        seqs.push_back(&s);
         if (!seen.insert(in.sequence).second)
             throw Error("sequence " + std::to_string(in.sequence) + " appears twice in one decode step");
         if (in.tokens.empty()) throw Error("sequence " + std::to_string(in.sequence) + ": no tokens to decode");
@@ -101,11 +103,11 @@ void Engine::decode(std::span<const Input> inputs) {
     // A fresh sequence first takes the longest cached prefix of its tokens (keeping one to evaluate).
     std::vector<std::span<const int32_t>> todo;
     std::vector<uint8_t> adopted;  // per input: took a prefix in this step
-    for (const Input& in : inputs) {
-        EngineSequence& s = I.at(in.sequence);
+    for (size_t i = 0; i < inputs.size(); ++i) {
+        EngineSequence& s = *seqs[i];
         adopted.push_back(0);
-        std::span<const int32_t> t = in.tokens;
-        if (I.prefix_cache && s.history.empty() && !in.all_logits) {
+        std::span<const int32_t> t = inputs[i].tokens;
+        if (I.prefix_cache && s.history.empty() && !inputs[i].all_logits) {
             const int64_t max_blocks = (static_cast<int64_t>(t.size()) - 1) / cache::kKvBlockTokens;
             s.reused = I.prefix_cache->adopt(*s.kv, t, max_blocks);
             s.history.assign(t.begin(), t.begin() + s.reused);
@@ -120,7 +122,7 @@ void Engine::decode(std::span<const Input> inputs) {
     I.n_logit_rows.clear();
     int64_t rows = 0;
     for (size_t i = 0; i < inputs.size(); ++i) {
-        EngineSequence& s = I.at(inputs[i].sequence);
+        EngineSequence& s = *seqs[i];
         batch.add_run(s.kv.get(), static_cast<int64_t>(s.history.size()), todo[i], inputs[i].all_logits);
         const int64_t n = inputs[i].all_logits ? static_cast<int64_t>(todo[i].size()) : 1;
         I.first_logit_row.push_back(rows);
@@ -134,7 +136,7 @@ void Engine::decode(std::span<const Input> inputs) {
                     std::find_if(batch.runs.begin(), batch.runs.end(),
                                  [&](const arch::SequenceRun& whole) { return whole.kv == r.kv; }) -
                     batch.runs.begin());
-                EngineSequence& s = I.at(inputs[i].sequence);
+                EngineSequence& s = *seqs[i];
                 std::vector<int32_t> stored = s.history;  // the sequence's tokens up to this chunk's end
                 stored.insert(stored.end(), todo[i].begin(), todo[i].begin() + (r.pos0 + r.n_rows - batch.runs[i].pos0));
                 s.blocks_offered = I.prefix_cache->offer(*s.kv, stored, s.blocks_offered);
@@ -153,7 +155,7 @@ void Engine::decode(std::span<const Input> inputs) {
     } catch (const OutOfMemory&) {
         // Out of KV memory after all: the sequences keep the tokens they had before this step.
         for (size_t i = 0; i < inputs.size(); ++i) {
-            EngineSequence& s = I.at(inputs[i].sequence);
+            EngineSequence& s = *seqs[i];
             if (adopted[i]) {
                 s.kv->clear();
                 s.history.clear();
@@ -164,10 +166,7 @@ void Engine::decode(std::span<const Input> inputs) {
         I.n_logit_rows.clear();
         throw;
     }
-    for (size_t i = 0; i < inputs.size(); ++i) {
-        EngineSequence& s = I.at(inputs[i].sequence);
-        s.history.insert(s.history.end(), todo[i].begin(), todo[i].end());
-    }
+    for (size_t i = 0; i < inputs.size(); ++i) seqs[i]->history.insert(seqs[i]->history.end(), todo[i].begin(), todo[i].end());
 }
 
 std::span<const float> Engine::logits(size_t input, int64_t i) const {
