@@ -88,6 +88,18 @@ int64_t Engine::n_past(SequenceId id) const { return static_cast<int64_t>(impl_-
 std::span<const int32_t> Engine::tokens(SequenceId id) const { return impl_->at(id).history; }
 int64_t Engine::reused_tokens(SequenceId id) const { return impl_->at(id).reused; }
 
+int64_t Engine::adopt_prefix(SequenceId id, std::span<const int32_t> prompt) {
+    Impl& I = *impl_;
+    EngineSequence& s = I.at(id);
+    if (!I.prefix_cache || !s.history.empty() || prompt.empty()) return 0;
+    check_tokens_fit(prompt, 0, I.n_ctx, I.model->params().n_vocab);
+    const int64_t max_blocks = (static_cast<int64_t>(prompt.size()) - 1) / cache::kKvBlockTokens;
+    s.reused = I.prefix_cache->adopt(*s.kv, prompt, max_blocks);
+    s.history.assign(prompt.begin(), prompt.begin() + s.reused);
+    s.blocks_offered = s.reused / cache::kKvBlockTokens;
+    return s.reused;
+}
+
 void Engine::decode(std::span<const Input> inputs) {
     Impl& I = *impl_;
     std::set<SequenceId> seen;

@@ -22,6 +22,8 @@ Sampler::Sampler(SamplerOptions options) : options_(options), rng_(options.seed)
         throw Error("sampler: repeat penalty must be a finite number > 0 (got " +
                     std::to_string(options.repeat_penalty) + ")");
     if (std::isnan(options.top_p) || std::isnan(options.min_p)) throw Error("sampler: top-p and min-p must be numbers");
+    if (!(std::fabs(options.presence_penalty) <= 2.0f) || !(std::fabs(options.frequency_penalty) <= 2.0f))
+        throw Error("sampler: presence and frequency penalties must be numbers in [-2, 2]");
 }
 
 void Sampler::accept(int32_t token) {
@@ -56,14 +58,20 @@ void Sampler::prepare(std::span<const float> logits) {
         // NaN never wins; +inf becomes the largest finite value so softmax stays defined.
         work_[i] = std::isnan(v) ? kNegInf : std::min(v, FLT_MAX);
     }
-    if (options_.repeat_penalty != 1.0f && !history_.empty()) {
+    const bool openai_penalties = options_.presence_penalty != 0.0f || options_.frequency_penalty != 0.0f;
+    if ((options_.repeat_penalty != 1.0f || openai_penalties) && !history_.empty()) {
         penalised_.assign(history_.begin(), history_.end());
         std::sort(penalised_.begin(), penalised_.end());
-        penalised_.erase(std::unique(penalised_.begin(), penalised_.end()), penalised_.end());
-        for (int32_t t : penalised_) {
+        for (size_t i = 0; i < penalised_.size();) {  // each distinct token once, with its count
+            const int32_t t = penalised_[i];
+            size_t count = 1;
+            while (i + count < penalised_.size() && penalised_[i + count] == t) ++count;
+            i += count;
             if (t < 0 || static_cast<size_t>(t) >= work_.size()) continue;
             float& l = work_[static_cast<size_t>(t)];
-            l = l > 0.0f ? l / options_.repeat_penalty : l * options_.repeat_penalty;
+            if (options_.repeat_penalty != 1.0f) l = l > 0.0f ? l / options_.repeat_penalty : l * options_.repeat_penalty;
+            if (openai_penalties && l > kNegInf)
+                l -= options_.presence_penalty + options_.frequency_penalty * static_cast<float>(count);
         }
     }
 }

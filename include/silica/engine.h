@@ -64,8 +64,13 @@ public:
     int64_t n_past(SequenceId id) const;
     // The tokens in the sequence's KV cache.
     std::span<const int32_t> tokens(SequenceId id) const;
-    // Tokens the sequence's first decode() took from the prefix cache.
+    // Tokens the sequence's first decode() (or adopt_prefix) took from the prefix cache.
     int64_t reused_tokens(SequenceId id) const;
+    // A fresh sequence (no tokens yet) takes the longest cached run of `prompt`'s leading 32-token
+    // blocks from the prefix cache, keeping at least one token of the prompt to evaluate, so a
+    // caller that feeds a long prompt in chunks reuses all of it. Returns the tokens taken (they
+    // are now the sequence's); 0 without a prefix cache or for a sequence that has tokens.
+    int64_t adopt_prefix(SequenceId id, std::span<const int32_t> prompt);
 
     // The new tokens of one sequence in a step: logits for its last token, or for every one.
     struct Input {

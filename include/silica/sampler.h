@@ -2,7 +2,8 @@
 //
 // The steps, in order (each one optional):
 //   1. repetition penalty over the last repeat_last_n accepted tokens (llama.cpp semantics: a
-//      positive logit is divided by the penalty, a negative one multiplied; once per distinct token);
+//      positive logit is divided by the penalty, a negative one multiplied; once per distinct token),
+//      then OpenAI's presence and frequency penalties over the same tokens;
 //   2. temperature 0: greedy, the highest logit (ties: the lowest token id); nothing below applies;
 //   3. top-k: keep the k highest logits (ties: lower ids first);
 //   4. softmax with temperature over what is left;
@@ -28,6 +29,10 @@ struct SamplerOptions {
     float min_p = 0.05f;         // <= 0: keep all
     float repeat_penalty = 1.0f;  // 1 = off; must be > 0
     int repeat_last_n = 64;      // 0 = off; < 0 = every accepted token
+    // OpenAI's penalties over the same window of accepted tokens: a token's logit loses
+    // presence_penalty once if it occurs and frequency_penalty per occurrence. Each in [-2, 2].
+    float presence_penalty = 0.0f;
+    float frequency_penalty = 0.0f;
     uint64_t seed = 0;           // fixed by default so runs are reproducible
 };
 

@@ -220,6 +220,30 @@ TEST_CASE("sampler: repetition penalty divides positive logits and multiplies ne
     CHECK(greedy.sample(logits) == 0);
 }
 
+TEST_CASE("sampler: presence and frequency penalties subtract per token and per occurrence", "[sampler]") {
+    SamplerOptions o = plain(1.0f);
+    o.presence_penalty = 0.5f;
+    o.frequency_penalty = 0.25f;
+    o.repeat_last_n = 4;
+    Sampler s(o);
+    for (int32_t t : {1, 0, 2, 0, 0}) s.accept(t);  // the window keeps the last 4: 0, 2, 0, 0 (token 1 left it)
+    const auto d = s.distribution(std::vector<float>{2.0f, -2.0f, 1.0f, 3.0f});
+    // Token 0: 2 - 0.5 - 3 * 0.25 = 0.75; token 2: 1 - 0.5 - 0.25 = 0.25; others unchanged.
+    const double z = std::exp(0.75) + std::exp(-2.0) + std::exp(0.25) + std::exp(3.0);
+    std::map<int32_t, float> p;
+    for (const auto& e : d) p[e.token] = e.probability;
+    CHECK(p[0] == Approx(std::exp(0.75) / z));
+    CHECK(p[1] == Approx(std::exp(-2.0) / z));
+    CHECK(p[2] == Approx(std::exp(0.25) / z));
+    CHECK(p[3] == Approx(std::exp(3.0) / z));
+
+    SamplerOptions bad = plain(1.0f);
+    bad.presence_penalty = 2.5f;
+    CHECK_THROWS_WITH(Sampler(bad), Catch::Contains("presence and frequency"));
+    bad.presence_penalty = std::nanf("");
+    CHECK_THROWS(Sampler(bad));
+}
+
 TEST_CASE("sampler: cuts match a sort-everything reference on random rows", "[sampler]") {
     std::mt19937 rng(7);
     std::normal_distribution<float> normal(0.0f, 3.0f);

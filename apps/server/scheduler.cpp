@@ -1,0 +1,291 @@
+#include "apps/server/scheduler.h"
+
+#include <algorithm>
+
+#include "silica/error.h"
+
+namespace silica::server {
+
+struct Scheduler::Choice {
+    Engine::SequenceId seq = -1;  // -1: freed
+    Generation* gen = nullptr;    // the job's Generation for this choice
+    int32_t next = -1;            // the sampled token to evaluate in the next step
+    bool done = false;
+    int64_t generated = 0;
+    Clock::time_point last_token;
+};
+
+struct Scheduler::Running {
+    std::shared_ptr<Job> job;
+    bool prefilling = true;    // choices[0].seq is being fed the prompt
+    bool failed = false;       // fail_job sent its Error and Done
+    int64_t prompt_done = 0;   // prompt tokens in choices[0].seq
+    std::vector<Choice> choices;
+};
+
+Scheduler::Scheduler(Engine& engine, const Tokenizer& tokenizer, const SchedulerOptions& options, Metrics& metrics)
+    : engine_(engine), tokenizer_(tokenizer), options_(options), metrics_(metrics) {
+    if (options_.parallel < 1) throw Error("--parallel must be at least 1");
+    if (options_.prefill_chunk < 32 || options_.prefill_chunk % 32 != 0) throw Error("the prefill chunk must be a multiple of 32");
+    thread_ = std::thread([this] { loop(); });
+}
+
+Scheduler::~Scheduler() { shutdown(); }
+
+Scheduler::Submit Scheduler::submit(std::shared_ptr<Job> job) {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!accepting_) return Submit::ShuttingDown;
+        if (static_cast<int>(queue_.size()) >= options_.queue_size) return Submit::QueueFull;
+        idle_now_ = false;
+        queue_.push_back(std::move(job));
+    }
+    wake_.notify_one();
+    return Submit::Accepted;
+}
+
+void Scheduler::shutdown(std::chrono::milliseconds grace) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (!thread_.joinable()) return;
+    accepting_ = false;
+    idle_.wait_for(lock, grace, [&] { return idle_now_; });
+    stopping_ = true;
+    lock.unlock();
+    wake_.notify_one();
+    thread_.join();
+}
+
+void Scheduler::finish_job(Running& r) {
+    for (Choice& c : r.choices)
+        if (c.seq >= 0) {
+            engine_.free_sequence(c.seq);
+            c.seq = -1;
+        }
+    JobEvent done;
+    done.kind = JobEvent::Kind::Done;
+    r.job->push(std::move(done));
+}
+
+void Scheduler::fail_job(Running& r, int status, const std::string& type, const std::string& code, const std::string& message) {
+    r.failed = true;
+    JobEvent e;
+    e.kind = JobEvent::Kind::Error;
+    e.status = status;
+    e.type = type;
+    e.code = code;
+    e.message = message;
+    r.job->push(std::move(e));
+    finish_job(r);
+}
+
+void Scheduler::publish_gauges(const std::list<Running>& running) {
+    SchedulerGauges g;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        g.queued_jobs = static_cast<int64_t>(queue_.size());
+    }
+    g.running_jobs = static_cast<int64_t>(running.size());
+    g.active_sequences = engine_.n_sequences();
+    const Engine::KvPoolUsage u = engine_.kv_pool_usage();
+    g.kv_hot_blocks = u.hot_blocks;
+    g.kv_warm_blocks = u.warm_blocks;
+    g.kv_shared_blocks = u.shared_blocks;
+    g.kv_prefix_cache_blocks = u.prefix_cache_blocks;
+    g.kv_committed_bytes = u.committed_bytes;
+    g.kv_capacity_bytes = u.capacity_bytes;
+    g.engine_steps = steps_;
+    metrics_.set_gauges(g);
+}
+
+void Scheduler::loop() {
+    std::list<Running> running;
+    for (;;) {
+        std::vector<std::shared_ptr<Job>> admitted;
+        {
+            std::unique_lock<std::mutex> lock(mutex_);
+            if (running.empty() && queue_.empty()) {
+                idle_now_ = true;
+                idle_.notify_all();
+            }
+            wake_.wait(lock, [&] { return stopping_ || !queue_.empty() || !running.empty(); });
+            if (stopping_) break;
+            int used = 0;
+            for (const Running& r : running) used += static_cast<int>(r.choices.size());
+            // First come, first served: the head waits until its n slots are free.
+            while (!queue_.empty()) {
+                const std::shared_ptr<Job>& head = queue_.front();
+                const int n = static_cast<int>(head->choices.size());
+                if (!head->cancelled && Clock::now() <= head->deadline && used + n > options_.parallel) break;
+                if (!head->cancelled && Clock::now() <= head->deadline) used += n;
+                admitted.push_back(head);
+                queue_.pop_front();
+            }
+        }
+        for (std::shared_ptr<Job>& job : admitted) {
+            Running r;
+            r.job = job;
+            if (job->cancelled) {
+                metrics_.cancelled();
+                finish_job(r);
+                continue;
+            }
+            if (Clock::now() > job->deadline) {
+                fail_job(r, 504, "server_error", "timeout", "the request waited in the queue past its deadline");
+                continue;
+            }
+            r.choices.resize(job->choices.size());
+            for (size_t i = 0; i < r.choices.size(); ++i) r.choices[i].gen = &job->choices[i];
+            r.choices[0].seq = engine_.create_sequence();
+            r.prompt_done = engine_.adopt_prefix(r.choices[0].seq, job->prompt);
+            job->cached_tokens = r.prompt_done;
+            metrics_.prompt_tokens(static_cast<int64_t>(job->prompt.size()), r.prompt_done);
+            running.push_back(std::move(r));
+        }
+        if (!running.empty()) step(running);
+        publish_gauges(running);
+    }
+    // Shutting down: whatever is left ends with an error.
+    std::deque<std::shared_ptr<Job>> left;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        left.swap(queue_);
+    }
+    for (std::shared_ptr<Job>& job : left) {
+        Running r;
+        r.job = job;
+        running.push_back(std::move(r));
+    }
+    for (Running& r : running) fail_job(r, 503, "server_error", "shutting_down", "the server is shutting down");
+    publish_gauges({});
+}
+
+void Scheduler::step(std::list<Running>& running) {
+    const Clock::time_point now = Clock::now();
+    // Requests that ended from outside: the client went away, or the deadline passed.
+    for (auto it = running.begin(); it != running.end();) {
+        if (it->job->cancelled) {
+            metrics_.cancelled();
+            finish_job(*it);
+            it = running.erase(it);
+        } else if (now > it->job->deadline) {
+            fail_job(*it, 504, "server_error", "timeout", "the request ran past its deadline");
+            it = running.erase(it);
+        } else {
+            ++it;
+        }
+    }
+
+    // The step's inputs: one token per running choice, then prompt chunks while the budget lasts.
+    struct Role {
+        Running* job;
+        int choice;  // -1: a prompt chunk of job->choices[0]
+        int64_t chunk = 0;
+    };
+    std::vector<Engine::Input> inputs;
+    std::vector<Role> roles;
+    for (Running& r : running) {
+        if (r.prefilling) continue;
+        for (size_t k = 0; k < r.choices.size(); ++k) {
+            Choice& c = r.choices[k];
+            if (c.done) continue;
+            if (engine_.n_past(c.seq) >= engine_.n_ctx()) {  // no room to evaluate the sampled token
+                JobEvent e;
+                e.choice = static_cast<int>(k);
+                e.step = c.gen->stop(FinishReason::ContextFull);
+                r.job->push(std::move(e));
+                c.done = true;
+                engine_.free_sequence(c.seq);
+                c.seq = -1;
+                continue;
+            }
+            inputs.push_back({c.seq, std::span<const int32_t>(&c.next, 1)});
+            roles.push_back({&r, static_cast<int>(k)});
+        }
+    }
+    int64_t budget = options_.step_tokens - static_cast<int64_t>(inputs.size());
+    bool any_prefill = false;
+    for (Running& r : running) {
+        if (!r.prefilling) continue;
+        const std::vector<int32_t>& prompt = r.job->prompt;
+        const int64_t start = r.prompt_done;
+        const int64_t end = std::min<int64_t>(static_cast<int64_t>(prompt.size()), (start / options_.prefill_chunk + 1) * options_.prefill_chunk);
+        if (any_prefill && end - start > budget) break;  // later prompts wait their turn
+        inputs.push_back({r.choices[0].seq, std::span<const int32_t>(prompt.data() + start, static_cast<size_t>(end - start))});
+        roles.push_back({&r, -1, end - start});
+        budget -= end - start;
+        any_prefill = true;
+    }
+
+    if (!inputs.empty()) {
+        try {
+            engine_.decode(inputs);
+            ++steps_;
+        } catch (const OutOfMemory&) {
+            // The KV pool cannot hold this step: the newest request in it gives way.
+            Running* victim = roles.back().job;
+            fail_job(*victim, 503, "server_error", "kv_cache_full", "the KV cache is full; retry later");
+            running.remove_if([&](const Running& r) { return &r == victim; });
+            return;
+        } catch (const std::exception& e) {
+            for (Running& r : running) fail_job(r, 500, "server_error", "internal_error", e.what());
+            running.clear();
+            return;
+        }
+    }
+
+    const Clock::time_point after = Clock::now();
+    auto deliver = [&](Running& r, int k, std::span<const float> logits) {
+        Choice& c = r.choices[static_cast<size_t>(k)];
+        JobEvent e;
+        e.choice = k;
+        e.step = c.gen->step(logits);
+        if (c.generated == 0) {
+            if (k == 0) metrics_.time_to_first_token(std::chrono::duration<double>(after - r.job->submitted).count());
+        } else {
+            metrics_.inter_token_latency(std::chrono::duration<double>(after - c.last_token).count());
+        }
+        c.last_token = after;
+        ++c.generated;
+        ++r.job->completion_tokens;
+        metrics_.generated_tokens(1);
+        if (e.step.finished()) {
+            c.done = true;
+            engine_.free_sequence(c.seq);
+            c.seq = -1;
+        } else {
+            c.next = e.step.token;
+        }
+        r.job->push(std::move(e));
+    };
+    for (size_t i = 0; i < roles.size(); ++i) {
+        Running& r = *roles[i].job;
+        if (r.failed) continue;
+        try {
+            if (roles[i].choice >= 0) {
+                deliver(r, roles[i].choice, engine_.logits(i));
+                continue;
+            }
+            r.prompt_done += roles[i].chunk;
+            if (r.prompt_done < static_cast<int64_t>(r.job->prompt.size())) continue;
+            r.prefilling = false;
+            for (size_t k = 1; k < r.choices.size(); ++k) r.choices[k].seq = engine_.fork_sequence(r.choices[0].seq);
+            const std::span<const float> row = engine_.logits(i);
+            for (size_t k = 0; k < r.choices.size(); ++k) deliver(r, static_cast<int>(k), row);
+        } catch (const std::exception& e) {
+            if (!r.failed) fail_job(r, 500, "server_error", "internal_error", e.what());
+        }
+    }
+    for (auto it = running.begin(); it != running.end();) {
+        const bool all_done = !it->prefilling && std::all_of(it->choices.begin(), it->choices.end(), [](const Choice& c) { return c.done; });
+        if (it->failed) {
+            it = running.erase(it);
+        } else if (all_done) {
+            finish_job(*it);
+            it = running.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+}  // namespace silica::server
