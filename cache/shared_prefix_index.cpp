@@ -76,4 +76,11 @@ int64_t SharedPrefixIndex::adopt(KvCache& kv, std::span<const int32_t> tokens, i
     return kv.adopt_prefix(run) * kKvBlockTokens;
 }
 
+int64_t SharedPrefixIndex::blocks_held_alone() const {
+    int64_t n = 0;
+    for (const Entry& e : lru_)
+        for (const KvCache::BlockRef& r : e.blocks) n += pool_->owners(r.block) == 1;
+    return n;
+}
+
 }  // namespace silica::cache

@@ -36,6 +36,9 @@ public:
     // Lets go of every block (the pool is full: the live sequences come first).
     void clear();
     int64_t blocks() const { return static_cast<int64_t>(lru_.size()); }
+    // Pool blocks (one per layer per token block) that only this index holds: with no sequence
+    // alive, every live block of the pool should be one of these.
+    int64_t blocks_held_alone() const;
 
 private:
     struct Entry {

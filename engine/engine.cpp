@@ -213,6 +213,7 @@ Engine::KvPoolUsage Engine::kv_pool_usage() const {
     u.shared_blocks = static_cast<int64_t>(pool.shared_blocks());
     u.committed_bytes = pool.committed_bytes();
     u.prefix_cache_blocks = impl_->prefix_cache ? impl_->prefix_cache->blocks() : 0;
+    u.prefix_cache_only_blocks = impl_->prefix_cache ? impl_->prefix_cache->blocks_held_alone() : 0;
     u.capacity_bytes = pool.capacity_bytes();
     return u;
 }

@@ -102,6 +102,8 @@ std::string Metrics::render() const {
     header(out, "silica_kv_blocks", "gauge", "live KV blocks by tier (a shared block counts once)");
     out += "silica_kv_blocks{tier=\"hot\"} " + std::to_string(gauges_.kv_hot_blocks) + "\n";
     out += "silica_kv_blocks{tier=\"warm\"} " + std::to_string(gauges_.kv_warm_blocks) + "\n";
+    header(out, "silica_kv_sequence_blocks", "gauge", "live KV blocks that some sequence holds");
+    line(out, "silica_kv_sequence_blocks", static_cast<double>(gauges_.kv_blocks_in_sequences));
     header(out, "silica_kv_shared_blocks", "gauge", "KV blocks held by more than one owner");
     line(out, "silica_kv_shared_blocks", static_cast<double>(gauges_.kv_shared_blocks));
     header(out, "silica_kv_prefix_cache_blocks", "gauge", "KV blocks the prefix cache holds");

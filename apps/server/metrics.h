@@ -30,6 +30,7 @@ struct SchedulerGauges {
     int64_t running_jobs = 0;
     int64_t active_sequences = 0;
     int64_t kv_hot_blocks = 0, kv_warm_blocks = 0, kv_shared_blocks = 0, kv_prefix_cache_blocks = 0;
+    int64_t kv_blocks_in_sequences = 0;  // live blocks minus those only the prefix cache holds
     uint64_t kv_committed_bytes = 0, kv_capacity_bytes = 0;
     uint64_t engine_steps = 0;
 };

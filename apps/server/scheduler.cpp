@@ -91,6 +91,7 @@ void Scheduler::publish_gauges(const std::list<Running>& running) {
     g.kv_warm_blocks = u.warm_blocks;
     g.kv_shared_blocks = u.shared_blocks;
     g.kv_prefix_cache_blocks = u.prefix_cache_blocks;
+    g.kv_blocks_in_sequences = u.hot_blocks + u.warm_blocks - u.prefix_cache_only_blocks;
     g.kv_committed_bytes = u.committed_bytes;
     g.kv_capacity_bytes = u.capacity_bytes;
     g.engine_steps = steps_;

@@ -96,6 +96,7 @@ public:
         int64_t hot_blocks = 0, warm_blocks = 0;  // live blocks, each counted once
         int64_t shared_blocks = 0;                // of those, held by more than one owner
         int64_t prefix_cache_blocks = 0;          // token blocks the prefix cache holds
+        int64_t prefix_cache_only_blocks = 0;     // live blocks no sequence holds, only the prefix cache
         uint64_t committed_bytes = 0;             // pages taken from the reserved range
         uint64_t capacity_bytes = 0;              // the reserved range (kv_pool_bytes)
     };

@@ -215,6 +215,7 @@ TEST_CASE("engine prefix cache: a prompt that starts like an earlier one shares 
         const auto u = engine.kv_pool_usage();
         CHECK(u.prefix_cache_blocks > 0);  // the cache still holds blocks of both prompts
         CHECK(u.hot_blocks > 0);
+        CHECK(u.prefix_cache_only_blocks == u.hot_blocks);  // and nothing else does
     }
 }
 
