@@ -3,7 +3,7 @@
 # (Release), the parser tests under ASan/UBSan, and the find_package(Silica) embedding example.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh --tests
 start=$(date +%s)
 
 cmake --preset release >/dev/null
@@ -14,12 +14,12 @@ ctest --preset release -j2
 # GGUF reader/writer and its fuzz corpus, the safetensors reader and its corpus, silica-convert's
 # error paths, tokenizer, quant formats, memory pools, sampler, the generation API (stop strings,
 # UTF-8, harmony), the KV cache (blocks, tiers, snapshots, prefix store, fork and copy-on-write,
-# the engine's block pool), session files and
-# silica-perplexity's KL base file.
+# the engine's block pool), session files,
+# silica-perplexity's KL base file, and silica-server's request parser and scheduler.
 cmake --preset asan >/dev/null
 cmake --build --preset asan --target test_engine test_cache test_tokenizer test_quant test_memory gguf_fuzz_replay \
-  safetensors_fuzz_replay test_perplexity
-ctest --preset asan -j2 -R "gguf|safetensors|hf convert: every defect|mapped file|^tokenizer|^quant|^memory|^cache|sampler|generation|session|prefix|forked sequences|pool accounting|warm|KV byte budget|perplexity: KL base file|perplexity: base rows"
+  safetensors_fuzz_replay test_perplexity test_server server_request_fuzz_replay
+ctest --preset asan -j2 -R "^server: (request|scheduler)|server_request_fuzz|gguf|safetensors|hf convert: every defect|mapped file|^tokenizer|^quant|^memory|^cache|sampler|generation|session|prefix|forked sequences|pool accounting|warm|KV byte budget|perplexity: KL base file|perplexity: base rows"
 
 # The installed package, used the way another project would use it.
 bash examples/embed/run.sh build/release

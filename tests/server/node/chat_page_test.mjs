@@ -1,0 +1,64 @@
+// The chat page at / in headless Chromium (Debian's `chromium`, driven by npm `playwright-core`):
+// type a message, see the answer stream in, stop a long answer mid-stream.
+//
+//   node chat_page_test.mjs SILICA_SERVER MODEL [CHROMIUM]
+// Exits 77 (skipped) when no Chromium is installed.
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { chromium } from "playwright-core";
+import { startServer } from "./server_process.mjs";
+
+const [binary, model, browserPath = "/usr/bin/chromium"] = process.argv.slice(2);
+if (!existsSync(browserPath)) {
+  console.log(`${browserPath} not found (apt-get install chromium): skipped`);
+  process.exit(77);
+}
+
+const server = await startServer(binary, model, ["--alias", "page-model", "--parallel", "2"]);
+const browser = await chromium.launch({ executablePath: browserPath, args: ["--no-sandbox"] });
+try {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(server.base + "/");
+  await page.waitForFunction(() => document.getElementById("model").textContent === "page-model");
+
+  // A short answer streams in and completes.
+  await page.fill("#max_tokens", "24");
+  await page.fill("#input", "The jury said");
+  await page.press("#input", "Enter");
+  await page.waitForSelector(".assistant[data-done='1']", { timeout: 30000 });
+  const first = await page.textContent(".assistant .answer-text");
+  assert.ok(first.trim().length > 0, "the first answer has text");
+  assert.ok(!first.includes("["), `no error or stop marker: ${first}`);
+
+  // A long answer: stop it once some text has arrived.
+  await page.fill("#max_tokens", "2000");
+  await page.fill("#temperature", "1");
+  await page.fill("#input", "Once upon a time");
+  await page.click("#send");
+  await page.waitForFunction(() => {
+    const answers = document.querySelectorAll(".assistant .answer-text");
+    return answers.length === 2 && answers[1].textContent.length > 20;
+  }, null, { timeout: 30000 });
+  assert.equal(await page.isDisabled("#stop"), false);
+  await page.click("#stop");
+  await page.waitForSelector(".assistant[data-done='1'] >> nth=1", { timeout: 10000 });
+  const second = await page.locator(".assistant .answer-text").nth(1).textContent();
+  assert.ok(second.endsWith("[stopped]"), `the stopped answer says so: ${second.slice(-40)}`);
+  assert.equal(await page.isDisabled("#stop"), true);
+  assert.deepEqual(errors, []);
+
+  // The server let go of the stopped request.
+  let active = -1;
+  for (let i = 0; i < 100 && active !== 0; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    const metrics = await (await fetch(server.base + "/metrics")).text();
+    active = Number(metrics.match(/^silica_active_sequences (\S+)$/m)[1]);
+  }
+  assert.equal(active, 0, "the stopped stream's sequence was freed");
+  console.log("chat page checks passed");
+} finally {
+  await browser.close();
+  assert.equal(await server.stop(), 0);
+}
