@@ -100,6 +100,7 @@ void Scheduler::publish_gauges(const std::list<Running>& running) {
 
 void Scheduler::loop() {
     std::list<Running> running;
+    Clock::time_point last_publish{};
     for (;;) {
         std::vector<std::shared_ptr<Job>> admitted;
         {
@@ -143,7 +144,12 @@ void Scheduler::loop() {
             running.push_back(std::move(r));
         }
         if (!running.empty()) step(running);
-        publish_gauges(running);
+        // The gauges walk the prefix cache's blocks: at most every 50 ms while busy, and always
+        // when the work runs out (so /metrics is exact when the server is idle).
+        if (running.empty() || Clock::now() - last_publish > std::chrono::milliseconds(50)) {
+            publish_gauges(running);
+            last_publish = Clock::now();
+        }
     }
     // Shutting down: whatever is left ends with an error.
     std::deque<std::shared_ptr<Job>> left;
