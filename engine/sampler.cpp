@@ -175,6 +175,31 @@ void Sampler::select_candidates() {
 int32_t Sampler::sample(std::span<const float> logits) {
     prepare(logits);
     if (options_.temperature == 0.0f) return greedy();
+    // Nothing is cut (OpenAI's defaults: no top-k, top-p 1, no min-p): draw over the vocabulary in
+    // id order, without sorting it (sorting 201k tokens per draw costs more than a decode step's
+    // share of a batch).
+    if (options_.top_k <= 0 && options_.top_p >= 1.0f && options_.min_p <= 0.0f) {
+        float max_logit = kNegInf;
+        for (float l : work_) max_logit = std::max(max_logit, l);
+        if (max_logit == kNegInf) throw Error("sampler: every logit is -inf or NaN");
+        const double inv_t = 1.0 / static_cast<double>(options_.temperature);
+        weights_.resize(work_.size());
+        double total = 0.0;
+        for (size_t i = 0; i < work_.size(); ++i) {
+            weights_[i] = work_[i] == kNegInf ? 0.0 : std::exp((static_cast<double>(work_[i]) - max_logit) * inv_t);
+            total += weights_[i];
+        }
+        const double target = uniform01() * total;
+        double cumulative = 0.0;
+        int32_t last = 0;
+        for (size_t i = 0; i < work_.size(); ++i) {
+            if (weights_[i] == 0.0) continue;
+            cumulative += weights_[i];
+            last = static_cast<int32_t>(i);
+            if (target < cumulative) return last;
+        }
+        return last;  // only reached through rounding
+    }
     select_candidates();
     double total = 0.0;
     for (size_t i = 0; i < n_kept_; ++i) total += weights_[i];

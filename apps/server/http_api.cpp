@@ -183,6 +183,7 @@ void handle_completion(ServerState& s, const httplib::Request& req, httplib::Res
                         if (Clock::now() - idle_since > std::chrono::seconds(2)) {
                             if (!sink.write(": keep-alive\n\n", 14)) {
                                 job->cancelled = true;
+                                s.metrics.request_finished(name, 499);  // nginx's "client closed request"
                                 return false;
                             }
                             idle_since = Clock::now();
@@ -195,6 +196,7 @@ void handle_completion(ServerState& s, const httplib::Request& req, httplib::Res
                     else out = encoder->done(usage_of(*job), include_usage);
                     if (!out.empty() && !sink.write(out.data(), out.size())) {
                         job->cancelled = true;  // the client went away: the scheduler frees its slots
+                        s.metrics.request_finished(name, 499);  // nginx's "client closed request"
                         return false;
                     }
                     if (e.kind == JobEvent::Kind::Done) {

@@ -9,7 +9,8 @@
 //   4. softmax with temperature over what is left;
 //   5. top-p: keep the smallest set of most likely tokens whose probability adds up to >= top_p;
 //   6. min-p: drop tokens whose probability is below min_p × the highest probability;
-//   7. draw from the kept tokens in proportion to their probabilities, with std::mt19937_64 seeded
+//   7. draw from the kept tokens in proportion to their probabilities (most likely first; in id
+//      order when steps 3, 5 and 6 cut nothing, which saves sorting the vocabulary), with std::mt19937_64 seeded
 //      from `seed` and our own conversion to a uniform number (the same seed gives the same tokens
 //      with any standard library).
 // At least one token is always kept. NaN logits count as -inf; a row with no finite logit is an

@@ -311,6 +311,35 @@ TEST_CASE("sampler: draw frequencies follow the kept, renormalised distribution"
     CHECK(chi2 < 32.0);
 }
 
+TEST_CASE("sampler: with nothing cut, draws follow the softmax over the whole vocabulary", "[sampler]") {
+    // OpenAI's defaults (no top-k, top-p 1, no min-p) take the unsorted path.
+    std::mt19937 rng(5);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    std::vector<float> logits(24);
+    for (float& l : logits) l = normal(rng);
+    logits[7] = -std::numeric_limits<float>::infinity();  // never drawn
+    SamplerOptions o;
+    o.temperature = 1.3f;
+    o.top_k = 0;
+    o.top_p = 1.0f;
+    o.min_p = 0.0f;
+    o.seed = 99;
+    Sampler s(o);
+    const auto want = s.distribution(logits);  // the sorted path's probabilities
+    REQUIRE(want.size() == 23);
+    const int kDraws = 100'000;
+    std::map<int32_t, int> count;
+    for (int i = 0; i < kDraws; ++i) count[s.sample(logits)] += 1;
+    CHECK(count.count(7) == 0);
+    double chi2 = 0.0;
+    for (const auto& e : want) {
+        const double expected = e.probability * kDraws;
+        const double observed = count.count(e.token) ? count[e.token] : 0;
+        chi2 += (observed - expected) * (observed - expected) / expected;
+    }
+    CHECK(chi2 < 49.7);  // the 0.999 quantile of chi-square with 22 degrees of freedom is 48.3
+}
+
 TEST_CASE("sampler: same seed, same tokens; reset restarts the sequence", "[sampler]") {
     std::vector<float> logits(1000);
     for (size_t i = 0; i < logits.size(); ++i) logits[i] = static_cast<float>(std::sin(i * 0.37) * 4.0);
