@@ -85,35 +85,36 @@ std::string Metrics::render() const {
     for (const auto& [key, n] : requests_)
         out += "silica_requests_total{endpoint=\"" + key.first + "\",status=\"" + std::to_string(key.second) + "\"} " +
                std::to_string(n) + "\n";
-    header(out, "silica_prompt_tokens_total", "counter", "prompt tokens of accepted requests");
-    line(out, "silica_prompt_tokens_total", static_cast<double>(prompt_tokens_));
-    header(out, "silica_prompt_tokens_cached_total", "counter", "prompt tokens taken from the prefix cache");
-    line(out, "silica_prompt_tokens_cached_total", static_cast<double>(cached_prompt_tokens_));
-    header(out, "silica_generated_tokens_total", "counter", "tokens generated");
-    line(out, "silica_generated_tokens_total", static_cast<double>(generated_tokens_));
-    header(out, "silica_requests_cancelled_total", "counter", "requests whose client went away before the end");
-    line(out, "silica_requests_cancelled_total", static_cast<double>(cancelled_));
-    header(out, "silica_queue_length", "gauge", "requests waiting for a slot");
-    line(out, "silica_queue_length", static_cast<double>(gauges_.queued_jobs));
-    header(out, "silica_running_requests", "gauge", "requests holding slots");
-    line(out, "silica_running_requests", static_cast<double>(gauges_.running_jobs));
-    header(out, "silica_active_sequences", "gauge", "sequences in the engine");
-    line(out, "silica_active_sequences", static_cast<double>(gauges_.active_sequences));
+    // One sample per metric: name, type, help, value.
+    struct Sample {
+        const char* name;
+        const char* type;
+        const char* help;
+        double value;
+    };
+    const auto d = [](auto v) { return static_cast<double>(v); };
+    const Sample samples[] = {
+        {"silica_prompt_tokens_total", "counter", "prompt tokens of accepted requests", d(prompt_tokens_)},
+        {"silica_prompt_tokens_cached_total", "counter", "prompt tokens taken from the prefix cache", d(cached_prompt_tokens_)},
+        {"silica_generated_tokens_total", "counter", "tokens generated", d(generated_tokens_)},
+        {"silica_requests_cancelled_total", "counter", "requests whose client went away before the end", d(cancelled_)},
+        {"silica_queue_length", "gauge", "requests waiting for a slot", d(gauges_.queued_jobs)},
+        {"silica_running_requests", "gauge", "requests holding slots", d(gauges_.running_jobs)},
+        {"silica_active_sequences", "gauge", "sequences in the engine", d(gauges_.active_sequences)},
+        {"silica_kv_sequence_blocks", "gauge", "live KV blocks that some sequence holds", d(gauges_.kv_blocks_in_sequences)},
+        {"silica_kv_shared_blocks", "gauge", "KV blocks held by more than one owner", d(gauges_.kv_shared_blocks)},
+        {"silica_kv_prefix_cache_blocks", "gauge", "token blocks the prefix cache holds", d(gauges_.kv_prefix_cache_blocks)},
+        {"silica_kv_committed_bytes", "gauge", "KV pool pages committed", d(gauges_.kv_committed_bytes)},
+        {"silica_kv_capacity_bytes", "gauge", "KV pool capacity", d(gauges_.kv_capacity_bytes)},
+        {"silica_engine_steps_total", "counter", "engine forward passes", d(gauges_.engine_steps)},
+    };
+    for (const Sample& m : samples) {
+        header(out, m.name, m.type, m.help);
+        line(out, m.name, m.value);
+    }
     header(out, "silica_kv_blocks", "gauge", "live KV blocks by tier (a shared block counts once)");
     out += "silica_kv_blocks{tier=\"hot\"} " + std::to_string(gauges_.kv_hot_blocks) + "\n";
     out += "silica_kv_blocks{tier=\"warm\"} " + std::to_string(gauges_.kv_warm_blocks) + "\n";
-    header(out, "silica_kv_sequence_blocks", "gauge", "live KV blocks that some sequence holds");
-    line(out, "silica_kv_sequence_blocks", static_cast<double>(gauges_.kv_blocks_in_sequences));
-    header(out, "silica_kv_shared_blocks", "gauge", "KV blocks held by more than one owner");
-    line(out, "silica_kv_shared_blocks", static_cast<double>(gauges_.kv_shared_blocks));
-    header(out, "silica_kv_prefix_cache_blocks", "gauge", "KV blocks the prefix cache holds");
-    line(out, "silica_kv_prefix_cache_blocks", static_cast<double>(gauges_.kv_prefix_cache_blocks));
-    header(out, "silica_kv_committed_bytes", "gauge", "KV pool pages committed");
-    line(out, "silica_kv_committed_bytes", static_cast<double>(gauges_.kv_committed_bytes));
-    header(out, "silica_kv_capacity_bytes", "gauge", "KV pool capacity");
-    line(out, "silica_kv_capacity_bytes", static_cast<double>(gauges_.kv_capacity_bytes));
-    header(out, "silica_engine_steps_total", "counter", "engine forward passes");
-    line(out, "silica_engine_steps_total", static_cast<double>(gauges_.engine_steps));
     header(out, "silica_time_to_first_token_seconds", "histogram", "from request accepted to first token");
     ttft_.render(out, "silica_time_to_first_token_seconds");
     header(out, "silica_inter_token_latency_seconds", "histogram", "between consecutive tokens of a choice");

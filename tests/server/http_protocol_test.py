@@ -148,16 +148,7 @@ def test_connections(s):
 
     # A client that goes away mid-stream: its sequence is freed.
     before = s.metrics().get("silica_requests_cancelled_total", 0)
-    sock = socket.create_connection((s.host, s.port))
-    body = json.dumps({"prompt": "The", "max_tokens": 400, "stream": True}).encode()
-    sock.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + KEY.encode() +
-                 b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
-    received = b""
-    while b"data: " not in received:
-        part = sock.recv(4096)
-        if not part:
-            break
-        received += part
+    sock, received = s.open_stream({"prompt": "The", "max_tokens": 400}, AUTH)
     check(b"data: " in received, "stream started")
     sock.close()
     check(wait_for(lambda: s.metrics().get("silica_requests_cancelled_total", 0) == before + 1),

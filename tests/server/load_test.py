@@ -8,7 +8,6 @@ usage: load_test.py --server BIN --model MODEL [--requests 500] [--clients 32]""
 import argparse
 import json
 import random
-import socket
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -51,16 +50,8 @@ def run_valid(s, body, stream):
 
 
 def run_cancelled(s, body):
-    sock = socket.create_connection((s.host, s.port))
-    data = json.dumps(dict(body, stream=True, max_tokens=200)).encode()
-    sock.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: " + str(len(data)).encode() +
-                 b"\r\n\r\n" + data)
-    received = b""
-    while b"data: " not in received:
-        part = sock.recv(4096)
-        if not part:
-            break
-        received += part
+    """Starts a stream and hangs up after its first event; returns the HTTP status seen."""
+    sock, received = s.open_stream(dict(body, max_tokens=200))
     sock.close()
     return received.split(b" ", 2)[1].decode() if received.startswith(b"HTTP/1.1") else "?"
 

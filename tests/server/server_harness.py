@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 
@@ -76,6 +77,21 @@ class Server:
                     data = line[6:]
                     events.append(data if data == "[DONE]" else json.loads(data))
         return events, text
+
+    def open_stream(self, body, headers=None, path="/v1/completions"):
+        """Sends a streamed request on a raw socket and returns (socket, bytes so far) once the
+        first SSE event has arrived (or the server closed the connection)."""
+        sock = socket.create_connection((self.host, self.port))
+        data = json.dumps(dict(body, stream=True)).encode()
+        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\n{extra}Content-Length: {len(data)}\r\n\r\n".encode() + data)
+        received = b""
+        while b"data: " not in received:
+            part = sock.recv(4096)
+            if not part:
+                break
+            received += part
+        return sock, received
 
     def metrics(self, headers=None):
         status, data = self.get("/metrics", headers or self.auth)
