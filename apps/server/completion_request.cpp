@@ -192,6 +192,7 @@ CompletionRequest parse_completion_request(std::string_view text, Endpoint endpo
     parse_stop(body, limits, r);
     r.n = static_cast<int>(integer_in(body, "n", 1, limits.max_n).value_or(1));
     r.stream = boolean(body, "stream", false);
+    r.ignore_eos = boolean(body, "ignore_eos", false);
     if (const json* so = field(body, "stream_options")) {
         if (!so->is_object()) throw invalid_request(type_error("stream_options", "an object"), "stream_options");
         r.include_usage = boolean(*so, "include_usage", false);

@@ -47,6 +47,7 @@ struct CompletionRequest {
     bool logprobs = false;
     int top_logprobs = 0;
     std::string reasoning_effort;  // "low" | "medium" | "high" | "" (the model's default)
+    bool ignore_eos = false;       // llama-server's extension: end-of-text tokens do not stop (benchmarks)
 };
 
 // Throws ApiError (400) for malformed JSON, invalid UTF-8, a wrong type or value of a known field,

@@ -104,6 +104,7 @@ std::shared_ptr<Job> make_job(const ServerState& s, const CompletionRequest& r, 
     if (!r.seed_given) g.sampling.seed = random_seed();
     g.stop_strings = r.stop;
     g.harmony = r.endpoint == Endpoint::ChatCompletions;
+    g.stop_at_end_of_generation = !r.ignore_eos;
     g.logprobs = r.logprobs;
     g.top_logprobs = r.top_logprobs;
     try {
