@@ -19,7 +19,7 @@ ctest --preset release -j2
 cmake --preset asan >/dev/null
 cmake --build --preset asan --target test_engine test_cache test_tokenizer test_quant test_memory gguf_fuzz_replay \
   safetensors_fuzz_replay test_perplexity test_server server_request_fuzz_replay
-ctest --preset asan -j2 -R "^server: (request|scheduler)|server_request_fuzz|gguf|safetensors|hf convert: every defect|mapped file|^tokenizer|^quant|^memory|^cache|sampler|generation|session|prefix|forked sequences|pool accounting|warm|KV byte budget|perplexity: KL base file|perplexity: base rows"
+ctest --preset asan -j2 -R "^server:(request|scheduler)|server_request_fuzz|gguf|safetensors|hf convert: every defect|mapped file|^tokenizer|^quant|^memory|^cache|sampler|generation|session|prefix|forked sequences|pool accounting|warm|KV byte budget|perplexity: KL base file|perplexity: base rows"
 
 # The installed package, used the way another project would use it.
 bash examples/embed/run.sh build/release

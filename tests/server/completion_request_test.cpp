@@ -82,7 +82,7 @@ TEST_CASE("request: OpenAI's defaults", "[server]") {
     CHECK(q.sampling.temperature == 1.0f);
 }
 
-TEST_CASE("request: completions prompts as text or token ids; legacy logprobs", "[server]") {
+TEST_CASE("request: completions prompts as text or token ids, and legacy logprobs", "[server]") {
     CHECK(completion(R"({"prompt":"Hello"})").prompt == "Hello");
     CHECK(completion(R"({"prompt":["Hello"]})").prompt == "Hello");
     const auto t = completion(R"({"prompt":[1,2,3],"logprobs":2,"stop":"\n"})");

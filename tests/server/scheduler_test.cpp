@@ -159,7 +159,7 @@ TEST_CASE("scheduler: n choices share the prompt and sample with their own seeds
     CHECK(h.engine->kv_pool_usage().hot_blocks == 0);
 }
 
-TEST_CASE("scheduler: a cancelled request frees its slots; the queue is bounded", "[server][scheduler]") {
+TEST_CASE("scheduler: a cancelled request frees its slots, and the queue is bounded", "[server][scheduler]") {
     SchedulerOptions so;
     so.parallel = 1;
     so.queue_size = 2;
@@ -184,7 +184,7 @@ TEST_CASE("scheduler: a cancelled request frees its slots; the queue is bounded"
     CHECK(h.metrics.render().find("silica_requests_cancelled_total 1") != std::string::npos);
 }
 
-TEST_CASE("scheduler: a full context ends a choice with ContextFull; a deadline ends a job with 504", "[server][scheduler]") {
+TEST_CASE("scheduler: a full context ends a choice with ContextFull, and a deadline ends a job with 504", "[server][scheduler]") {
     SchedulerOptions so;
     so.parallel = 2;
     Harness h("gpt2", so, /*n_ctx=*/64);
