@@ -10,10 +10,10 @@
 namespace silica::kernels {
 namespace {
 
+using enum TensorType;
+
 // The weight types with kernels, in the order every table lists them.
-constexpr TensorType kTypes[] = {TensorType::F32,  TensorType::F16,  TensorType::BF16,  TensorType::Q8_0,
-                                 TensorType::Q4_0, TensorType::Q4_1, TensorType::Q5_0,  TensorType::Q5_1,
-                                 TensorType::MXFP4, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K};
+constexpr TensorType kTypes[] = {F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, MXFP4, Q4_K, Q5_K, Q6_K};
 constexpr size_t kTypeCount = std::size(kTypes);
 using Table = std::array<KernelTraits, kTypeCount>;
 
@@ -27,54 +27,54 @@ constexpr int64_t kK = kQKK;  // K-quant super-blocks
 
 // Scalar: the references themselves; no repacked kernel, so weights stay in GGUF layout.
 constexpr Table kScalar = {{
-    // type            isa          block activations decode_block        reference matmul  repacked amx_int8
-    {TensorType::F32,   Isa::scalar, 1,   f32,        nullptr,            ref,      ref,    nullptr, false},
-    {TensorType::F16,   Isa::scalar, 1,   f32,        nullptr,            ref,      ref,    nullptr, false},
-    {TensorType::BF16,  Isa::scalar, 1,   bf16,       nullptr,            ref,      ref,    nullptr, false},
-    {TensorType::Q8_0,  Isa::scalar, kQK, q8,         decode_block_q8_0,  ref8,     ref,    nullptr, false},
-    {TensorType::Q4_0,  Isa::scalar, kQK, q8,         decode_block_q4_0,  ref8,     ref,    nullptr, false},
-    {TensorType::Q4_1,  Isa::scalar, kQK, q8,         decode_block_q4_1,  ref8,     ref,    nullptr, false},
-    {TensorType::Q5_0,  Isa::scalar, kQK, q8,         decode_block_q5_0,  ref8,     ref,    nullptr, false},
-    {TensorType::Q5_1,  Isa::scalar, kQK, q8,         decode_block_q5_1,  ref8,     ref,    nullptr, false},
-    {TensorType::MXFP4, Isa::scalar, kQK, q8,         decode_block_mxfp4, ref8,     ref,    nullptr, false},
-    {TensorType::Q4_K,  Isa::scalar, kK,  q8,         decode_block_q4_k,  ref8,     ref,    nullptr, false},
-    {TensorType::Q5_K,  Isa::scalar, kK,  q8,         decode_block_q5_k,  ref8,     ref,    nullptr, false},
-    {TensorType::Q6_K,  Isa::scalar, kK,  q8,         decode_block_q6_k,  ref8,     ref,    nullptr, false},
+    // type, isa, block size, activations, decode_block, reference, matmul, matmul_repacked, amx_int8
+    {F32,   Isa::scalar, 1,   f32,  nullptr,            ref,  ref, nullptr, false},
+    {F16,   Isa::scalar, 1,   f32,  nullptr,            ref,  ref, nullptr, false},
+    {BF16,  Isa::scalar, 1,   bf16, nullptr,            ref,  ref, nullptr, false},
+    {Q8_0,  Isa::scalar, kQK, q8,   decode_block_q8_0,  ref8, ref, nullptr, false},
+    {Q4_0,  Isa::scalar, kQK, q8,   decode_block_q4_0,  ref8, ref, nullptr, false},
+    {Q4_1,  Isa::scalar, kQK, q8,   decode_block_q4_1,  ref8, ref, nullptr, false},
+    {Q5_0,  Isa::scalar, kQK, q8,   decode_block_q5_0,  ref8, ref, nullptr, false},
+    {Q5_1,  Isa::scalar, kQK, q8,   decode_block_q5_1,  ref8, ref, nullptr, false},
+    {MXFP4, Isa::scalar, kQK, q8,   decode_block_mxfp4, ref8, ref, nullptr, false},
+    {Q4_K,  Isa::scalar, kK,  q8,   decode_block_q4_k,  ref8, ref, nullptr, false},
+    {Q5_K,  Isa::scalar, kK,  q8,   decode_block_q5_k,  ref8, ref, nullptr, false},
+    {Q6_K,  Isa::scalar, kK,  q8,   decode_block_q6_k,  ref8, ref, nullptr, false},
 }};
 
 // AVX2 + FMA + F16C: no x16 kernel for F16 panels (they stay in GGUF layout).
 constexpr Table kAvx2 = {{
-    // type            isa        block activations decode_block        reference matmul              repacked                    amx_int8
-    {TensorType::F32,   Isa::avx2, 1,   f32,        nullptr,            ref,  avx2::matmul_f32,   nullptr,                    false},
-    {TensorType::F16,   Isa::avx2, 1,   f32,        nullptr,            ref,  avx2::matmul_f16,   nullptr,                    false},
-    {TensorType::BF16,  Isa::avx2, 1,   bf16,       nullptr,            ref,  avx2::matmul_bf16,  nullptr,                    false},
-    {TensorType::Q8_0,  Isa::avx2, kQK, q8,         decode_block_q8_0,  ref8, avx2::matmul_q8_0,  avx2::matmul_repacked_q8_0, false},
-    {TensorType::Q4_0,  Isa::avx2, kQK, q8,         decode_block_q4_0,  ref8, avx2::matmul_q4_0,  avx2::matmul_repacked_q4_0, false},
-    {TensorType::Q4_1,  Isa::avx2, kQK, q8,         decode_block_q4_1,  ref8, avx2::matmul_q4_1,  nullptr,                    false},
-    {TensorType::Q5_0,  Isa::avx2, kQK, q8,         decode_block_q5_0,  ref8, avx2::matmul_q5_0,  nullptr,                    false},
-    {TensorType::Q5_1,  Isa::avx2, kQK, q8,         decode_block_q5_1,  ref8, avx2::matmul_q5_1,  nullptr,                    false},
-    {TensorType::MXFP4, Isa::avx2, kQK, q8,         decode_block_mxfp4, ref8, avx2::matmul_mxfp4, avx2::matmul_repacked_mxfp4, false},
-    {TensorType::Q4_K,  Isa::avx2, kK,  q8,         decode_block_q4_k,  ref8, avx2::matmul_q4_k,  nullptr,                    false},
-    {TensorType::Q5_K,  Isa::avx2, kK,  q8,         decode_block_q5_k,  ref8, avx2::matmul_q5_k,  nullptr,                    false},
-    {TensorType::Q6_K,  Isa::avx2, kK,  q8,         decode_block_q6_k,  ref8, avx2::matmul_q6_k,  nullptr,                    false},
+    // type, isa, block size, activations, decode_block, reference, matmul, matmul_repacked, amx_int8
+    {F32,   Isa::avx2, 1,   f32,  nullptr,            ref,  avx2::matmul_f32,   nullptr,                     false},
+    {F16,   Isa::avx2, 1,   f32,  nullptr,            ref,  avx2::matmul_f16,   nullptr,                     false},
+    {BF16,  Isa::avx2, 1,   bf16, nullptr,            ref,  avx2::matmul_bf16,  nullptr,                     false},
+    {Q8_0,  Isa::avx2, kQK, q8,   decode_block_q8_0,  ref8, avx2::matmul_q8_0,  avx2::matmul_repacked_q8_0,  false},
+    {Q4_0,  Isa::avx2, kQK, q8,   decode_block_q4_0,  ref8, avx2::matmul_q4_0,  avx2::matmul_repacked_q4_0,  false},
+    {Q4_1,  Isa::avx2, kQK, q8,   decode_block_q4_1,  ref8, avx2::matmul_q4_1,  nullptr,                     false},
+    {Q5_0,  Isa::avx2, kQK, q8,   decode_block_q5_0,  ref8, avx2::matmul_q5_0,  nullptr,                     false},
+    {Q5_1,  Isa::avx2, kQK, q8,   decode_block_q5_1,  ref8, avx2::matmul_q5_1,  nullptr,                     false},
+    {MXFP4, Isa::avx2, kQK, q8,   decode_block_mxfp4, ref8, avx2::matmul_mxfp4, avx2::matmul_repacked_mxfp4, false},
+    {Q4_K,  Isa::avx2, kK,  q8,   decode_block_q4_k,  ref8, avx2::matmul_q4_k,  nullptr,                     false},
+    {Q5_K,  Isa::avx2, kK,  q8,   decode_block_q5_k,  ref8, avx2::matmul_q5_k,  nullptr,                     false},
+    {Q6_K,  Isa::avx2, kK,  q8,   decode_block_q6_k,  ref8, avx2::matmul_q6_k,  nullptr,                     false},
 }};
 
 // AVX-512 F/BW/VL/VNNI. The repacked Q8_0, Q4_0 and MXFP4 kernels take AMX-INT8 for large batches
 // and the F16 panels AMX-BF16, where the CPU has them (kernels/amx.h).
 constexpr Table kAvx512 = {{
-    // type            isa          block activations decode_block        reference matmul                repacked                      amx_int8
-    {TensorType::F32,   Isa::avx512, 1,   f32,        nullptr,            ref,  avx512::matmul_f32,   nullptr,                      false},
-    {TensorType::F16,   Isa::avx512, 1,   f32,        nullptr,            ref,  avx512::matmul_f16,   avx512::matmul_repacked_f16,  false},
-    {TensorType::BF16,  Isa::avx512, 1,   bf16,       nullptr,            ref,  avx512::matmul_bf16,  nullptr,                      false},
-    {TensorType::Q8_0,  Isa::avx512, kQK, q8,         decode_block_q8_0,  ref8, avx512::matmul_q8_0,  avx512::matmul_repacked_q8_0, true},
-    {TensorType::Q4_0,  Isa::avx512, kQK, q8,         decode_block_q4_0,  ref8, avx512::matmul_q4_0,  avx512::matmul_repacked_q4_0, true},
-    {TensorType::Q4_1,  Isa::avx512, kQK, q8,         decode_block_q4_1,  ref8, avx512::matmul_q4_1,  nullptr,                      false},
-    {TensorType::Q5_0,  Isa::avx512, kQK, q8,         decode_block_q5_0,  ref8, avx512::matmul_q5_0,  nullptr,                      false},
-    {TensorType::Q5_1,  Isa::avx512, kQK, q8,         decode_block_q5_1,  ref8, avx512::matmul_q5_1,  nullptr,                      false},
-    {TensorType::MXFP4, Isa::avx512, kQK, q8,         decode_block_mxfp4, ref8, avx512::matmul_mxfp4, avx512::matmul_repacked_mxfp4, true},
-    {TensorType::Q4_K,  Isa::avx512, kK,  q8,         decode_block_q4_k,  ref8, avx512::matmul_q4_k,  nullptr,                      false},
-    {TensorType::Q5_K,  Isa::avx512, kK,  q8,         decode_block_q5_k,  ref8, avx512::matmul_q5_k,  nullptr,                      false},
-    {TensorType::Q6_K,  Isa::avx512, kK,  q8,         decode_block_q6_k,  ref8, avx512::matmul_q6_k,  nullptr,                      false},
+    // type, isa, block size, activations, decode_block, reference, matmul, matmul_repacked, amx_int8
+    {F32,   Isa::avx512, 1,   f32,  nullptr,            ref,  avx512::matmul_f32,   nullptr,                       false},
+    {F16,   Isa::avx512, 1,   f32,  nullptr,            ref,  avx512::matmul_f16,   avx512::matmul_repacked_f16,   false},
+    {BF16,  Isa::avx512, 1,   bf16, nullptr,            ref,  avx512::matmul_bf16,  nullptr,                       false},
+    {Q8_0,  Isa::avx512, kQK, q8,   decode_block_q8_0,  ref8, avx512::matmul_q8_0,  avx512::matmul_repacked_q8_0,  true},
+    {Q4_0,  Isa::avx512, kQK, q8,   decode_block_q4_0,  ref8, avx512::matmul_q4_0,  avx512::matmul_repacked_q4_0,  true},
+    {Q4_1,  Isa::avx512, kQK, q8,   decode_block_q4_1,  ref8, avx512::matmul_q4_1,  nullptr,                       false},
+    {Q5_0,  Isa::avx512, kQK, q8,   decode_block_q5_0,  ref8, avx512::matmul_q5_0,  nullptr,                       false},
+    {Q5_1,  Isa::avx512, kQK, q8,   decode_block_q5_1,  ref8, avx512::matmul_q5_1,  nullptr,                       false},
+    {MXFP4, Isa::avx512, kQK, q8,   decode_block_mxfp4, ref8, avx512::matmul_mxfp4, avx512::matmul_repacked_mxfp4, true},
+    {Q4_K,  Isa::avx512, kK,  q8,   decode_block_q4_k,  ref8, avx512::matmul_q4_k,  nullptr,                       false},
+    {Q5_K,  Isa::avx512, kK,  q8,   decode_block_q5_k,  ref8, avx512::matmul_q5_k,  nullptr,                       false},
+    {Q6_K,  Isa::avx512, kK,  q8,   decode_block_q6_k,  ref8, avx512::matmul_q6_k,  nullptr,                       false},
 }};
 
 // Indexed by Isa (isa.h orders them scalar, avx2, avx512).
