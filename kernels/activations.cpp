@@ -8,43 +8,15 @@
 #include "kernels/activations_isa.h"
 #include "kernels/amx.h"
 #include "kernels/isa.h"
+#include "kernels/kernel_traits.h"
 #include "kernels/matmul.h"
-#include "quant/repack.h"
 #include "silica/error.h"
 
 namespace silica::kernels {
 
 bool uses_q8_activations(TensorType t) {
-    switch (t) {
-        case TensorType::Q8_0:
-        case TensorType::Q4_0:
-        case TensorType::Q4_1:
-        case TensorType::Q5_0:
-        case TensorType::Q5_1:
-        case TensorType::MXFP4:
-        case TensorType::Q4_K:
-        case TensorType::Q5_K:
-        case TensorType::Q6_K:
-            return true;
-        default:
-            return false;
-    }
-}
-
-int64_t weight_block_size(TensorType t) {
-    switch (t) {
-        case TensorType::F32:
-        case TensorType::F16:
-        case TensorType::BF16:
-            return 1;
-        case TensorType::Q4_K:
-        case TensorType::Q5_K:
-        case TensorType::Q6_K:
-            return kQKK;
-        default:
-            if (uses_q8_activations(t)) return kQK;
-            throw Error("matmul: unsupported weight type " + std::string(type_traits(t).name));
-    }
+    const KernelTraits* traits = find_kernel_traits(t, Isa::scalar);
+    return traits != nullptr && traits->activations == ActivationForm::q8_blocks;
 }
 
 void quantize_activations_q8(const float* x, ActBlockQ8* out, int64_t k) {
@@ -80,22 +52,23 @@ void Activations::prepare(TensorType weight_type, const float* x, int64_t m, int
 
 void Activations::reset(TensorType weight_type, const float* x, int64_t m, int64_t k) {
     if (m < 0 || k <= 0) throw Error("matmul: bad activation shape " + std::to_string(m) + "x" + std::to_string(k));
-    const int64_t bs = weight_block_size(weight_type);
+    const KernelTraits& traits = kernel_traits(weight_type);  // throws for a type without kernels
+    const int64_t bs = traits.block_size;
     if (k % bs != 0)
         throw Error("matmul: activation width " + std::to_string(k) + " is not a multiple of the " +
                     std::string(type_traits(weight_type).name) + " block size " + std::to_string(bs));
     if (m > 0 && x == nullptr) throw Error("matmul: null activations");
     weight_type_ = weight_type;
+    form_ = traits.activations;
     m_ = m;
     k_ = k;
     x_ = x;
     has_tiles_ = false;
-    if (uses_q8_activations(weight_type)) {
+    if (form_ == ActivationForm::q8_blocks) {
         q8_.resize(static_cast<size_t>(m * (k / kQK)));
         q8_sums_.resize(q8_.size());
         // AMX tiles, for the weight types and batch sizes the AMX GEMM takes (kernels/matmul_amx.h).
-        has_tiles_ = m >= kAmxMinRows && can_repack_x16(weight_type) && active_isa() >= Isa::avx512 &&
-                     active_amx_int8();
+        has_tiles_ = m >= kAmxMinRows && traits.amx_int8 && active_amx_int8();
         if (has_tiles_) {
             const size_t m16 = static_cast<size_t>((m + 15) / 16 * 16);
             tiles_.resize(m16 * static_cast<size_t>(k) / 64);  // k is a multiple of 32, m16 of 16
@@ -105,7 +78,7 @@ void Activations::reset(TensorType weight_type, const float* x, int64_t m, int64
             for (int64_t i = m; i < static_cast<int64_t>(m16); ++i) write_tile_row(i, nullptr);
         }
     }
-    if (weight_type == TensorType::BF16) bf16_.resize(static_cast<size_t>(m * k));
+    if (form_ == ActivationForm::f32_bf16) bf16_.resize(static_cast<size_t>(m * k));
 }
 
 void Activations::write_tile_row(int64_t i, const ActBlockQ8* blocks) {
@@ -129,7 +102,7 @@ void Activations::prepare_rows(int64_t begin, int64_t end) {
     const int64_t k = k_;
     const float* x = x_ + begin * k;
     const int64_t n = (end - begin) * k;  // elements
-    if (uses_q8_activations(weight_type_)) {
+    if (form_ == ActivationForm::q8_blocks) {
         const int64_t nb = k / kQK;
         ActBlockQ8* q = q8_.data() + begin * nb;
         int32_t* sums = q8_sums_.data() + begin * nb;
@@ -150,7 +123,7 @@ void Activations::prepare_rows(int64_t begin, int64_t end) {
         return;
     }
     // Float weights read x itself (f32()); BF16 ones also want it rounded to bf16.
-    if (weight_type_ == TensorType::BF16)
+    if (form_ == ActivationForm::f32_bf16)
         for (int64_t j = 0; j < n; ++j) bf16_[begin * k + j] = f32_to_bf16(x[j]);
 }
 

@@ -25,10 +25,16 @@ struct ActBlockQ8 {
 };
 static_assert(sizeof(ActBlockQ8) == 40);
 
+// What Activations (kernels/matmul.h) prepares for a weight type: the `activations` of its entry
+// in the type table (kernels/kernel_traits.h).
+enum class ActivationForm {
+    f32,        // the float rows as given (F32, F16 weights)
+    f32_bf16,   // the float rows plus a bf16 copy (BF16 weights: vdpbf16ps)
+    q8_blocks,  // ActBlockQ8 blocks (every quantized type)
+};
+
 // True when matmuls with this weight type consume ActBlockQ8 activations.
 bool uses_q8_activations(TensorType weight_type);
-// Elements per weight block (1 for float types); k must be a multiple of it.
-int64_t weight_block_size(TensorType weight_type);
 
 // Quantize k floats (k a multiple of 32) into k/32 blocks: d = max|x| / 127, qs = round(x / d).
 void quantize_activations_q8(const float* x, ActBlockQ8* out, int64_t k);

@@ -2,10 +2,8 @@
 
 #include <string>
 
-#include "kernels/isa.h"
-#include "kernels/matmul_isa.h"
+#include "kernels/kernel_traits.h"
 #include "kernels/matmul_onednn.h"
-#include "kernels/matmul_ref.h"
 #include "silica/error.h"
 
 namespace silica::kernels {
@@ -40,17 +38,8 @@ void matmul(const Matrix& w, const Activations& x, float* y, int64_t ldy, int64_
         matmul_onednn(w, x, y, ldy, r_begin, r_end);
         return;
     }
-    switch (active_isa()) {
-        case Isa::avx512:
-            if (matmul_avx512(w, x, y, ldy, r_begin, r_end)) return;
-            break;
-        case Isa::avx2:
-            if (matmul_avx2(w, x, y, ldy, r_begin, r_end)) return;
-            break;
-        case Isa::scalar:
-            break;
-    }
-    matmul_reference(w, x, y, ldy, r_begin, r_end);
+    // The weight type's kernel at the active ISA (kernels/kernel_traits.h), looked up once per call.
+    kernel_traits(w.type).matmul(w, x, y, ldy, r_begin, r_end);
 }
 
 }  // namespace silica::kernels

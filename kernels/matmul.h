@@ -68,6 +68,7 @@ private:
     void write_tile_row(int64_t i, const ActBlockQ8* blocks);
 
     TensorType weight_type_ = TensorType::F32;
+    ActivationForm form_ = ActivationForm::f32;  // the weight type's, from its kernel traits
     int64_t m_ = 0, k_ = 0;
     const float* x_ = nullptr;  // the caller's rows, as given to reset()
     std::vector<ActBlockQ8> q8_;
@@ -82,8 +83,8 @@ private:
 };
 
 // y[i * ldy + r] for i < x.rows(), r in [r_begin, r_end). W.cols must equal x.cols() and x must
-// have been prepared for W.type (both checked: silica::Error). Uses the kernels of active_isa()
-// (kernels/isa.h). Each y[i][r] is computed the same way whatever the row range, so splitting rows
+// have been prepared for W.type (both checked: silica::Error). Calls W.type's kernel in the table
+// of active_isa() (kernels/kernel_traits.h). Each y[i][r] is computed the same way whatever the row range, so splitting rows
 // across threads never changes the result.
 void matmul(const Matrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end);
 

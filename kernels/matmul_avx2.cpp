@@ -26,8 +26,4 @@ constexpr int kGemmRowsPerTile = 2;
 
 }  // namespace avx2
 
-bool matmul_avx2(const Matrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
-    return avx2::matmul_simd(w, x, y, ldy, r_begin, r_end);
-}
-
 }  // namespace silica::kernels

@@ -25,8 +25,4 @@ constexpr int kGemmRowsPerTile = 4;
 #undef SILICA_SIMD_HAVE_DPBF16
 }  // namespace avx512
 
-bool matmul_avx512(const Matrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
-    return avx512::matmul_simd(w, x, y, ldy, r_begin, r_end);
-}
-
 }  // namespace silica::kernels

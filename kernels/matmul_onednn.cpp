@@ -13,7 +13,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "kernels/isa.h"
-#include "kernels/matmul_isa.h"
+#include "kernels/kernel_traits.h"
 
 namespace silica::kernels {
 namespace {
@@ -107,7 +107,7 @@ void matmul_onednn(const Matrix& w, const Activations& x, float* y, int64_t ldy,
         const int64_t lo = std::max(r_begin, c0), hi = std::min(r_end, c0 + n);
         Prepared* p = prepared(ts, w.type, m, k, n, ld_w);
         if (p == nullptr) {
-            if (!matmul_avx512(w, x, y, ldy, lo, hi)) matmul_avx2(w, x, y, ldy, lo, hi);
+            kernel_traits(w.type).matmul(w, x, y, ldy, lo, hi);  // oneDNN has no kernel for it: ours
             continue;
         }
         p->src.set_data_handle(src);

@@ -1,5 +1,6 @@
-// Scalar reference matmuls: the plainest correct code, used by the scalar ISA, by the faster ISAs
-// for weight types they have no kernel for, and by the tests as the ground truth.
+// Scalar reference matmuls: the plainest correct code. They are the scalar ISA's kernels in the
+// type table (kernels/kernel_traits.h), the arithmetic each SIMD entry follows, and the tests'
+// ground truth.
 #pragma once
 #include <cstdint>
 
@@ -12,7 +13,8 @@ namespace silica::kernels {
 void matmul_reference(const Matrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin,
                       int64_t r_end);
 
-// True for the weight types matmul_reference_int8 (and the SIMD int8 kernels) handle.
+// True for the weight types matmul_reference_int8 (and the SIMD int8 kernels) handle: those whose
+// entry in the type table (kernels/kernel_traits.h) has a decode_block.
 bool has_int8_kernel(TensorType weight_type);
 
 // The exact integer arithmetic of the SIMD int8 kernels, in scalar code: each 32-block of weights
@@ -36,8 +38,19 @@ struct DecodedBlockQ8 {
     float d;
     float m;
 };
-// Decodes the 32-element block number `b` (counted from the row start) of a weight row.
+// Decodes the 32-element block number `b` (counted from the row start) of a weight row: the type
+// table's decode_block for the type.
 void decode_block_int8(TensorType weight_type, const uint8_t* row, int64_t b, DecodedBlockQ8& out);
+// The decoders of each type (the entries' decode_block in kernels/kernel_traits.cpp).
+void decode_block_q8_0(const uint8_t* row, int64_t b, DecodedBlockQ8& out);
+void decode_block_q4_0(const uint8_t* row, int64_t b, DecodedBlockQ8& out);
+void decode_block_q4_1(const uint8_t* row, int64_t b, DecodedBlockQ8& out);
+void decode_block_q5_0(const uint8_t* row, int64_t b, DecodedBlockQ8& out);
+void decode_block_q5_1(const uint8_t* row, int64_t b, DecodedBlockQ8& out);
+void decode_block_mxfp4(const uint8_t* row, int64_t b, DecodedBlockQ8& out);
+void decode_block_q4_k(const uint8_t* row, int64_t b, DecodedBlockQ8& out);
+void decode_block_q5_k(const uint8_t* row, int64_t b, DecodedBlockQ8& out);
+void decode_block_q6_k(const uint8_t* row, int64_t b, DecodedBlockQ8& out);
 
 // Half-precision bits -> float (scalar, exact).
 float fp16_to_f32(uint16_t h);

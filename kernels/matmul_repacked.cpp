@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "kernels/isa.h"
-#include "kernels/matmul_isa.h"
+#include "kernels/kernel_traits.h"
 #include "kernels/matmul_ref.h"
 #include "quant/repack.h"
 #include "silica/error.h"
@@ -41,9 +41,8 @@ RepackedMatrix repacked_rows(const RepackedMatrix& w, int64_t first_row, int64_t
 }
 
 bool repacked_kernel_available(TensorType type) {
-    // F16 panels have an AVX-512 kernel only; with AVX2 they stay in GGUF layout (float_tile).
-    if (type == TensorType::F16) return active_isa() >= Isa::avx512;
-    return can_repack_x16(type) && active_isa() >= Isa::avx2;
+    const KernelTraits* traits = find_kernel_traits(type, active_isa());
+    return traits != nullptr && traits->matmul_repacked != nullptr;
 }
 
 void matmul_reference_repacked(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy,
@@ -63,18 +62,13 @@ void matmul_reference_repacked(const RepackedMatrix& w, const Activations& x, fl
 void matmul(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
     check_arguments(w, x, y, ldy, r_begin, r_end);
     if (r_begin == r_end || x.rows() == 0) return;
-    switch (active_isa()) {
-        case Isa::avx512:
-            if (matmul_repacked_f16_avx512(w, x, y, ldy, r_begin, r_end)) return;
-            if (matmul_repacked_avx512(w, x, y, ldy, r_begin, r_end)) return;
-            break;
-        case Isa::avx2:
-            if (matmul_repacked_avx2(w, x, y, ldy, r_begin, r_end)) return;
-            break;
-        case Isa::scalar:
-            break;
-    }
-    matmul_reference_repacked(w, x, y, ldy, r_begin, r_end);
+    // The weight type's x16 kernel at the active ISA (kernels/kernel_traits.h), looked up once per
+    // call; the scalar reference where this ISA has none.
+    const RepackedMatmulFn kernel = kernel_traits(w.type).matmul_repacked;
+    if (kernel != nullptr)
+        kernel(w, x, y, ldy, r_begin, r_end);
+    else
+        matmul_reference_repacked(w, x, y, ldy, r_begin, r_end);
 }
 
 }  // namespace silica::kernels

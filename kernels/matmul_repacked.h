@@ -33,9 +33,9 @@ struct RepackedMatrix {
 // repacked_rows(stack, e * F, F); otherwise repack each expert on its own.
 RepackedMatrix repacked_rows(const RepackedMatrix& w, int64_t first_row, int64_t rows);
 
-// True when the active ISA (kernels/isa.h) has a SIMD kernel for the repacked layout of `type`
-// (AVX2 or AVX-512; F16: AVX-512 only). Otherwise matmul(RepackedMatrix) runs the scalar
-// reference: keep GGUF order.
+// True when the active ISA's table (kernels/kernel_traits.h) has a SIMD kernel for the repacked
+// layout of `type` (AVX2 or AVX-512; F16: AVX-512 only). Otherwise matmul(RepackedMatrix) runs the
+// scalar reference: keep GGUF order.
 bool repacked_kernel_available(TensorType type);
 
 // Same contract as matmul(const Matrix&, ...) in kernels/matmul.h.

@@ -153,14 +153,20 @@ void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, i
 
 }  // namespace
 
-bool matmul_repacked_avx2(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin,
+// The x16 kernels of the AVX2 type table (kernels/kernel_traits.cpp).
+namespace avx2 {
+void matmul_repacked_q8_0(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin,
                           int64_t r_end) {
-    switch (w.type) {
-        case TensorType::Q4_0: run<Q4_0x8>(w, x, y, ldy, r_begin, r_end); return true;
-        case TensorType::MXFP4: run<MXFP4x8>(w, x, y, ldy, r_begin, r_end); return true;
-        case TensorType::Q8_0: run<Q8_0x8>(w, x, y, ldy, r_begin, r_end); return true;
-        default: return false;
-    }
+    run<Q8_0x8>(w, x, y, ldy, r_begin, r_end);
 }
+void matmul_repacked_q4_0(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin,
+                          int64_t r_end) {
+    run<Q4_0x8>(w, x, y, ldy, r_begin, r_end);
+}
+void matmul_repacked_mxfp4(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin,
+                           int64_t r_end) {
+    run<MXFP4x8>(w, x, y, ldy, r_begin, r_end);
+}
+}  // namespace avx2
 
 }  // namespace silica::kernels

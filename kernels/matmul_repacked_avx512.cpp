@@ -1,6 +1,7 @@
-// AVX-512 entry point for the row-interleaved x16 layout (quant/repack.h): picks the block format's
-// kernel (kernels/matmul_x16_vnni_avx512.h). MXFP4 goes to the AVX512-VBMI build of the same kernel
-// when the CPU has it (kernels/matmul_repacked_vbmi_avx512.cpp): bit-identical, fewer instructions.
+// AVX-512 kernels for the row-interleaved x16 layout (quant/repack.h): the kernel of
+// kernels/matmul_x16_vnni_avx512.h for each block format. MXFP4 goes to the AVX512-VBMI build of
+// the same kernel when the CPU has it (kernels/matmul_repacked_vbmi_avx512.cpp): bit-identical,
+// fewer instructions.
 #include "kernels/isa.h"
 #include "kernels/matmul_isa.h"
 #include "kernels/matmul_x16_vnni_avx512.h"
@@ -9,17 +10,24 @@ namespace silica::kernels {
 
 using namespace x16;
 
-bool matmul_repacked_avx512(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin,
-                            int64_t r_end) {
-    switch (w.type) {
-        case TensorType::Q4_0: run<Q4_0x16>(w, x, y, ldy, r_begin, r_end); return true;
-        case TensorType::MXFP4:
-            if (active_avx512_vbmi()) return matmul_repacked_mxfp4_vbmi(w, x, y, ldy, r_begin, r_end);
-            run<MXFP4x16>(w, x, y, ldy, r_begin, r_end);
-            return true;
-        case TensorType::Q8_0: run<Q8_0x16>(w, x, y, ldy, r_begin, r_end); return true;
-        default: return false;
-    }
+// The x16 kernels of the AVX-512 type table (kernels/kernel_traits.cpp; F16 panels:
+// kernels/matmul_repacked_f16_avx512.cpp).
+namespace avx512 {
+void matmul_repacked_q8_0(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin,
+                          int64_t r_end) {
+    run<Q8_0x16>(w, x, y, ldy, r_begin, r_end);
 }
+void matmul_repacked_q4_0(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin,
+                          int64_t r_end) {
+    run<Q4_0x16>(w, x, y, ldy, r_begin, r_end);
+}
+void matmul_repacked_mxfp4(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin,
+                           int64_t r_end) {
+    if (active_avx512_vbmi())
+        matmul_repacked_mxfp4_vbmi(w, x, y, ldy, r_begin, r_end);
+    else
+        run<MXFP4x16>(w, x, y, ldy, r_begin, r_end);
+}
+}  // namespace avx512
 
 }  // namespace silica::kernels

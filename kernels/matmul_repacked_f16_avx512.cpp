@@ -245,15 +245,13 @@ void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, i
 
 }  // namespace
 
-bool matmul_repacked_f16_avx512(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin,
-                                int64_t r_end) {
-    if (w.type != TensorType::F16) return false;
+void avx512::matmul_repacked_f16(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy,
+                                 int64_t r_begin, int64_t r_end) {
     if (x.rows() >= kF16AmxMinRows && active_amx_bf16() && active_avx512_bf16()) {
         matmul_f16_amx(w, x, y, ldy, r_begin, r_end);
-        return true;
+        return;
     }
     run(w, x, y, ldy, r_begin, r_end);
-    return true;
 }
 
 }  // namespace silica::kernels

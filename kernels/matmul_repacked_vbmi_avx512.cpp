@@ -34,10 +34,9 @@ struct MXFP4x16Vbmi : x16::MXFP4x16 {
 
 }  // namespace
 
-bool matmul_repacked_mxfp4_vbmi(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin,
-                                int64_t r_end) {
+void avx512::matmul_repacked_mxfp4_vbmi(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy,
+                                        int64_t r_begin, int64_t r_end) {
     x16::run<MXFP4x16Vbmi>(w, x, y, ldy, r_begin, r_end);
-    return true;
 }
 
 }  // namespace silica::kernels

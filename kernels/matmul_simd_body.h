@@ -338,32 +338,49 @@ void float_matmul(const Matrix& w, const Activations& x, float* y, int64_t ldy, 
 
 #include "kernels/matmul_simd_kquants.h"
 
-// Returns false when this ISA has no kernel for the weight type (the caller falls back).
-bool matmul_simd(const Matrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
-    switch (w.type) {
-        case TensorType::Q8_0: int8_matmul<DecodeQ8_0>(w, x, y, ldy, r_begin, r_end); return true;
-        case TensorType::Q4_0: int8_matmul<DecodeQ4_0>(w, x, y, ldy, r_begin, r_end); return true;
-        case TensorType::Q4_1: int8_matmul<DecodeQ4_1>(w, x, y, ldy, r_begin, r_end); return true;
-        case TensorType::Q5_0: int8_matmul<DecodeQ5_0>(w, x, y, ldy, r_begin, r_end); return true;
-        case TensorType::Q5_1: int8_matmul<DecodeQ5_1>(w, x, y, ldy, r_begin, r_end); return true;
-        case TensorType::MXFP4: int8_matmul<DecodeMXFP4>(w, x, y, ldy, r_begin, r_end); return true;
-        case TensorType::Q4_K: kquant_matmul<DecodeQ4_K>(w, x, y, ldy, r_begin, r_end); return true;
-        case TensorType::Q5_K: kquant_matmul<DecodeQ5_K>(w, x, y, ldy, r_begin, r_end); return true;
-        case TensorType::Q6_K: kquant_matmul<DecodeQ6_K>(w, x, y, ldy, r_begin, r_end); return true;
-        case TensorType::F32: float_matmul<LoadF32>(w, x, y, ldy, r_begin, r_end); return true;
-        case TensorType::F16: float_matmul<LoadF16>(w, x, y, ldy, r_begin, r_end); return true;
-        case TensorType::BF16:
+// The kernels this ISA puts in its type table (declared in kernels/matmul_isa.h, listed in
+// kernels/kernel_traits.cpp).
+void matmul_q8_0(const Matrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
+    int8_matmul<DecodeQ8_0>(w, x, y, ldy, r_begin, r_end);
+}
+void matmul_q4_0(const Matrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
+    int8_matmul<DecodeQ4_0>(w, x, y, ldy, r_begin, r_end);
+}
+void matmul_q4_1(const Matrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
+    int8_matmul<DecodeQ4_1>(w, x, y, ldy, r_begin, r_end);
+}
+void matmul_q5_0(const Matrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
+    int8_matmul<DecodeQ5_0>(w, x, y, ldy, r_begin, r_end);
+}
+void matmul_q5_1(const Matrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
+    int8_matmul<DecodeQ5_1>(w, x, y, ldy, r_begin, r_end);
+}
+void matmul_mxfp4(const Matrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
+    int8_matmul<DecodeMXFP4>(w, x, y, ldy, r_begin, r_end);
+}
+void matmul_q4_k(const Matrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
+    kquant_matmul<DecodeQ4_K>(w, x, y, ldy, r_begin, r_end);
+}
+void matmul_q5_k(const Matrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
+    kquant_matmul<DecodeQ5_K>(w, x, y, ldy, r_begin, r_end);
+}
+void matmul_q6_k(const Matrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
+    kquant_matmul<DecodeQ6_K>(w, x, y, ldy, r_begin, r_end);
+}
+void matmul_f32(const Matrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
+    float_matmul<LoadF32>(w, x, y, ldy, r_begin, r_end);
+}
+void matmul_f16(const Matrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
+    float_matmul<LoadF16>(w, x, y, ldy, r_begin, r_end);
+}
+void matmul_bf16(const Matrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
 #ifdef SILICA_SIMD_HAVE_DPBF16
-            if (active_avx512_bf16()) {
-                run_tiles(x.rows(), r_begin, r_end, [&]<int NR, int NM>(int64_t r0, int64_t i0) {
-                    bf16_dot_tile<NR, NM>(w, x.bf16(), x.f32(), w.cols, r0, i0, y, ldy);
-                });
-                return true;
-            }
-#endif
-            float_matmul<LoadBF16>(w, x, y, ldy, r_begin, r_end);
-            return true;
-        default:
-            return false;
+    if (active_avx512_bf16()) {
+        run_tiles(x.rows(), r_begin, r_end, [&]<int NR, int NM>(int64_t r0, int64_t i0) {
+            bf16_dot_tile<NR, NM>(w, x.bf16(), x.f32(), w.cols, r0, i0, y, ldy);
+        });
+        return;
     }
+#endif
+    float_matmul<LoadBF16>(w, x, y, ldy, r_begin, r_end);
 }

@@ -7,7 +7,10 @@
 #include "cache/attention.h"
 #include "cache/kv_cache.h"
 #include "engine/arch/batch_attention.h"
+#include "engine/arch/dense_ffn.h"
 #include "engine/arch/linear.h"
+#include "engine/arch/logits.h"
+#include "engine/arch/norm.h"
 #include "engine/arch/op_profiler.h"
 #include "engine/arch/tensors.h"
 #include "engine/gguf/gguf.h"
@@ -51,22 +54,21 @@ Gpt2Weights load_weights(const gguf::File& f, const WeightOptions& options) {
     for (int64_t i = 0; i < c.n_layer; ++i) {
         const std::string p = "blk." + std::to_string(i) + ".";
         Gpt2Layer L;
-        L.ln1_w = b.floats(p + "attn_norm.weight", {C});
-        L.ln1_b = b.floats(p + "attn_norm.bias", {C});
+        L.ln1 = Norm{NormKind::layer, b.floats(p + "attn_norm.weight", {C}), b.floats(p + "attn_norm.bias", {C}),
+                     c.eps};
         L.qkv = b.weight(p + "attn_qkv.weight", C, 3 * C);
         L.qkv_b = b.floats(p + "attn_qkv.bias", {3 * C});
         L.attn_out = b.weight(p + "attn_output.weight", C, C);
         L.attn_out_b = b.floats(p + "attn_output.bias", {C});
-        L.ln2_w = b.floats(p + "ffn_norm.weight", {C});
-        L.ln2_b = b.floats(p + "ffn_norm.bias", {C});
-        L.up = b.weight(p + "ffn_up.weight", C, F);
-        L.up_b = b.floats(p + "ffn_up.bias", {F});
-        L.down = b.weight(p + "ffn_down.weight", F, C);
-        L.down_b = b.floats(p + "ffn_down.bias", {C});
+        L.ln2 = Norm{NormKind::layer, b.floats(p + "ffn_norm.weight", {C}), b.floats(p + "ffn_norm.bias", {C}), c.eps};
+        L.mlp.up = b.weight(p + "ffn_up.weight", C, F);
+        L.mlp.up_b = b.floats(p + "ffn_up.bias", {F});
+        L.mlp.down = b.weight(p + "ffn_down.weight", F, C);
+        L.mlp.down_b = b.floats(p + "ffn_down.bias", {C});
+        L.mlp.activation = Epilogue::gelu_tanh;
         w.layers.push_back(std::move(L));
     }
-    w.out_norm_w = b.floats("output_norm.weight", {C});
-    w.out_norm_b = b.floats("output_norm.bias", {C});
+    w.out_norm = Norm{NormKind::layer, b.floats("output_norm.weight", {C}), b.floats("output_norm.bias", {C}), c.eps};
     w.output = tied ? w.token_embd : b.weight("output.weight", C, V);
     return w;
 }
@@ -87,7 +89,7 @@ private:
     // out: logits of the rows that want them; null when none does.
     void eval_chunk(const Batch& batch, float* out) {
         const auto& c = w_.cfg;
-        const int64_t T = batch.n_rows(), C = c.n_embd, F = c.n_ff;
+        const int64_t T = batch.n_rows(), C = c.n_embd;
         for (const SequenceRun& r : batch.runs)
             r.kv->prepare(r.pos0, r.pos0 + r.n_rows - 1);  // blocks for this chunk; older blocks may turn warm
         batch.positions(pos_);
@@ -95,7 +97,6 @@ private:
         h_.resize(T * C);
         qkv_.resize(T * 3 * C);
         att_.resize(T * C);
-        ff_.resize(T * F);
 
         {
             OpScope scope(profiler_, "embedding");
@@ -105,53 +106,25 @@ private:
                 kernels::add(&x_[t * C], &h_[t * C], C);
             }
         }
-        // The residual add and layer norm before each matmul are done row by row inside the
-        // matmul's own dispatch (Linear::run_with_rows): all threads share them, no extra round trip.
+        // x is the residual stream, h each block's output (engine/arch/norm.h). The residual add
+        // and norm before a block run inside its first matmul's dispatch.
         for (int64_t l = 0; l < c.n_layer; ++l) {
             const Gpt2Layer& L = w_.layers[l];
-            // x += h (the previous layer's MLP output; layer 0 has none), h = LN1(x).
+            // x += h (the previous layer's MLP output; layer 0 has none), h = attention(LN1(x)).
             linear_.run_with_rows(L.qkv, h_.data(), T, qkv_.data(), L.qkv_b.data(), Epilogue::none, "matmul qkv",
-                                  kAddNormName, [&](int64_t begin, int64_t end) {
-                                      add_and_norm_rows(l > 0, L.ln1_w, L.ln1_b, begin, end);
+                                  L.ln1.add_and_norm_name(), [&](int64_t begin, int64_t end) {
+                                      add_and_norm_rows(L.ln1, l > 0, x_.data(), h_.data(), C, begin, end);
                                   });
             attention(batch, l);
             linear_.run(L.attn_out, att_.data(), T, h_.data(), L.attn_out_b.data(), Epilogue::none,
                         "matmul attn_out");
-            // x += h (attention output), h = LN2(x).
-            linear_.run_with_rows(L.up, h_.data(), T, ff_.data(), L.up_b.data(), Epilogue::gelu_tanh,
-                                  "matmul up+gelu", kAddNormName, [&](int64_t begin, int64_t end) {
-                                      add_and_norm_rows(true, L.ln2_w, L.ln2_b, begin, end);
-                                  });
-            linear_.run(L.down, ff_.data(), T, h_.data(), L.down_b.data(), Epilogue::none, "matmul down");
+            // x += h (attention output), h = MLP(LN2(x)).
+            dense_ffn(linear_, L.mlp, L.ln2, x_.data(), h_.data(), T, C, ff_);
         }
-        if (!out) return;
-        int64_t n_out = 0;
-        {
-            // x += h (the last MLP output), then the final norm of the rows that get logits, packed
-            // into h's first rows (row n_out <= t: each row is read before it is overwritten).
-            OpScope scope(profiler_, "layernorm");
-            for (int64_t t = 0; t < T; ++t) {
-                if (!batch.wants_logits[t]) continue;
-                kernels::add(&x_[t * C], &h_[t * C], C);
-                kernels::layer_norm(&x_[t * C], w_.out_norm_w.data(), w_.out_norm_b.data(), &h_[n_out * C], C,
-                                    c.eps);
-                ++n_out;
-            }
-        }
-        linear_.run(w_.output, h_.data(), n_out, out, nullptr, Epilogue::none, "matmul output");
-    }
-
-    // (for a batch, inside the next matmul's time: thread 0's share; for one token, on its own)
-    static constexpr const char* kAddNormName = "residual add+layernorm (in matmuls for batches, thread 0)";
-
-    // For tokens [begin, end): x += h (when add_h), then h = LayerNorm(x).
-    void add_and_norm_rows(bool add_h, const std::vector<float>& w, const std::vector<float>& b, int64_t begin,
-                           int64_t end) {
-        const int64_t C = w_.cfg.n_embd;
-        for (int64_t t = begin; t < end; ++t) {
-            if (add_h) kernels::add(&x_[t * C], &h_[t * C], C);
-            kernels::layer_norm(&x_[t * C], w.data(), b.data(), &h_[t * C], C, w_.cfg.eps);
-        }
+        // x += h (the last MLP output), final LayerNorm, output matrix.
+        if (out)
+            final_norm_and_logits(linear_, profiler_, batch, w_.out_norm, true, x_.data(), h_.data(), C, w_.output,
+                                  out);
     }
 
     void attention(const Batch& batch, int64_t layer) {
@@ -204,7 +177,7 @@ public:
     uint64_t bytes_per_token() const override {
         uint64_t bytes = w_.output.bytes();
         for (const auto& L : w_.layers)
-            for (const auto* m : {&L.qkv, &L.attn_out, &L.up, &L.down}) bytes += m->bytes();
+            for (const auto* m : {&L.qkv, &L.attn_out, &L.mlp.up, &L.mlp.down}) bytes += m->bytes();
         return bytes;
     }
 

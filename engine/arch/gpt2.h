@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "engine/arch/architecture.h"
+#include "engine/arch/dense_ffn.h"
+#include "engine/arch/norm.h"
 #include "engine/arch/weight.h"
 
 namespace silica::arch {
@@ -17,16 +19,13 @@ struct Gpt2Config {
 };
 
 struct Gpt2Layer {
-    std::vector<float> ln1_w, ln1_b;
+    Norm ln1;    // LayerNorm before attention
     Weight qkv;  // [3C][C]: q, k, v stacked
     std::vector<float> qkv_b;
     Weight attn_out;
     std::vector<float> attn_out_b;
-    std::vector<float> ln2_w, ln2_b;
-    Weight up;  // [F][C]
-    std::vector<float> up_b;
-    Weight down;  // [C][F]
-    std::vector<float> down_b;
+    Norm ln2;  // LayerNorm before the MLP
+    DenseFfnWeights mlp;  // up [F][C], GELU, down [C][F]
 };
 
 struct Gpt2Weights {
@@ -34,7 +33,7 @@ struct Gpt2Weights {
     Weight token_embd;     // [V][C]; repacked only when it is also the output
     Weight position_embd;  // [n_ctx_train][C]
     std::vector<Gpt2Layer> layers;
-    std::vector<float> out_norm_w, out_norm_b;
+    Norm out_norm;
     Weight output;  // [V][C]; the token embedding when the file has no output.weight
 };
 

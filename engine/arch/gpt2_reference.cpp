@@ -50,7 +50,8 @@ std::vector<float> gpt2_reference_logits(const Gpt2Weights& w, std::span<const i
     const int64_t C = c.n_embd, H = c.n_head, hd = c.head_dim(), T = static_cast<int64_t>(tokens.size());
     struct Dense { std::vector<float> qkv, out, up, down; };
     std::vector<Dense> dense;
-    for (const auto& L : w.layers) dense.push_back({dequantized(L.qkv), dequantized(L.attn_out), dequantized(L.up), dequantized(L.down)});
+    for (const auto& L : w.layers)
+        dense.push_back({dequantized(L.qkv), dequantized(L.attn_out), dequantized(L.mlp.up), dequantized(L.mlp.down)});
     const std::vector<float> output = dequantized(w.output);
 
     std::vector<Vec> x(T);
@@ -67,7 +68,7 @@ std::vector<float> gpt2_reference_logits(const Gpt2Weights& w, std::span<const i
         const Dense& D = dense[l];
         std::vector<Vec> q(T), k(T), v(T);
         for (int64_t t = 0; t < T; ++t) {
-            const Vec qkv = linear(D.qkv, &L.qkv_b, layer_norm(x[t], L.ln1_w, L.ln1_b, c.eps), 3 * C);
+            const Vec qkv = linear(D.qkv, &L.qkv_b, layer_norm(x[t], L.ln1.weight, L.ln1.bias, c.eps), 3 * C);
             q[t].assign(qkv.begin(), qkv.begin() + C);
             k[t].assign(qkv.begin() + C, qkv.begin() + 2 * C);
             v[t].assign(qkv.begin() + 2 * C, qkv.end());
@@ -90,15 +91,15 @@ std::vector<float> gpt2_reference_logits(const Gpt2Weights& w, std::span<const i
             }
             const Vec o = linear(D.out, &L.attn_out_b, att, C);
             for (int64_t i = 0; i < C; ++i) x[t][i] += o[i];
-            Vec u = linear(D.up, &L.up_b, layer_norm(x[t], L.ln2_w, L.ln2_b, c.eps), c.n_ff);
+            Vec u = linear(D.up, &L.mlp.up_b, layer_norm(x[t], L.ln2.weight, L.ln2.bias, c.eps), c.n_ff);
             for (auto& e : u) e = gelu(e);
-            const Vec d = linear(D.down, &L.down_b, u, C);
+            const Vec d = linear(D.down, &L.mlp.down_b, u, C);
             for (int64_t i = 0; i < C; ++i) x[t][i] += d[i];
         }
     }
     std::vector<float> logits(static_cast<size_t>(T * c.n_vocab));
     for (int64_t t = 0; t < T; ++t) {
-        const Vec y = linear(output, nullptr, layer_norm(x[t], w.out_norm_w, w.out_norm_b, c.eps), c.n_vocab);
+        const Vec y = linear(output, nullptr, layer_norm(x[t], w.out_norm.weight, w.out_norm.bias, c.eps), c.n_vocab);
         for (int64_t i = 0; i < c.n_vocab; ++i) logits[t * c.n_vocab + i] = static_cast<float>(y[i]);
     }
     return logits;

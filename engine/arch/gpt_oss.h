@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "engine/arch/architecture.h"
+#include "engine/arch/moe.h"
+#include "engine/arch/norm.h"
 #include "engine/arch/weight.h"
 
 namespace silica::arch {
@@ -24,25 +26,23 @@ struct GptOssConfig {
     float swiglu_alpha = 1.702f, swiglu_limit = 7.0f;
 
     int64_t window_of(int64_t layer) const { return layer % 2 == 0 ? sliding_window : 0; }
+    MoeShape moe_shape() const { return {n_embd, n_ff, n_expert, n_expert_used, swiglu_alpha, swiglu_limit}; }
 };
 
 struct GptOssLayer {
-    std::vector<float> attn_norm;
+    Norm attn_norm;  // RMSNorm before attention
     Weight q, k, v, o;
     std::vector<float> q_b, k_b, v_b, o_b;
     std::vector<float> sinks;  // [n_head]
-    std::vector<float> post_norm;
-    Weight router;  // [n_expert][C]
-    std::vector<float> router_b;
-    Weight gate, up, down;  // [E][F][C] / [E][C][F] stacks; expert(e) selects one
-    std::vector<float> gate_b, up_b, down_b;  // [E][F], [E][F], [E][C]
+    Norm post_norm;  // RMSNorm before the MoE (attn_post_norm in GGUF)
+    MoeWeights moe;
 };
 
 struct GptOssWeights {
     GptOssConfig cfg;
     Weight token_embd;  // repacked only when it is also the output (tied)
     std::vector<GptOssLayer> layers;
-    std::vector<float> out_norm;
+    Norm out_norm;
     Weight output;
 };
 
@@ -62,9 +62,6 @@ private:
     std::vector<double> inv_freq_;
     double concentration_ = 1.0;
 };
-
-// Router: indices of the top-k logits (ties to the lower index) and their softmax weights.
-void route_top_k(const float* logits, int64_t n_expert, int64_t k, int32_t* idx, float* weight);
 
 std::unique_ptr<Architecture> bind_gpt_oss(const gguf::File& file, ModelParams& params, const WeightOptions& options);
 std::vector<float> gpt_oss_reference_logits(const GptOssWeights& w, std::span<const int32_t> tokens);

@@ -62,7 +62,7 @@ std::vector<float> gpt_oss_reference_logits(const GptOssWeights& w, std::span<co
         const int64_t window = c.window_of(l);
         std::vector<Vec> q(T), k(T), v(T);
         for (int64_t t = 0; t < T; ++t) {
-            const Vec h = rms_norm(x[t], L.attn_norm, c.eps);
+            const Vec h = rms_norm(x[t], L.attn_norm.weight, c.eps);
             q[t] = linear(L.q, L.q_b.data(), h);
             k[t] = linear(L.k, L.k_b.data(), h);
             v[t] = linear(L.v, L.v_b.data(), h);
@@ -94,8 +94,8 @@ std::vector<float> gpt_oss_reference_logits(const GptOssWeights& w, std::span<co
             for (int64_t i = 0; i < C; ++i) x[t][i] += o[i];
 
             // MoE: top-k of the router logits, softmax over the chosen, clamped SwiGLU experts.
-            const Vec h = rms_norm(x[t], L.post_norm, c.eps);
-            const Vec logits = linear(L.router, L.router_b.data(), h);
+            const Vec h = rms_norm(x[t], L.post_norm.weight, c.eps);
+            const Vec logits = linear(L.moe.router, L.moe.router_b.data(), h);
             std::vector<float> lf(logits.begin(), logits.end());
             std::vector<int32_t> idx(c.n_expert_used);
             std::vector<float> wts(c.n_expert_used);
@@ -103,15 +103,15 @@ std::vector<float> gpt_oss_reference_logits(const GptOssWeights& w, std::span<co
             Vec moe(C, 0.0);
             for (int64_t j = 0; j < c.n_expert_used; ++j) {
                 const int64_t e = idx[j];
-                const Vec g = linear(expert(L.gate, e), &L.gate_b[e * c.n_ff], h);
-                const Vec u = linear(expert(L.up, e), &L.up_b[e * c.n_ff], h);
+                const Vec g = linear(expert(L.moe.gate, e), &L.moe.gate_b[e * c.n_ff], h);
+                const Vec u = linear(expert(L.moe.up, e), &L.moe.up_b[e * c.n_ff], h);
                 Vec act(g.size());
                 for (size_t i = 0; i < g.size(); ++i) {
                     const double gi = std::min<double>(g[i], c.swiglu_limit);
                     const double ui = std::clamp<double>(u[i], -c.swiglu_limit, c.swiglu_limit);
                     act[i] = gi / (1.0 + std::exp(-c.swiglu_alpha * gi)) * (ui + 1.0);
                 }
-                const Vec d = linear(expert(L.down, e), &L.down_b[e * C], act);
+                const Vec d = linear(expert(L.moe.down, e), &L.moe.down_b[e * C], act);
                 for (int64_t i = 0; i < C; ++i) moe[i] += wts[j] * d[i];
             }
             for (int64_t i = 0; i < C; ++i) x[t][i] += moe[i];
@@ -119,7 +119,7 @@ std::vector<float> gpt_oss_reference_logits(const GptOssWeights& w, std::span<co
     }
     // Output rows dequantized once each (the vocabulary is large), applied to every position.
     std::vector<Vec> xn(T);
-    for (int64_t t = 0; t < T; ++t) xn[t] = rms_norm(x[t], w.out_norm, c.eps);
+    for (int64_t t = 0; t < T; ++t) xn[t] = rms_norm(x[t], w.out_norm.weight, c.eps);
     std::vector<float> out(static_cast<size_t>(T * c.n_vocab));
     std::vector<float> out_row(C);
     for (int64_t r = 0; r < c.n_vocab; ++r) {
