@@ -27,25 +27,43 @@ void check_options(const Session& target, const SpeculativeOptions& o) {
                         std::to_string(nt) + " tokens)");
         if (!(o.draft_p_min >= 0.0f && o.draft_p_min <= 1.0f)) throw Error("draft p-min must be in [0, 1]");
     }
-    if (!(o.min_acceptance >= 0.0f && o.min_acceptance <= 1.0f) || o.off_tokens < 0)
-        throw Error("adaptive speculation: min_acceptance must be in [0, 1] and off_tokens >= 0");
+    if (!(o.verify_cost_per_token <= 100.0f) || o.off_tokens < 0)
+        throw Error("adaptive speculation: verify_cost_per_token must be a number <= 100 and off_tokens >= 0");
 }
 
-// The adaptive switch (include/silica/speculative.h).
+// The adaptive choice of k (include/silica/speculative.h).
 struct AdaptiveSwitch {
     const SpeculativeOptions& o;
-    double average = 1.0;
+    double cost_per_token;   // a verify pass of k proposals costs 1 + cost_per_token × k steps
+    double average = 1.0;    // moving average of the fraction of proposals accepted
     int off_left = 0;
-    bool on() const { return !o.adaptive || off_left == 0; }
-    void plain_step() {
-        if (off_left > 0 && --off_left == 0) average = std::min(1.0, 2.0 * o.min_acceptance);
+
+    // Proposals for the next pass (0: a plain step). Returns -1 when it just switched off.
+    int choose_k(int k_max) {
+        if (!o.adaptive || k_max <= 0) return k_max;
+        if (off_left > 0) return 0;
+        // Expected tokens from a pass of k proposals at acceptance a: 1 + a + ... + a^k.
+        const double a = std::clamp(average, 0.0, 0.999);
+        int best_k = 0;
+        double best = 1.0, expected = 1.0, power = 1.0;  // a plain step: one token per step
+        for (int k = 1; k <= k_max; ++k) {
+            power *= a;
+            expected += power;
+            const double rate = expected / (1.0 + cost_per_token * k);
+            if (rate > best) {
+                best = rate;
+                best_k = k;
+            }
+        }
+        if (best_k > 0) return best_k;
+        off_left = std::max(o.off_tokens, 1);
+        return -1;
     }
-    // Returns true when it switched off.
-    bool verified(int proposed, int accepted) {
+    void plain_step() {
+        if (off_left > 0 && --off_left == 0) average = 0.8;  // try again, optimistically
+    }
+    void verified(int proposed, int accepted) {
         average = 0.75 * average + 0.25 * static_cast<double>(accepted) / proposed;
-        if (!o.adaptive || average >= o.min_acceptance || o.off_tokens == 0) return false;
-        off_left = o.off_tokens;
-        return true;
     }
 };
 
@@ -67,7 +85,10 @@ SpeculativeResult generate_speculative(Session& target, std::span<const int32_t>
     std::optional<generation::DraftProposer> draft;
     if (speculative.lookup) lookup.emplace(speculative.min_ngram, speculative.max_ngram, speculative.lookup_max_entries);
     else draft.emplace(*speculative.draft, speculative.draft_p_min);
-    AdaptiveSwitch adaptive{speculative};
+    const double cost = speculative.verify_cost_per_token >= 0.0f ? speculative.verify_cost_per_token
+                        : target.model().params().n_expert > 0                ? 0.4
+                                                                               : 0.1;
+    AdaptiveSwitch adaptive{speculative, cost};
 
     SpeculativeResult result;
     auto report = [&](const GenerationStep& step) {
@@ -109,12 +130,15 @@ SpeculativeResult generate_speculative(Session& target, std::span<const int32_t>
         int64_t k = std::min<int64_t>(speculative.draft_max, target.n_ctx() - n_past - 1);
         if (options.max_tokens > 0) k = std::min<int64_t>(k, options.max_tokens - gen.n_generated());
         std::vector<int32_t> proposals;
-        if (k > 0 && adaptive.on()) {
+        const int chosen = adaptive.choose_k(static_cast<int>(k));
+        if (chosen < 0) ++result.stats.switched_off;
+        const bool attempted = chosen > 0;
+        if (attempted) {
             if (lookup) {
                 lookup->update(text);
-                proposals = lookup->propose(text, static_cast<int>(k));
+                proposals = lookup->propose(text, chosen);
             } else {
-                proposals = draft->propose(text, static_cast<int>(k));
+                proposals = draft->propose(text, chosen);
             }
         }
         batch.assign(1, text.back());
@@ -122,7 +146,13 @@ SpeculativeResult generate_speculative(Session& target, std::span<const int32_t>
         target.decode(batch, /*all_logits=*/!proposals.empty());
         if (proposals.empty()) {
             ++result.stats.plain_steps;
-            adaptive.plain_step();
+            // A draft model that proposed nothing still cost its passes: a failed round. (A
+            // lookup without a match costs nothing.)
+            if (attempted && draft) {
+                adaptive.verified(1, 0);
+            } else {
+                adaptive.plain_step();
+            }
             const GenerationStep step = gen.step(target.logits());
             go_on = report(step);
             if (!step.finished()) text.push_back(step.token);
@@ -146,7 +176,7 @@ SpeculativeResult generate_speculative(Session& target, std::span<const int32_t>
         }
         result.stats.proposed += checked;
         result.stats.accepted += accepted;
-        if (adaptive.verified(checked, accepted)) ++result.stats.switched_off;
+        adaptive.verified(checked, accepted);
         if (!rejected && accepted == static_cast<int>(proposals.size()) && !gen.finished() && go_on && !cancelled()) {
             // Every proposal kept: the pass's last row gives one more token.
             const GenerationStep bonus = gen.step(target.logits(static_cast<int64_t>(proposals.size())));

@@ -21,10 +21,12 @@
 //   - draft model: a smaller model with the same tokenizer, in its own Session, proposes its
 //     greedy tokens one at a time, stopping early when its probability falls below draft_p_min.
 //
-// Adaptive switch (deterministic, so runs are reproducible): an exponential average of the
-// fraction of proposed tokens accepted (weight 0.25 per verify pass, starting at 1). When it
-// falls below min_acceptance, speculation stops for off_tokens plain steps, then is tried again
-// with the average reset to 2 × min_acceptance (capped at 1).
+// Adaptive k (deterministic, so runs are reproducible): a moving average a of the fraction of
+// proposals accepted (weight 0.25 per verify pass, starting at 1; a draft model's round that
+// proposed nothing counts as a pass with none accepted). A pass of k proposals yields on average
+// 1 + a + ... + a^k tokens and costs 1 + c·k decode steps (c = verify_cost_per_token, measured:
+// docs/PERFORMANCE.md); each pass uses the k in 0..draft_max with the most tokens per step. When
+// that is k = 0 speculation is off for off_tokens plain steps, then tried again with a = 0.8.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -45,8 +47,10 @@ struct SpeculativeOptions {
     float draft_p_min = 0.5f;       // draft model: stop proposing below this probability
     int min_ngram = 2, max_ngram = 4;    // lookup: n-gram lengths tried, longest first
     int64_t lookup_max_entries = 65536;  // lookup: index entries per n-gram length (then it restarts)
-    bool adaptive = true;           // the adaptive switch above
-    float min_acceptance = 0.3f;
+    bool adaptive = true;           // adaptive k above; false: always up to draft_max
+    // Marginal cost of one more verified token in steps; < 0: 0.1 for dense models, 0.4 for
+    // mixture-of-experts ones (each token may read other experts).
+    float verify_cost_per_token = -1.0f;
     int off_tokens = 32;
 };
 
@@ -56,7 +60,7 @@ struct SpeculativeStats {
     int64_t proposed = 0;          // proposed tokens checked
     int64_t accepted = 0;          // of those, kept
     int64_t draft_passes = 0;      // draft-model decode calls
-    int64_t switched_off = 0;      // times the adaptive switch turned speculation off
+    int64_t switched_off = 0;      // times adaptive k turned speculation off
     double acceptance() const { return proposed > 0 ? static_cast<double>(accepted) / proposed : 0.0; }
     // Tokens kept per verify pass (accepted proposals; the target's own token comes on top).
     double mean_accepted() const { return verify_passes > 0 ? static_cast<double>(accepted) / verify_passes : 0.0; }

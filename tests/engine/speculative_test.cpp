@@ -284,7 +284,6 @@ TEST_CASE("speculative: the adaptive switch turns off proposals that keep failin
     s.draft = &draft;
     s.draft_p_min = 0.0f;
     s.draft_max = 4;
-    s.min_acceptance = 0.5f;
     s.off_tokens = 10;
     const auto on = generate_speculative(target, prompt, greedy(60), s);
     CHECK(on.tokens == expected.tokens);
@@ -297,6 +296,27 @@ TEST_CASE("speculative: the adaptive switch turns off proposals that keep failin
     CHECK(off.tokens == expected.tokens);
     CHECK(off.stats.switched_off == 0);
     CHECK(off.stats.verify_passes > on.stats.verify_passes);
+
+    // The choice of k follows the cost: proposals that are all accepted (the target as its own
+    // draft) keep k at draft_max when verifying is cheap, and switch off when it is dearer than
+    // what they bring.
+    Session t3(model, small_ctx()), same(model, small_ctx());
+    SpeculativeOptions cheap;
+    cheap.draft = &same;
+    cheap.draft_p_min = 0.0f;
+    cheap.draft_max = 4;
+    cheap.verify_cost_per_token = 0.1f;
+    const auto good = generate_speculative(t3, prompt, greedy(40), cheap);
+    CHECK(good.tokens == std::vector<int32_t>(expected.tokens.begin(), expected.tokens.begin() + 40));
+    CHECK(good.stats.switched_off == 0);
+    CHECK(good.stats.mean_accepted() > 3.0);
+    Session t4(model, small_ctx());
+    same.reset();
+    cheap.verify_cost_per_token = 2.0f;  // k proposals cost more than the k tokens they can bring
+    const auto dear = generate_speculative(t4, prompt, greedy(40), cheap);
+    CHECK(dear.tokens == good.tokens);
+    CHECK(dear.stats.verify_passes == 0);
+    CHECK(dear.stats.switched_off >= 1);
 }
 
 TEST_CASE("speculative: n-gram lookup proposes what followed the longest recent match", "[speculative]") {
