@@ -212,6 +212,31 @@ int32_t Sampler::sample(std::span<const float> logits) {
     return cand_[n_kept_ - 1].token;  // only reached through rounding
 }
 
+int32_t Sampler::sample_proposed(std::span<const float> logits, int32_t proposed) {
+    prepare(logits);
+    if (options_.temperature == 0.0f) return greedy();
+    select_candidates();
+    double total = 0.0, proposed_weight = 0.0;
+    for (size_t i = 0; i < n_kept_; ++i) {
+        total += weights_[i];
+        if (cand_[i].token == proposed) proposed_weight = weights_[i];
+    }
+    // Accept with probability min(1, p/q) = p(proposed), as q(proposed) = 1.
+    if (uniform01() * total < proposed_weight) return proposed;
+    // Rejected: draw from max(0, p - q), i.e. p without `proposed`, renormalised.
+    const double rest = total - proposed_weight;
+    const double target = uniform01() * rest;
+    double cumulative = 0.0;
+    int32_t last = -1;
+    for (size_t i = 0; i < n_kept_; ++i) {
+        if (cand_[i].token == proposed) continue;
+        cumulative += weights_[i];
+        last = cand_[i].token;
+        if (target < cumulative) return last;
+    }
+    return last >= 0 ? last : proposed;  // rounding, or p one-hot on proposed (then never rejected)
+}
+
 std::vector<TokenProbability> Sampler::distribution(std::span<const float> logits) {
     prepare(logits);
     if (options_.temperature == 0.0f) return {TokenProbability{greedy(), 1.0f}};

@@ -15,6 +15,7 @@
 #include "apps/bench/compare.h"
 #include "apps/bench/parallel_report.h"
 #include "apps/bench/parallel_workload.h"
+#include "apps/bench/speculative_workload.h"
 #include "apps/bench/plots.h"
 #include "apps/bench/process_memory.h"
 #include "apps/bench/progress_bar.h"
@@ -58,6 +59,11 @@ struct Options {
     std::string compare_file;
     std::optional<std::string> prompt_text;
     std::vector<int> parallel;  // --parallel: sequence counts for the parallel-decode workload
+    // Speculative decoding (speculative_workload.h): --lookup / --draft-model, --verify-cost.
+    std::string draft_model;
+    bool lookup = false, verify_cost = false, no_adaptive = false;
+    int draft_max = 8;
+    float draft_p_min = 0.5f;
 };
 
 // What bench needs from the GGUF file itself, read before the model is loaded: its identity
@@ -102,6 +108,7 @@ public:
 
         model_ = silica::Model::load(o_.model, silica::app::load_options_from_environment());
         if (!o_.parallel.empty()) return run_parallel(started, facts);
+        if (o_.lookup || !o_.draft_model.empty() || o_.verify_cost) return run_speculative(started, facts);
         const auto memory_after_load = read_process_memory();
 
         RunRecord record;
@@ -234,6 +241,65 @@ private:
         const std::string path = append_json_line(o_.out_dir, "parallel.jsonl", run);
         std::FILE* report = o_.json_output ? stderr : stdout;
         std::fputs((format_parallel_report(run) + "written: " + path + "\n").c_str(), report);
+        std::fflush(report);
+        if (o_.json_output) std::cout << run.dump(2) << std::endl;
+        return 0;
+    }
+
+    // --lookup / --draft-model / --verify-cost: one JSON record in speculative.jsonl.
+    int run_speculative(std::chrono::system_clock::time_point started, const FileFacts& facts) {
+        json run{{"timestamp", iso8601_utc(started)}, {"git_revision", git_revision()},
+                 {"model", identify_model(facts.header).name}, {"model_file", o_.model},
+                 {"cpu", cpu_model_name()}, {"threads", silica::Session(model_, session_options()).n_threads()}};
+        const auto prompt = prompt_tokens();
+        std::string text;
+        char line[256];
+        if (o_.verify_cost) {
+            progress_.update("verify cost", 0, 1);
+            run["verify_cost"] = run_verify_cost(model_, prompt, session_options(), o_.draft_max, 5 * o_.iterations);
+            std::snprintf(line, sizeof line, "verify cost after %zu prompt tokens: one decode step %.3f ms\n",
+                          prompt.size(), run["verify_cost"]["step_ms"].get<double>());
+            text += line;
+            for (const auto& r : run["verify_cost"]["passes"]) {
+                std::snprintf(line, sizeof line, "  k=%-2d %9.3f ms  %.2fx one step\n", r["k"].get<int>(),
+                              r["pass_ms"].get<double>(), r["ratio"].get<double>());
+                text += line;
+            }
+        }
+        if (o_.lookup || !o_.draft_model.empty()) {
+            progress_.update("speculative decoding", 0, 1);
+            SpeculativeBenchOptions so;
+            so.prompt = prompt;
+            so.gen_len = o_.gen_len;
+            so.warmup = o_.warmup;
+            so.iterations = o_.iterations;
+            so.session = session_options();
+            if (!o_.draft_model.empty()) {
+                so.draft = silica::Model::load(o_.draft_model, silica::app::load_options_from_environment());
+                if (so.draft->tokenizer().n_vocab() != model_->tokenizer().n_vocab())
+                    throw silica::Error("the draft model " + o_.draft_model + " has " +
+                                        std::to_string(so.draft->tokenizer().n_vocab()) + " tokens, the model " +
+                                        o_.model + " has " + std::to_string(model_->tokenizer().n_vocab()));
+            }
+            so.draft_max = o_.draft_max;
+            so.draft_p_min = o_.draft_p_min;
+            so.adaptive = !o_.no_adaptive;
+            const json r = run_speculative_workload(model_, so);
+            run["speculative"] = r;
+            std::snprintf(line, sizeof line,
+                          "%s, k <= %d: %.1f tokens/s vs plain %.1f tokens/s (%.2fx); acceptance %.1f%%, %.2f "
+                          "accepted per verify pass; greedy text %s\n",
+                          r["proposer"].get<std::string>().c_str(), o_.draft_max,
+                          r["speculative_tokens_per_s"].get<double>(), r["plain_tokens_per_s"].get<double>(),
+                          r["speedup"].get<double>(), 100.0 * r["acceptance_rate"].get<double>(),
+                          r["mean_accepted_length"].get<double>(),
+                          r["identical_greedy_text"].get<bool>() ? "identical" : "DIFFERENT");
+            text += line;
+        }
+        progress_.clear();
+        const std::string path = append_json_line(o_.out_dir, "speculative.jsonl", run);
+        std::FILE* report = o_.json_output ? stderr : stdout;
+        std::fputs((text + "written: " + path + "\n").c_str(), report);
         std::fflush(report);
         if (o_.json_output) std::cout << run.dump(2) << std::endl;
         return 0;
@@ -472,6 +538,16 @@ int main(int argc, char** argv) {
                                              "measures the parallel-decode workload instead (docs/BENCH.md)")
         ->delimiter(',')
         ->check(CLI::Range(1, 4096));
+    auto* draft_option = app.add_option("--draft-model", o.draft_model,
+                                        "speculative decoding with this draft model vs plain decoding (docs/BENCH.md)");
+    auto* lookup_option = app.add_flag("--lookup", o.lookup, "speculative decoding by n-gram lookup vs plain decoding");
+    draft_option->excludes(lookup_option);
+    app.add_flag("--verify-cost", o.verify_cost, "time of one k-token verify pass / one decode step, k = 1..--draft-max");
+    app.add_option("--draft-max", o.draft_max, "tokens proposed per verify pass (and k_max of --verify-cost)")
+        ->check(CLI::Range(1, 64));
+    app.add_option("--draft-p-min", o.draft_p_min, "--draft-model: stop proposing below this probability")
+        ->check(CLI::Range(0.0f, 1.0f));
+    app.add_flag("--no-adaptive", o.no_adaptive, "speculate on every step (no adaptive switch)");
     auto* prompt_option = app.add_option("--prompt", prompt_text, "prompt text, tokenized and repeated or cut to "
                                                                   "--prompt-len tokens (default: a fixed token sequence)");
     auto parse = [&] {
@@ -483,6 +559,8 @@ int main(int argc, char** argv) {
                 throw CLI::ValidationError("--ablate", e.what());
             }
         }
+        if ((o.lookup || !o.draft_model.empty() || o.verify_cost) && (!o.parallel.empty() || !o.ablate.empty()))
+            throw CLI::ValidationError("--lookup/--draft-model/--verify-cost", "cannot be combined with --parallel or --ablate");
         if (prompt_option->count()) {
             if (prompt_text.empty()) throw CLI::ValidationError("--prompt", "the prompt text is empty");
             o.prompt_text = prompt_text;

@@ -22,6 +22,7 @@
 #include "silica/model.h"
 #include "silica/session.h"
 #include "silica/session_file.h"
+#include "silica/speculative.h"
 #include "silica/tokenizer.h"
 
 #include "apps/common/session_flags.h"
@@ -41,6 +42,11 @@ struct Options {
     bool chat = false, interactive = false;
     silica::app::ChatOptions chat_options;
     silica::SamplerOptions sampling;
+    // Speculative decoding (silica/speculative.h).
+    std::string draft_model;
+    bool lookup = false;
+    int draft_max = 8;
+    float draft_p_min = 0.5f;
 };
 
 // Peak and current memory, split into file-backed (mapped weights) and private pages.
@@ -165,6 +171,27 @@ int run(const Options& o, const std::vector<int32_t>& given_tokens) {
                      static_cast<long long>(session.n_ctx()), session.n_threads(),
                      kv_cache_text(session.kv_info()).c_str());
 
+    // Speculative decoding: the draft model shares the target's context size and thread count.
+    std::unique_ptr<silica::Session> draft;
+    silica::SpeculativeOptions spec;
+    spec.lookup = o.lookup;
+    spec.draft_max = o.draft_max;
+    spec.draft_p_min = o.draft_p_min;
+    if (!o.draft_model.empty()) {
+        auto draft_model = silica::Model::load(o.draft_model, lo);
+        if (draft_model->tokenizer().n_vocab() != tok.n_vocab())
+            throw silica::Error("the draft model " + o.draft_model + " has " +
+                                std::to_string(draft_model->tokenizer().n_vocab()) + " tokens, the model " + o.model +
+                                " has " + std::to_string(tok.n_vocab()) + ": they need the same tokenizer");
+        silica::SessionOptions dso = so;
+        dso.prefix_cache = nullptr;
+        const int64_t draft_train = draft_model->params().n_ctx_train;
+        dso.n_ctx = draft_train > 0 ? std::min<int64_t>(session.n_ctx(), draft_train) : session.n_ctx();
+        draft = std::make_unique<silica::Session>(std::move(draft_model), dso);
+        spec.draft = draft.get();
+    }
+    const bool speculative = spec.lookup || spec.draft != nullptr;
+    silica::SpeculativeStats spec_stats;
     const bool want_logits = !o.logits_out.empty();
     const auto t_start = Clock::now();
     // --session: continue from the saved tokens where the prompt starts with them.
@@ -199,14 +226,26 @@ int run(const Options& o, const std::vector<int32_t>& given_tokens) {
     silica::FinishReason finish = silica::FinishReason::None;
     for (int turn = 0;; ++turn) {
         gen.sampling.seed = o.sampling.seed + static_cast<uint64_t>(turn);  // each turn its own draws
-        const auto r = silica::generate(session, {}, gen, [&](const silica::GenerationStep& step) {
+        auto on_step = [&](const silica::GenerationStep& step) {
             if (turn == 0 && step.token >= 0 && first_token) {
                 time_to_first_token = seconds_since(t_start);
                 first_token = false;
             }
             printer.print(step);
             return true;
-        }, &g_interrupted);
+        };
+        silica::GenerationResult r;
+        if (speculative) {
+            auto sr = silica::generate_speculative(session, {}, gen, spec, on_step, &g_interrupted);
+            spec_stats.verify_passes += sr.stats.verify_passes;
+            spec_stats.plain_steps += sr.stats.plain_steps;
+            spec_stats.proposed += sr.stats.proposed;
+            spec_stats.accepted += sr.stats.accepted;
+            spec_stats.switched_off += sr.stats.switched_off;
+            r = std::move(sr);
+        } else {
+            r = silica::generate(session, {}, gen, on_step, &g_interrupted);
+        }
         std::fputs("\n", stdout);
         std::fflush(stdout);
         generated += static_cast<int64_t>(r.tokens.size());
@@ -237,6 +276,13 @@ int run(const Options& o, const std::vector<int32_t>& given_tokens) {
                  tokens.size(), t_prompt, tokens.size() / std::max(t_prompt, 1e-9),
                  static_cast<long long>(generated), generate_seconds,
                  generated > 0 ? generated / std::max(generate_seconds, 1e-9) : 0.0, time_to_first_token * 1000.0);
+    if (speculative)
+        std::fprintf(stderr, "silica: speculative (%s): %lld of %lld proposed tokens accepted (%.1f%%), %.2f per verify "
+                             "pass; %lld verify passes, %lld plain steps, switched off %lld times\n",
+                     spec.lookup ? "n-gram lookup" : "draft model", static_cast<long long>(spec_stats.accepted),
+                     static_cast<long long>(spec_stats.proposed), 100.0 * spec_stats.acceptance(),
+                     spec_stats.mean_accepted(), static_cast<long long>(spec_stats.verify_passes),
+                     static_cast<long long>(spec_stats.plain_steps), static_cast<long long>(spec_stats.switched_off));
     if (!o.session_file.empty()) silica::save_session_file(session, o.session_file);
     if (o.verbose) {
         const silica::KvCacheInfo kv = session.kv_info();
@@ -287,9 +333,24 @@ int main(int argc, char** argv) {
     app.add_flag("--show-reasoning", o.chat_options.show_reasoning, "print the analysis channel (stderr, dimmed)");
     app.add_flag("-i,--interactive", o.interactive, "--chat: keep reading user turns from stdin");
 
+    auto* p_draft = app.add_option("--draft-model", o.draft_model,
+                                   "speculative decoding: a smaller model with the same tokenizer proposes tokens");
+    auto* p_lookup = app.add_flag("--lookup", o.lookup,
+                                  "speculative decoding: propose tokens by n-gram lookup in the prompt and output");
+    p_draft->excludes(p_lookup);
+    auto* p_draft_max = app.add_option("--draft-max", o.draft_max, "speculative decoding: tokens proposed per pass")
+                            ->check(CLI::Range(1, 64));
+    auto* p_p_min = app.add_option("--draft-p-min", o.draft_p_min,
+                                   "--draft-model: stop proposing below this draft probability")
+                        ->check(CLI::Range(0.0f, 1.0f));
+
     std::vector<int32_t> given_tokens;
     auto parse = [&] {
         app.parse(argc, argv);
+        if ((p_draft_max->count() || p_p_min->count()) && !p_draft->count() && !p_lookup->count())
+            throw CLI::ValidationError("--draft-max/--draft-p-min", "need --draft-model or --lookup");
+        if (p_p_min->count() && p_lookup->count())
+            throw CLI::ValidationError("--draft-p-min", "applies to --draft-model, not --lookup");
         if (!o.info && p_text->count() == 0 && p_file->count() == 0 && p_tok->count() == 0)
             throw CLI::RequiredError("one of --prompt, --prompt-file or --prompt-tokens");
         if (p_tok->count()) given_tokens = parse_token_list(o.prompt_tokens);

@@ -118,14 +118,22 @@ Generation::~Generation() = default;
 Generation::Generation(Generation&&) noexcept = default;
 Generation& Generation::operator=(Generation&&) noexcept = default;
 
-GenerationStep Generation::step(std::span<const float> logits) {
+GenerationStep Generation::step(std::span<const float> logits) { return step_impl(logits, -1); }
+
+GenerationStep Generation::step_proposed(std::span<const float> logits, int32_t proposed) {
+    if (proposed < 0 || proposed >= impl_->tok.n_vocab())
+        throw Error("proposed token " + std::to_string(proposed) + " is outside the vocabulary");
+    return step_impl(logits, proposed);
+}
+
+GenerationStep Generation::step_impl(std::span<const float> logits, int32_t proposed) {
     Impl& g = *impl_;
     if (g.finish != FinishReason::None) throw Error("step() after the generation has finished");
     if (static_cast<int64_t>(logits.size()) != g.tok.n_vocab())
         throw Error("a row of " + std::to_string(logits.size()) + " logits for a vocabulary of " +
                     std::to_string(g.tok.n_vocab()) + " tokens");
     GenerationStep step;
-    step.token = g.sampler.sample(logits);
+    step.token = proposed >= 0 ? g.sampler.sample_proposed(logits, proposed) : g.sampler.sample(logits);
     g.sampler.accept(step.token);
     ++g.n_generated;
     if (g.options.logprobs) step.logprob = generation::token_logprob(logits, step.token);

@@ -102,6 +102,11 @@ public:
     // releases. When the step finishes the generation its token need not be evaluated. Throws
     // silica::Error after the generation has finished or for a row of the wrong size.
     GenerationStep step(std::span<const float> logits);
+    // Speculative decoding: as step(), but `proposed` (a draft model's or an n-gram lookup's
+    // guess for this position) is kept by the rejection rule (Sampler::sample_proposed), so the
+    // output has the distribution of step()'s. The step's token equals `proposed` exactly when
+    // it was accepted (greedy: when it is the argmax).
+    GenerationStep step_proposed(std::span<const float> logits, int32_t proposed);
     // Ends the generation from outside (Cancelled, ContextFull): the returned step (token -1)
     // releases the text still held back. Does nothing (an empty step) when already finished.
     GenerationStep stop(FinishReason reason);
@@ -112,6 +117,7 @@ public:
     const GenerationOptions& options() const;
 
 private:
+    GenerationStep step_impl(std::span<const float> logits, int32_t proposed);  // proposed < 0: none
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -53,6 +53,14 @@ public:
     // Forgets the accepted tokens and restarts the random sequence from the seed.
     void reset();
 
+    // Speculative decoding with a deterministic proposal (a draft model's greedy token, or an
+    // n-gram lookup: its distribution q is one-hot on `proposed`). Greedy: sample(). Otherwise
+    // the rejection rule with q one-hot: `proposed` is kept with probability p(proposed) (p: the
+    // distribution sample() draws from), else the token is drawn from p without `proposed`,
+    // renormalised, so the result is distributed exactly as sample()'s. The result equals
+    // `proposed` exactly when it was accepted.
+    int32_t sample_proposed(std::span<const float> logits, int32_t proposed);
+
     // The tokens sample() would draw from for these logits, most likely first, with their
     // probabilities renormalised to sum to 1 (greedy: the one chosen token with probability 1).
     // Does not advance the random sequence.

@@ -119,5 +119,24 @@ check "bad kv budget" 2 '^error: ' -- "$infer" --model "$model" --prompt hi --kv
 check "warm tier run" 0 'KV cache in use: .* MiB hot, .* MiB warm' -- \
   "$infer" --model "$model" --prompt-tokens "$(seq -s, 100 199)" -n 4 --temp 0 --kv-hot 32 -v
 
+# Speculative decoding: greedy text identical to plain decoding; bad combinations are errors.
+draft="$work/cli-tiny-gpt2-draft.gguf"
+"$synth" --arch gpt2 --preset tiny --wtype q8_0 --seed 4 --out "$draft" -q || { echo "FAIL synth draft"; exit 1; }
+spec_prompt="$(seq -s, 100 111),$(seq -s, 100 111),100,101,102"
+check "plain for speculative" 0 'generated 30 tokens' -- "$infer" --model "$model" --prompt-tokens "$spec_prompt" -n 30 --temp 0
+cp "$work/out.txt" "$work/plain.txt"
+check "lookup" 0 'speculative \(n-gram lookup\): [1-9][0-9]* of' -- \
+  "$infer" --model "$model" --prompt-tokens "$spec_prompt" -n 30 --temp 0 --lookup --draft-max 5
+cmp -s "$work/out.txt" "$work/plain.txt" || { echo "FAIL --lookup changed the greedy text"; failed=$((failed + 1)); }
+check "draft model" 0 'speculative \(draft model\)' -- \
+  "$infer" --model "$model" --prompt-tokens "$spec_prompt" -n 30 --temp 0 --draft-model "$draft" --draft-p-min 0
+cmp -s "$work/out.txt" "$work/plain.txt" || { echo "FAIL --draft-model changed the greedy text"; failed=$((failed + 1)); }
+check "lookup and draft" 2 '^error: .*excludes' -- "$infer" --model "$model" --prompt hi --lookup --draft-model "$draft"
+check "draft-max alone" 2 '^error: .*need --draft-model or --lookup' -- "$infer" --model "$model" --prompt hi --draft-max 4
+check "bad draft-max" 2 '^error: ' -- "$infer" --model "$model" --prompt hi --lookup --draft-max 0
+check "draft vocabulary" 1 "^error: the draft model $oss has 201088 tokens, the model $model has 50257" -- \
+  "$infer" --model "$model" --prompt hi --draft-model "$oss"
+check "missing draft" 1 "^error: $work/none.gguf: No such file" -- "$infer" --model "$model" --prompt hi --draft-model "$work/none.gguf"
+
 echo "infer_cli_test: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,0 +1,28 @@
+// The draft-model proposer: a smaller model's greedy guesses, kept in step with the text.
+#pragma once
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace silica {
+class Session;
+}
+
+namespace silica::generation {
+
+class DraftProposer {
+public:
+    DraftProposer(Session& draft, float p_min) : draft_(draft), p_min_(p_min) {}
+    // Up to k greedy tokens continuing `text` (the target's committed tokens), stopping after
+    // the first whose draft probability is below p_min. First brings the draft's cache to `text`:
+    // keeps the longest common prefix (truncating its rejected guesses) and evaluates the rest.
+    std::vector<int32_t> propose(std::span<const int32_t> text, int k);
+    int64_t passes() const { return passes_; }
+
+private:
+    Session& draft_;
+    float p_min_;
+    int64_t passes_ = 0;
+};
+
+}  // namespace silica::generation

@@ -1,0 +1,197 @@
+// The speculative generation loop: propose, verify in one pass, keep the agreed prefix.
+#include "silica/speculative.h"
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "engine/generation/draft_proposer.h"
+#include "silica/error.h"
+#include "silica/model.h"
+#include "silica/session.h"
+#include "silica/tokenizer.h"
+
+namespace silica {
+namespace {
+
+void check_options(const Session& target, const SpeculativeOptions& o) {
+    if (o.lookup == (o.draft != nullptr))
+        throw Error("speculative decoding needs exactly one proposer: n-gram lookup or a draft model");
+    if (o.draft_max < 1 || o.draft_max > 64)
+        throw Error("draft-max must be in 1..64 (got " + std::to_string(o.draft_max) + ")");
+    if (o.draft != nullptr) {
+        const int64_t nt = target.model().tokenizer().n_vocab(), nd = o.draft->model().tokenizer().n_vocab();
+        if (nt != nd)
+            throw Error("the draft model's vocabulary (" + std::to_string(nd) + " tokens) differs from the target's (" +
+                        std::to_string(nt) + " tokens)");
+        if (!(o.draft_p_min >= 0.0f && o.draft_p_min <= 1.0f)) throw Error("draft p-min must be in [0, 1]");
+    }
+    if (!(o.verify_cost_per_token <= 100.0f) || o.off_tokens < 0)
+        throw Error("adaptive speculation: verify_cost_per_token must be a number <= 100 and off_tokens >= 0");
+}
+
+// The adaptive choice of k (include/silica/speculative.h).
+struct AdaptiveSwitch {
+    const SpeculativeOptions& o;
+    double cost_per_token;   // a verify pass of k proposals costs 1 + cost_per_token × k steps
+    double average = 1.0;    // moving average of the fraction of proposals accepted
+    int off_left = 0;
+
+    // Proposals for the next pass (0: a plain step). Returns -1 when it just switched off.
+    int choose_k(int k_max) {
+        if (!o.adaptive || k_max <= 0) return k_max;
+        if (off_left > 0) return 0;
+        // Expected tokens from a pass of k proposals at acceptance a: 1 + a + ... + a^k.
+        const double a = std::clamp(average, 0.0, 0.999);
+        int best_k = 0;
+        double best = 1.0, expected = 1.0, power = 1.0;  // a plain step: one token per step
+        for (int k = 1; k <= k_max; ++k) {
+            power *= a;
+            expected += power;
+            const double rate = expected / (1.0 + cost_per_token * k);
+            if (rate > best) {
+                best = rate;
+                best_k = k;
+            }
+        }
+        if (best_k > 0) return best_k;
+        off_left = std::max(o.off_tokens, 1);
+        return -1;
+    }
+    void plain_step() {
+        if (off_left > 0 && --off_left == 0) average = 0.8;  // try again, optimistically
+    }
+    void verified(int proposed, int accepted) {
+        average = 0.75 * average + 0.25 * static_cast<double>(accepted) / proposed;
+    }
+};
+
+}  // namespace
+
+SpeculativeResult generate_speculative(Session& target, std::span<const int32_t> prompt,
+                                       const GenerationOptions& options, const SpeculativeOptions& speculative,
+                                       const GenerationCallback& on_step, const std::atomic<bool>* cancel) {
+    using Clock = std::chrono::steady_clock;
+    const auto t0 = Clock::now();
+    auto seconds = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
+    check_options(target, speculative);
+
+    if (!prompt.empty()) target.decode(prompt);
+    else if (!target.has_logits()) throw Error("generate: the session has no logits to start from (give a prompt)");
+    Generation gen(target.model().tokenizer(), options, target.tokens());
+
+    std::optional<NgramLookup> lookup;
+    std::optional<generation::DraftProposer> draft;
+    if (speculative.lookup) lookup.emplace(speculative.min_ngram, speculative.max_ngram, speculative.lookup_max_entries);
+    else draft.emplace(*speculative.draft, speculative.draft_p_min);
+    const double cost = speculative.verify_cost_per_token >= 0.0f ? speculative.verify_cost_per_token
+                        : target.model().params().n_expert > 0                ? 0.4
+                                                                               : 0.1;
+    AdaptiveSwitch adaptive{speculative, cost};
+
+    SpeculativeResult result;
+    auto report = [&](const GenerationStep& step) {
+        if (step.token >= 0) {
+            if (result.tokens.empty()) result.time_to_first_token = seconds();
+            result.tokens.push_back(step.token);
+        }
+        result.text += step.text;
+        result.reasoning += step.reasoning;
+        return on_step ? on_step(step) : true;
+    };
+    auto cancelled = [&] { return cancel != nullptr && cancel->load(); };
+
+    // The committed text: the target's tokens, then the pending token (shown, not yet evaluated).
+    std::vector<int32_t> text(target.tokens().begin(), target.tokens().end());
+    std::vector<float> row(target.logits().begin(), target.logits().end());
+    std::vector<int32_t> batch;
+    bool go_on = true;
+
+    // Each round: one token from `row` (sampled, or the first proposal checked), then evaluate
+    // the pending token with the proposals after it and check them against the pass's rows.
+    if (cancelled()) report(gen.stop(FinishReason::Cancelled));
+    else {
+        const GenerationStep first = gen.step(row);
+        go_on = report(first);
+        if (!first.finished()) text.push_back(first.token);
+    }
+    while (!gen.finished()) {
+        if (!go_on || cancelled()) {
+            report(gen.stop(FinishReason::Cancelled));
+            break;
+        }
+        const int64_t n_past = target.n_past();
+        if (n_past >= target.n_ctx()) {  // no room for the pending token
+            report(gen.stop(FinishReason::ContextFull));
+            break;
+        }
+        // Proposals: no more than fit in the context and than max_tokens can still use.
+        int64_t k = std::min<int64_t>(speculative.draft_max, target.n_ctx() - n_past - 1);
+        if (options.max_tokens > 0) k = std::min<int64_t>(k, options.max_tokens - gen.n_generated());
+        std::vector<int32_t> proposals;
+        const int chosen = adaptive.choose_k(static_cast<int>(k));
+        if (chosen < 0) ++result.stats.switched_off;
+        const bool attempted = chosen > 0;
+        if (attempted) {
+            if (lookup) {
+                lookup->update(text);
+                proposals = lookup->propose(text, chosen);
+            } else {
+                proposals = draft->propose(text, chosen);
+            }
+        }
+        batch.assign(1, text.back());
+        batch.insert(batch.end(), proposals.begin(), proposals.end());
+        target.decode(batch, /*all_logits=*/!proposals.empty());
+        if (proposals.empty()) {
+            ++result.stats.plain_steps;
+            // A draft model that proposed nothing still cost its passes: a failed round. (A
+            // lookup without a match costs nothing.)
+            if (attempted && draft) {
+                adaptive.verified(1, 0);
+            } else {
+                adaptive.plain_step();
+            }
+            const GenerationStep step = gen.step(target.logits());
+            go_on = report(step);
+            if (!step.finished()) text.push_back(step.token);
+            continue;
+        }
+        ++result.stats.verify_passes;
+        // Row i of the pass predicts the token after batch[i]: check proposal i against it.
+        int checked = 0, accepted = 0;
+        bool rejected = false;
+        for (size_t i = 0; i < proposals.size() && !gen.finished(); ++i) {
+            if (i > 0 && (!go_on || cancelled())) break;
+            const GenerationStep step = gen.step_proposed(target.logits(static_cast<int64_t>(i)), proposals[i]);
+            ++checked;
+            go_on = report(step);
+            if (!step.finished()) text.push_back(step.token);
+            if (step.token != proposals[i]) {
+                rejected = true;
+                break;
+            }
+            ++accepted;
+        }
+        result.stats.proposed += checked;
+        result.stats.accepted += accepted;
+        adaptive.verified(checked, accepted);
+        if (!rejected && accepted == static_cast<int>(proposals.size()) && !gen.finished() && go_on && !cancelled()) {
+            // Every proposal kept: the pass's last row gives one more token.
+            const GenerationStep bonus = gen.step(target.logits(static_cast<int64_t>(proposals.size())));
+            go_on = report(bonus);
+            if (!bonus.finished()) text.push_back(bonus.token);
+        }
+        // Keep in the cache only evaluated tokens that are text: all of it but a pending token.
+        const int64_t keep = std::min<int64_t>(target.n_past(), static_cast<int64_t>(text.size()) - (gen.finished() ? 0 : 1));
+        if (keep < target.n_past() && !target.truncate(keep))
+            throw Error("speculative decoding: the model's sliding-window cache cannot drop rejected tokens");
+    }
+    result.finish = gen.finish_reason();
+    result.seconds = seconds();
+    if (draft) result.stats.draft_passes = draft->passes();
+    return result;
+}
+
+}  // namespace silica

@@ -1,0 +1,103 @@
+// Speculative decoding: cheap proposals for the next tokens, checked by the model in one pass.
+//
+// One step of the plain loop reads every weight to produce one token. Here a proposer guesses
+// up to k next tokens, and the target evaluates the pending token and the k guesses in one
+// Session::decode with logits for each (a pass over k+1 tokens costs little more than one when
+// decoding is bound by reading the weights). Each guess is then put through the Generation like a
+// sampled token (Generation::step_proposed): kept while the target agrees, and the first
+// disagreement is replaced by the target's own token; the rejected tail is truncated from the
+// KV cache(s). After a fully accepted run the last row gives one more token.
+//
+// Exactness: greedy output is token for token the plain loop's (the verify pass's logits are
+// bit-identical to single steps: tests/engine/speculative_greedy_test.cpp); with sampling each
+// token has the target's distribution (the rejection rule with a one-hot proposal, since both
+// proposers propose deterministically), and the same seed gives the same text run to run (not
+// the same text as plain sampling, which draws its random numbers differently).
+//
+// Proposers:
+//   - n-gram lookup (prompt lookup): the longest run of the last max_ngram..min_ngram tokens that
+//     occurred before in the prompt or the generated text proposes the tokens that followed it.
+//     No second model; useful on copy-heavy text (quoting, rewriting, code edits).
+//   - draft model: a smaller model with the same tokenizer, in its own Session, proposes its
+//     greedy tokens one at a time, stopping early when its probability falls below draft_p_min.
+//
+// Adaptive k (deterministic, so runs are reproducible): a moving average a of the fraction of
+// proposals accepted (weight 0.25 per verify pass, starting at 1; a draft model's round that
+// proposed nothing counts as a pass with none accepted). A pass of k proposals yields on average
+// 1 + a + ... + a^k tokens and costs 1 + c·k decode steps (c = verify_cost_per_token, measured:
+// docs/PERFORMANCE.md); each pass uses the k in 0..draft_max with the most tokens per step. When
+// that is k = 0 speculation is off for off_tokens plain steps, then tried again with a = 0.8.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "silica/generation.h"
+
+namespace silica {
+
+class Session;
+
+struct SpeculativeOptions {
+    bool lookup = false;            // n-gram lookup proposals
+    Session* draft = nullptr;       // draft-model proposals (same vocabulary); lookup or draft
+    int draft_max = 8;              // k: tokens proposed per verify pass at most (1..64)
+    float draft_p_min = 0.5f;       // draft model: stop proposing below this probability
+    int min_ngram = 2, max_ngram = 4;    // lookup: n-gram lengths tried, longest first
+    int64_t lookup_max_entries = 65536;  // lookup: index entries per n-gram length (then it restarts)
+    bool adaptive = true;           // adaptive k above; false: always up to draft_max
+    // Marginal cost of one more verified token in steps; < 0: 0.1 for dense models, 0.4 for
+    // mixture-of-experts ones (each token may read other experts).
+    float verify_cost_per_token = -1.0f;
+    int off_tokens = 32;
+};
+
+struct SpeculativeStats {
+    int64_t verify_passes = 0;     // target passes that checked at least one proposal
+    int64_t plain_steps = 0;       // target passes without proposals
+    int64_t proposed = 0;          // proposed tokens checked
+    int64_t accepted = 0;          // of those, kept
+    int64_t draft_passes = 0;      // draft-model decode calls
+    int64_t switched_off = 0;      // times adaptive k turned speculation off
+    double acceptance() const { return proposed > 0 ? static_cast<double>(accepted) / proposed : 0.0; }
+    // Tokens kept per verify pass (accepted proposals; the target's own token comes on top).
+    double mean_accepted() const { return verify_passes > 0 ? static_cast<double>(accepted) / verify_passes : 0.0; }
+};
+
+struct SpeculativeResult : GenerationResult {
+    SpeculativeStats stats;
+};
+
+// As generate() (include/silica/generation.h), with proposals checked in batches. The callback
+// sees the same steps as with generate(). Throws silica::Error for invalid options: neither or
+// both proposers, a draft with a different vocabulary size (naming both), draft_max outside
+// 1..64, n-gram lengths outside 1..max.
+SpeculativeResult generate_speculative(Session& target, std::span<const int32_t> prompt,
+                                       const GenerationOptions& options, const SpeculativeOptions& speculative,
+                                       const GenerationCallback& on_step = {},
+                                       const std::atomic<bool>* cancel = nullptr);
+
+// The n-gram lookup proposer (exposed for tests and benchmarks): an index over a growing token
+// sequence of where each n-gram last occurred.
+class NgramLookup {
+public:
+    NgramLookup(int min_ngram, int max_ngram, int64_t max_entries);
+    // Indexes tokens appended since the last call (`tokens` only ever grows between calls).
+    void update(std::span<const int32_t> tokens);
+    // Up to k tokens that followed the most recent earlier occurrence of the longest matching
+    // suffix of `tokens` (the sequence update() saw last); empty without a match.
+    std::vector<int32_t> propose(std::span<const int32_t> tokens, int k) const;
+
+    int64_t entries() const;  // over all n-gram lengths
+
+private:
+    int min_n_, max_n_;
+    int64_t max_entries_;
+    size_t indexed_ = 0;  // tokens seen by update()
+    // tables_[n - min_n_]: hash of an n-gram -> the position just after its latest occurrence.
+    std::vector<std::unordered_map<uint64_t, int64_t>> tables_;
+};
+
+}  // namespace silica
