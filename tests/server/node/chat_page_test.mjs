@@ -5,8 +5,13 @@
 // Exits 77 (skipped) when no Chromium is installed.
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { chromium } from "playwright-core";
 import { startServer } from "./server_process.mjs";
+import { existsSync as haveFile } from "node:fs";
+if (!haveFile(new URL("./node_modules/playwright-core/package.json", import.meta.url))) {
+  console.log("node_modules/playwright-core is missing (npm ci could not reach the registry): skipped");
+  process.exit(77);
+}
+const { chromium } = await import("playwright-core");
 
 const [binary, model, browserPath = "/usr/bin/chromium"] = process.argv.slice(2);
 if (!existsSync(browserPath)) {
