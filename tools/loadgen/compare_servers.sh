@@ -5,13 +5,14 @@
 #
 #   tools/loadgen/compare_servers.sh --silica build/release/silica-server --llama PATH/llama-server \
 #       --model M [--threads 2] [--levels 1,2,4,8,16] [--prompt-tokens 128] [--max-tokens 64] \
-#       [--requests 4] [--ctx 1024] [--out FILE]
+#       [--requests 4] [--ctx 1024] [--llama-args "-rtr"] [--out FILE]
 set -euo pipefail
-silica="" llama="" model="" threads=2 levels="1,2,4,8,16" prompt=128 gen=64 requests=4 ctx=1024 out=server-compare.jsonl
+silica="" llama="" llama_args="" model="" threads=2 levels="1,2,4,8,16" prompt=128 gen=64 requests=4 ctx=1024 out=server-compare.jsonl
 while (($#)); do
   case "$1" in
     --silica) silica="$2"; shift 2 ;;
     --llama) llama="$2"; shift 2 ;;
+    --llama-args) llama_args="$2"; shift 2 ;;
     --model) model="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
     --levels) levels="$2"; shift 2 ;;
@@ -49,6 +50,7 @@ run_one() {  # label n command...
 for n in ${levels//,/ }; do
   run_one silica "$n" "$silica" --model "$model" --port $port --parallel "$n" --threads "$threads" --ctx-size "$ctx"
   if [[ -n "$llama" ]]; then
-    run_one llama "$n" "$llama" -m "$model" --port $port -np "$n" -t "$threads" -c $((ctx * n))
+    # shellcheck disable=SC2086  # llama_args: several words on purpose
+    run_one llama "$n" "$llama" -m "$model" --port $port -np "$n" -t "$threads" -c $((ctx * n)) $llama_args
   fi
 done
