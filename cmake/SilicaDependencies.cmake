@@ -45,8 +45,17 @@ if(SILICA_BUILD_BENCH)
   silica_require_package(benchmark_FOUND libbenchmark-dev "Google Benchmark")
 endif()
 
+if(SILICA_MPI)
+  find_package(MPI QUIET COMPONENTS C)
+  silica_require_package(MPI_C_FOUND "libopenmpi-dev openmpi-bin" "MPI (or configure with -DSILICA_MPI=OFF)")
+endif()
+
 # One interface target that carries the whole dependency set into the library's build.
 add_library(silica_deps INTERFACE)
 target_link_libraries(silica_deps INTERFACE
   PkgConfig::HWLOC PkgConfig::PCRE2 PkgConfig::XXHASH ZLIB::ZLIB DNNL::dnnl fmt::fmt
   nlohmann_json::nlohmann_json Threads::Threads)
+if(SILICA_MPI)
+  target_link_libraries(silica_deps INTERFACE MPI::MPI_C)
+  target_compile_definitions(silica_deps INTERFACE SILICA_HAVE_MPI=1)
+endif()

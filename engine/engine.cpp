@@ -16,7 +16,8 @@ namespace silica {
 Engine::Engine(std::shared_ptr<const Model> model, const EngineOptions& options) : impl_(std::make_unique<Impl>()) {
     impl_->model = model;
     impl_->n_ctx = resolve_context_size(model->params(), options.n_ctx);
-    impl_->pool = make_thread_pool(options.n_threads, options.numa);
+    const auto& comm = model->impl().comm;
+    impl_->pool = make_thread_pool(options.n_threads, options.numa, comm ? comm->local_size() : 1);
     arch::ForwardOptions fo;
     fo.pool = impl_->pool.get();
     fo.profile = options.profile;

@@ -11,15 +11,17 @@
 namespace silica {
 
 std::shared_ptr<Model> Model::load(const std::string& path, const LoadOptions& options) {
-    auto impl = std::make_unique<Impl>(Impl{path, gguf::File::open(path, {options.use_mmap}), {}, nullptr, nullptr, 0});
+    auto impl = std::make_unique<Impl>(Impl{path, gguf::File::open(path, {options.use_mmap}), {}, nullptr, nullptr, 0, nullptr});
+    if (options.tensor_parallel) impl->comm = parallel::mpi_world(options.tp_timeout_s);
     // Before binding: repacking may release pages of the file's buffer.
     impl->fingerprint = model_fingerprint(impl->file);
     if (options.progress) options.progress(0.5);
-    impl->arch = arch::bind_architecture(impl->file, impl->params, {options.repack, options.huge_pages});
+    impl->arch = arch::bind_architecture(impl->file, impl->params, {options.repack, options.huge_pages}, impl->comm);
     impl->tokenizer = tokenizer_from_gguf(impl->file);
     if (impl->tokenizer->n_vocab() != impl->params.n_vocab)
         throw Error(path + ": tokenizer has " + std::to_string(impl->tokenizer->n_vocab()) +
                     " tokens but the embedding has " + std::to_string(impl->params.n_vocab) + " rows");
+    if (impl->comm) impl->comm->barrier();  // every rank has its slice before the first exchange
     if (options.progress) options.progress(1.0);
     return std::shared_ptr<Model>(new Model(std::move(impl)));
 }
@@ -32,6 +34,13 @@ const Tokenizer& Model::tokenizer() const { return *impl_->tokenizer; }
 const std::string& Model::path() const { return impl_->path; }
 uint64_t Model::file_size() const { return impl_->file.file_size(); }
 uint64_t Model::fingerprint() const { return impl_->fingerprint; }
+int Model::tp_rank() const { return impl_->comm ? impl_->comm->rank() : 0; }
+int Model::tp_ranks() const { return impl_->comm ? impl_->comm->size() : 1; }
+TensorParallelStats Model::tp_stats() const {
+    if (!impl_->comm) return {};
+    const parallel::CommStats& s = impl_->comm->stats();
+    return {s.allreduces, s.allgathers, s.allreduce_bytes, s.allgather_bytes, s.seconds};
+}
 
 uint64_t model_fingerprint(const gguf::File& file) {
     XXH3_state_t* state = XXH3_createState();
@@ -81,6 +90,9 @@ std::string Model::describe() const {
          "(private memory, their file pages released; SILICA_REPACK=0 keeps them mapped), other weights mapped "
          "zero-copy; "
       << mib(impl_->arch->bytes_per_token()) << " of weights read per decoded token\n";
+    if (impl_->comm)
+        o << "tensor-parallel: rank " << tp_rank() << " of " << tp_ranks() << " (this rank's slice: "
+          << mib(impl_->arch->bytes_per_token()) << " per token)\n";
     o << "kernel ISA:    " << kernels::isa_name(kernels::active_isa()) << "\n";
     return o.str();
 }

@@ -5,6 +5,7 @@
 
 #include "engine/arch/architecture.h"
 #include "engine/gguf/gguf.h"
+#include "engine/parallel/communicator.h"
 #include "silica/model.h"
 #include "silica/tokenizer.h"
 
@@ -17,6 +18,7 @@ struct Model::Impl {
     std::unique_ptr<Tokenizer> tokenizer;
     std::unique_ptr<arch::Architecture> arch;
     uint64_t fingerprint = 0;
+    std::shared_ptr<parallel::Communicator> comm;  // tensor parallelism only
 };
 
 // XXH3-64 of the GGUF header, metadata and tensor table (everything before the tensor data),

@@ -31,9 +31,9 @@ int64_t resolve_context_size(const ModelParams& p, int64_t requested) {
     return n_ctx;
 }
 
-std::unique_ptr<ThreadPool> make_thread_pool(int n_threads, const std::string& numa_name) {
+std::unique_ptr<ThreadPool> make_thread_pool(int n_threads, const std::string& numa_name, int processes) {
     const Topology& topology = Topology::detect();
-    const int n = n_threads > 0 ? n_threads : topology.physical_cores();
+    const int n = n_threads > 0 ? n_threads : std::max(1, topology.physical_cores() / std::max(1, processes));
     const NumaMode numa = parse_numa_mode(numa_name);
     return numa == NumaMode::none ? std::make_unique<ThreadPool>(n)
                                   : std::make_unique<ThreadPool>(topology, make_numa_plan(topology, n, numa));

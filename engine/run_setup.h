@@ -18,8 +18,9 @@ namespace silica {
 // context would exceed its learned positions.
 int64_t resolve_context_size(const ModelParams& params, int64_t requested);
 
-// n_threads (0: one per physical core), placed by `numa` ("none", "distribute", "isolate").
-std::unique_ptr<ThreadPool> make_thread_pool(int n_threads, const std::string& numa);
+// n_threads (0: one per physical core, shared out among the `processes` of a tensor-parallel job
+// on this machine), placed by `numa` ("none", "distribute", "isolate").
+std::unique_ptr<ThreadPool> make_thread_pool(int n_threads, const std::string& numa, int processes = 1);
 
 // The KV layout of one sequence of `model`.
 cache::KvLayout kv_layout(const Model& model, int64_t n_ctx, KvType type, int64_t hot_tokens, uint64_t budget_bytes);

@@ -9,6 +9,7 @@ packages=(
   catch2 libbenchmark-dev libpcre2-dev libcli11-dev nlohmann-json3-dev libfmt-dev
   clang libclang-rt-14-dev python3
   libcpp-httplib-dev
+  libopenmpi-dev openmpi-bin
 )
 for_tests=0
 [[ "${1:-}" == "--tests" ]] && for_tests=1

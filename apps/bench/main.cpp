@@ -21,6 +21,7 @@
 #include "apps/bench/progress_bar.h"
 #include "apps/bench/prompt_tokens.h"
 #include "apps/bench/report_table.h"
+#include "apps/bench/tensor_parallel_report.h"
 #include "apps/bench/results_files.h"
 #include "apps/bench/run_identity.h"
 #include "apps/bench/run_record.h"
@@ -36,6 +37,7 @@
 #include "silica/session.h"
 #include "silica/tokenizer.h"
 #include "apps/common/run_main.h"
+#include "apps/common/tensor_parallel_flags.h"
 
 namespace {
 
@@ -62,6 +64,7 @@ struct Options {
     // Speculative decoding (speculative_workload.h): --lookup / --draft-model, --verify-cost.
     std::string draft_model;
     bool lookup = false, verify_cost = false, no_adaptive = false;
+    silica::app::TensorParallelFlags tp;  // --tp, --tp-timeout
     int draft_max = 8;
     float draft_p_min = 0.5f;
 };
@@ -106,7 +109,10 @@ public:
         if (!o_.compare_file.empty()) compare_entries = read_json_entries(o_.compare_file);
         const FileFacts facts = read_file_facts(o_.model);
 
-        model_ = silica::Model::load(o_.model, silica::app::load_options_from_environment());
+        model_ = silica::Model::load(o_.model, load_options());
+        // Under --tp every rank measures (all must run the same steps); rank 0 alone reports and writes.
+        silica::app::print_on_first_rank_only(*model_);
+        first_rank_ = model_->tp_rank() == 0;
         if (!o_.parallel.empty()) return run_parallel(started, facts);
         if (o_.lookup || !o_.draft_model.empty() || o_.verify_cost) return run_speculative(started, facts);
         const auto memory_after_load = read_process_memory();
@@ -157,12 +163,14 @@ public:
 
         for (const auto& name : o_.ablate) record.ablations.push_back(ablate(name, w, main_run, record));
 
-        // Last, so its 1 GiB buffer shows in no memory figure above.
+        const std::string tp_text = tensor_parallel_report(model_, session_options());
+        // Last, so its 1 GiB buffer shows in no memory figure above (one rank probes under --tp).
         progress_.update("memory bandwidth probe", 0, 1);
         record.system.cpu_model = cpu_model_name();
         record.system.topology = detect_cpu_topology();
-        record.system.bandwidth = measure_read_bandwidth(main_run.threads);
+        if (first_rank_) record.system.bandwidth = measure_read_bandwidth(main_run.threads);
         progress_.clear();
+        if (!first_rank_) return 0;
 
         json run = to_json(record);
         if (baseline) {
@@ -175,6 +183,7 @@ public:
         std::FILE* report = o_.json_output ? stderr : stdout;
         std::string text = format_report(run);
         if (run.contains("comparison")) text += "\n" + format_comparison(run["comparison"]);
+        text += tp_text;
         text += "\nwritten:";
         for (const auto& path : written) text += " " + path;
         text += "\n";
@@ -185,6 +194,12 @@ public:
     }
 
 private:
+    silica::LoadOptions load_options() const {
+        silica::LoadOptions lo = silica::app::load_options_from_environment();
+        silica::app::apply_tensor_parallel_flags(o_.tp, lo);
+        return lo;
+    }
+
     // The smallest context that holds the workload: the KV cache figure is then that of the
     // workload, and GPT-2's trained context (its learned positions) is not exceeded needlessly.
     silica::SessionOptions session_options() const {
@@ -234,13 +249,15 @@ private:
         record.system.cpu_model = cpu_model_name();
         record.system.isa = std::string(silica::kernels::isa_name(silica::kernels::active_isa()));
         if (silica::kernels::active_avx512_bf16()) record.system.isa += "+bf16";
-        record.system.bandwidth = measure_read_bandwidth(record.runs.front().threads);
+        const std::string tp_text = tensor_parallel_report(model_, session_options());
+        if (first_rank_) record.system.bandwidth = measure_read_bandwidth(record.runs.front().threads);
         progress_.clear();
+        if (!first_rank_) return 0;
 
         const json run = to_json(record);
         const std::string path = append_json_line(o_.out_dir, "parallel.jsonl", run);
         std::FILE* report = o_.json_output ? stderr : stdout;
-        std::fputs((format_parallel_report(run) + "written: " + path + "\n").c_str(), report);
+        std::fputs((format_parallel_report(run) + tp_text + "written: " + path + "\n").c_str(), report);
         std::fflush(report);
         if (o_.json_output) std::cout << run.dump(2) << std::endl;
         return 0;
@@ -275,7 +292,7 @@ private:
             so.iterations = o_.iterations;
             so.session = session_options();
             if (!o_.draft_model.empty()) {
-                so.draft = silica::Model::load(o_.draft_model, silica::app::load_options_from_environment());
+                so.draft = silica::Model::load(o_.draft_model, load_options());
                 if (so.draft->tokenizer().n_vocab() != model_->tokenizer().n_vocab())
                     throw silica::Error("the draft model " + o_.draft_model + " has " +
                                         std::to_string(so.draft->tokenizer().n_vocab()) + " tokens, the model " +
@@ -461,7 +478,7 @@ private:
     // fit next to it.
     template <class Change>
     VariantFigures measure_with_model_reloaded(const std::string& label, const WorkloadOptions& w, Change&& change) {
-        const silica::LoadOptions as_run = silica::app::load_options_from_environment();
+        const silica::LoadOptions as_run = load_options();
         silica::LoadOptions changed = as_run;
         change(changed);
         model_.reset();
@@ -505,6 +522,7 @@ private:
 
     const Options& o_;
     std::shared_ptr<const silica::Model> model_;
+    bool first_rank_ = true;  // --tp: only rank 0 reports and writes files
     ProgressBar progress_;
 };
 
@@ -548,6 +566,7 @@ int main(int argc, char** argv) {
     app.add_option("--draft-p-min", o.draft_p_min, "--draft-model: stop proposing below this probability")
         ->check(CLI::Range(0.0f, 1.0f));
     app.add_flag("--no-adaptive", o.no_adaptive, "speculate on every step (no adaptive switch)");
+    silica::app::add_tensor_parallel_flags(app, o.tp);
     auto* prompt_option = app.add_option("--prompt", prompt_text, "prompt text, tokenized and repeated or cut to "
                                                                   "--prompt-len tokens (default: a fixed token sequence)");
     auto parse = [&] {

@@ -26,6 +26,7 @@
 #include "silica/tokenizer.h"
 
 #include "apps/common/session_flags.h"
+#include "apps/common/tensor_parallel_flags.h"
 #include "apps/common/run_main.h"
 
 namespace {
@@ -38,6 +39,7 @@ struct Options {
     int64_t n_predict = 128;
     int64_t ctx_size = 0;
     silica::app::SessionFlags session;  // --threads, --kv-type, --kv-hot, --kv-budget, --numa
+    silica::app::TensorParallelFlags tp;  // --tp, --tp-timeout
     bool no_mmap = false, verbose = false, tokenize = false, parse_special = false, info = false;
     bool chat = false, interactive = false;
     silica::app::ChatOptions chat_options;
@@ -137,7 +139,9 @@ int64_t resume_session(silica::Session& session, const std::string& path, const 
 int run(const Options& o, const std::vector<int32_t>& given_tokens) {
     silica::LoadOptions lo = silica::app::load_options_from_environment();
     lo.use_mmap = !o.no_mmap;
+    silica::app::apply_tensor_parallel_flags(o.tp, lo);
     auto model = silica::Model::load(o.model, lo);
+    silica::app::print_on_first_rank_only(*model);
     const silica::SessionOptions so = silica::app::session_options(o.session, o.ctx_size);
     if (o.info) {
         std::cout << model->describe();
@@ -209,8 +213,9 @@ int run(const Options& o, const std::vector<int32_t>& given_tokens) {
             auto row = session.logits(static_cast<int64_t>(i));
             all.insert(all.end(), row.begin(), row.end());
         }
-        silica::app::write_npy(o.logits_out, all.data(),
-                               {static_cast<int64_t>(tokens.size()), model->params().n_vocab});
+        if (model->tp_rank() == 0)  // every rank has the same logits
+            silica::app::write_npy(o.logits_out, all.data(),
+                                   {static_cast<int64_t>(tokens.size()), model->params().n_vocab});
     }
 
     // Generation (silica/generation.h): per turn, from the session's logits; the answer streams to
@@ -318,6 +323,7 @@ int main(int argc, char** argv) {
     app.add_option("-c,--ctx-size", o.ctx_size, "context size (default: the model's, capped at 8192)")
         ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
     silica::app::add_session_flags(app, o.session);
+    silica::app::add_tensor_parallel_flags(app, o.tp);
     app.add_option("--session", o.session_file, "load the session (tokens + KV cache) from this file if it exists, "
                                                 "reuse what the prompt shares with it, and save it after the run");
     app.add_flag("--no-mmap", o.no_mmap, "read the model into memory instead of mapping it");
@@ -354,6 +360,11 @@ int main(int argc, char** argv) {
         if (!o.info && p_text->count() == 0 && p_file->count() == 0 && p_tok->count() == 0)
             throw CLI::RequiredError("one of --prompt, --prompt-file or --prompt-tokens");
         if (p_tok->count()) given_tokens = parse_token_list(o.prompt_tokens);
+        // Each rank holds its own slice of the KV cache, and only rank 0 reads stdin under mpirun.
+        if (o.tp.enabled && !o.session_file.empty())
+            throw CLI::ValidationError("--session", "session files are not supported with --tp");
+        if (o.tp.enabled && o.interactive)
+            throw CLI::ValidationError("--interactive", "not supported with --tp (only rank 0 reads stdin)");
     };
     return silica::app::run_main(app, parse, [&] {
         std::signal(SIGINT, [](int) { g_interrupted = true; });

@@ -18,6 +18,7 @@
 
 namespace silica {
 class ThreadPool;
+namespace parallel { class Communicator; }
 namespace gguf { class File; }
 }
 
@@ -71,9 +72,11 @@ public:
     virtual uint64_t bytes_per_token() const = 0;
 };
 
-// Binds the architecture named in the file's metadata; fills `params`. Throws silica::Error
-// naming the missing or malformed tensor/key.
+// Binds the architecture named in the file's metadata; fills `params` (the whole model's shape).
+// With a communicator of several ranks, binds only this rank's tensor-parallel slice
+// (engine/arch/tensor_parallel.h). Throws silica::Error naming the missing or malformed tensor/key.
 std::unique_ptr<Architecture> bind_architecture(const gguf::File& file, ModelParams& params,
-                                                const WeightOptions& options);
+                                                const WeightOptions& options,
+                                                std::shared_ptr<parallel::Communicator> comm = nullptr);
 
 }  // namespace silica::arch

@@ -8,6 +8,7 @@
 #include "engine/arch/architecture.h"
 #include "engine/arch/dense_ffn.h"
 #include "engine/arch/norm.h"
+#include "engine/arch/tensor_parallel.h"
 #include "engine/arch/weight.h"
 
 namespace silica::arch {
@@ -30,6 +31,10 @@ struct Gpt2Layer {
 
 struct Gpt2Weights {
     Gpt2Config cfg;
+    // Tensor parallelism: this process holds heads [heads.begin, heads.end) of every layer's
+    // attention (all of them in one process), and a share of the MLP's features and of the vocabulary.
+    TensorParallel tp;
+    parallel::Slice heads;
     Weight token_embd;     // [V][C]; repacked only when it is also the output
     Weight position_embd;  // [n_ctx_train][C]
     std::vector<Gpt2Layer> layers;
@@ -37,10 +42,12 @@ struct Gpt2Weights {
     Weight output;  // [V][C]; the token embedding when the file has no output.weight
 };
 
-std::unique_ptr<Architecture> bind_gpt2(const gguf::File& file, ModelParams& params, const WeightOptions& options);
+// tp: this process's slice (a default TensorParallel: the whole model).
+std::unique_ptr<Architecture> bind_gpt2(const gguf::File& file, ModelParams& params, const WeightOptions& options,
+                                        const TensorParallel& tp);
 
 // Slow scalar reference (double accumulation, dequantized weights, no threads): logits of every
-// position of `tokens`, evaluated from position 0. Used only by tests.
+// position of `tokens`, evaluated from position 0. Used only by tests; needs the whole model.
 std::vector<float> gpt2_reference_logits(const Gpt2Weights& w, std::span<const int32_t> tokens);
 
 }  // namespace silica::arch

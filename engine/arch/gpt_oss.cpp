@@ -78,7 +78,7 @@ void apply_rope(float* x, int64_t n_heads, int64_t head_dim, const float* cos, c
     }
 }
 
-GptOssWeights load_weights(const gguf::File& f, const WeightOptions& options) {
+GptOssWeights load_weights(const gguf::File& f, const WeightOptions& options, const TensorParallel& tp) {
     GptOssWeights w;
     auto& c = w.cfg;
     const std::string a = "gpt-oss.";
@@ -110,35 +110,53 @@ GptOssWeights load_weights(const gguf::File& f, const WeightOptions& options) {
     if (!embd) throw Error(f.path() + ": missing tensor 'token_embd.weight'");
     c.n_vocab = embd->ne[1];
     const int64_t C = c.n_embd, Q = c.n_head * c.head_dim, KV = c.n_head_kv * c.head_dim, F = c.n_ff,
-                  E = c.n_expert;
+                  E = c.n_expert, hd = c.head_dim, group = c.n_head / c.n_head_kv;
+    // This process's slice (tensor_parallel.h; everything in one process): its key/value heads
+    // with their query heads (rows of q, k, v, columns of attn_output, their sinks), its features
+    // of every expert (rows of gate and up, columns of down), its rows of the output matrix.
+    w.tp = tp;
+    const parallel::TensorSplit& split = tp.split();
+    w.kv_heads = split.share(c.n_head_kv, 1, "gpt-oss's key/value heads");
+    const parallel::Slice kv{w.kv_heads.begin * hd, w.kv_heads.end * hd}, q{kv.begin * group, kv.end * group},
+        q_heads{w.kv_heads.begin * group, w.kv_heads.end * group};
+    const parallel::Slice vocab = tp.vocab_share(c.n_vocab, split.rank);
     const bool tied = !b.has("output.weight");
-    w.token_embd = tied ? b.weight("token_embd.weight", C, c.n_vocab) : b.embedding("token_embd.weight", C, c.n_vocab);
+    w.token_embd = tied && !split.active() ? b.weight("token_embd.weight", C, c.n_vocab)
+                                           : b.embedding("token_embd.weight", C, c.n_vocab);
     for (int64_t i = 0; i < c.n_layer; ++i) {
         const std::string p = "blk." + std::to_string(i) + ".";
         GptOssLayer L;
         L.attn_norm = Norm{NormKind::rms, b.floats(p + "attn_norm.weight", {C}), {}, c.eps};
-        L.q = b.weight(p + "attn_q.weight", C, Q);
-        L.k = b.weight(p + "attn_k.weight", C, KV);
-        L.v = b.weight(p + "attn_v.weight", C, KV);
-        L.o = b.weight(p + "attn_output.weight", Q, C);
-        L.q_b = b.floats(p + "attn_q.bias", {Q});
-        L.k_b = b.floats(p + "attn_k.bias", {KV});
-        L.v_b = b.floats(p + "attn_v.bias", {KV});
-        L.o_b = b.floats(p + "attn_output.bias", {C});
-        L.sinks = b.floats(p + "attn_sinks.weight", {c.n_head});
+        L.q = b.weight_rows(p + "attn_q.weight", C, Q, {q});
+        L.k = b.weight_rows(p + "attn_k.weight", C, KV, {kv});
+        L.v = b.weight_rows(p + "attn_v.weight", C, KV, {kv});
+        L.o = b.weight_cols(p + "attn_output.weight", Q, C, q);
+        L.q_b = slice_of(b.floats(p + "attn_q.bias", {Q}), {q});
+        L.k_b = slice_of(b.floats(p + "attn_k.bias", {KV}), {kv});
+        L.v_b = slice_of(b.floats(p + "attn_v.bias", {KV}), {kv});
+        L.o_b = tp.first_rank_only(b.floats(p + "attn_output.bias", {C}));
+        L.sinks = slice_of(b.floats(p + "attn_sinks.weight", {c.n_head}), {q_heads});
         L.post_norm = Norm{NormKind::rms, b.floats(p + "post_attention_norm.weight", {C}), {}, c.eps};
         L.moe.router = b.weight(p + "ffn_gate_inp.weight", C, E);
         L.moe.router_b = b.floats(p + "ffn_gate_inp.bias", {E});
-        L.moe.gate = b.expert_weight(p + "ffn_gate_exps.weight", C, F, E);
-        L.moe.up = b.expert_weight(p + "ffn_up_exps.weight", C, F, E);
-        L.moe.down = b.expert_weight(p + "ffn_down_exps.weight", F, C, E);
-        L.moe.gate_b = b.floats(p + "ffn_gate_exps.bias", {F, E});
-        L.moe.up_b = b.floats(p + "ffn_up_exps.bias", {F, E});
+        // Features in whole blocks of the down stack's type, which is cut by columns.
+        const int64_t unit = type_traits(b.get(p + "ffn_down_exps.weight", {F, C, E}).type).block_size;
+        const parallel::Slice ff = split.share(F, unit, "gpt-oss's expert features");
+        w.n_ff_local = ff.size();
+        L.moe.gate = b.weight_rows(p + "ffn_gate_exps.weight", C, F, {ff}, E);
+        L.moe.up = b.weight_rows(p + "ffn_up_exps.weight", C, F, {ff}, E);
+        L.moe.down = b.weight_cols(p + "ffn_down_exps.weight", F, C, ff, E);
+        L.moe.gate_b = slice_of_groups(b.floats(p + "ffn_gate_exps.bias", {F, E}), F, ff);
+        L.moe.up_b = slice_of_groups(b.floats(p + "ffn_up_exps.bias", {F, E}), F, ff);
         L.moe.down_b = b.floats(p + "ffn_down_exps.bias", {C, E});
+        if (!tp.first_rank()) std::fill(L.moe.down_b.begin(), L.moe.down_b.end(), 0.0f);  // rank 0 adds them
         w.layers.push_back(std::move(L));
     }
     w.out_norm = Norm{NormKind::rms, b.floats("output_norm.weight", {C}), {}, c.eps};
-    w.output = tied ? w.token_embd : b.weight("output.weight", C, c.n_vocab);
+    if (tied && !split.active())
+        w.output = w.token_embd;
+    else
+        w.output = b.weight_rows(tied ? "token_embd.weight" : "output.weight", C, c.n_vocab, {vocab});
     return w;
 }
 
@@ -165,10 +183,11 @@ private:
     void eval_chunk(const Batch& batch, float* out) {
         const auto& c = w_.cfg;
         const int64_t T = batch.n_rows(), C = c.n_embd, hd = c.head_dim;
+        const int64_t n_head = w_.n_head_local(), n_head_kv = w_.kv_heads.size();  // this process's heads
         for (const SequenceRun& r : batch.runs)
             r.kv->prepare(r.pos0, r.pos0 + r.n_rows - 1);  // blocks for this chunk; older blocks may turn warm
         batch.positions(pos_);
-        const int64_t Q = c.n_head * hd, KV = c.n_head_kv * hd;
+        const int64_t Q = n_head * hd, KV = n_head_kv * hd;
         x_.resize(T * C);
         h_.resize(T * C);
         q_.resize(T * Q);
@@ -184,7 +203,10 @@ private:
                 rope_.angles(pos_[t], &cos_[t * hd / 2], &sin_[t * hd / 2]);
             }
         }
-        // x is the residual stream, h each block's output (engine/arch/norm.h).
+        // x is the residual stream, h each block's output (engine/arch/norm.h). Split over ranks,
+        // each block's output is a partial sum until tp.sum adds the ranks' parts.
+        MoeShape moe_shape = c.moe_shape();
+        moe_shape.n_ff = w_.n_ff_local;
         for (int64_t l = 0; l < c.n_layer; ++l) {
             const GptOssLayer& L = w_.layers[l];
             {
@@ -197,29 +219,41 @@ private:
             {
                 OpScope scope(profiler_, "rope");
                 for (int64_t t = 0; t < T; ++t) {
-                    apply_rope(&q_[t * Q], c.n_head, hd, &cos_[t * hd / 2], &sin_[t * hd / 2]);
-                    apply_rope(&k_[t * KV], c.n_head_kv, hd, &cos_[t * hd / 2], &sin_[t * hd / 2]);
+                    apply_rope(&q_[t * Q], n_head, hd, &cos_[t * hd / 2], &sin_[t * hd / 2]);
+                    apply_rope(&k_[t * KV], n_head_kv, hd, &cos_[t * hd / 2], &sin_[t * hd / 2]);
                 }
             }
             attention(batch, l);
-            linear_.run(L.o, att_.data(), T, h_.data(), L.o_b.data(), Epilogue::none, "matmul o");
+            linear_.run(L.o, att_.data(), T, h_.data(), bias_or_null(L.o_b), Epilogue::none, "matmul o");
+            w_.tp.sum(h_.data(), h_.size(), profiler_);
             {
                 OpScope scope(profiler_, "residual add+rmsnorm");  // x += h (attention), h = RMSNorm(x)
                 add_and_norm_rows(L.post_norm, true, x_.data(), h_.data(), C, 0, T);
             }
-            expert_reads_ += moe_.run(L.moe, c.moe_shape(), h_.data(), x_.data(), T);  // x += MoE(h)
+            if (!w_.tp.active()) {
+                expert_reads_ += moe_.run(L.moe, moe_shape, h_.data(), x_.data(), T);  // x += MoE(h)
+                continue;
+            }
+            moe_out_.assign(T * C, 0.0f);  // the ranks' partial MoE outputs, summed, then x += MoE(h)
+            expert_reads_ += moe_.run(L.moe, moe_shape, h_.data(), moe_out_.data(), T);
+            w_.tp.sum(moe_out_.data(), moe_out_.size(), profiler_);
+            kernels::add(x_.data(), moe_out_.data(), T * C);
         }
-        // Final RMSNorm, output matrix.
-        if (out)
-            final_norm_and_logits(linear_, profiler_, batch, w_.out_norm, false, x_.data(), h_.data(), C, w_.output,
-                                  out);
+        // Final RMSNorm, output matrix (this process's vocabulary slice, then gathered into whole rows).
+        if (!out) return;
+        float* local = w_.tp.active() ? (local_logits_.resize(batch.n_logit_rows() * w_.output.rows()),
+                                         local_logits_.data())
+                                      : out;
+        final_norm_and_logits(linear_, profiler_, batch, w_.out_norm, false, x_.data(), h_.data(), C, w_.output, local);
+        if (w_.tp.active())
+            w_.tp.gather_logits(local, batch.n_logit_rows(), c.n_vocab, out, gathered_, profiler_);
     }
 
     void attention(const Batch& batch, int64_t layer) {
         const auto& c = w_.cfg;
-        const int64_t hd = c.head_dim, Q = c.n_head * hd, KV = c.n_head_kv * hd;
+        const int64_t hd = c.head_dim, Q = w_.n_head_local() * hd, KV = w_.kv_heads.size() * hd;
         AttentionShape shape;
-        shape.n_head_kv = c.n_head_kv;
+        shape.n_head_kv = w_.kv_heads.size();
         shape.head_dim = hd;
         shape.group = c.n_head / c.n_head_kv;
         shape.spec.scale = 1.0f / std::sqrt(static_cast<float>(hd));
@@ -245,6 +279,7 @@ private:
     MoeBlock moe_;
     std::vector<cache::AttentionScratch> attn_scratch_;
     std::vector<float> x_, h_, q_, k_, v_, att_, cos_, sin_;
+    std::vector<float> moe_out_, local_logits_, gathered_;  // tensor parallelism only
     std::vector<int64_t> pos_;
 };
 
@@ -259,7 +294,7 @@ public:
         cache::KvLayout l;
         l.n_layer = c.n_layer;
         l.n_ctx = o.n_ctx;
-        l.n_head_kv = c.n_head_kv;
+        l.n_head_kv = w_.kv_heads.size();  // this process's heads
         l.head_dim = c.head_dim;
         l.storage = o.storage;
         l.hot_tokens = o.hot_tokens;
@@ -269,6 +304,7 @@ public:
         return l;
     }
     std::vector<float> reference_logits(std::span<const int32_t> tokens) const override {
+        if (w_.tp.active()) throw Error("the reference forward needs the whole model, not a tensor-parallel slice");
         return gpt_oss_reference_logits(w_, tokens);
     }
     uint64_t bytes_per_token() const override {
@@ -287,8 +323,9 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Architecture> bind_gpt_oss(const gguf::File& file, ModelParams& params, const WeightOptions& options) {
-    GptOssWeights w = load_weights(file, options);
+std::unique_ptr<Architecture> bind_gpt_oss(const gguf::File& file, ModelParams& params, const WeightOptions& options,
+                                           const TensorParallel& tp) {
+    GptOssWeights w = load_weights(file, options, tp);
     const auto& c = w.cfg;
     params.n_vocab = c.n_vocab;
     params.n_ctx_train = c.n_ctx_train;

@@ -9,6 +9,7 @@
 #include "engine/arch/architecture.h"
 #include "engine/arch/moe.h"
 #include "engine/arch/norm.h"
+#include "engine/arch/tensor_parallel.h"
 #include "engine/arch/weight.h"
 
 namespace silica::arch {
@@ -40,6 +41,13 @@ struct GptOssLayer {
 
 struct GptOssWeights {
     GptOssConfig cfg;
+    // Tensor parallelism (tensor_parallel.h): this process holds key/value heads
+    // [kv_heads.begin, kv_heads.end) with their query heads, and n_ff_local features of every
+    // expert (all of them in one process).
+    TensorParallel tp;
+    parallel::Slice kv_heads;
+    int64_t n_ff_local = 0;
+    int64_t n_head_local() const { return kv_heads.size() * (cfg.n_head / cfg.n_head_kv); }
     Weight token_embd;  // repacked only when it is also the output (tied)
     std::vector<GptOssLayer> layers;
     Norm out_norm;
@@ -63,7 +71,9 @@ private:
     double concentration_ = 1.0;
 };
 
-std::unique_ptr<Architecture> bind_gpt_oss(const gguf::File& file, ModelParams& params, const WeightOptions& options);
+// tp: this process's slice (a default TensorParallel: the whole model).
+std::unique_ptr<Architecture> bind_gpt_oss(const gguf::File& file, ModelParams& params, const WeightOptions& options,
+                                           const TensorParallel& tp);
 std::vector<float> gpt_oss_reference_logits(const GptOssWeights& w, std::span<const int32_t> tokens);
 
 }  // namespace silica::arch

@@ -115,6 +115,13 @@ Weight Weight::repacked(const kernels::Matrix& matrix, int64_t n_expert, bool hu
     repack_in_parallel(matrix, n_expert, dst, w.expert_stride_);
     w.data_ = dst;
     w.storage_ = std::move(buffer);
+    w.repacked_ = true;
+    return w;
+}
+
+Weight Weight::view_owned(const kernels::Matrix& matrix, int64_t n_expert, std::shared_ptr<const uint8_t> bytes) {
+    Weight w = view(matrix, n_expert);
+    w.storage_ = std::move(bytes);
     return w;
 }
 

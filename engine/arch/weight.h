@@ -44,13 +44,16 @@ public:
     // A private repacked copy of `matrix` (n_expert stacked experts, each repacked on its own so
     // any expert count and row count work). The type must satisfy can_repack_x16.
     static Weight repacked(const kernels::Matrix& matrix, int64_t n_expert = 1, bool huge_pages = true);
+    // A view of GGUF-layout bytes the Weight keeps alive (`bytes` holds `matrix`): a slice of a
+    // file's tensor gathered into memory of its own (tensor parallelism, engine/parallel).
+    static Weight view_owned(const kernels::Matrix& matrix, int64_t n_expert, std::shared_ptr<const uint8_t> bytes);
 
     // Shape of one matrix (one expert of a stack).
     int64_t rows() const { return rows_; }
     int64_t cols() const { return cols_; }
     TensorType type() const { return type_; }
     int64_t n_expert() const { return n_expert_; }
-    bool is_repacked() const { return storage_ != nullptr; }
+    bool is_repacked() const { return repacked_; }
     // Bytes of one row in GGUF layout, and of the whole matrix (one expert) in GGUF layout: what a
     // matmul streams, for the roofline (the repacked layout only adds padding to 16 rows).
     size_t row_bytes() const;
@@ -73,8 +76,9 @@ private:
     int64_t rows_ = 0, cols_ = 0, n_expert_ = 1;
     const uint8_t* data_ = nullptr;  // expert 0: GGUF rows, or repacked groups when repacked
     size_t expert_stride_ = 0;       // bytes from one expert to the next
-    // The repacked copy, shared by copies of this Weight and its expert views (e.g. the tied
-    // GPT-2 output matrix is a copy of the token embedding). Null for a view of the file.
+    bool repacked_ = false;
+    // The repacked copy (or owned GGUF bytes), shared by copies of this Weight and its expert views
+    // (e.g. the tied GPT-2 output matrix is a copy of the token embedding). Null for a view of the file.
     std::shared_ptr<const uint8_t> storage_;
 };
 

@@ -18,6 +18,14 @@ struct LoadOptions {
     // Repacked copies of 2 MiB or more on 2 MiB-aligned memory advised MADV_HUGEPAGE (the apps:
     // SILICA_HUGEPAGES=0 turns it off).
     bool huge_pages = true;
+    // Tensor parallelism over MPI (a build with SILICA_MPI): this process is one rank of an
+    // `mpirun -np R` job and keeps 1/R of every layer (attention heads, feed-forward features,
+    // vocabulary rows); the ranks exchange partial results twice per layer. Every rank must make
+    // the same calls with the same inputs, and each ends a step with the same logits (so the
+    // same sampled tokens). Throws silica::Error in a build without MPI.
+    bool tensor_parallel = false;
+    // A rank waiting longer than this in an exchange (another rank died or hangs) aborts the job.
+    double tp_timeout_s = 120.0;
     // Called with a fraction in [0, 1] while loading (for progress bars); may be empty.
     std::function<void(double)> progress;
 };
@@ -40,6 +48,14 @@ struct ModelParams {
     double norm_eps = 1e-5;
 };
 
+// What crossed between the ranks of a tensor-parallel job so far, seen from this rank.
+struct TensorParallelStats {
+    int64_t allreduces = 0, allgathers = 0;
+    uint64_t allreduce_bytes = 0;  // payload of the allreduces (each float once)
+    uint64_t allgather_bytes = 0;  // bytes received from the other ranks (logits)
+    double seconds = 0;            // wall time inside exchanges, waiting for slower ranks included
+};
+
 class Model {
 public:
     // Throws silica::Error("<path>: <problem>") for unreadable, malformed or unsupported files.
@@ -53,6 +69,10 @@ public:
     // 64-bit hash of the file's header, metadata, tensor table and samples of every tensor's
     // bytes (session files check it).
     uint64_t fingerprint() const;
+    // Tensor parallelism: this process's rank and the number of ranks (0 and 1 without it).
+    int tp_rank() const;
+    int tp_ranks() const;
+    TensorParallelStats tp_stats() const;  // all zero without tensor parallelism
     // Multi-line human-readable summary: metadata, tensor table by type, memory plan (--info).
     std::string describe() const;
 
