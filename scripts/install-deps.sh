@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs every build dependency from Debian 12's packages (run as root). Idempotent.
 #   --tests: also what only the test suite uses (Node.js and npm for the OpenAI SDK client tests,
-#            Chromium for the chat page test).
+#            Chromium for the chat page test, iproute2 for the two-host tensor-parallel test).
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
@@ -13,7 +13,7 @@ packages=(
 )
 for_tests=0
 [[ "${1:-}" == "--tests" ]] && for_tests=1
-((for_tests)) && packages+=(nodejs chromium)
+((for_tests)) && packages+=(nodejs chromium iproute2)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
