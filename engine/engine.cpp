@@ -16,7 +16,7 @@ namespace silica {
 Engine::Engine(std::shared_ptr<const Model> model, const EngineOptions& options) : impl_(std::make_unique<Impl>()) {
     impl_->model = model;
     impl_->n_ctx = resolve_context_size(model->params(), options.n_ctx);
-    const auto& comm = model->impl().comm;
+    const std::shared_ptr<parallel::Communicator>& comm = model->impl().comm;
     impl_->pool = make_thread_pool(options.n_threads, options.numa, comm ? comm->local_size() : 1);
     arch::ForwardOptions fo;
     fo.pool = impl_->pool.get();
@@ -32,13 +32,21 @@ Engine::Engine(std::shared_ptr<const Model> model, const EngineOptions& options)
     if (options.prefix_cache_tokens > 0)
         impl_->prefix_cache = std::make_unique<cache::SharedPrefixIndex>(
             impl_->kv_pool, (options.prefix_cache_tokens + cache::kKvBlockTokens - 1) / cache::kKvBlockTokens);
+    if (options.tp_followers && comm && comm->size() > 1) impl_->relay = std::make_unique<EngineRelay>(comm);
 }
 
-Engine::~Engine() = default;
+Engine::~Engine() {
+    if (!impl_) return;  // moved from
+    try {
+        impl_->relay_call({static_cast<int64_t>(RelayedCall::stop)});
+    } catch (...) {  // a destructor must not throw; a follower left waiting times out in its job
+    }
+}
 Engine::Engine(Engine&&) noexcept = default;
 
 Engine::SequenceId Engine::create_sequence() {
     Impl& I = *impl_;
+    I.relay_call({static_cast<int64_t>(RelayedCall::create)});
     EngineSequence s;
     s.kv = std::make_unique<cache::KvCache>(I.kv_layout, I.kv_pool);
     const SequenceId id = I.next_id++;
@@ -48,6 +56,7 @@ Engine::SequenceId Engine::create_sequence() {
 
 Engine::SequenceId Engine::fork_sequence(SequenceId parent) {
     Impl& I = *impl_;
+    I.relay_call({static_cast<int64_t>(RelayedCall::fork), parent});
     const EngineSequence& p = I.at(parent);
     EngineSequence s;
     s.kv = p.kv->fork();
@@ -59,6 +68,7 @@ Engine::SequenceId Engine::fork_sequence(SequenceId parent) {
 }
 
 bool Engine::truncate_sequence(SequenceId id, int64_t n) {
+    impl_->relay_call({static_cast<int64_t>(RelayedCall::truncate), id, n});
     EngineSequence& s = impl_->at(id);
     const int64_t n_past = static_cast<int64_t>(s.history.size());
     if (n < 0 || n > n_past)
@@ -73,11 +83,13 @@ bool Engine::truncate_sequence(SequenceId id, int64_t n) {
 }
 
 void Engine::free_sequence(SequenceId id) {
+    impl_->relay_call({static_cast<int64_t>(RelayedCall::free), id});
     impl_->at(id);  // throws for an unknown id
     impl_->sequences.erase(id);
 }
 
 void Engine::reset_sequence(SequenceId id) {
+    impl_->relay_call({static_cast<int64_t>(RelayedCall::reset), id});
     EngineSequence& s = impl_->at(id);
     s.kv->clear();
     s.history.clear();
@@ -91,6 +103,11 @@ int64_t Engine::reused_tokens(SequenceId id) const { return impl_->at(id).reused
 
 int64_t Engine::adopt_prefix(SequenceId id, std::span<const int32_t> prompt) {
     Impl& I = *impl_;
+    if (I.relay) {
+        std::vector<int64_t> call{static_cast<int64_t>(RelayedCall::adopt_prefix), id};
+        call.insert(call.end(), prompt.begin(), prompt.end());
+        I.relay_call(std::move(call));
+    }
     EngineSequence& s = I.at(id);
     if (!I.prefix_cache || !s.history.empty() || prompt.empty()) return 0;
     check_tokens_fit(prompt, 0, I.n_ctx, I.model->params().n_vocab);
@@ -103,6 +120,14 @@ int64_t Engine::adopt_prefix(SequenceId id, std::span<const int32_t> prompt) {
 
 void Engine::decode(std::span<const Input> inputs) {
     Impl& I = *impl_;
+    if (I.relay) {  // [decode, n, then per input: sequence, all_logits, n_tokens, tokens...]
+        std::vector<int64_t> call{static_cast<int64_t>(RelayedCall::decode), static_cast<int64_t>(inputs.size())};
+        for (const Input& in : inputs) {
+            call.insert(call.end(), {in.sequence, in.all_logits ? 1 : 0, static_cast<int64_t>(in.tokens.size())});
+            call.insert(call.end(), in.tokens.begin(), in.tokens.end());
+        }
+        I.relay_call(std::move(call));
+    }
     std::set<SequenceId> seen;
     std::vector<EngineSequence*> seqs;  // per input
     for (const Input& in : inputs) {
@@ -180,6 +205,46 @@ void Engine::decode(std::span<const Input> inputs) {
         throw;
     }
     for (size_t i = 0; i < inputs.size(); ++i) seqs[i]->history.insert(seqs[i]->history.end(), todo[i].begin(), todo[i].end());
+}
+
+void Engine::follow() {
+    Impl& I = *impl_;
+    if (!I.relay || I.relay->leader())
+        throw Error("Engine::follow: only ranks other than 0 of a tensor-parallel engine with tp_followers follow");
+    for (;;) {
+        const std::vector<int64_t> call = I.relay->receive();
+        const int64_t* a = call.data() + 1;  // the arguments
+        try {
+            switch (static_cast<RelayedCall>(call.at(0))) {
+                case RelayedCall::create: create_sequence(); break;
+                case RelayedCall::fork: fork_sequence(a[0]); break;
+                case RelayedCall::truncate: truncate_sequence(a[0], a[1]); break;
+                case RelayedCall::free: free_sequence(a[0]); break;
+                case RelayedCall::reset: reset_sequence(a[0]); break;
+                case RelayedCall::adopt_prefix: {
+                    const std::vector<int32_t> prompt(call.begin() + 2, call.end());
+                    adopt_prefix(a[0], prompt);
+                    break;
+                }
+                case RelayedCall::decode: {
+                    std::vector<std::vector<int32_t>> tokens(static_cast<size_t>(a[0]));
+                    std::vector<Input> inputs;
+                    size_t at = 2;
+                    for (auto& t : tokens) {
+                        const int64_t seq = call.at(at), all = call.at(at + 1), n = call.at(at + 2);
+                        t.assign(call.begin() + static_cast<int64_t>(at) + 3, call.begin() + static_cast<int64_t>(at) + 3 + n);
+                        inputs.push_back({seq, t, all != 0});
+                        at += 3 + static_cast<size_t>(n);
+                    }
+                    decode(inputs);
+                    break;
+                }
+                case RelayedCall::stop: return;
+            }
+        } catch (const Error&) {
+            // Rank 0 met the same error on the same state (the checks are the same): carry on.
+        }
+    }
 }
 
 std::span<const float> Engine::logits(size_t input, int64_t i) const {

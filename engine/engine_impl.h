@@ -9,6 +9,7 @@
 #include "cache/kv_cache.h"
 #include "cache/shared_prefix_index.h"
 #include "engine/arch/architecture.h"
+#include "engine/engine_relay.h"
 #include "engine/threading/thread_pool.h"
 #include "silica/engine.h"
 #include "silica/error.h"
@@ -35,6 +36,12 @@ struct Engine::Impl {
     std::vector<float> logits;             // the last decode()'s rows
     std::vector<int64_t> first_logit_row;  // per input of the last decode(): its first row in logits
     std::vector<int64_t> n_logit_rows;     // per input of the last decode()
+    std::unique_ptr<EngineRelay> relay;    // EngineOptions::tp_followers only
+
+    // Rank 0 with followers: sends them the call about to be made (engine_relay.h).
+    void relay_call(std::vector<int64_t> call) {
+        if (relay && relay->leader()) relay->send(std::move(call));
+    }
 
     EngineSequence& at(SequenceId id) {
         auto it = sequences.find(id);

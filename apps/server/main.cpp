@@ -17,6 +17,7 @@
 
 #include "apps/common/run_main.h"
 #include "apps/common/session_flags.h"
+#include "apps/common/tensor_parallel_flags.h"
 #include "apps/server/http_api.h"
 #include "silica/error.h"
 #include "silica/tokenizer.h"
@@ -41,6 +42,7 @@ struct Flags {
     int shutdown_grace_s = 10;
     int http_threads = 0;
     silica::app::SessionFlags session;
+    silica::app::TensorParallelFlags tp;
 };
 
 }  // namespace
@@ -72,6 +74,22 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0, 3600));
     app.add_option("--http-threads", f.http_threads, "connection threads (0: parallel + queue + 16)")->check(CLI::Range(0, 4096));
     silica::app::add_session_flags(app, f.session);
+    silica::app::add_tensor_parallel_flags(app, f.tp);
+
+    // The engine every rank builds (rank 0 drives it; under --tp the others follow it).
+    auto engine_options = [&] {
+        silica::EngineOptions eo;
+        eo.n_ctx = f.ctx_size;
+        eo.n_threads = f.session.threads;
+        eo.kv_type = silica::parse_kv_type(f.session.kv_type);
+        eo.kv_hot_tokens = f.session.kv_hot;
+        eo.kv_budget_bytes = static_cast<uint64_t>(f.session.kv_budget_mib * 1024.0 * 1024.0);
+        eo.numa = f.session.numa;
+        eo.kv_pool_sequences = f.parallel + 1;  // the running sequences, and room for the prefix cache
+        eo.prefix_cache_tokens = f.prefix_cache_tokens;
+        eo.tp_followers = f.tp.enabled;
+        return eo;
+    };
 
     return silica::app::run_main(
         app,
@@ -89,6 +107,20 @@ int main(int argc, char** argv) {
             sigaddset(&stop_signals, SIGUSR1);  // the loader's "done"
             pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
             signal(SIGPIPE, SIG_IGN);
+
+            // --tp: every rank loads its slice first; rank 0 serves, and the other ranks' engines
+            // follow its engine's calls until it stops (SIGTERM reaches them too: blocked above).
+            std::shared_ptr<silica::Model> tp_model;
+            if (f.tp.enabled) {
+                silica::LoadOptions lo;
+                silica::app::apply_tensor_parallel_flags(f.tp, lo);
+                tp_model = silica::Model::load(f.model, lo);
+                if (tp_model->tp_rank() != 0) {
+                    silica::Engine follower(tp_model, engine_options());
+                    follower.follow();
+                    return 0;
+                }
+            }
 
             ServerState state;
             state.created = static_cast<int64_t>(std::time(nullptr));
@@ -114,17 +146,8 @@ int main(int argc, char** argv) {
             std::string load_error;
             std::thread loader([&] {
                 try {
-                    state.model = silica::Model::load(f.model);
-                    silica::EngineOptions eo;
-                    eo.n_ctx = f.ctx_size;
-                    eo.n_threads = f.session.threads;
-                    eo.kv_type = silica::parse_kv_type(f.session.kv_type);
-                    eo.kv_hot_tokens = f.session.kv_hot;
-                    eo.kv_budget_bytes = static_cast<uint64_t>(f.session.kv_budget_mib * 1024.0 * 1024.0);
-                    eo.numa = f.session.numa;
-                    eo.kv_pool_sequences = f.parallel + 1;  // the running sequences, and room for the prefix cache
-                    eo.prefix_cache_tokens = f.prefix_cache_tokens;
-                    state.engine = std::make_unique<silica::Engine>(state.model, eo);
+                    state.model = tp_model ? tp_model : silica::Model::load(f.model);
+                    state.engine = std::make_unique<silica::Engine>(state.model, engine_options());
                     SchedulerOptions so;
                     so.parallel = f.parallel;
                     so.queue_size = f.queue;

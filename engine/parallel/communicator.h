@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <vector>
 
 namespace silica::parallel {
 
@@ -33,6 +34,10 @@ public:
     // Rank r contributes counts[r] floats (`mine`); `all` gets every rank's floats in rank order.
     virtual void allgather(const float* mine, float* all, std::span<const size_t> counts) = 0;
     virtual void barrier() = 0;
+    // Rank 0's `data` to every rank (resized to fit). `idle`: the receivers may wait for it
+    // indefinitely (a follower waiting for the next request), so they sleep between polls
+    // instead of spinning and no timeout applies.
+    virtual void broadcast(std::vector<int64_t>& data, bool idle) = 0;
     const CommStats& stats() const { return stats_; }
 
 protected:

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 namespace silica::parallel {
@@ -88,15 +89,31 @@ public:
         wait(request, "barrier", Clock::now());
     }
 
+    void broadcast(std::vector<int64_t>& data, bool idle) override {
+        int64_t n = static_cast<int64_t>(data.size());
+        MPI_Request request;
+        MPI_Ibcast(&n, 1, MPI_INT64_T, 0, MPI_COMM_WORLD, &request);
+        wait(request, "broadcast", Clock::now(), idle && rank_ != 0);
+        data.resize(static_cast<size_t>(n));
+        MPI_Ibcast(data.data(), static_cast<int>(n), MPI_INT64_T, 0, MPI_COMM_WORLD, &request);
+        wait(request, "broadcast", Clock::now());
+    }
+
 private:
     // Polls the request; past the timeout, the job is aborted (MPI has no way to cancel a
     // collective, and a peer that died or hangs would otherwise block this rank forever).
-    void wait(MPI_Request& request, const char* what, Clock::time_point start) {
+    // `idle`: no timeout, and after a millisecond the thread sleeps between polls (a follower
+    // waiting for the leader's next operation must not hold a core).
+    void wait(MPI_Request& request, const char* what, Clock::time_point start, bool idle = false) {
         for (int spins = 0;; ++spins) {
             int done = 0;
             MPI_Test(&request, &done, MPI_STATUS_IGNORE);
             if (done) break;
             if (spins > 1000) sched_yield();  // a long wait (a slower rank): let it have the core
+            if (idle) {
+                if (spins > 20000) std::this_thread::sleep_for(std::chrono::microseconds(50));
+                continue;
+            }
             if ((spins & 1023) == 0 && std::chrono::duration<double>(Clock::now() - start).count() > timeout_) {
                 std::fprintf(stderr,
                              "silica: rank %d of %d: an %s waited more than %.0f s for the other ranks "
@@ -106,7 +123,7 @@ private:
                 MPI_Abort(MPI_COMM_WORLD, 1);
             }
         }
-        stats_.seconds += std::chrono::duration<double>(Clock::now() - start).count();
+        if (!idle) stats_.seconds += std::chrono::duration<double>(Clock::now() - start).count();
     }
 
     int rank_ = 0, size_ = 1, local_size_ = 1;

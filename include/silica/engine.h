@@ -37,6 +37,10 @@ struct EngineOptions {
     // reference: a new sequence's first decode() (without all_logits) takes the longest cached
     // run of its tokens' leading 32-token blocks and evaluates only the rest (at least one token).
     int64_t prefix_cache_tokens = 0;
+    // Tensor parallelism (LoadOptions::tensor_parallel) with one driver: rank 0's engine sends
+    // every call that changes it to the other ranks, which run them in follow(). For programs that
+    // only rank 0 drives (a server); without it every rank must make the same calls itself.
+    bool tp_followers = false;
 };
 
 class Engine {
@@ -101,6 +105,10 @@ public:
         uint64_t capacity_bytes = 0;              // the reserved range (kv_pool_bytes)
     };
     KvPoolUsage kv_pool_usage() const;
+
+    // Ranks other than 0 of a tensor-parallel model with tp_followers: makes rank 0's calls on
+    // this engine as they come, until rank 0's engine is destroyed. Throws silica::Error elsewhere.
+    void follow();
 
     // Mixture-of-experts models: (layer, expert) weight sets the forward passes have read so far.
     // Each step reads an expert chosen by any of its rows once, however many rows chose it; the

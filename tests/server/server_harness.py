@@ -12,9 +12,10 @@ import time
 
 
 class Server:
-    def __init__(self, binary, model, *args):
+    def __init__(self, binary, model, *args, launcher=()):
+        """launcher: a command the server runs under (e.g. mpirun and its options)."""
         self.auth = {}  # headers metrics() sends (set it when the server has an API key)
-        self.proc = subprocess.Popen([binary, "--model", model, "--port", "0", *args],
+        self.proc = subprocess.Popen([*launcher, binary, "--model", model, "--port", "0", *args],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         line = self.proc.stderr.readline()
         m = re.search(r"listening on http://([\d.]+):(\d+)", line)
