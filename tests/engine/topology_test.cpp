@@ -237,3 +237,14 @@ TEST_CASE("NUMA mode names", "[threading]") {
     CHECK_THROWS_AS(parse_numa_mode("spread"), Error);
     CHECK_THROWS_AS(make_numa_plan(Topology::from_synthetic("core:2"), 0, NumaMode::distribute), Error);
 }
+
+TEST_CASE("topology: memory cannot be bound on a synthetic machine", "[threading]") {
+    const Topology topo = Topology::from_synthetic("package:2 [numa] core:8 pu:1");
+    std::vector<uint8_t> bytes(8192);
+    CHECK_FALSE(topo.bind_memory_to_node(bytes.data(), bytes.size(), 1));
+    CHECK(topo.memory_binding(bytes.data(), bytes.size()) == -1);
+    CHECK(topo.memory_location(bytes.data(), bytes.size()) == -1);
+    // A node that does not exist, on the real machine.
+    const Topology machine = Topology::detect();
+    CHECK_FALSE(machine.bind_memory_to_node(bytes.data(), bytes.size(), machine.n_nodes()));
+}
