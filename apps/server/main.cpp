@@ -114,7 +114,9 @@ int main(int argc, char** argv) {
             std::string load_error;
             std::thread loader([&] {
                 try {
-                    state.model = silica::Model::load(f.model);
+                    silica::LoadOptions lo;
+                    silica::app::apply_session_flags(f.session, lo);  // weights placed for the engine's threads
+                    state.model = silica::Model::load(f.model, lo);
                     silica::EngineOptions eo;
                     eo.n_ctx = f.ctx_size;
                     eo.n_threads = f.session.threads;

@@ -248,3 +248,18 @@ TEST_CASE("topology: memory cannot be bound on a synthetic machine", "[threading
     const Topology machine = Topology::detect();
     CHECK_FALSE(machine.bind_memory_to_node(bytes.data(), bytes.size(), machine.n_nodes()));
 }
+
+TEST_CASE("NUMA mode auto: distribute with several nodes, none on one", "[threading]") {
+    CHECK(default_numa_mode(Topology::from_synthetic("package:2 [numa] core:8 pu:1")) == NumaMode::distribute);
+    CHECK(default_numa_mode(Topology::from_synthetic("package:2 numa:2 core:4 pu:1")) == NumaMode::distribute);
+    CHECK(default_numa_mode(Topology::from_synthetic("package:2 core:8 pu:2")) == NumaMode::none);
+    CHECK(default_numa_mode(Topology::from_synthetic("package:1 core:2 pu:1")) == NumaMode::none);
+    const Topology two = Topology::from_synthetic("package:2 [numa] core:8 pu:1");
+    CHECK(resolve_numa_mode("auto", two) == NumaMode::distribute);
+    CHECK(resolve_numa_mode("none", two) == NumaMode::none);
+    CHECK(resolve_numa_mode("isolate", two) == NumaMode::isolate);
+    CHECK_THROWS_AS(resolve_numa_mode("spread", two), Error);
+    // This machine: whatever it has, auto picks by its node count.
+    const Topology machine = Topology::detect();
+    CHECK(resolve_numa_mode("auto", machine) == (machine.n_nodes() > 1 ? NumaMode::distribute : NumaMode::none));
+}
