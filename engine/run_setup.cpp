@@ -31,10 +31,15 @@ int64_t resolve_context_size(const ModelParams& p, int64_t requested) {
     return n_ctx;
 }
 
-NumaPlan thread_plan(int n_threads, const std::string& numa_name, int processes) {
-    const Topology& topology = Topology::detect();
+NumaPlan thread_plan(const Topology& topology, int n_threads, const std::string& numa_name, int processes) {
     const int n = n_threads > 0 ? n_threads : std::max(1, topology.physical_cores() / std::max(1, processes));
-    return make_numa_plan(topology, n, resolve_numa_mode(numa_name, topology));
+    const NumaMode mode =
+        numa_name == "auto" && processes > 1 ? NumaMode::none : resolve_numa_mode(numa_name, topology);
+    return make_numa_plan(topology, n, mode);
+}
+
+NumaPlan thread_plan(int n_threads, const std::string& numa_name, int processes) {
+    return thread_plan(Topology::detect(), n_threads, numa_name, processes);
 }
 
 std::unique_ptr<ThreadPool> make_thread_pool(int n_threads, const std::string& numa_name, int processes) {

@@ -4,6 +4,7 @@
 #include <set>
 #include <tuple>
 
+#include "engine/run_setup.h"
 #include "engine/threading/partition.h"
 #include "engine/threading/topology.h"
 #include "silica/error.h"
@@ -262,4 +263,19 @@ TEST_CASE("NUMA mode auto: distribute with several nodes, none on one", "[thread
     // This machine: whatever it has, auto picks by its node count.
     const Topology machine = Topology::detect();
     CHECK(resolve_numa_mode("auto", machine) == (machine.n_nodes() > 1 ? NumaMode::distribute : NumaMode::none));
+}
+
+TEST_CASE("thread plan: auto distributes one process, not the ranks of a job sharing the machine", "[threading]") {
+    const Topology two = Topology::from_synthetic("package:2 [numa] core:8 pu:1");
+    const NumaPlan one = thread_plan(two, 0, "auto", 1);
+    CHECK(one.mode == NumaMode::distribute);
+    CHECK(one.n_threads == 16);
+    CHECK(one.threads_per_node == std::vector<int>{8, 8});
+    // Two tensor-parallel ranks: half the cores each, unpinned (both spread over both nodes would
+    // pin to the same cores); asked for explicitly, distribute still applies.
+    const NumaPlan rank = thread_plan(two, 0, "auto", 2);
+    CHECK(rank.mode == NumaMode::none);
+    CHECK(rank.n_threads == 8);
+    CHECK(thread_plan(two, 0, "distribute", 2).mode == NumaMode::distribute);
+    CHECK(thread_plan(two, 4, "none", 1).n_threads == 4);
 }
