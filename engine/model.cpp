@@ -5,18 +5,25 @@
 #include <sstream>
 
 #include "engine/model_impl.h"
+#include "engine/run_setup.h"
+#include "engine/threading/topology.h"
 #include "kernels/isa.h"
 #include "silica/error.h"
 
 namespace silica {
 
 std::shared_ptr<Model> Model::load(const std::string& path, const LoadOptions& options) {
-    auto impl = std::make_unique<Impl>(Impl{path, gguf::File::open(path, {options.use_mmap}), {}, nullptr, nullptr, 0, nullptr});
+    auto impl = std::make_unique<Impl>(Impl{path, gguf::File::open(path, {options.use_mmap}), {}, nullptr, nullptr, 0, nullptr, nullptr});
     if (options.tensor_parallel) impl->comm = parallel::mpi_world(options.tp_timeout_s);
     // Before binding: repacking may release pages of the file's buffer.
     impl->fingerprint = model_fingerprint(impl->file);
     if (options.progress) options.progress(0.5);
-    impl->arch = arch::bind_architecture(impl->file, impl->params, {options.repack, options.huge_pages}, impl->comm);
+    // The plan the engines' thread pools will follow (same options, same machine): each node's
+    // rows of every repacked matrix go to that node's memory.
+    const NumaPlan plan = thread_plan(options.n_threads, options.numa, impl->comm ? impl->comm->local_size() : 1);
+    if (plan.mode != NumaMode::none) impl->placement = std::make_unique<arch::NumaPlacement>(arch::NumaPlacement{plan});
+    impl->arch = arch::bind_architecture(impl->file, impl->params,
+                                         {options.repack, options.huge_pages, impl->placement.get()}, impl->comm);
     impl->tokenizer = tokenizer_from_gguf(impl->file);
     if (impl->tokenizer->n_vocab() != impl->params.n_vocab)
         throw Error(path + ": tokenizer has " + std::to_string(impl->tokenizer->n_vocab()) +
@@ -59,6 +66,27 @@ uint64_t model_fingerprint(const gguf::File& file) {
     return hash;
 }
 
+namespace {
+
+// One line for --info: how repacked weights were placed, and whether the system allowed it.
+std::string numa_placement_text(const arch::NumaPlacement* placement) {
+    if (!placement) return "none (threads not placed; pages go to the node that first touches them)";
+    const NumaPlan& plan = placement->plan;
+    const Topology& topology = Topology::detect();
+    std::string s = std::string(numa_mode_name(plan.mode)) + ", " + std::to_string(plan.n_threads) + " threads on node";
+    s += plan.n_slots() > 1 ? "s" : "";
+    for (int k = 0; k < plan.n_slots(); ++k)
+        s += (k ? ", " : " ") + std::to_string(topology.nodes()[static_cast<size_t>(plan.nodes[static_cast<size_t>(k)])].os_index) +
+             " (" + std::to_string(plan.threads_per_node[static_cast<size_t>(k)]) + ")";
+    s += "; " + std::to_string(placement->bytes_bound / (1024 * 1024)) + " MiB of repacked weights bound to their readers' nodes";
+    if (placement->refusals > 0)
+        s += "; the system refused " + std::to_string(placement->refusals) +
+             " bindings (e.g. a container without CAP_SYS_NICE): those weights are placed by first touch";
+    return s;
+}
+
+}  // namespace
+
 std::string Model::describe() const {
     const auto& p = impl_->params;
     const auto& f = impl_->file;
@@ -90,6 +118,7 @@ std::string Model::describe() const {
          "(private memory, their file pages released; SILICA_REPACK=0 keeps them mapped), other weights mapped "
          "zero-copy; "
       << mib(impl_->arch->bytes_per_token()) << " of weights read per decoded token\n";
+    o << "NUMA placement: " << numa_placement_text(impl_->placement.get()) << "\n";
     if (impl_->comm)
         o << "tensor-parallel: rank " << tp_rank() << " of " << tp_ranks() << " (this rank's slice: "
           << mib(impl_->arch->bytes_per_token()) << " per token)\n";

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "engine/arch/architecture.h"
+#include "engine/arch/weight_placement.h"
 #include "engine/gguf/gguf.h"
 #include "engine/parallel/communicator.h"
 #include "silica/model.h"
@@ -19,6 +20,8 @@ struct Model::Impl {
     std::unique_ptr<arch::Architecture> arch;
     uint64_t fingerprint = 0;
     std::shared_ptr<parallel::Communicator> comm;  // tensor parallelism only
+    // The threads' plan the repacked weights were placed by; null when threads are not placed.
+    std::unique_ptr<arch::NumaPlacement> placement;
 };
 
 // XXH3-64 of the GGUF header, metadata and tensor table (everything before the tensor data),

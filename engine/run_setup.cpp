@@ -31,12 +31,21 @@ int64_t resolve_context_size(const ModelParams& p, int64_t requested) {
     return n_ctx;
 }
 
-std::unique_ptr<ThreadPool> make_thread_pool(int n_threads, const std::string& numa_name, int processes) {
-    const Topology& topology = Topology::detect();
+NumaPlan thread_plan(const Topology& topology, int n_threads, const std::string& numa_name, int processes) {
     const int n = n_threads > 0 ? n_threads : std::max(1, topology.physical_cores() / std::max(1, processes));
-    const NumaMode numa = parse_numa_mode(numa_name);
-    return numa == NumaMode::none ? std::make_unique<ThreadPool>(n)
-                                  : std::make_unique<ThreadPool>(topology, make_numa_plan(topology, n, numa));
+    const NumaMode mode =
+        numa_name == "auto" && processes > 1 ? NumaMode::none : resolve_numa_mode(numa_name, topology);
+    return make_numa_plan(topology, n, mode);
+}
+
+NumaPlan thread_plan(int n_threads, const std::string& numa_name, int processes) {
+    return thread_plan(Topology::detect(), n_threads, numa_name, processes);
+}
+
+std::unique_ptr<ThreadPool> make_thread_pool(int n_threads, const std::string& numa_name, int processes) {
+    const NumaPlan plan = thread_plan(n_threads, numa_name, processes);
+    return plan.mode == NumaMode::none ? std::make_unique<ThreadPool>(plan.n_threads)
+                                       : std::make_unique<ThreadPool>(Topology::detect(), plan);
 }
 
 cache::KvLayout kv_layout(const Model& model, int64_t n_ctx, KvType type, int64_t hot_tokens, uint64_t budget_bytes) {

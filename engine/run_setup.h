@@ -19,7 +19,12 @@ namespace silica {
 int64_t resolve_context_size(const ModelParams& params, int64_t requested);
 
 // n_threads (0: one per physical core, shared out among the `processes` of a tensor-parallel job
-// on this machine), placed by `numa` ("none", "distribute", "isolate").
+// on this machine), placed by `numa` ("auto", "none", "distribute", "isolate"): the plan of the
+// pool make_thread_pool makes, and the one Model::load places repacked weights by. "auto" with
+// several processes is "none": each rank is meant to own a socket (mpirun --bind-to socket), and
+// ranks that each spread over every node would pin their threads to the same cores.
+NumaPlan thread_plan(const Topology& topology, int n_threads, const std::string& numa, int processes = 1);
+NumaPlan thread_plan(int n_threads, const std::string& numa, int processes = 1);  // this machine
 std::unique_ptr<ThreadPool> make_thread_pool(int n_threads, const std::string& numa, int processes = 1);
 
 // The KV layout of one sequence of `model`.

@@ -54,7 +54,7 @@ struct Options {
     std::string kv_type = "f16";
     int64_t kv_hot = -1;
     double kv_budget_mib = 0;
-    std::string numa = "none";
+    std::string numa = "auto";
     std::string out_dir = "./bench_results";
     std::vector<std::string> ablate;
     bool json_output = false;
@@ -197,6 +197,8 @@ private:
     silica::LoadOptions load_options() const {
         silica::LoadOptions lo = silica::app::load_options_from_environment();
         silica::app::apply_tensor_parallel_flags(o_.tp, lo);
+        lo.n_threads = o_.threads;  // weights placed for the sessions' threads
+        lo.numa = o_.numa;
         return lo;
     }
 
@@ -435,16 +437,19 @@ private:
             }
         } else if (name == "numa") {
             // On a one-node machine this measures pinning one thread per core (what distribute
-            // does per node) against letting the OS place threads.
+            // does per node) against letting the OS place threads. Weights are placed at load for
+            // the threads' plan, so a variant other than this run's loads the model again.
             row.available = true;
-            row.note = "on: --numa distribute (threads pinned per core across NUMA nodes); off: --numa none";
-            WorkloadOptions pinned = w, unpinned = w;
-            pinned.session.numa = "distribute";
-            unpinned.session.numa = "none";
-            row.on = w.session.numa == "distribute" ? main_variant("numa distribute (this run)", main_run, record)
-                                                     : measure_variant("numa distribute", pinned);
-            row.off = w.session.numa == "none" ? main_variant("numa none (this run)", main_run, record)
-                                               : measure_variant("numa none", unpinned);
+            row.note = "on: --numa distribute (threads pinned per core across NUMA nodes, weights on their "
+                       "readers' nodes); off: --numa none (first touch)";
+            auto variant = [&](const std::string& mode) {
+                if (w.session.numa == mode) return main_variant("numa " + mode + " (this run)", main_run, record);
+                WorkloadOptions v = w;
+                v.session.numa = mode;
+                return measure_with_model_reloaded("numa " + mode, v, [&](silica::LoadOptions& lo) { lo.numa = mode; });
+            };
+            row.on = variant("distribute");
+            row.off = variant("none");
         } else if (name == "repack") {
             row.available = true;
             row.note = "on: weights repacked at load into 16-row interleaved blocks; off: SILICA_REPACK=0 "
@@ -545,8 +550,8 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
     app.add_option("--kv-budget", o.kv_budget_mib, "MiB the whole context's KV cache must fit in (picks --kv-hot)")
         ->check(CLI::PositiveNumber);
-    app.add_option("--numa", o.numa, "thread placement: none, distribute, isolate (as infer)")
-        ->check(CLI::IsMember({"none", "distribute", "isolate"}));
+    app.add_option("--numa", o.numa, "thread and weight placement: auto, none, distribute, isolate (as infer)")
+        ->check(CLI::IsMember({"auto", "none", "distribute", "isolate"}));
     app.add_option("--out-dir", o.out_dir, "folder for results.jsonl, results.csv and the SVG plots");
     app.add_option("--ablate", ablate_list, "comma-separated optimizations to switch off one at a time: kv-cache, "
                                             "kv-quant, simd, repack, prefetch, numa");

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "apps/common/environment_settings.h"
+#include "silica/model.h"
 #include "silica/session.h"
 
 namespace silica::app {
@@ -16,7 +17,7 @@ struct SessionFlags {
     std::string kv_type = "f16";
     int64_t kv_hot = -1;
     double kv_budget_mib = 0;
-    std::string numa = "none";
+    std::string numa = "auto";
 };
 
 // Adds -t/--threads, --kv-type, --kv-hot, --kv-budget and --numa to `app`, writing into `flags`.
@@ -30,9 +31,17 @@ inline void add_session_flags(CLI::App& app, SessionFlags& flags) {
     app.add_option("--kv-budget", flags.kv_budget_mib, "MiB the whole context's KV cache must fit in: picks --kv-hot, "
                                                        "and fails if even an all-q8_0 cache would not fit")
         ->check(CLI::PositiveNumber);
-    app.add_option("--numa", flags.numa, "thread placement: none (OS), distribute (pinned across NUMA nodes), isolate "
-                                         "(pinned to this node)")
-        ->check(CLI::IsMember({"none", "distribute", "isolate"}));
+    app.add_option("--numa", flags.numa, "thread and weight placement: auto (distribute with several NUMA nodes, "
+                                         "else none), none (OS), distribute (pinned across NUMA nodes, each node's "
+                                         "rows of the weights on its memory), isolate (pinned to this node)")
+        ->check(CLI::IsMember({"auto", "none", "distribute", "isolate"}));
+}
+
+// The threads the flags ask for, told to the model's loader: repacked weights are placed on the
+// NUMA nodes of the threads that will read them (LoadOptions::n_threads, ::numa).
+inline void apply_session_flags(const SessionFlags& flags, LoadOptions& options) {
+    options.n_threads = flags.threads;
+    options.numa = flags.numa;
 }
 
 // The SessionOptions the flags ask for, with a context of n_ctx tokens (0: the model's default).

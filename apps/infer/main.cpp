@@ -140,6 +140,7 @@ int run(const Options& o, const std::vector<int32_t>& given_tokens) {
     silica::LoadOptions lo = silica::app::load_options_from_environment();
     lo.use_mmap = !o.no_mmap;
     silica::app::apply_tensor_parallel_flags(o.tp, lo);
+    silica::app::apply_session_flags(o.session, lo);
     auto model = silica::Model::load(o.model, lo);
     silica::app::print_on_first_rank_only(*model);
     const silica::SessionOptions so = silica::app::session_options(o.session, o.ctx_size);

@@ -52,6 +52,7 @@ int run(const Options& o) {
 
     silica::LoadOptions lo = silica::app::load_options_from_environment();
     lo.use_mmap = !o.no_mmap;
+    silica::app::apply_session_flags(o.session, lo);
     auto model = silica::Model::load(o.model, lo);
     const silica::ModelParams& p = model->params();
     if (base) base->check_model(p.n_vocab);

@@ -113,6 +113,7 @@ int main(int argc, char** argv) {
             std::shared_ptr<silica::Model> tp_model;
             if (f.tp.enabled) {
                 silica::LoadOptions lo;
+                silica::app::apply_session_flags(f.session, lo);
                 silica::app::apply_tensor_parallel_flags(f.tp, lo);
                 tp_model = silica::Model::load(f.model, lo);
                 if (tp_model->tp_rank() != 0) {
@@ -146,7 +147,9 @@ int main(int argc, char** argv) {
             std::string load_error;
             std::thread loader([&] {
                 try {
-                    state.model = tp_model ? tp_model : silica::Model::load(f.model);
+                    silica::LoadOptions lo;
+                    silica::app::apply_session_flags(f.session, lo);  // weights placed for the engine's threads
+                    state.model = tp_model ? tp_model : silica::Model::load(f.model, lo);
                     state.engine = std::make_unique<silica::Engine>(state.model, engine_options());
                     SchedulerOptions so;
                     so.parallel = f.parallel;

@@ -7,15 +7,10 @@
 #include "kernels/prefetch.h"
 
 namespace silica::arch {
-namespace {
 
-// Rows per thread are a multiple of this, so kernels that process several rows per pass keep
-// their fast path and a cache line of output is never shared by two threads.
-constexpr int64_t kRowGranularity = 16;
-
-}  // namespace
-
-RowRange Linear::thread_rows(int64_t rows, int tid, int nth) { return split_rows(rows, tid, nth, kRowGranularity); }
+RowRange Linear::thread_rows(int64_t rows, int tid, int nth) {
+    return split_rows(rows, tid, nth, kMatmulRowGranularity);
+}
 
 void Linear::prefetch_share(const Weight& w, int tid, int nth, int64_t part, int64_t n_parts, size_t max_bytes) {
     if (!kernels::software_prefetch_enabled() || n_parts <= 0 || part < 0 || part >= n_parts) return;

@@ -20,6 +20,11 @@ namespace silica::arch {
 
 enum class Epilogue { none, gelu_tanh };
 
+// Rows per thread are a multiple of this, so kernels that process several rows per pass keep
+// their fast path and a cache line of output is never shared by two threads. The NUMA placement
+// of weights (weight_placement.h) follows the same split.
+constexpr int64_t kMatmulRowGranularity = 16;
+
 class Linear {
 public:
     Linear(ThreadPool& pool, OpProfiler& profiler) : pool_(pool), profiler_(profiler) {}

@@ -44,7 +44,7 @@ Weight TensorBinder::bind(const gguf::TensorInfo& t, int64_t cols, int64_t rows,
     const kernels::Matrix m = matrix_of(t, cols, rows);
     if (!options_.repack || !can_repack_x16(t.type) || !kernels::repacked_kernel_available(t.type))
         return Weight::view(m, n_expert);
-    Weight w = Weight::repacked(m, n_expert, options_.huge_pages);
+    Weight w = Weight::repacked(m, n_expert, options_.huge_pages, options_.placement);
     // The copy is private memory: give the file's pages back so the process holds one copy.
     file_.release_pages(file_.data_offset() + t.offset, t.nbytes);
     return w;
@@ -98,7 +98,7 @@ Weight TensorBinder::bind_slice(const std::string& name, int64_t cols, int64_t r
         file_.release_pages(file_.data_offset() + t.offset, t.nbytes);
     const kernels::Matrix m{t.type, out_rows, out_cols, copy->as<uint8_t>(), dst_row};
     if (options_.repack && can_repack_x16(t.type) && kernels::repacked_kernel_available(t.type))
-        return Weight::repacked(m, experts, options_.huge_pages);
+        return Weight::repacked(m, experts, options_.huge_pages, options_.placement);
     return Weight::view_owned(m, experts, std::shared_ptr<const uint8_t>(copy, copy->as<uint8_t>()));
 }
 

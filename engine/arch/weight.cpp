@@ -14,6 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "engine/arch/linear.h"
+#include "engine/arch/weight_placement.h"
+#include "engine/threading/topology.h"
 #include "quant/dequantize.h"
 #include "quant/repack.h"
 #include "silica/error.h"
@@ -24,26 +27,51 @@ namespace {
 
 constexpr size_t kHugePage = size_t{2} << 20;
 
+size_t page_size() { return static_cast<size_t>(sysconf(_SC_PAGESIZE)); }
+
 // Memory for a repacked copy (see weight.h). Buffers of at least one huge page get an anonymous
 // mapping whose start is 2 MiB-aligned (over-map by 2 MiB, unmap the ends), advised MADV_HUGEPAGE
 // before the repack first touches it; the length is not rounded up to 2 MiB, so the tail keeps
-// 4 KiB pages and nothing is wasted. Smaller buffers (or huge_pages off) use the heap.
-std::shared_ptr<uint8_t> allocate_repacked_storage(size_t bytes, bool huge_pages) {
-    if (bytes < kHugePage || !huge_pages) {
+// 4 KiB pages and nothing is wasted. Smaller buffers (or huge_pages off) use the heap, unless
+// `own_pages`: then they get a page-aligned mapping of their own, which NUMA binding may place
+// without moving a neighbour's pages.
+std::shared_ptr<uint8_t> allocate_repacked_storage(size_t bytes, bool huge_pages, bool own_pages) {
+    const bool huge = huge_pages && bytes >= kHugePage;
+    if (!huge && !own_pages) {
         auto buffer = std::make_shared<AlignedBuffer>(bytes);
         return std::shared_ptr<uint8_t>(buffer, buffer->as<uint8_t>());
     }
-    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    const size_t page = page_size();
     const size_t len = (bytes + page - 1) / page * page;
-    void* raw = mmap(nullptr, len + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    const size_t slack = huge ? kHugePage : 0;  // mmap's start is already page-aligned
+    void* raw = mmap(nullptr, len + slack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (raw == MAP_FAILED) throw OutOfMemory("cannot map " + std::to_string(bytes) + " bytes for a repacked weight");
     auto* base = static_cast<uint8_t*>(raw);
-    uint8_t* start = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(base) + kHugePage - 1) & ~(kHugePage - 1));
-    if (start > base) munmap(base, static_cast<size_t>(start - base));
-    uint8_t* end = base + len + kHugePage;
-    if (end > start + len) munmap(start + len, static_cast<size_t>(end - (start + len)));
-    madvise(start, len, MADV_HUGEPAGE);  // a hint: without it (or if it fails) the pages are 4 KiB
+    uint8_t* start = base;
+    if (huge) {
+        start = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(base) + kHugePage - 1) & ~(kHugePage - 1));
+        if (start > base) munmap(base, static_cast<size_t>(start - base));
+        uint8_t* end = base + len + kHugePage;
+        if (end > start + len) munmap(start + len, static_cast<size_t>(end - (start + len)));
+        madvise(start, len, MADV_HUGEPAGE);  // a hint: without it (or if it fails) the pages are 4 KiB
+    }
     return std::shared_ptr<uint8_t>(start, [len](uint8_t* p) { munmap(p, len); });
+}
+
+// Binds each node's part of a fresh repacked copy at `base`, a mapping of its own
+// (weight_placement.h). Stops at the first refusal: the rest of the copy is then placed by first
+// touch, as without a placement.
+void bind_to_nodes(uint8_t* base, const StorageLayout& layout, bool huge, NumaPlacement& placement) {
+    const WeightPlacement p =
+        place_weight(placement.plan, layout, kMatmulRowGranularity, page_size(), huge ? kHugePage : 0);
+    const Topology& topology = Topology::detect();
+    for (const NodeBytes& r : p.ranges) {
+        if (!topology.bind_memory_to_node(base + r.begin, r.end - r.begin, r.node)) {
+            ++placement.refusals;
+            return;
+        }
+        placement.bytes_bound += r.end - r.begin;
+    }
 }
 
 // Repacks n_expert stacked experts of `matrix` into dst with one std::thread per hardware thread
@@ -101,7 +129,7 @@ Weight Weight::view(const kernels::Matrix& matrix, int64_t n_expert) {
     return w;
 }
 
-Weight Weight::repacked(const kernels::Matrix& matrix, int64_t n_expert, bool huge_pages) {
+Weight Weight::repacked(const kernels::Matrix& matrix, int64_t n_expert, bool huge_pages, NumaPlacement* placement) {
     if (!can_repack_x16(matrix.type))
         throw Error("weight: cannot repack a " + std::string(type_traits(matrix.type).name) + " matrix");
     Weight w;
@@ -110,8 +138,15 @@ Weight Weight::repacked(const kernels::Matrix& matrix, int64_t n_expert, bool hu
     w.cols_ = matrix.cols;
     w.n_expert_ = n_expert;
     w.expert_stride_ = repacked_bytes(matrix.type, matrix.rows, matrix.cols);
-    std::shared_ptr<uint8_t> buffer = allocate_repacked_storage(w.expert_stride_ * static_cast<size_t>(n_expert), huge_pages);
+    const size_t bytes = w.expert_stride_ * static_cast<size_t>(n_expert);
+    const bool huge = huge_pages && bytes >= kHugePage;
+    // A weight whose parts go to different nodes needs pages of its own; on one node, only large
+    // copies (mapped anyway) are bound: a heap block shares its pages with other allocations.
+    const bool own_pages = huge || (placement && placement->plan.n_slots() > 1 && bytes > 0);
+    std::shared_ptr<uint8_t> buffer = allocate_repacked_storage(bytes, huge_pages, own_pages);
     uint8_t* dst = buffer.get();
+    if (placement && own_pages)  // before the repack: a page is placed when first touched
+        bind_to_nodes(dst, repacked_layout(matrix.type, matrix.rows, matrix.cols, n_expert), huge, *placement);
     repack_in_parallel(matrix, n_expert, dst, w.expert_stride_);
     w.data_ = dst;
     w.storage_ = std::move(buffer);

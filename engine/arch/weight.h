@@ -14,6 +14,10 @@
 // weights costs a TLB miss (a two-level page walk on a virtual machine). SILICA_HUGEPAGES=0 gives
 // them ordinary pages (read at each repack), to measure the difference.
 //
+// NUMA: with a placement (WeightOptions::placement), the copy's pages are bound to the nodes whose
+// threads read them (weight_placement.h) before the repack writes them, so where the (unpinned)
+// repack threads run does not matter.
+//
 // Switch: the environment variable SILICA_REPACK=0 disables repacking (every Weight stays a
 // view of the file). It is read once per model load, when the model is bound; any other value
 // or no variable leaves repacking on. `bench --ablate repack` uses it to measure the gain.
@@ -29,10 +33,15 @@
 
 namespace silica::arch {
 
+struct NumaPlacement;
+
 // How a model's matmul weights are kept (from silica::LoadOptions).
 struct WeightOptions {
     bool repack = true;      // repack where a repacked kernel exists (else GGUF layout, read in place)
     bool huge_pages = true;  // repacked copies of >= 2 MiB on 2 MiB-aligned, MADV_HUGEPAGE memory
+    // Non-null: repacked copies are bound, before they are written, to the NUMA nodes of the threads
+    // that will read each part (engine/arch/weight_placement.h). Null: pages go where first touched.
+    NumaPlacement* placement = nullptr;
 };
 
 class Weight {
@@ -42,8 +51,10 @@ public:
     // expert 0 and the experts follow each other (n_expert of them).
     static Weight view(const kernels::Matrix& matrix, int64_t n_expert = 1);
     // A private repacked copy of `matrix` (n_expert stacked experts, each repacked on its own so
-    // any expert count and row count work). The type must satisfy can_repack_x16.
-    static Weight repacked(const kernels::Matrix& matrix, int64_t n_expert = 1, bool huge_pages = true);
+    // any expert count and row count work). The type must satisfy can_repack_x16. With a
+    // placement, each node's rows live on that node (WeightOptions::placement).
+    static Weight repacked(const kernels::Matrix& matrix, int64_t n_expert = 1, bool huge_pages = true,
+                           NumaPlacement* placement = nullptr);
     // A view of GGUF-layout bytes the Weight keeps alive (`bytes` holds `matrix`): a slice of a
     // file's tensor gathered into memory of its own (tensor parallelism, engine/parallel).
     static Weight view_owned(const kernels::Matrix& matrix, int64_t n_expert, std::shared_ptr<const uint8_t> bytes);

@@ -8,7 +8,7 @@ NumaMode parse_numa_mode(const std::string& name) {
     if (name == "distribute") return NumaMode::distribute;
     if (name == "isolate") return NumaMode::isolate;
     if (name == "none") return NumaMode::none;
-    throw Error("unknown NUMA mode '" + name + "' (expected distribute, isolate or none)");
+    throw Error("unknown NUMA mode '" + name + "' (expected auto, distribute, isolate or none)");
 }
 
 const char* numa_mode_name(NumaMode mode) {
@@ -18,6 +18,16 @@ const char* numa_mode_name(NumaMode mode) {
         case NumaMode::none: return "none";
     }
     return "?";
+}
+
+NumaMode default_numa_mode(const Topology& topology) {
+    int nodes_with_cores = 0;
+    for (const TopologyNode& node : topology.nodes()) nodes_with_cores += !node.cores.empty();
+    return nodes_with_cores > 1 ? NumaMode::distribute : NumaMode::none;
+}
+
+NumaMode resolve_numa_mode(const std::string& name, const Topology& topology) {
+    return name == "auto" ? default_numa_mode(topology) : parse_numa_mode(name);
 }
 
 RowRange NumaPlan::slot_rows(int64_t n_rows, int slot, int64_t granularity) const {

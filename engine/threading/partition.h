@@ -43,6 +43,12 @@ enum class NumaMode {
 
 NumaMode parse_numa_mode(const std::string& name);  // throws silica::Error on an unknown name
 const char* numa_mode_name(NumaMode mode);
+// --numa auto, the default: distribute on a machine with more than one NUMA node that has cores
+// (threads and weights spread over the nodes, each node reading its own memory), none on one node
+// (nothing to place; unpinned threads then leave the scheduler free to share cores).
+NumaMode default_numa_mode(const Topology& topology);
+// A --numa name: "auto" (default_numa_mode) or one that parse_numa_mode takes.
+NumaMode resolve_numa_mode(const std::string& name, const Topology& topology);
 
 // Where each thread of a pool runs and which rows of a matrix each node holds. Threads of one node
 // are consecutive (thread indices first_thread[k] .. first_thread[k] + threads_per_node[k] - 1 run on

@@ -131,6 +131,55 @@ bool Topology::bind_current_thread_to_core(int core) const {
     return ok;
 }
 
+namespace {
+
+// The nodes() index whose hwloc node set equals `set`, or -1.
+int node_of_nodeset(hwloc_topology_t t, hwloc_const_bitmap_t set) {
+    const int n = hwloc_get_nbobjs_by_type(t, HWLOC_OBJ_NUMANODE);
+    for (int i = 0; i < n; ++i) {
+        hwloc_obj_t node = hwloc_get_obj_by_type(t, HWLOC_OBJ_NUMANODE, static_cast<unsigned>(i));
+        if (hwloc_bitmap_isequal(node->nodeset, set)) return i;
+    }
+    return -1;
+}
+
+}  // namespace
+
+bool Topology::bind_memory_to_node(void* addr, size_t bytes, int node) const {
+    if (data_->synthetic || node < 0 || node >= n_nodes() || bytes == 0) return false;
+    hwloc_obj_t obj = hwloc_get_obj_by_type(data_->handle, HWLOC_OBJ_NUMANODE, static_cast<unsigned>(node));
+    if (!obj) return false;  // a machine hwloc reports without nodes: nowhere else to go
+    // Not HWLOC_MEMBIND_STRICT: hwloc then asks for MPOL_PREFERRED, so a model larger than one
+    // node's memory still loads (the excess on other nodes) instead of failing.
+    return hwloc_set_area_membind(data_->handle, addr, bytes, obj->nodeset, HWLOC_MEMBIND_BIND,
+                                  HWLOC_MEMBIND_BYNODESET) == 0;
+}
+
+int Topology::memory_binding(const void* addr, size_t bytes) const {
+    if (data_->synthetic || bytes == 0) return -1;
+    hwloc_bitmap_t set = hwloc_bitmap_alloc();
+    if (!set) return -1;
+    hwloc_membind_policy_t policy = HWLOC_MEMBIND_DEFAULT;
+    int node = -1;
+    if (hwloc_get_area_membind(data_->handle, addr, bytes, set, &policy, HWLOC_MEMBIND_BYNODESET) == 0 &&
+        policy == HWLOC_MEMBIND_BIND)
+        node = node_of_nodeset(data_->handle, set);
+    hwloc_bitmap_free(set);
+    return node;
+}
+
+int Topology::memory_location(const void* addr, size_t bytes) const {
+    if (data_->synthetic || bytes == 0) return -1;
+    hwloc_bitmap_t set = hwloc_bitmap_alloc();
+    if (!set) return -1;
+    int node = -1;
+    if (hwloc_get_area_memlocation(data_->handle, addr, bytes, set, HWLOC_MEMBIND_BYNODESET) == 0 &&
+        hwloc_bitmap_weight(set) == 1)
+        node = node_of_nodeset(data_->handle, set);
+    hwloc_bitmap_free(set);
+    return node;
+}
+
 std::string Topology::summary() const {
     auto plural = [](int n, const char* one, const char* many) {
         return std::to_string(n) + " " + (n == 1 ? one : many);

@@ -4,6 +4,7 @@
 // memory they read. Synthetic topologies (an hwloc description string) let tests model machines
 // we do not have.
 #pragma once
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,6 +46,20 @@ public:
     // Binds the calling thread to the hardware threads of one core. Returns false if the system
     // refuses (or the topology is synthetic); the thread then keeps running unpinned.
     bool bind_current_thread_to_core(int core) const;
+
+    // Memory placement of [addr, addr + bytes) (addr page-aligned), for weights that should live
+    // next to the threads that read them. Binds the range to node `node` (an index into nodes())
+    // before its pages are first touched: the kernel then takes them from that node while it has
+    // free memory, and from others after that (mbind MPOL_PREFERRED, through hwloc). Returns false
+    // (errno set) when the system refuses, e.g. a container without the permission, or when the
+    // topology is synthetic; the pages then go where they are first touched.
+    bool bind_memory_to_node(void* addr, size_t bytes, int node) const;
+    // The node (nodes() index) the range is bound to; -1 when it has no binding of its own (or
+    // several nodes, or the system cannot say).
+    int memory_binding(const void* addr, size_t bytes) const;
+    // The node (nodes() index) holding the range's pages (the kernel's answer, move_pages); -1
+    // when none is resident, they are on several nodes, or the system cannot say.
+    int memory_location(const void* addr, size_t bytes) const;
 
     // One line, e.g. "1 package, 1 NUMA node, 2 cores, 2 PUs, 1 L3 group".
     std::string summary() const;

@@ -26,7 +26,7 @@ struct EngineOptions {
     KvType kv_type = KvType::F16;  // the hot tier
     int64_t kv_hot_tokens = -1;    // per sequence, as SessionOptions::kv_hot_tokens
     uint64_t kv_budget_bytes = 0;  // per sequence, as SessionOptions::kv_budget_bytes
-    std::string numa = "none";     // as SessionOptions::numa
+    std::string numa = "auto";     // as SessionOptions::numa
     OpProfile profile = OpProfile::off;
     // All sequences' KV blocks together (address space reserved up front; pages are committed as
     // blocks fill). A step that needs a block beyond it throws silica::OutOfMemory. 0: room for

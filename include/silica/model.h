@@ -18,6 +18,12 @@ struct LoadOptions {
     // Repacked copies of 2 MiB or more on 2 MiB-aligned memory advised MADV_HUGEPAGE (the apps:
     // SILICA_HUGEPAGES=0 turns it off).
     bool huge_pages = true;
+    // The threads that will run the model, as SessionOptions / EngineOptions n_threads and numa:
+    // with NUMA placement ("distribute", "isolate", or "auto" on a machine with several NUMA
+    // nodes), each repacked matrix's rows are put at load on the memory of the node whose threads
+    // read them. Sessions and engines made with other values still work, reading across nodes.
+    int n_threads = 0;
+    std::string numa = "auto";
     // Tensor parallelism over MPI (a build with SILICA_MPI): this process is one rank of an
     // `mpirun -np R` job and keeps 1/R of every layer (attention heads, feed-forward features,
     // vocabulary rows); the ranks exchange partial results twice per layer. Every rank must make

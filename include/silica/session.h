@@ -32,8 +32,10 @@ struct SessionOptions {
     // all-q8_0 cache would not fit.
     uint64_t kv_budget_bytes = 0;
     // Thread placement: "none" (the OS places threads), "distribute" (pinned, one per core,
-    // spread over the NUMA nodes), "isolate" (pinned to the caller's node).
-    std::string numa = "none";
+    // spread over the NUMA nodes), "isolate" (pinned to the caller's node), "auto" (distribute on
+    // a machine with more than one NUMA node, else none). Repacked weights follow the threads when
+    // the model was loaded with the same n_threads and numa (LoadOptions).
+    std::string numa = "auto";
     OpProfile profile = OpProfile::off;
     // Optional prefix cache (may be shared by several sessions of the same model): decode() on an
     // empty session reuses the longest cached prefix of its tokens and caches every full block.

@@ -4,6 +4,7 @@
 #include <set>
 #include <tuple>
 
+#include "engine/run_setup.h"
 #include "engine/threading/partition.h"
 #include "engine/threading/topology.h"
 #include "silica/error.h"
@@ -236,4 +237,45 @@ TEST_CASE("NUMA mode names", "[threading]") {
         CHECK(parse_numa_mode(numa_mode_name(m)) == m);
     CHECK_THROWS_AS(parse_numa_mode("spread"), Error);
     CHECK_THROWS_AS(make_numa_plan(Topology::from_synthetic("core:2"), 0, NumaMode::distribute), Error);
+}
+
+TEST_CASE("topology: memory cannot be bound on a synthetic machine", "[threading]") {
+    const Topology topo = Topology::from_synthetic("package:2 [numa] core:8 pu:1");
+    std::vector<uint8_t> bytes(8192);
+    CHECK_FALSE(topo.bind_memory_to_node(bytes.data(), bytes.size(), 1));
+    CHECK(topo.memory_binding(bytes.data(), bytes.size()) == -1);
+    CHECK(topo.memory_location(bytes.data(), bytes.size()) == -1);
+    // A node that does not exist, on the real machine.
+    const Topology machine = Topology::detect();
+    CHECK_FALSE(machine.bind_memory_to_node(bytes.data(), bytes.size(), machine.n_nodes()));
+}
+
+TEST_CASE("NUMA mode auto: distribute with several nodes, none on one", "[threading]") {
+    CHECK(default_numa_mode(Topology::from_synthetic("package:2 [numa] core:8 pu:1")) == NumaMode::distribute);
+    CHECK(default_numa_mode(Topology::from_synthetic("package:2 numa:2 core:4 pu:1")) == NumaMode::distribute);
+    CHECK(default_numa_mode(Topology::from_synthetic("package:2 core:8 pu:2")) == NumaMode::none);
+    CHECK(default_numa_mode(Topology::from_synthetic("package:1 core:2 pu:1")) == NumaMode::none);
+    const Topology two = Topology::from_synthetic("package:2 [numa] core:8 pu:1");
+    CHECK(resolve_numa_mode("auto", two) == NumaMode::distribute);
+    CHECK(resolve_numa_mode("none", two) == NumaMode::none);
+    CHECK(resolve_numa_mode("isolate", two) == NumaMode::isolate);
+    CHECK_THROWS_AS(resolve_numa_mode("spread", two), Error);
+    // This machine: whatever it has, auto picks by its node count.
+    const Topology machine = Topology::detect();
+    CHECK(resolve_numa_mode("auto", machine) == (machine.n_nodes() > 1 ? NumaMode::distribute : NumaMode::none));
+}
+
+TEST_CASE("thread plan: auto distributes one process, not the ranks of a job sharing the machine", "[threading]") {
+    const Topology two = Topology::from_synthetic("package:2 [numa] core:8 pu:1");
+    const NumaPlan one = thread_plan(two, 0, "auto", 1);
+    CHECK(one.mode == NumaMode::distribute);
+    CHECK(one.n_threads == 16);
+    CHECK(one.threads_per_node == std::vector<int>{8, 8});
+    // Two tensor-parallel ranks: half the cores each, unpinned (both spread over both nodes would
+    // pin to the same cores); asked for explicitly, distribute still applies.
+    const NumaPlan rank = thread_plan(two, 0, "auto", 2);
+    CHECK(rank.mode == NumaMode::none);
+    CHECK(rank.n_threads == 8);
+    CHECK(thread_plan(two, 0, "distribute", 2).mode == NumaMode::distribute);
+    CHECK(thread_plan(two, 4, "none", 1).n_threads == 4);
 }
