@@ -106,12 +106,13 @@ uint64_t kv_reserve_bytes(const KvLayout& L) {
     return bytes;
 }
 
-std::shared_ptr<KvBlockPool> make_kv_block_pool(const KvLayout& L, uint64_t capacity_bytes) {
+std::shared_ptr<KvBlockPool> make_kv_block_pool(const KvLayout& L, uint64_t capacity_bytes,
+                                                const std::vector<int>& numa_nodes) {
     return std::make_shared<KvBlockPool>(hot_block_bytes(L), warm_tier_possible(L) ? warm_block_bytes(L) : 0,
-                                         capacity_bytes);
+                                         capacity_bytes, numa_nodes);
 }
 
-KvCache::KvCache(const KvLayout& layout, std::shared_ptr<KvBlockPool> pool) : layout_(layout) {
+KvCache::KvCache(const KvLayout& layout, std::shared_ptr<KvBlockPool> pool, int home) : layout_(layout), home_(home) {
     const TensorType t = layout.storage;
     if (t != TensorType::F32 && t != TensorType::F16 && t != TensorType::BF16 && t != TensorType::Q8_0)
         throw Error("KV cache: unsupported storage type " + std::string(type_traits(t).name));
@@ -137,6 +138,8 @@ KvCache::KvCache(const KvLayout& layout, std::shared_ptr<KvBlockPool> pool) : la
     };
     if (!fits(KvTier::Hot, hot_block_bytes(layout_)) || (has_warm_tier() && !fits(KvTier::Warm, warm_block_bytes(layout_))))
         throw Error("KV cache: the block pool was made for another storage type or head size");
+    if (home_ < 0 || home_ >= pool_->n_homes())
+        throw Error("KV cache: the block pool has no home " + std::to_string(home_));
     pool_->attach();
 }
 
@@ -180,7 +183,7 @@ uint8_t* KvCache::k_row(uint8_t* block, TensorType type, int64_t pos, int64_t kv
 }
 
 void KvCache::allocate_block(int64_t layer, int64_t block) {
-    uint8_t* p = pool_->allocate(tier_of(layer, block));
+    uint8_t* p = pool_->allocate(tier_of(layer, block), home_);
     if (!p)
         throw OutOfMemory("KV cache: no memory left for the block of positions " + std::to_string(block * B) + ".." +
                           std::to_string(block * B + B - 1) + " of layer " + std::to_string(layer));
@@ -190,7 +193,7 @@ void KvCache::allocate_block(int64_t layer, int64_t block) {
 void KvCache::copy_before_write(int64_t layer, int64_t block) {
     uint8_t*& slot = block_slot(layer, block);
     const KvTier tier = tier_of(layer, block);
-    uint8_t* copy = pool_->allocate(tier);
+    uint8_t* copy = pool_->allocate(tier, home_);
     if (!copy)
         throw OutOfMemory("KV cache: no memory left to copy the shared block of positions " +
                           std::to_string(block * B) + ".." + std::to_string(block * B + B - 1) + " of layer " +
@@ -203,7 +206,7 @@ void KvCache::copy_before_write(int64_t layer, int64_t block) {
 void KvCache::make_warm(int64_t layer, int64_t block) {
     uint8_t*& slot = block_slot(layer, block);
     if (!slot) return;  // allocated later, directly in the warm type
-    uint8_t* warm = pool_->allocate(KvTier::Warm);
+    uint8_t* warm = pool_->allocate(KvTier::Warm, home_);
     if (!warm) throw OutOfMemory("KV cache: no memory left to move layer " + std::to_string(layer) + " to q8_0");
     const TensorType hot = layout_.storage;
     const int64_t hd = layout_.head_dim;

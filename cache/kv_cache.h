@@ -61,14 +61,17 @@ KvFootprint kv_footprint(const KvLayout& layout);
 // Address space one cache of this layout can take at most: every block hot, plus every
 // full-attention block warm (make_warm holds both for a moment).
 uint64_t kv_reserve_bytes(const KvLayout& layout);
-// A pool for caches of this layout (its storage type and head sizes), reserving capacity_bytes.
-std::shared_ptr<KvBlockPool> make_kv_block_pool(const KvLayout& layout, uint64_t capacity_bytes);
+// A pool for caches of this layout (its storage type and head sizes), reserving capacity_bytes;
+// numa_nodes as KvBlockPool's (one home per NUMA node).
+std::shared_ptr<KvBlockPool> make_kv_block_pool(const KvLayout& layout, uint64_t capacity_bytes,
+                                                const std::vector<int>& numa_nodes = {});
 
 class KvCache {
 public:
     // Blocks come from `pool` (made by make_kv_block_pool for the same storage type and heads),
     // or, when it is null, from a pool of the cache's own reserving kv_reserve_bytes(layout).
-    explicit KvCache(const KvLayout& layout, std::shared_ptr<KvBlockPool> pool = nullptr);
+    // home: the pool's home (NUMA node) new blocks come from; a fork keeps its parent's.
+    explicit KvCache(const KvLayout& layout, std::shared_ptr<KvBlockPool> pool = nullptr, int home = 0);
     ~KvCache();
     KvCache& operator=(const KvCache&) = delete;
 
@@ -121,6 +124,7 @@ public:
     // k is blocks.size(), or less where a layer's warm blocks would not form a prefix. Returns k.
     int64_t adopt_prefix(std::span<const std::vector<BlockRef>> blocks);
     const std::shared_ptr<KvBlockPool>& pool() const { return pool_; }
+    int home() const { return home_; }
 
     // Store one KV head of position `pos` (head_dim floats each for K and V). pos must be prepared.
     void store(int64_t layer, int64_t pos, int64_t kv_head, const float* k, const float* v);
@@ -180,6 +184,7 @@ private:
     std::vector<uint8_t*> blocks_;       // block tables and rings, nullptr = not allocated
     std::vector<int64_t> warm_blocks_;   // per layer: blocks [0, warm_blocks) are warm
     std::shared_ptr<KvBlockPool> pool_;
+    int home_ = 0;
     std::vector<float> convert_scratch_;  // store_encoded's and make_warm's float rows
 };
 

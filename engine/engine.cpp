@@ -9,6 +9,7 @@
 #include "engine/engine_impl.h"
 #include "engine/model_impl.h"
 #include "engine/run_setup.h"
+#include "engine/threading/topology.h"
 #include "silica/error.h"
 
 namespace silica {
@@ -28,7 +29,16 @@ Engine::Engine(std::shared_ptr<const Model> model, const EngineOptions& options)
     const uint64_t pool_bytes =
         options.kv_pool_bytes > 0 ? options.kv_pool_bytes
                                   : static_cast<uint64_t>(options.kv_pool_sequences) * cache::kv_reserve_bytes(impl_->kv_layout);
-    impl_->kv_pool = cache::make_kv_block_pool(impl_->kv_layout, pool_bytes);
+    // One KV home per NUMA node the threads run on, for an engine of several sequences. A pool for
+    // one sequence (a Session's) keeps a single unbound home: it can compact, and its pages go
+    // where the threads that store each head first touch them.
+    const NumaPlan& plan = impl_->pool->plan();
+    std::vector<int> kv_nodes;
+    if (plan.n_slots() > 1 && (options.kv_pool_bytes > 0 || options.kv_pool_sequences > 1)) {
+        const Topology topology = Topology::detect();
+        for (int node : plan.nodes) kv_nodes.push_back(topology.nodes().at(static_cast<size_t>(node)).os_index);
+    }
+    impl_->kv_pool = cache::make_kv_block_pool(impl_->kv_layout, pool_bytes, kv_nodes);
     if (options.prefix_cache_tokens > 0)
         impl_->prefix_cache = std::make_unique<cache::SharedPrefixIndex>(
             impl_->kv_pool, (options.prefix_cache_tokens + cache::kKvBlockTokens - 1) / cache::kKvBlockTokens);
@@ -47,8 +57,12 @@ Engine::Engine(Engine&&) noexcept = default;
 Engine::SequenceId Engine::create_sequence() {
     Impl& I = *impl_;
     I.relay_call({static_cast<int64_t>(RelayedCall::create)});
+    // Its KV blocks live on the node with the fewest sequences (their threads attend to it).
+    std::vector<int> at_home(static_cast<size_t>(I.kv_pool->n_homes()), 0);
+    for (const auto& [other, seq] : I.sequences) ++at_home[static_cast<size_t>(seq.kv->home())];
+    const int home = static_cast<int>(std::min_element(at_home.begin(), at_home.end()) - at_home.begin());
     EngineSequence s;
-    s.kv = std::make_unique<cache::KvCache>(I.kv_layout, I.kv_pool);
+    s.kv = std::make_unique<cache::KvCache>(I.kv_layout, I.kv_pool, home);
     const SequenceId id = I.next_id++;
     I.sequences.emplace(id, std::move(s));
     return id;

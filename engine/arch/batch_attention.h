@@ -5,12 +5,14 @@
 // N x n_head_kv items to share.
 #pragma once
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "cache/attention.h"
 #include "engine/arch/batch.h"
 #include "engine/arch/op_profiler.h"
 #include "engine/arch/weight.h"
+#include "engine/threading/partition.h"
 #include "engine/threading/thread_pool.h"
 
 namespace silica::arch {
@@ -35,6 +37,19 @@ struct AttentionShape {
     cache::AttentionSpec spec;       // scale and window (sinks are per head: below)
     const float* sinks = nullptr;    // per query head of the layer, or null
 };
+
+// Which (run, KV head) items each thread attends to. Items are numbered run by run in `order` (item
+// i is run order[i / G], head i % G); thread t takes items thread_items[t]. run_homes[r] is run r's
+// home: the plan slot (NUMA node) its KV blocks live on. When every slot of the plan has runs at
+// home, runs are grouped by home and each slot's threads split only their own runs' items, so
+// attention reads the node's own memory. Otherwise (one node, one sequence, or sequences on fewer
+// nodes than the plan has) every thread takes an even share of all items in batch order, as
+// split_rows would: keeping all threads busy matters more there than where the reads come from.
+struct AttentionSplit {
+    std::vector<int32_t> order;          // indices into the batch's runs
+    std::vector<RowRange> thread_items;  // per thread of the plan
+};
+AttentionSplit split_attention(const NumaPlan& plan, std::span<const int> run_homes, int64_t G);
 
 // While a decode step's attention leaves memory bandwidth idle, each thread loads its share of
 // `prefetch_next` (the matrix that runs next) into L2, one piece per item, up to prefetch_bytes.
