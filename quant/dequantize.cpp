@@ -209,47 +209,54 @@ void dequantize_q6_k(const BlockQ6_K* b, float* y, int64_t nb) {
     }
 }
 
+// Adapters to one signature: (source, destination, elements n, blocks nb).
+template <class Element, void (*F)(const Element*, float*, int64_t)>
+void by_elements(const void* x, float* y, int64_t n, int64_t) { F(static_cast<const Element*>(x), y, n); }
+template <class Block, void (*F)(const Block*, float*, int64_t)>
+void by_blocks(const void* x, float* y, int64_t, int64_t nb) { F(static_cast<const Block*>(x), y, nb); }
+
+// Each type's row decoder (ggml's to_float): the table dequantize_row and can_dequantize read.
+struct ToFloat {
+    TensorType type;
+    void (*convert)(const void* x, float* y, int64_t n, int64_t nb);
+};
+constexpr ToFloat kToFloat[] = {
+    {TensorType::F32, by_elements<float, dequantize_f32>},
+    {TensorType::F16, by_elements<uint16_t, dequantize_f16>},
+    {TensorType::BF16, by_elements<uint16_t, dequantize_bf16>},
+    {TensorType::Q4_0, by_blocks<BlockQ4_0, dequantize_q4_0>},
+    {TensorType::Q4_1, by_blocks<BlockQ4_1, dequantize_q4_1>},
+    {TensorType::Q5_0, by_blocks<BlockQ5_0, dequantize_q5_0>},
+    {TensorType::Q5_1, by_blocks<BlockQ5_1, dequantize_q5_1>},
+    {TensorType::Q8_0, by_blocks<BlockQ8_0, dequantize_q8_0>},
+    {TensorType::Q2_K, by_blocks<BlockQ2_K, dequantize_q2_k>},
+    {TensorType::Q3_K, by_blocks<BlockQ3_K, dequantize_q3_k>},
+    {TensorType::Q4_K, by_blocks<BlockQ4_K, dequantize_q4_k>},
+    {TensorType::Q5_K, by_blocks<BlockQ5_K, dequantize_q5_k>},
+    {TensorType::Q6_K, by_blocks<BlockQ6_K, dequantize_q6_k>},
+    {TensorType::MXFP4, by_blocks<BlockMXFP4, dequantize_mxfp4>},
+};
+
+const ToFloat* to_float(TensorType type) {
+    for (const ToFloat& e : kToFloat)
+        if (e.type == type) return &e;
+    return nullptr;
+}
+
 }  // namespace
 
-bool can_dequantize(TensorType type) {
-    switch (type) {
-        case TensorType::F32: case TensorType::F16: case TensorType::BF16:
-        case TensorType::Q4_0: case TensorType::Q4_1: case TensorType::Q5_0: case TensorType::Q5_1:
-        case TensorType::Q8_0: case TensorType::Q2_K: case TensorType::Q3_K: case TensorType::Q4_K:
-        case TensorType::Q5_K: case TensorType::Q6_K: case TensorType::MXFP4:
-            return true;
-        default:
-            return false;
-    }
-}
+bool can_dequantize(TensorType type) { return to_float(type) != nullptr; }
 
 void dequantize_row(TensorType type, const void* src, float* dst, int64_t n) {
     const auto traits = type_traits(static_cast<uint32_t>(type));
-    if (!traits || !can_dequantize(type))
+    const ToFloat* conversion = to_float(type);
+    if (!traits || !conversion)
         throw Error("dequantize: unsupported tensor type " +
                     (traits ? std::string(traits->name) : "id " + std::to_string(static_cast<uint32_t>(type))));
     if (n < 0 || n % traits->block_size != 0)
         throw Error("dequantize: " + std::to_string(n) + " elements is not a whole number of " +
                     std::string(traits->name) + " blocks of " + std::to_string(traits->block_size));
-    const int64_t nb = n / traits->block_size;
-    switch (type) {
-        case TensorType::F32: return dequantize_f32(static_cast<const float*>(src), dst, n);
-        case TensorType::F16: return dequantize_f16(static_cast<const uint16_t*>(src), dst, n);
-        case TensorType::BF16: return dequantize_bf16(static_cast<const uint16_t*>(src), dst, n);
-        case TensorType::Q4_0: return dequantize_q4_0(static_cast<const BlockQ4_0*>(src), dst, nb);
-        case TensorType::Q4_1: return dequantize_q4_1(static_cast<const BlockQ4_1*>(src), dst, nb);
-        case TensorType::Q5_0: return dequantize_q5_0(static_cast<const BlockQ5_0*>(src), dst, nb);
-        case TensorType::Q5_1: return dequantize_q5_1(static_cast<const BlockQ5_1*>(src), dst, nb);
-        case TensorType::Q8_0: return dequantize_q8_0(static_cast<const BlockQ8_0*>(src), dst, nb);
-        case TensorType::Q2_K: return dequantize_q2_k(static_cast<const BlockQ2_K*>(src), dst, nb);
-        case TensorType::Q3_K: return dequantize_q3_k(static_cast<const BlockQ3_K*>(src), dst, nb);
-        case TensorType::Q4_K: return dequantize_q4_k(static_cast<const BlockQ4_K*>(src), dst, nb);
-        case TensorType::Q5_K: return dequantize_q5_k(static_cast<const BlockQ5_K*>(src), dst, nb);
-        case TensorType::Q6_K: return dequantize_q6_k(static_cast<const BlockQ6_K*>(src), dst, nb);
-        case TensorType::MXFP4: return dequantize_mxfp4(static_cast<const BlockMXFP4*>(src), dst, nb);
-        default: break;
-    }
-    throw Error("dequantize: unsupported tensor type " + std::string(traits->name));
+    conversion->convert(src, dst, n, n / traits->block_size);
 }
 
 }  // namespace silica

@@ -177,6 +177,42 @@ void quantize_mxfp4(const float* x, BlockMXFP4* out, int64_t nb) {
     }
 }
 
+void quantize_f32(const float* x, float* y, int64_t n) { std::memcpy(y, x, static_cast<size_t>(n) * sizeof(float)); }
+
+// Adapters to one signature: (source, destination, elements n, blocks nb).
+template <class Element, void (*F)(const float*, Element*, int64_t)>
+void by_elements(const float* x, void* y, int64_t n, int64_t) { F(x, static_cast<Element*>(y), n); }
+template <class Block, void (*F)(const float*, Block*, int64_t)>
+void by_blocks(const float* x, void* y, int64_t, int64_t nb) { F(x, static_cast<Block*>(y), nb); }
+
+// Each type's row encoder (ggml's from_float): the table quantize_row and can_quantize read.
+struct FromFloat {
+    TensorType type;
+    void (*convert)(const float* x, void* y, int64_t n, int64_t nb);
+};
+constexpr FromFloat kFromFloat[] = {
+    {TensorType::F32, by_elements<float, quantize_f32>},
+    {TensorType::F16, by_elements<uint16_t, quantize_f16>},
+    {TensorType::BF16, by_elements<uint16_t, quantize_bf16>},
+    {TensorType::Q4_0, by_blocks<BlockQ4_0, quantize_q4_0>},
+    {TensorType::Q4_1, by_blocks<BlockQ4_1, quantize_q4_1>},
+    {TensorType::Q5_0, by_blocks<BlockQ5_0, quantize_q5_0>},
+    {TensorType::Q5_1, by_blocks<BlockQ5_1, quantize_q5_1>},
+    {TensorType::Q8_0, by_blocks<BlockQ8_0, quantize_q8_0>},
+    {TensorType::Q2_K, by_blocks<BlockQ2_K, quantize_q2_k>},
+    {TensorType::Q3_K, by_blocks<BlockQ3_K, quantize_q3_k>},
+    {TensorType::Q4_K, by_blocks<BlockQ4_K, quantize_q4_k>},
+    {TensorType::Q5_K, by_blocks<BlockQ5_K, quantize_q5_k>},
+    {TensorType::Q6_K, by_blocks<BlockQ6_K, quantize_q6_k>},
+    {TensorType::MXFP4, by_blocks<BlockMXFP4, quantize_mxfp4>},
+};
+
+const FromFloat* from_float(TensorType type) {
+    for (const FromFloat& e : kFromFloat)
+        if (e.type == type) return &e;
+    return nullptr;
+}
+
 }  // namespace
 
 uint16_t scale_to_fp16(float d) {
@@ -186,17 +222,7 @@ uint16_t scale_to_fp16(float d) {
     return f32_to_fp16(d);
 }
 
-bool can_quantize(TensorType type) {
-    switch (type) {
-        case TensorType::F32: case TensorType::F16: case TensorType::BF16:
-        case TensorType::Q4_0: case TensorType::Q4_1: case TensorType::Q5_0: case TensorType::Q5_1:
-        case TensorType::Q8_0: case TensorType::Q2_K: case TensorType::Q3_K: case TensorType::Q4_K:
-        case TensorType::Q5_K: case TensorType::Q6_K: case TensorType::MXFP4:
-            return true;
-        default:
-            return false;
-    }
-}
+bool can_quantize(TensorType type) { return from_float(type) != nullptr; }
 
 size_t quantized_bytes(TensorType type, int64_t n) {
     const auto traits = type_traits(static_cast<uint32_t>(type));
@@ -209,31 +235,14 @@ size_t quantized_bytes(TensorType type, int64_t n) {
 
 void quantize_row(TensorType type, const float* src, void* dst, int64_t n) {
     const auto traits = type_traits(static_cast<uint32_t>(type));
-    if (!traits || !can_quantize(type))
+    const FromFloat* conversion = from_float(type);
+    if (!traits || !conversion)
         throw Error("quantize: unsupported tensor type " +
                     (traits ? std::string(traits->name) : "id " + std::to_string(static_cast<uint32_t>(type))));
     if (n < 0 || n % traits->block_size != 0)
         throw Error("quantize: " + std::to_string(n) + " elements is not a whole number of " +
                     std::string(traits->name) + " blocks of " + std::to_string(traits->block_size));
-    const int64_t nb = n / traits->block_size;
-    switch (type) {
-        case TensorType::F32: std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float)); return;
-        case TensorType::F16: return quantize_f16(src, static_cast<uint16_t*>(dst), n);
-        case TensorType::BF16: return quantize_bf16(src, static_cast<uint16_t*>(dst), n);
-        case TensorType::Q8_0: return quantize_q8_0(src, static_cast<BlockQ8_0*>(dst), nb);
-        case TensorType::Q4_0: return quantize_q4_0(src, static_cast<BlockQ4_0*>(dst), nb);
-        case TensorType::Q4_1: return quantize_q4_1(src, static_cast<BlockQ4_1*>(dst), nb);
-        case TensorType::Q5_0: return quantize_q5_0(src, static_cast<BlockQ5_0*>(dst), nb);
-        case TensorType::Q5_1: return quantize_q5_1(src, static_cast<BlockQ5_1*>(dst), nb);
-        case TensorType::Q2_K: return quantize_q2_k(src, static_cast<BlockQ2_K*>(dst), nb);
-        case TensorType::Q3_K: return quantize_q3_k(src, static_cast<BlockQ3_K*>(dst), nb);
-        case TensorType::Q4_K: return quantize_q4_k(src, static_cast<BlockQ4_K*>(dst), nb);
-        case TensorType::Q5_K: return quantize_q5_k(src, static_cast<BlockQ5_K*>(dst), nb);
-        case TensorType::Q6_K: return quantize_q6_k(src, static_cast<BlockQ6_K*>(dst), nb);
-        case TensorType::MXFP4: return quantize_mxfp4(src, static_cast<BlockMXFP4*>(dst), nb);
-        default: break;
-    }
-    throw Error("quantize: unsupported tensor type " + std::string(traits->name));
+    conversion->convert(src, dst, n, n / traits->block_size);
 }
 
 }  // namespace silica
