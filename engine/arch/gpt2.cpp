@@ -143,12 +143,8 @@ private:
         // x += h (the last MLP output), final LayerNorm, output matrix (this process's vocabulary
         // slice, then gathered into whole rows).
         if (!out) return;
-        float* local = w_.tp.active() ? (local_logits_.resize(batch.n_logit_rows() * w_.output.rows()),
-                                         local_logits_.data())
-                                      : out;
-        final_norm_and_logits(linear_, profiler_, batch, w_.out_norm, true, x_.data(), h_.data(), C, w_.output, local);
-        if (w_.tp.active())
-            w_.tp.gather_logits(local, batch.n_logit_rows(), c.n_vocab, out, gathered_, profiler_);
+        final_norm_and_logits(linear_, profiler_, batch, w_.out_norm, true, x_.data(), h_.data(), C, w_.output, w_.tp,
+                              c.n_vocab, logits_scratch_, out);
     }
 
     void attention(const Batch& batch, int64_t layer) {
@@ -175,7 +171,7 @@ private:
     Linear linear_;
     std::vector<cache::AttentionScratch> attn_scratch_;
     std::vector<float> x_, h_, qkv_, att_, ff_;
-    std::vector<float> local_logits_, gathered_;  // tensor parallelism: this rank's vocabulary slice
+    LogitsScratch logits_scratch_;  // tensor parallelism: this rank's vocabulary slice, gathered
     std::vector<int64_t> pos_;
 };
 

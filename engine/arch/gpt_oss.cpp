@@ -241,12 +241,8 @@ private:
         }
         // Final RMSNorm, output matrix (this process's vocabulary slice, then gathered into whole rows).
         if (!out) return;
-        float* local = w_.tp.active() ? (local_logits_.resize(batch.n_logit_rows() * w_.output.rows()),
-                                         local_logits_.data())
-                                      : out;
-        final_norm_and_logits(linear_, profiler_, batch, w_.out_norm, false, x_.data(), h_.data(), C, w_.output, local);
-        if (w_.tp.active())
-            w_.tp.gather_logits(local, batch.n_logit_rows(), c.n_vocab, out, gathered_, profiler_);
+        final_norm_and_logits(linear_, profiler_, batch, w_.out_norm, false, x_.data(), h_.data(), C, w_.output, w_.tp,
+                              c.n_vocab, logits_scratch_, out);
     }
 
     void attention(const Batch& batch, int64_t layer) {
@@ -279,7 +275,8 @@ private:
     MoeBlock moe_;
     std::vector<cache::AttentionScratch> attn_scratch_;
     std::vector<float> x_, h_, q_, k_, v_, att_, cos_, sin_;
-    std::vector<float> moe_out_, local_logits_, gathered_;  // tensor parallelism only
+    std::vector<float> moe_out_;       // tensor parallelism only
+    LogitsScratch logits_scratch_;  // tensor parallelism: this rank's vocabulary slice, gathered
     std::vector<int64_t> pos_;
 };
 
