@@ -6,7 +6,7 @@
 //   SILICA_PREFETCH=0               no software prefetch                 KernelSettings::software_prefetch
 //   SILICA_REPACK=0                 weights stay in GGUF layout          LoadOptions::repack
 //   SILICA_HUGEPAGES=0              no huge pages for repacked weights   LoadOptions::huge_pages
-//   SILICA_PROFILE=1|prefill        per-op timing of decode / prefill    SessionOptions/EngineOptions::profile
+//   SILICA_PROFILE=1|prefill|batch  per-op timing of decode / prefill / batch decode   SessionOptions/EngineOptions::profile
 #pragma once
 #include <cstdlib>
 #include <cstring>
@@ -43,6 +43,7 @@ inline OpProfile profile_from_environment() {
     const char* v = std::getenv("SILICA_PROFILE");
     if (v && std::strcmp(v, "1") == 0) return OpProfile::decode;
     if (v && std::strcmp(v, "prefill") == 0) return OpProfile::prefill;
+    if (v && std::strcmp(v, "batch") == 0) return OpProfile::batch;
     return OpProfile::off;
 }
 

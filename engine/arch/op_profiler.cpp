@@ -13,7 +13,8 @@ OpProfiler::~OpProfiler() {
 }
 
 void OpProfiler::begin_eval(size_t n_tokens) {
-    counting_ = (mode_ == ProfileMode::decode && n_tokens == 1) || (mode_ == ProfileMode::prefill && n_tokens > 1);
+    counting_ = (mode_ == ProfileMode::decode && n_tokens == 1) || (mode_ == ProfileMode::prefill && n_tokens > 1) ||
+                (mode_ == ProfileMode::batch && n_tokens > 1 && n_tokens <= 16);
     if (counting_) step_start_ = Clock::now();
 }
 
@@ -37,7 +38,9 @@ void OpProfiler::end_step() {
 }
 
 std::string OpProfiler::report() const {
-    const char* what = mode_ == ProfileMode::prefill ? "prefill evals" : "decode steps";
+    const char* what = mode_ == ProfileMode::prefill ? "prefill evals"
+                       : mode_ == ProfileMode::batch ? "batch decode steps (2-16 rows)"
+                                                     : "decode steps";
     if (steps_ == 0) return std::string("silica profile: no ") + what + "\n";
     const double steps = static_cast<double>(steps_);
     int64_t sum = 0;

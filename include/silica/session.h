@@ -16,7 +16,9 @@ enum class KvType { F32, F16, BF16, Q8_0 };
 
 // Per-operation timing of a forward pass, printed to stderr when the session or engine ends:
 // of single-token decode steps, of multi-token evaluations (prefill), or none.
-enum class OpProfile { off, decode, prefill };
+// Per-op timing: decode steps of one token, prefill evals (more than one row), or batch decode
+// steps of several sequences (2 to 16 rows, the sizes bench --parallel decodes).
+enum class OpProfile { off, decode, prefill, batch };
 KvType parse_kv_type(const std::string& name);  // throws silica::Error on unknown names
 const char* kv_type_name(KvType type);
 
