@@ -31,42 +31,6 @@ void check_options(const Session& target, const SpeculativeOptions& o) {
         throw Error("adaptive speculation: verify_cost_per_token must be a number <= 100 and off_tokens >= 0");
 }
 
-// The adaptive choice of k (include/silica/speculative.h).
-struct AdaptiveSwitch {
-    const SpeculativeOptions& o;
-    double cost_per_token;   // a verify pass of k proposals costs 1 + cost_per_token × k steps
-    double average = 1.0;    // moving average of the fraction of proposals accepted
-    int off_left = 0;
-
-    // Proposals for the next pass (0: a plain step). Returns -1 when it just switched off.
-    int choose_k(int k_max) {
-        if (!o.adaptive || k_max <= 0) return k_max;
-        if (off_left > 0) return 0;
-        // Expected tokens from a pass of k proposals at acceptance a: 1 + a + ... + a^k.
-        const double a = std::clamp(average, 0.0, 0.999);
-        int best_k = 0;
-        double best = 1.0, expected = 1.0, power = 1.0;  // a plain step: one token per step
-        for (int k = 1; k <= k_max; ++k) {
-            power *= a;
-            expected += power;
-            const double rate = expected / (1.0 + cost_per_token * k);
-            if (rate > best) {
-                best = rate;
-                best_k = k;
-            }
-        }
-        if (best_k > 0) return best_k;
-        off_left = std::max(o.off_tokens, 1);
-        return -1;
-    }
-    void plain_step() {
-        if (off_left > 0 && --off_left == 0) average = 0.8;  // try again, optimistically
-    }
-    void verified(int proposed, int accepted) {
-        average = 0.75 * average + 0.25 * static_cast<double>(accepted) / proposed;
-    }
-};
-
 }  // namespace
 
 SpeculativeResult generate_speculative(Session& target, std::span<const int32_t> prompt,
@@ -85,10 +49,9 @@ SpeculativeResult generate_speculative(Session& target, std::span<const int32_t>
     std::optional<generation::DraftProposer> draft;
     if (speculative.lookup) lookup.emplace(speculative.min_ngram, speculative.max_ngram, speculative.lookup_max_entries);
     else draft.emplace(*speculative.draft, speculative.draft_p_min);
-    const double cost = speculative.verify_cost_per_token >= 0.0f ? speculative.verify_cost_per_token
-                        : target.model().params().n_expert > 0                ? 0.4
-                                                                               : 0.1;
-    AdaptiveSwitch adaptive{speculative, cost};
+    AdaptiveDraftLength adaptive(speculative.adaptive,
+                                 AdaptiveDraftLength::cost_per_token(speculative, target.model().params().n_expert),
+                                 speculative.off_tokens);
 
     SpeculativeResult result;
     auto report = [&](const GenerationStep& step) {
@@ -130,8 +93,7 @@ SpeculativeResult generate_speculative(Session& target, std::span<const int32_t>
         int64_t k = std::min<int64_t>(speculative.draft_max, target.n_ctx() - n_past - 1);
         if (options.max_tokens > 0) k = std::min<int64_t>(k, options.max_tokens - gen.n_generated());
         std::vector<int32_t> proposals;
-        const int chosen = adaptive.choose_k(static_cast<int>(k));
-        if (chosen < 0) ++result.stats.switched_off;
+        const int chosen = adaptive.choose(static_cast<int>(k));
         const bool attempted = chosen > 0;
         if (attempted) {
             if (lookup) {
@@ -191,6 +153,7 @@ SpeculativeResult generate_speculative(Session& target, std::span<const int32_t>
     result.finish = gen.finish_reason();
     result.seconds = seconds();
     if (draft) result.stats.draft_passes = draft->passes();
+    result.stats.switched_off = adaptive.switched_off();
     return result;
 }
 

@@ -79,6 +79,35 @@ SpeculativeResult generate_speculative(Session& target, std::span<const int32_t>
                                        const GenerationCallback& on_step = {},
                                        const std::atomic<bool>* cancel = nullptr);
 
+// The adaptive choice of k described above, for any decoding loop that verifies proposals
+// (generate_speculative's, and silica-server's batched scheduler).
+class AdaptiveDraftLength {
+public:
+    // adaptive false: always k_max. cost_per_token: a verify pass of k proposals costs
+    // 1 + cost_per_token × k decode steps. off_tokens: plain steps after switching off.
+    AdaptiveDraftLength(bool adaptive, double cost_per_token, int off_tokens);
+    // SpeculativeOptions::verify_cost_per_token, or when it is < 0 the default for the model:
+    // 0.1 for a dense one, 0.4 for a mixture of experts (n_expert > 0).
+    static double cost_per_token(const SpeculativeOptions& options, int64_t n_expert);
+
+    // Proposals to make for the next pass, 0..k_max (0: a plain step).
+    int choose(int k_max);
+    // A pass that checked nothing: speculation off, or no proposal found (a lookup miss).
+    void plain_step();
+    // A pass that checked `proposed` (>= 1) proposals and kept `accepted`.
+    void verified(int proposed, int accepted);
+    // Times choose() turned speculation off.
+    int64_t switched_off() const { return switched_off_; }
+
+private:
+    bool adaptive_;
+    double cost_per_token_;
+    int off_tokens_;
+    double average_ = 1.0;  // moving average of the fraction of proposals accepted
+    int off_left_ = 0;
+    int64_t switched_off_ = 0;
+};
+
 // The n-gram lookup proposer (exposed for tests and benchmarks): an index over a growing token
 // sequence of where each n-gram last occurred.
 class NgramLookup {

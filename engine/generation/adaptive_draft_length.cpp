@@ -1,0 +1,47 @@
+// The adaptive choice of how many tokens to propose (include/silica/speculative.h).
+#include <algorithm>
+
+#include "silica/speculative.h"
+
+namespace silica {
+
+AdaptiveDraftLength::AdaptiveDraftLength(bool adaptive, double cost_per_token, int off_tokens)
+    : adaptive_(adaptive), cost_per_token_(cost_per_token), off_tokens_(std::max(off_tokens, 1)) {}
+
+double AdaptiveDraftLength::cost_per_token(const SpeculativeOptions& options, int64_t n_expert) {
+    if (options.verify_cost_per_token >= 0.0f) return options.verify_cost_per_token;
+    return n_expert > 0 ? 0.4 : 0.1;
+}
+
+int AdaptiveDraftLength::choose(int k_max) {
+    if (!adaptive_ || k_max <= 0) return std::max(k_max, 0);
+    if (off_left_ > 0) return 0;
+    // Expected tokens from a pass of k proposals at acceptance a: 1 + a + ... + a^k.
+    const double a = std::clamp(average_, 0.0, 0.999);
+    int best_k = 0;
+    double best = 1.0, expected = 1.0, power = 1.0;  // a plain step: one token per step
+    for (int k = 1; k <= k_max; ++k) {
+        power *= a;
+        expected += power;
+        const double rate = expected / (1.0 + cost_per_token_ * k);
+        if (rate > best) {
+            best = rate;
+            best_k = k;
+        }
+    }
+    if (best_k == 0) {
+        off_left_ = off_tokens_;
+        ++switched_off_;
+    }
+    return best_k;
+}
+
+void AdaptiveDraftLength::plain_step() {
+    if (off_left_ > 0 && --off_left_ == 0) average_ = 0.8;  // try again, optimistically
+}
+
+void AdaptiveDraftLength::verified(int proposed, int accepted) {
+    average_ = 0.75 * average_ + 0.25 * static_cast<double>(accepted) / proposed;
+}
+
+}  // namespace silica
