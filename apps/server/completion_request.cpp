@@ -193,6 +193,8 @@ CompletionRequest parse_completion_request(std::string_view text, Endpoint endpo
     r.n = static_cast<int>(integer_in(body, "n", 1, limits.max_n).value_or(1));
     r.stream = boolean(body, "stream", false);
     r.ignore_eos = boolean(body, "ignore_eos", false);
+    if (field(body, "lookup")) r.lookup = boolean(body, "lookup", false);
+    if (auto k = integer_in(body, "draft_max", 1, 64)) r.draft_max = static_cast<int>(*k);
     if (const json* so = field(body, "stream_options")) {
         if (!so->is_object()) throw invalid_request(type_error("stream_options", "an object"), "stream_options");
         r.include_usage = boolean(*so, "include_usage", false);

@@ -48,6 +48,10 @@ struct CompletionRequest {
     int top_logprobs = 0;
     std::string reasoning_effort;  // "low" | "medium" | "high" | "" (the model's default)
     bool ignore_eos = false;       // llama-server's extension: end-of-text tokens do not stop (benchmarks)
+    // Silica's extensions: speculative decoding by n-gram lookup (server default: --lookup), and
+    // the most tokens proposed per pass (default: --draft-max). The text is the same either way.
+    std::optional<bool> lookup;
+    std::optional<int> draft_max;
 };
 
 // Throws ApiError (400) for malformed JSON, invalid UTF-8, a wrong type or value of a known field,

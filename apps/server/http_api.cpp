@@ -117,6 +117,7 @@ std::shared_ptr<Job> make_job(const ServerState& s, const CompletionRequest& r, 
         throw invalid_request(e.what());
     }
     job->prompt = std::move(prompt);
+    job->lookup_max = r.lookup.value_or(s.config.lookup) ? r.draft_max.value_or(s.config.draft_max) : 0;
     job->deadline = Clock::now() + s.config.request_timeout;
     return job;
 }

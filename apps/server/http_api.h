@@ -25,6 +25,8 @@ struct ServerConfig {
     size_t max_body_bytes = 8u << 20;
     RequestLimits limits;
     std::chrono::seconds request_timeout{600};
+    bool lookup = false;  // requests that do not say: speculative decoding by n-gram lookup
+    int draft_max = 8;    // requests that do not say: most tokens proposed per pass
 };
 
 // Everything the handlers share. The model, engine and scheduler are set once loading is done

@@ -36,6 +36,8 @@ struct Job {
     // One per choice (n of them), built by the handler so that bad options are its 400; choice i
     // samples with its own seed. The scheduler's thread uses them once the job is admitted.
     std::vector<Generation> choices;
+    // > 0: each choice speculates by n-gram lookup, proposing up to this many tokens per pass.
+    int lookup_max = 0;
     Clock::time_point submitted = Clock::now();
     Clock::time_point deadline = Clock::time_point::max();
 

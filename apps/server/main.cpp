@@ -20,6 +20,7 @@
 #include "apps/common/tensor_parallel_flags.h"
 #include "apps/server/http_api.h"
 #include "silica/error.h"
+#include "silica/speculative.h"
 #include "silica/tokenizer.h"
 
 namespace {
@@ -41,6 +42,8 @@ struct Flags {
     int timeout_s = 600;
     int shutdown_grace_s = 10;
     int http_threads = 0;
+    bool lookup = false;
+    int draft_max = 8;
     silica::app::SessionFlags session;
     silica::app::TensorParallelFlags tp;
 };
@@ -72,6 +75,11 @@ int main(int argc, char** argv) {
     app.add_option("--timeout", f.timeout_s, "seconds a request may take, queue included")->check(CLI::Range(1, 1 << 24));
     app.add_option("--shutdown-grace", f.shutdown_grace_s, "seconds running requests get to finish on SIGTERM")
         ->check(CLI::Range(0, 3600));
+    app.add_flag("--lookup", f.lookup,
+                 "speculative decoding by n-gram lookup for requests that do not say (\"lookup\": false turns it off); "
+                 "same text, fewer passes on copy-heavy answers");
+    app.add_option("--draft-max", f.draft_max, "most tokens proposed per verify pass, for requests that do not say")
+        ->check(CLI::Range(1, 64));
     app.add_option("--http-threads", f.http_threads, "connection threads (0: parallel + queue + 16)")->check(CLI::Range(0, 4096));
     silica::app::add_session_flags(app, f.session);
     silica::app::add_tensor_parallel_flags(app, f.tp);
@@ -130,6 +138,8 @@ int main(int argc, char** argv) {
             state.config.max_body_bytes = static_cast<size_t>(f.max_body_mib * 1024 * 1024);
             state.config.limits.max_n = std::min(f.max_n, f.parallel);
             state.config.request_timeout = std::chrono::seconds(f.timeout_s);
+            state.config.lookup = f.lookup;
+            state.config.draft_max = f.draft_max;
 
             httplib::Server http;
             const size_t threads = f.http_threads > 0 ? static_cast<size_t>(f.http_threads)
@@ -156,6 +166,8 @@ int main(int argc, char** argv) {
                     so.queue_size = f.queue;
                     so.step_tokens = f.step_tokens;
                     so.prefill_chunk = f.prefill_chunk;
+                    so.verify_cost_per_token =
+                        silica::AdaptiveDraftLength::cost_per_token(silica::SpeculativeOptions{}, state.model->params().n_expert);
                     state.scheduler = std::make_unique<Scheduler>(*state.engine, state.model->tokenizer(), so, state.metrics);
                     state.ready = true;
                     std::fprintf(stderr, "silica-server: ready: model '%s', %d parallel, context %lld, %d threads\n",

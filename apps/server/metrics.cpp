@@ -65,6 +65,13 @@ void Metrics::inter_token_latency(double s) {
     std::lock_guard<std::mutex> lock(mutex_);
     itl_.observe(s);
 }
+void Metrics::speculative_pass(int64_t proposed, int64_t accepted) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++verify_passes_;
+    proposed_tokens_ += static_cast<uint64_t>(proposed);
+    accepted_tokens_ += static_cast<uint64_t>(accepted);
+}
+
 void Metrics::cancelled() {
     std::lock_guard<std::mutex> lock(mutex_);
     ++cancelled_;
@@ -98,6 +105,9 @@ std::string Metrics::render() const {
         {"silica_prompt_tokens_cached_total", "counter", "prompt tokens taken from the prefix cache", d(cached_prompt_tokens_)},
         {"silica_generated_tokens_total", "counter", "tokens generated", d(generated_tokens_)},
         {"silica_requests_cancelled_total", "counter", "requests whose client went away before the end", d(cancelled_)},
+        {"silica_speculative_passes_total", "counter", "engine passes that verified n-gram lookup proposals", d(verify_passes_)},
+        {"silica_speculative_proposed_tokens_total", "counter", "proposed tokens verified", d(proposed_tokens_)},
+        {"silica_speculative_accepted_tokens_total", "counter", "proposed tokens kept", d(accepted_tokens_)},
         {"silica_queue_length", "gauge", "requests waiting for a slot", d(gauges_.queued_jobs)},
         {"silica_running_requests", "gauge", "requests holding slots", d(gauges_.running_jobs)},
         {"silica_active_sequences", "gauge", "sequences in the engine", d(gauges_.active_sequences)},

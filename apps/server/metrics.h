@@ -44,6 +44,8 @@ public:
     void time_to_first_token(double seconds);
     void inter_token_latency(double seconds);
     void cancelled();
+    // A verify pass of n-gram lookup proposals: `proposed` checked, `accepted` kept.
+    void speculative_pass(int64_t proposed, int64_t accepted);
     void set_gauges(const SchedulerGauges& g);
     SchedulerGauges gauges() const;
     std::string render() const;
@@ -52,6 +54,7 @@ private:
     mutable std::mutex mutex_;
     std::map<std::pair<std::string, int>, uint64_t> requests_;
     uint64_t prompt_tokens_ = 0, cached_prompt_tokens_ = 0, generated_tokens_ = 0, cancelled_ = 0;
+    uint64_t verify_passes_ = 0, proposed_tokens_ = 0, accepted_tokens_ = 0;
     Histogram ttft_, itl_;
     SchedulerGauges gauges_;
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "silica/error.h"
+#include "silica/speculative.h"
 
 namespace silica::server {
 
@@ -13,6 +14,11 @@ struct Scheduler::Choice {
     bool done = false;
     int64_t generated = 0;
     Clock::time_point last_token;
+    // n-gram lookup speculation (Job::lookup_max > 0), else null
+    std::unique_ptr<NgramLookup> lookup;
+    std::unique_ptr<AdaptiveDraftLength> adaptive;
+    std::vector<int32_t> text;  // the prompt and the generated tokens, the pending one (next) last
+    std::vector<int32_t> pass;  // this step's tokens: next, then the proposals
 };
 
 struct Scheduler::Running {
@@ -136,7 +142,16 @@ void Scheduler::loop() {
                 continue;
             }
             r.choices.resize(job->choices.size());
-            for (size_t i = 0; i < r.choices.size(); ++i) r.choices[i].gen = &job->choices[i];
+            for (size_t i = 0; i < r.choices.size(); ++i) {
+                Choice& c = r.choices[i];
+                c.gen = &job->choices[i];
+                if (job->lookup_max > 0) {
+                    const SpeculativeOptions defaults;
+                    c.lookup = std::make_unique<NgramLookup>(defaults.min_ngram, defaults.max_ngram, defaults.lookup_max_entries);
+                    c.adaptive = std::make_unique<AdaptiveDraftLength>(true, options_.verify_cost_per_token, options_.off_tokens);
+                    c.text = job->prompt;
+                }
+            }
             r.choices[0].seq = engine_.create_sequence();
             r.prompt_done = engine_.adopt_prefix(r.choices[0].seq, job->prompt);
             job->cached_tokens = r.prompt_done;
@@ -166,6 +181,17 @@ void Scheduler::loop() {
     publish_gauges({});
 }
 
+void Scheduler::propose(const Job& job, Choice& c) {
+    // No more proposals than fit in the context and than max_tokens can still use.
+    int64_t k = std::min<int64_t>(job.lookup_max, engine_.n_ctx() - engine_.n_past(c.seq) - 1);
+    if (c.gen->options().max_tokens > 0) k = std::min<int64_t>(k, c.gen->options().max_tokens - c.gen->n_generated());
+    const int chosen = c.adaptive->choose(static_cast<int>(std::max<int64_t>(k, 0)));
+    if (chosen <= 0) return;
+    c.lookup->update(c.text);
+    const std::vector<int32_t> proposals = c.lookup->propose(c.text, chosen);
+    c.pass.insert(c.pass.end(), proposals.begin(), proposals.end());
+}
+
 void Scheduler::step(std::list<Running>& running) {
     const Clock::time_point now = Clock::now();
     // Requests that ended from outside: the client went away, or the deadline passed.
@@ -190,6 +216,7 @@ void Scheduler::step(std::list<Running>& running) {
     };
     std::vector<Engine::Input> inputs;
     std::vector<Role> roles;
+    int64_t decode_rows = 0;
     for (Running& r : running) {
         if (r.prefilling) continue;
         for (size_t k = 0; k < r.choices.size(); ++k) {
@@ -205,11 +232,14 @@ void Scheduler::step(std::list<Running>& running) {
                 c.seq = -1;
                 continue;
             }
-            inputs.push_back({c.seq, std::span<const int32_t>(&c.next, 1)});
+            c.pass.assign(1, c.next);
+            if (c.lookup) propose(*r.job, c);
+            inputs.push_back({c.seq, c.pass, c.pass.size() > 1});
             roles.push_back({&r, static_cast<int>(k)});
+            decode_rows += static_cast<int64_t>(c.pass.size());
         }
     }
-    int64_t budget = options_.step_tokens - static_cast<int64_t>(inputs.size());
+    int64_t budget = options_.step_tokens - decode_rows;
     bool any_prefill = false;
     for (Running& r : running) {
         if (!r.prefilling) continue;
@@ -241,11 +271,12 @@ void Scheduler::step(std::list<Running>& running) {
     }
 
     const Clock::time_point after = Clock::now();
-    auto deliver = [&](Running& r, int k, std::span<const float> logits) {
+    // One generated step of choice k to its job; false when it finished the choice.
+    auto emit = [&](Running& r, int k, GenerationStep step) {
         Choice& c = r.choices[static_cast<size_t>(k)];
         JobEvent e;
         e.choice = k;
-        e.step = c.gen->step(logits);
+        e.step = std::move(step);
         if (c.generated == 0) {
             if (k == 0) metrics_.time_to_first_token(std::chrono::duration<double>(after - r.job->submitted).count());
         } else {
@@ -255,21 +286,56 @@ void Scheduler::step(std::list<Running>& running) {
         ++c.generated;
         ++r.job->completion_tokens;
         metrics_.generated_tokens(1);
-        if (e.step.finished()) {
+        const bool finished = e.step.finished();
+        if (finished) {
             c.done = true;
             engine_.free_sequence(c.seq);
             c.seq = -1;
         } else {
             c.next = e.step.token;
+            if (c.lookup) c.text.push_back(c.next);
         }
         r.job->push(std::move(e));
+        return !finished;
+    };
+    auto deliver = [&](Running& r, int k, std::span<const float> logits) {
+        emit(r, k, r.choices[static_cast<size_t>(k)].gen->step(logits));
+    };
+    // Choice k's rows of decode input `input`: its pending token's, then one per proposal.
+    auto deliver_pass = [&](Running& r, int k, size_t input) {
+        Choice& c = r.choices[static_cast<size_t>(k)];
+        const size_t proposals = c.pass.size() - 1;
+        if (proposals == 0) {
+            if (c.adaptive) c.adaptive->plain_step();
+            deliver(r, k, engine_.logits(input));
+            return;
+        }
+        // Row j predicts the token after pass[j]: proposal j is kept when the target agrees.
+        int checked = 0, accepted = 0;
+        bool going = true;
+        for (size_t j = 0; j < proposals && going; ++j) {
+            const int32_t proposed = c.pass[j + 1];
+            GenerationStep step = c.gen->step_proposed(engine_.logits(input, static_cast<int64_t>(j)), proposed);
+            const bool kept = step.token == proposed;
+            ++checked;
+            accepted += kept ? 1 : 0;
+            going = emit(r, k, std::move(step)) && kept;
+        }
+        c.adaptive->verified(checked, accepted);
+        metrics_.speculative_pass(checked, accepted);
+        // Every proposal kept: the last row gives one more token.
+        if (going) emit(r, k, c.gen->step(engine_.logits(input, static_cast<int64_t>(proposals))));
+        // The sequence keeps the evaluated tokens that are text: all but the pending one.
+        const int64_t keep = static_cast<int64_t>(c.text.size()) - 1;
+        if (c.seq >= 0 && engine_.n_past(c.seq) > keep && !engine_.truncate_sequence(c.seq, keep))
+            throw Error("speculative decoding: the model's sliding-window cache cannot drop rejected tokens");
     };
     for (size_t i = 0; i < roles.size(); ++i) {
         Running& r = *roles[i].job;
         if (r.failed) continue;
         try {
             if (roles[i].choice >= 0) {
-                deliver(r, roles[i].choice, engine_.logits(i));
+                deliver_pass(r, roles[i].choice, i);
                 continue;
             }
             r.prompt_done += roles[i].chunk;

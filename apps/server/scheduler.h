@@ -6,6 +6,9 @@
 // chunks start at multiples of `prefill_chunk`, whatever else shares the step, so a request's
 // logits do not depend on the load (the engine's batch invariance does the rest). A job with
 // n > 1 prefills once and forks its sequence n - 1 times (shared KV blocks).
+// A choice that speculates (n-gram lookup) puts its pending token and up to k proposals in the
+// step, keeps the proposals the target agrees with (Generation::step_proposed: the same text as
+// without them) and truncates the rest from its sequence.
 #pragma once
 #include <condition_variable>
 #include <cstdint>
@@ -26,6 +29,10 @@ struct SchedulerOptions {
     int queue_size = 64;          // jobs waiting for slots
     int64_t step_tokens = 512;    // tokens per step, decode rows included (a prompt chunk always fits one)
     int64_t prefill_chunk = 256;  // a multiple of 32
+    // Speculation by n-gram lookup (Job::lookup_max > 0): the adaptive draft length's cost of one
+    // more verified token, in steps (AdaptiveDraftLength::cost_per_token), and its off time.
+    double verify_cost_per_token = 0.1;
+    int off_tokens = 32;
 };
 
 class Scheduler {
@@ -45,6 +52,7 @@ private:
     struct Running;
     void loop();
     void step(std::list<Running>& running);
+    void propose(const Job& job, Choice& c);  // n-gram lookup proposals after c.next, into c.pass
     void finish_job(Running& r);
     void fail_job(Running& r, int status, const std::string& type, const std::string& code, const std::string& message);
     void publish_gauges(const std::list<Running>& running);

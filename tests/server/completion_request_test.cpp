@@ -38,7 +38,7 @@ TEST_CASE("request: a chat request with every field", "[server]") {
         "max_completion_tokens":7,"temperature":0.5,"top_p":0.9,"top_k":5,"min_p":0.1,"seed":-3,
         "stop":["a","b"],"n":2,"stream":true,"stream_options":{"include_usage":true},"logprobs":true,
         "top_logprobs":3,"presence_penalty":0.5,"frequency_penalty":-1,"user":"u","unknown_field":{"x":1},
-        "reasoning_effort":"high","ignore_eos":true})");
+        "reasoning_effort":"high","ignore_eos":true,"lookup":true,"draft_max":5})");
     CHECK(r.model == "m");
     REQUIRE(r.messages.size() == 3);
     CHECK(r.messages[0].role == "system");
@@ -61,6 +61,8 @@ TEST_CASE("request: a chat request with every field", "[server]") {
     CHECK(r.sampling.frequency_penalty == -1.0f);
     CHECK(r.reasoning_effort == "high");
     CHECK(r.ignore_eos);
+    CHECK(r.lookup == true);
+    CHECK(r.draft_max == 5);
 }
 
 TEST_CASE("request: OpenAI's defaults", "[server]") {
@@ -76,6 +78,8 @@ TEST_CASE("request: OpenAI's defaults", "[server]") {
     CHECK(!r.stream);
     CHECK(!r.logprobs);
     CHECK(r.stop.empty());
+    CHECK(!r.lookup);  // the server's --lookup and --draft-max decide
+    CHECK(!r.draft_max);
     // null means absent
     const auto q = chat(R"({"messages":[{"role":"user","content":"x"}],"max_tokens":null,"stop":null,"temperature":null})");
     CHECK(!q.max_tokens);

@@ -192,6 +192,33 @@ def test_chat(args):
         check(s.stop() == 0, "exit 0 on SIGTERM")
 
 
+def test_lookup(s):
+    """Speculative decoding by n-gram lookup ("lookup": true): the same greedy text, streamed or
+    not, with proposals verified, some kept and some rejected (the KV cache truncated)."""
+    passage = ("The jury said it did find that many of the city's registration and election laws were "
+               "outmoded or inadequate and often ambiguous. It recommended that the legislators act to have "
+               "these laws studied and revised.")
+    prompt = passage + "\n\nAgain: " + passage[:60]
+    before = s.metrics()
+    body = {"prompt": prompt, "max_tokens": 40, "temperature": 0}
+    _, plain = s.post_json("/v1/completions", body, AUTH)
+    _, fast = s.post_json("/v1/completions", dict(body, lookup=True, draft_max=6), AUTH)
+    check(fast["choices"][0]["text"] == plain["choices"][0]["text"],
+          f"lookup changed the greedy text: {fast['choices'][0]['text']!r} vs {plain['choices'][0]['text']!r}")
+    events, _ = s.stream("/v1/completions", dict(body, lookup=True, stream=True), AUTH)
+    text = "".join(e["choices"][0]["text"] for e in events if e != "[DONE]" and e["choices"])
+    check(text == plain["choices"][0]["text"], f"streamed lookup text {text!r}")
+    after = s.metrics()
+    proposed = after["silica_speculative_proposed_tokens_total"] - before.get("silica_speculative_proposed_tokens_total", 0)
+    accepted = after["silica_speculative_accepted_tokens_total"] - before.get("silica_speculative_accepted_tokens_total", 0)
+    check(accepted > 0 and proposed > accepted, f"lookup proposals: {proposed} proposed, {accepted} accepted")
+    check(after["silica_active_sequences"] == 0 or wait_for(lambda: s.metrics()["silica_active_sequences"] == 0),
+          "lookup requests freed their sequences")
+    for bad in ({"lookup": "yes"}, {"draft_max": 0}, {"draft_max": 65}, {"draft_max": 2.5}):
+        status, r = s.post_json("/v1/completions", dict(body, **bad), AUTH)
+        check(status == 400 and r["error"]["param"] == list(bad)[0], f"bad {bad}: {status} {r}")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--server", required=True)
@@ -203,6 +230,7 @@ def main():
     with Server(args.server, args.gpt2, "--parallel", "4", "--api-key", KEY, "--alias", "brown", "--max-body", "0.25") as s:
         s.auth = AUTH
         test_completions(s, args)
+        test_lookup(s)
         test_errors(s)
         test_connections(s)
         # SIGTERM while a stream runs: it finishes (grace), then exit 0.
