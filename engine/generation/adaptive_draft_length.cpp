@@ -6,7 +6,7 @@
 namespace silica {
 
 AdaptiveDraftLength::AdaptiveDraftLength(bool adaptive, double cost_per_token, int off_tokens)
-    : adaptive_(adaptive), cost_per_token_(cost_per_token), off_tokens_(std::max(off_tokens, 1)) {}
+    : adaptive_(adaptive), cost_per_token_(cost_per_token), off_tokens_(std::max(off_tokens, 1)), off_period_(off_tokens_) {}
 
 double AdaptiveDraftLength::cost_per_token(const SpeculativeOptions& options, int64_t n_expert) {
     if (options.verify_cost_per_token >= 0.0f) return options.verify_cost_per_token;
@@ -30,7 +30,8 @@ int AdaptiveDraftLength::choose(int k_max) {
         }
     }
     if (best_k == 0) {
-        off_left_ = off_tokens_;
+        off_left_ = off_period_;
+        off_period_ = std::min(off_period_ * 2, off_tokens_ * 32);
         ++switched_off_;
     }
     return best_k;
@@ -42,6 +43,9 @@ void AdaptiveDraftLength::plain_step() {
 
 void AdaptiveDraftLength::verified(int proposed, int accepted) {
     average_ = 0.75 * average_ + 0.25 * static_cast<double>(accepted) / proposed;
+    if (accepted > 0) off_period_ = off_tokens_;
 }
+
+void AdaptiveDraftLength::empty_round() { average_ *= 0.25; }
 
 }  // namespace silica

@@ -111,7 +111,7 @@ SpeculativeResult generate_speculative(Session& target, std::span<const int32_t>
             // A draft model that proposed nothing still cost its passes: a failed round. (A
             // lookup without a match costs nothing.)
             if (attempted && draft) {
-                adaptive.verified(1, 0);
+                adaptive.empty_round();
             } else {
                 adaptive.plain_step();
             }

@@ -26,7 +26,9 @@
 // proposed nothing counts as a pass with none accepted). A pass of k proposals yields on average
 // 1 + a + ... + a^k tokens and costs 1 + c·k decode steps (c = verify_cost_per_token, measured:
 // docs/PERFORMANCE.md); each pass uses the k in 0..draft_max with the most tokens per step. When
-// that is k = 0 speculation is off for off_tokens plain steps, then tried again with a = 0.8.
+// that is k = 0 speculation is off for off_tokens plain steps (doubling at each switch-off until a
+// proposal is kept again), then tried again with a = 0.8. A draft round that proposed nothing
+// divides a by 4.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -96,6 +98,9 @@ public:
     void plain_step();
     // A pass that checked `proposed` (>= 1) proposals and kept `accepted`.
     void verified(int proposed, int accepted);
+    // A round whose proposer was asked and proposed nothing, at a cost (a draft model's passes):
+    // quarters the average, so a draft that is never confident is switched off within two rounds.
+    void empty_round();
     // Times choose() turned speculation off.
     int64_t switched_off() const { return switched_off_; }
 
@@ -105,6 +110,10 @@ private:
     int off_tokens_;
     double average_ = 1.0;  // moving average of the fraction of proposals accepted
     int off_left_ = 0;
+    // Plain steps of the next switch-off: off_tokens, doubled at every switch-off until a pass
+    // keeps a proposal again (at most 32 × off_tokens), so proposals that never pay cost less
+    // and less of a long generation.
+    int off_period_;
     int64_t switched_off_ = 0;
 };
 

@@ -386,3 +386,43 @@ TEST_CASE("speculative: bad options are clear errors", "[speculative]") {
         CHECK(m.find(std::to_string(model->tokenizer().n_vocab())) != std::string::npos);
     }
 }
+
+TEST_CASE("speculative: the adaptive draft length backs off from proposers that never pay", "[speculative]") {
+    AdaptiveDraftLength a(true, 0.1, 8);
+    CHECK(a.choose(4) == 4);  // starts optimistic
+    // A draft that never proposes anything: off within two rounds.
+    int rounds = 0;
+    while (a.choose(4) > 0 && rounds < 100) {
+        a.empty_round();
+        ++rounds;
+    }
+    CHECK(rounds <= 2);
+    CHECK(a.switched_off() == 1);
+    // Off for 8 plain steps, then tried again; the next switch-off lasts 16, then 32.
+    auto off_steps = [&] {
+        int n = 0;
+        while (a.choose(4) == 0 && n < 10000) {
+            a.plain_step();
+            ++n;
+        }
+        return n;
+    };
+    CHECK(off_steps() == 8);
+    for (int expected : {16, 32}) {
+        while (a.choose(4) > 0) a.verified(4, 0);  // proposals all rejected
+        CHECK(off_steps() == expected);
+    }
+    // A kept proposal resets the period.
+    a.verified(4, 4);
+    while (a.choose(4) > 0) a.verified(4, 0);
+    CHECK(off_steps() == 8);
+    // Never more than 32 × off_tokens.
+    for (int i = 0; i < 10; ++i) {
+        while (a.choose(4) > 0) a.verified(4, 0);
+        CHECK(off_steps() <= 8 * 32);
+    }
+    // Not adaptive: always k_max.
+    AdaptiveDraftLength fixed(false, 0.1, 8);
+    fixed.empty_round();
+    CHECK(fixed.choose(5) == 5);
+}
