@@ -253,9 +253,7 @@ void dequantize_row(TensorType type, const void* src, float* dst, int64_t n) {
     if (!traits || !conversion)
         throw Error("dequantize: unsupported tensor type " +
                     (traits ? std::string(traits->name) : "id " + std::to_string(static_cast<uint32_t>(type))));
-    if (n < 0 || n % traits->block_size != 0)
-        throw Error("dequantize: " + std::to_string(n) + " elements is not a whole number of " +
-                    std::string(traits->name) + " blocks of " + std::to_string(traits->block_size));
+    check_whole_blocks(*traits, n, "dequantize: ");
     conversion->convert(src, dst, n, n / traits->block_size);
 }
 

@@ -227,9 +227,7 @@ bool can_quantize(TensorType type) { return from_float(type) != nullptr; }
 size_t quantized_bytes(TensorType type, int64_t n) {
     const auto traits = type_traits(static_cast<uint32_t>(type));
     if (!traits) throw Error("unknown tensor type id " + std::to_string(static_cast<uint32_t>(type)));
-    if (n < 0 || n % traits->block_size != 0)
-        throw Error(std::to_string(n) + " elements is not a whole number of " + std::string(traits->name) +
-                    " blocks of " + std::to_string(traits->block_size));
+    check_whole_blocks(*traits, n);
     return row_bytes(*traits, n);
 }
 
@@ -239,9 +237,7 @@ void quantize_row(TensorType type, const float* src, void* dst, int64_t n) {
     if (!traits || !conversion)
         throw Error("quantize: unsupported tensor type " +
                     (traits ? std::string(traits->name) : "id " + std::to_string(static_cast<uint32_t>(type))));
-    if (n < 0 || n % traits->block_size != 0)
-        throw Error("quantize: " + std::to_string(n) + " elements is not a whole number of " +
-                    std::string(traits->name) + " blocks of " + std::to_string(traits->block_size));
+    check_whole_blocks(*traits, n, "quantize: ");
     conversion->convert(src, dst, n, n / traits->block_size);
 }
 

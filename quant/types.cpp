@@ -4,6 +4,8 @@
 #include <cctype>
 #include <string>
 
+#include "silica/error.h"
+
 namespace silica {
 namespace {
 
@@ -52,6 +54,12 @@ std::optional<TensorType> type_from_name(std::string_view name) {
         if (tn == lower) return t.type;
     }
     return std::nullopt;
+}
+
+void check_whole_blocks(const TypeTraits& t, int64_t n, std::string_view prefix) {
+    if (n < 0 || n % t.block_size != 0)
+        throw Error(std::string(prefix) + std::to_string(n) + " elements is not a whole number of " + std::string(t.name) +
+                    " blocks of " + std::to_string(t.block_size));
 }
 
 }  // namespace silica

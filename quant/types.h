@@ -45,6 +45,10 @@ TypeTraits type_traits(TensorType type);
 // Parse a type name ("q8_0", "F16", ...); std::nullopt if unknown.
 std::optional<TensorType> type_from_name(std::string_view name);
 
+// Throws silica::Error "<prefix>N elements is not a whole number of <type> blocks of B" unless n is
+// a non-negative multiple of the block size (what every row conversion checks first).
+void check_whole_blocks(const TypeTraits& t, int64_t n, std::string_view prefix = {});
+
 // Bytes of a row of n elements; n must be a multiple of the block size (checked by callers).
 inline size_t row_bytes(const TypeTraits& t, int64_t n) {
     return static_cast<size_t>(n / t.block_size) * static_cast<size_t>(t.block_bytes);
