@@ -102,6 +102,17 @@ void softmax(float* x, int64_t n) {
     for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
+double sum_exp(const float* x, int64_t n, float shift) {
+    if (n >= 16 && active_isa() >= Isa::avx512) return avx512::sum_exp(x, n, shift);
+    return sum_exp_reference(x, n, shift);
+}
+
+double sum_exp_reference(const float* x, int64_t n, float shift) {
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; ++i) sum += std::exp(static_cast<double>(x[i]) - shift);
+    return sum;
+}
+
 void add(float* y, const float* x, int64_t n) {
     // Prefill adds a bias to every output of every matmul: at 4 floats per SSE2 add this loop was
     // about half of the matmul epilogues of a GPT-2 124M prefill.

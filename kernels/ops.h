@@ -31,6 +31,13 @@ void swiglu_clamped(const float* gate, const float* up, float* out, int64_t n, f
 void swiglu_clamped_reference(const float* gate, const float* up, float* out, int64_t n, float alpha, float limit);
 // In-place softmax; returns nothing, handles -inf entries (all -inf gives all zeros).
 void softmax(float* x, int64_t n);
+// The sum over i of exp(x[i] - shift): a softmax's denominator without writing the weights
+// (speculative decoding asks it of the draft's 50k-entry logits at every proposal). For
+// x[i] <= shift; -inf entries add 0. AVX-512 when active (16 partial sums in float, the vector
+// exp of kernels/exp_avx512.h: within ~1e-5 relative of the reference), else sum_exp_reference
+// (libm exp, summed in double).
+double sum_exp(const float* x, int64_t n, float shift);
+double sum_exp_reference(const float* x, int64_t n, float shift);
 // y += x (AVX-512 when active: the same sums; the plain loop is compiled for baseline SSE2)
 void add(float* y, const float* x, int64_t n);
 // y += b, for each of m rows of n

@@ -1,10 +1,11 @@
-// AVX-512 GELU and clamped SwiGLU. Both are x * sigmoid(z) in disguise:
+// AVX-512 GELU, clamped SwiGLU and the sum of exponentials. GELU and SwiGLU are x * sigmoid(z) in disguise:
 //   0.5 x (1 + tanh(u)) = x / (1 + exp(-2u)),   g * sigmoid(alpha g) = g / (1 + exp(-alpha g)),
 // so one vector exp (kernels/exp_avx512.h) does it; exp overflowing to +inf for large arguments
 // makes the division reach the correct limit (-0 or 0).
 #include <immintrin.h>
 
 #include <cmath>
+#include <limits>
 
 #include "kernels/exp_avx512.h"
 #include "kernels/ops_isa.h"
@@ -109,6 +110,27 @@ void add(float* y, const float* x, int64_t n) {
         const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
         _mm512_mask_storeu_ps(y + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, y + i), _mm512_maskz_loadu_ps(m, x + i)));
     }
+}
+
+double sum_exp(const float* x, int64_t n, float shift) {
+    // Masked-off tail lanes load -inf, whose exp is 0 (exp_ps clamps the argument to -104).
+    const __m512 vs = _mm512_set1_ps(shift), minus_inf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm512_add_ps(s0, exp_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i), vs)));
+        s1 = _mm512_add_ps(s1, exp_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i + 16), vs)));
+    }
+    for (; i < n; i += 16) {
+        const int64_t left = n - i;
+        const __mmask16 m = left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
+        s0 = _mm512_add_ps(s0, exp_ps(_mm512_sub_ps(_mm512_mask_loadu_ps(minus_inf, m, x + i), vs)));
+    }
+    alignas(64) float lanes[16];
+    _mm512_store_ps(lanes, _mm512_add_ps(s0, s1));
+    double sum = 0.0;
+    for (float l : lanes) sum += l;
+    return sum;
 }
 
 void swiglu_clamped(const float* gate, const float* up, float* out, int64_t n, float alpha, float limit) {

@@ -9,6 +9,7 @@ void layer_norm(const float* x, const float* w, const float* b, float* y, int64_
 void gelu_tanh(float* x, int64_t n);
 void add_gelu_tanh(float* x, const float* b, int64_t n);
 void add(float* y, const float* x, int64_t n);
+double sum_exp(const float* x, int64_t n, float shift);
 void swiglu_clamped(const float* gate, const float* up, float* out, int64_t n, float alpha, float limit);
 
 }  // namespace silica::kernels::avx512

@@ -1,24 +1,23 @@
 #include "engine/generation/draft_proposer.h"
 
 #include <algorithm>
-#include <cmath>
 
+#include "kernels/ops.h"
 #include "silica/session.h"
 
 namespace silica::generation {
-namespace {
 
-// The highest logit (lowest id on ties) and its softmax probability.
-std::pair<int32_t, float> top_token(std::span<const float> logits) {
+std::optional<int32_t> confident_top_token(std::span<const float> logits, float p_min) {
+    if (logits.empty()) return std::nullopt;
     size_t best = 0;
     for (size_t i = 1; i < logits.size(); ++i)
         if (logits[i] > logits[best]) best = i;
-    double sum = 0.0;
-    for (float l : logits) sum += std::exp(static_cast<double>(l) - logits[best]);
-    return {static_cast<int32_t>(best), static_cast<float>(1.0 / sum)};
+    // p = 1 / sum_i exp(l_i - l_best) >= p_min. (A libm exp per entry cost ~0.5 ms over GPT-2's
+    // 50257 logits: about one decode step of an 18M target.)
+    const double denominator = kernels::sum_exp(logits.data(), static_cast<int64_t>(logits.size()), logits[best]);
+    if (denominator * p_min > 1.0) return std::nullopt;
+    return static_cast<int32_t>(best);
 }
-
-}  // namespace
 
 std::vector<int32_t> DraftProposer::propose(std::span<const int32_t> text, int k) {
     std::vector<int32_t> out;
@@ -38,9 +37,9 @@ std::vector<int32_t> DraftProposer::propose(std::span<const int32_t> text, int k
     draft_.decode(text.subspan(common));
     ++passes_;
     for (;;) {
-        const auto [token, p] = top_token(draft_.logits());
-        if (p < p_min_) break;
-        out.push_back(token);
+        const std::optional<int32_t> token = confident_top_token(draft_.logits(), p_min_);
+        if (!token) break;
+        out.push_back(*token);
         if (static_cast<int>(out.size()) >= k) break;
         draft_.decode(std::span<const int32_t>(&out.back(), 1));
         ++passes_;

@@ -1,6 +1,7 @@
 // The draft-model proposer: a smaller model's greedy guesses, kept in step with the text.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -9,6 +10,11 @@ class Session;
 }
 
 namespace silica::generation {
+
+// The highest logit's token (lowest id on ties) when its softmax probability is at least p_min,
+// else nothing: a draft's greedy guess, offered only when the draft is confident. One argmax and
+// one vector sum of exponentials (kernels::sum_exp) over the vocabulary.
+std::optional<int32_t> confident_top_token(std::span<const float> logits, float p_min);
 
 class DraftProposer {
 public:

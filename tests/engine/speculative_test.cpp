@@ -6,7 +6,10 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <random>
+#include <vector>
 
+#include "engine/generation/draft_proposer.h"
 #include "silica/error.h"
 #include "silica/generation.h"
 #include "silica/model.h"
@@ -425,4 +428,28 @@ TEST_CASE("speculative: the adaptive draft length backs off from proposers that 
     AdaptiveDraftLength fixed(false, 0.1, 8);
     fixed.empty_round();
     CHECK(fixed.choose(5) == 5);
+}
+
+TEST_CASE("speculative: a draft's guess is offered only when its probability reaches p_min", "[speculative]") {
+    using generation::confident_top_token;
+    // Three equal logits and the rest far below: the top token (lowest id of the three) has p = 1/3.
+    std::vector<float> logits(50257, -40.0f);
+    logits[7] = logits[9] = logits[300] = 2.5f;
+    CHECK(confident_top_token(logits, 0.30f) == 7);
+    CHECK(!confident_top_token(logits, 0.34f));
+    CHECK(confident_top_token(logits, 0.0f) == 7);
+    // A peaked distribution over the whole vocabulary, checked against the probability in double.
+    std::mt19937 rng(5);
+    std::normal_distribution<float> normal(0.0f, 2.0f);
+    for (float& l : logits) l = normal(rng);
+    logits[1234] = 12.0f;
+    double sum = 0.0;
+    for (float l : logits) sum += std::exp(static_cast<double>(l) - 12.0);
+    const double p = 1.0 / sum;
+    INFO("p " << p);
+    REQUIRE(p > 0.01);
+    REQUIRE(p < 0.99);
+    CHECK(confident_top_token(logits, static_cast<float>(p * 0.999)) == 1234);
+    CHECK(!confident_top_token(logits, static_cast<float>(p * 1.001)));
+    CHECK(!confident_top_token({}, 0.0f));
 }

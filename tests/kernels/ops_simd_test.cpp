@@ -2,7 +2,9 @@
 // at every ISA the machine has: random values over the range activations take, large values (exp
 // overflow and underflow), and lengths with tails that are not a multiple of the vector width.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -128,6 +130,29 @@ TEST_CASE("vectorised add and fused add + GELU equal add then GELU at every ISA"
             kernels::add(split.data(), b.data(), n);
             kernels::gelu_tanh(split.data(), n);
             REQUIRE(std::memcmp(fused.data(), split.data(), sizeof(float) * n) == 0);
+        }
+    }
+    kernels::reset_isa_for_testing();
+}
+
+TEST_CASE("sum_exp matches the scalar reference at every ISA", "[kernels][ops]") {
+    std::mt19937 rng(12);
+    for (int isa = 0; isa <= static_cast<int>(kernels::detected_isa()); ++isa) {
+        kernels::set_isa_for_testing(static_cast<kernels::Isa>(isa));
+        for (int64_t n : {1, 15, 16, 17, 31, 32, 33, 50257}) {
+            for (float spread : {0.1f, 3.0f, 30.0f}) {
+                INFO("isa " << isa << " n " << n << " spread " << spread);
+                std::normal_distribution<float> normal(0.0f, spread);
+                std::vector<float> x(static_cast<size_t>(n));
+                for (auto& v : x) v = normal(rng);
+                if (n > 3) x[1] = -std::numeric_limits<float>::infinity();  // a masked-out logit adds 0
+                float shift = -std::numeric_limits<float>::infinity();
+                for (float v : x) shift = std::max(shift, v);
+                const double ref = kernels::sum_exp_reference(x.data(), n, shift);
+                const double fast = kernels::sum_exp(x.data(), n, shift);
+                REQUIRE(ref >= 1.0);  // the maximum itself adds exp(0)
+                CHECK(std::fabs(fast - ref) <= 1e-5 * ref);
+            }
         }
     }
     kernels::reset_isa_for_testing();
