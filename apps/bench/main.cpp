@@ -67,6 +67,7 @@ struct Options {
     silica::app::TensorParallelFlags tp;  // --tp, --tp-timeout
     int draft_max = 8;
     float draft_p_min = 0.5f;
+    float verify_cost_per_token = -1.0f;
 };
 
 // What bench needs from the GGUF file itself, read before the model is loaded: its identity
@@ -303,6 +304,7 @@ private:
             so.draft_max = o_.draft_max;
             so.draft_p_min = o_.draft_p_min;
             so.adaptive = !o_.no_adaptive;
+            so.verify_cost_per_token = o_.verify_cost_per_token;
             const json r = run_speculative_workload(model_, so);
             run["speculative"] = r;
             std::snprintf(line, sizeof line,
@@ -314,6 +316,11 @@ private:
                           r["mean_accepted_length"].get<double>(),
                           r["identical_greedy_text"].get<bool>() ? "identical" : "DIFFERENT");
             text += line;
+            if (so.draft) {
+                std::snprintf(line, sizeof line, "draft prompt evaluation (prompt phase, not timed above): %.2f ms\n",
+                              r["draft_prompt_ms"].get<double>());
+                text += line;
+            }
         }
         progress_.clear();
         const std::string path = append_json_line(o_.out_dir, "speculative.jsonl", run);
@@ -571,6 +578,9 @@ int main(int argc, char** argv) {
     app.add_option("--draft-p-min", o.draft_p_min, "--draft-model: stop proposing below this probability")
         ->check(CLI::Range(0.0f, 1.0f));
     app.add_flag("--no-adaptive", o.no_adaptive, "speculate on every step (no adaptive switch)");
+    app.add_option("--verify-cost-per-token", o.verify_cost_per_token,
+                   "adaptive switch: the model's cost of one more verified token, in steps (default 0.1 dense, 0.4 MoE)")
+        ->check(CLI::Range(0.0f, 100.0f));
     silica::app::add_tensor_parallel_flags(app, o.tp);
     auto* prompt_option = app.add_option("--prompt", prompt_text, "prompt text, tokenized and repeated or cut to "
                                                                   "--prompt-len tokens (default: a fixed token sequence)");

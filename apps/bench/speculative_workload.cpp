@@ -44,8 +44,9 @@ nlohmann::json run_speculative_workload(const std::shared_ptr<const Model>& mode
     spec.draft_max = o.draft_max;
     spec.draft_p_min = o.draft_p_min;
     spec.adaptive = o.adaptive;
+    spec.verify_cost_per_token = o.verify_cost_per_token;
 
-    double plain_s = 0.0, spec_s = 0.0;
+    double plain_s = 0.0, spec_s = 0.0, draft_prompt_s = 0.0;
     int64_t plain_tokens = 0, spec_tokens = 0;
     SpeculativeStats total;
     bool identical = true;
@@ -58,7 +59,14 @@ nlohmann::json run_speculative_workload(const std::shared_ptr<const Model>& mode
         const double ps = since(t);
         target.reset();
         target.decode(o.prompt);
-        if (draft) draft->reset();
+        // The draft reads the prompt with the target's prompt (as a speculative server would, at
+        // prefill), outside the generation's time like the target's; its time is reported apart.
+        if (draft) {
+            draft->reset();
+            t = Clock::now();
+            draft->decode(o.prompt);
+            if (measured) draft_prompt_s += since(t);
+        }
         t = Clock::now();
         const auto fast = generate_speculative(target, {}, greedy(o.gen_len), spec);
         const double ss = since(t);
@@ -80,12 +88,15 @@ nlohmann::json run_speculative_workload(const std::shared_ptr<const Model>& mode
             {"draft_max", o.draft_max},
             {"draft_p_min", o.draft ? o.draft_p_min : 0.0f},
             {"adaptive", o.adaptive},
+            {"verify_cost_per_token", AdaptiveDraftLength::cost_per_token(spec, model->params().n_expert)},
+            {"draft_cost_per_token", draft ? AdaptiveDraftLength::proposal_cost(spec, *o.draft, *model) : 0.0},
             {"prompt_len", o.prompt.size()},
             {"gen_len", o.gen_len},
             {"iterations", o.iterations},
             {"plain_tokens_per_s", plain_tps},
             {"speculative_tokens_per_s", spec_tps},
             {"speedup", spec_tps / std::max(plain_tps, 1e-9)},
+            {"draft_prompt_ms", draft ? draft_prompt_s * 1e3 / std::max(o.iterations, 1) : 0.0},
             {"acceptance_rate", total.acceptance()},
             {"mean_accepted_length", total.mean_accepted()},
             {"proposed", total.proposed},

@@ -21,6 +21,7 @@ struct SpeculativeBenchOptions {
     int draft_max = 8;
     float draft_p_min = 0.5f;
     bool adaptive = true;
+    float verify_cost_per_token = -1.0f;  // SpeculativeOptions::verify_cost_per_token
 };
 
 // Per iteration: plain greedy decoding of gen_len tokens, then the same with speculation, each

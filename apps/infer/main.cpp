@@ -49,6 +49,7 @@ struct Options {
     bool lookup = false;
     int draft_max = 8;
     float draft_p_min = 0.5f;
+    float verify_cost_per_token = -1.0f;
 };
 
 // Peak and current memory, split into file-backed (mapped weights) and private pages.
@@ -182,6 +183,7 @@ int run(const Options& o, const std::vector<int32_t>& given_tokens) {
     spec.lookup = o.lookup;
     spec.draft_max = o.draft_max;
     spec.draft_p_min = o.draft_p_min;
+    spec.verify_cost_per_token = o.verify_cost_per_token;
     if (!o.draft_model.empty()) {
         auto draft_model = silica::Model::load(o.draft_model, lo);
         if (draft_model->tokenizer().n_vocab() != tok.n_vocab())
@@ -350,12 +352,16 @@ int main(int argc, char** argv) {
     auto* p_p_min = app.add_option("--draft-p-min", o.draft_p_min,
                                    "--draft-model: stop proposing below this draft probability")
                         ->check(CLI::Range(0.0f, 1.0f));
+    auto* p_cost = app.add_option("--verify-cost-per-token", o.verify_cost_per_token,
+                                  "speculative decoding: the model's cost of one more verified token, in decode steps, "
+                                  "for the adaptive switch (default 0.1 dense, 0.4 MoE; bench --verify-cost measures it)")
+                       ->check(CLI::Range(0.0f, 100.0f));
 
     std::vector<int32_t> given_tokens;
     auto parse = [&] {
         app.parse(argc, argv);
-        if ((p_draft_max->count() || p_p_min->count()) && !p_draft->count() && !p_lookup->count())
-            throw CLI::ValidationError("--draft-max/--draft-p-min", "need --draft-model or --lookup");
+        if ((p_draft_max->count() || p_p_min->count() || p_cost->count()) && !p_draft->count() && !p_lookup->count())
+            throw CLI::ValidationError("--draft-max/--draft-p-min/--verify-cost-per-token", "need --draft-model or --lookup");
         if (p_p_min->count() && p_lookup->count())
             throw CLI::ValidationError("--draft-p-min", "applies to --draft-model, not --lookup");
         if (!o.info && p_text->count() == 0 && p_file->count() == 0 && p_tok->count() == 0)

@@ -1,16 +1,25 @@
 // The adaptive choice of how many tokens to propose (include/silica/speculative.h).
 #include <algorithm>
 
+#include "silica/model.h"
 #include "silica/speculative.h"
 
 namespace silica {
 
-AdaptiveDraftLength::AdaptiveDraftLength(bool adaptive, double cost_per_token, int off_tokens)
-    : adaptive_(adaptive), cost_per_token_(cost_per_token), off_tokens_(std::max(off_tokens, 1)), off_period_(off_tokens_) {}
+AdaptiveDraftLength::AdaptiveDraftLength(bool adaptive, double cost_per_token, int off_tokens, double proposal_cost)
+    : adaptive_(adaptive),
+      cost_per_token_(cost_per_token + proposal_cost),
+      off_tokens_(std::max(off_tokens, 1)),
+      off_period_(off_tokens_) {}
 
 double AdaptiveDraftLength::cost_per_token(const SpeculativeOptions& options, int64_t n_expert) {
     if (options.verify_cost_per_token >= 0.0f) return options.verify_cost_per_token;
     return n_expert > 0 ? 0.4 : 0.1;
+}
+
+double AdaptiveDraftLength::proposal_cost(const SpeculativeOptions& options, const Model& draft, const Model& target) {
+    if (options.draft_cost_per_token >= 0.0f) return options.draft_cost_per_token;
+    return static_cast<double>(draft.file_size()) / static_cast<double>(std::max<uint64_t>(target.file_size(), 1));
 }
 
 int AdaptiveDraftLength::choose(int k_max) {

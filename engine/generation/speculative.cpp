@@ -27,8 +27,8 @@ void check_options(const Session& target, const SpeculativeOptions& o) {
                         std::to_string(nt) + " tokens)");
         if (!(o.draft_p_min >= 0.0f && o.draft_p_min <= 1.0f)) throw Error("draft p-min must be in [0, 1]");
     }
-    if (!(o.verify_cost_per_token <= 100.0f) || o.off_tokens < 0)
-        throw Error("adaptive speculation: verify_cost_per_token must be a number <= 100 and off_tokens >= 0");
+    if (!(o.verify_cost_per_token <= 100.0f) || !(o.draft_cost_per_token <= 100.0f) || o.off_tokens < 0)
+        throw Error("adaptive speculation: verify_cost_per_token and draft_cost_per_token must be numbers <= 100 and off_tokens >= 0");
 }
 
 }  // namespace
@@ -49,9 +49,10 @@ SpeculativeResult generate_speculative(Session& target, std::span<const int32_t>
     std::optional<generation::DraftProposer> draft;
     if (speculative.lookup) lookup.emplace(speculative.min_ngram, speculative.max_ngram, speculative.lookup_max_entries);
     else draft.emplace(*speculative.draft, speculative.draft_p_min);
-    AdaptiveDraftLength adaptive(speculative.adaptive,
-                                 AdaptiveDraftLength::cost_per_token(speculative, target.model().params().n_expert),
-                                 speculative.off_tokens);
+    AdaptiveDraftLength adaptive(
+        speculative.adaptive, AdaptiveDraftLength::cost_per_token(speculative, target.model().params().n_expert),
+        speculative.off_tokens,
+        draft ? AdaptiveDraftLength::proposal_cost(speculative, speculative.draft->model(), target.model()) : 0.0);
 
     SpeculativeResult result;
     auto report = [&](const GenerationStep& step) {

@@ -24,11 +24,13 @@
 // Adaptive k (deterministic, so runs are reproducible): a moving average a of the fraction of
 // proposals accepted (weight 0.25 per verify pass, starting at 1; a draft model's round that
 // proposed nothing counts as a pass with none accepted). A pass of k proposals yields on average
-// 1 + a + ... + a^k tokens and costs 1 + c·k decode steps (c = verify_cost_per_token, measured:
-// docs/PERFORMANCE.md); each pass uses the k in 0..draft_max with the most tokens per step. When
-// that is k = 0 speculation is off for off_tokens plain steps (doubling at each switch-off until a
-// proposal is kept again), then tried again with a = 0.8. A draft round that proposed nothing
-// divides a by 4.
+// 1 + a + ... + a^k tokens and costs 1 + (c + d)·k decode steps: c = verify_cost_per_token, the
+// target's marginal cost of one more verified token (measured: docs/PERFORMANCE.md), and d the
+// draft's cost of proposing one (0 for lookup; for a draft model the ratio of the two files'
+// sizes, a proxy for the bytes each pass reads). Each pass uses the k in 0..draft_max with the
+// most tokens per step. When that is k = 0 speculation is off for off_tokens plain steps
+// (doubling at each switch-off until a proposal is kept again), then tried again with a = 0.8.
+// A draft round that proposed nothing divides a by 4.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -40,6 +42,7 @@
 
 namespace silica {
 
+class Model;
 class Session;
 
 struct SpeculativeOptions {
@@ -53,6 +56,9 @@ struct SpeculativeOptions {
     // Marginal cost of one more verified token in steps; < 0: 0.1 for dense models, 0.4 for
     // mixture-of-experts ones (each token may read other experts).
     float verify_cost_per_token = -1.0f;
+    // A draft model's cost of proposing one token, in target steps; < 0: the ratio of the draft's
+    // file size to the target's (AdaptiveDraftLength::proposal_cost).
+    float draft_cost_per_token = -1.0f;
     int off_tokens = 32;
 };
 
@@ -85,12 +91,17 @@ SpeculativeResult generate_speculative(Session& target, std::span<const int32_t>
 // (generate_speculative's, and silica-server's batched scheduler).
 class AdaptiveDraftLength {
 public:
-    // adaptive false: always k_max. cost_per_token: a verify pass of k proposals costs
-    // 1 + cost_per_token × k decode steps. off_tokens: plain steps after switching off.
-    AdaptiveDraftLength(bool adaptive, double cost_per_token, int off_tokens);
+    // adaptive false: always k_max. A pass of k proposals costs 1 + (cost_per_token +
+    // proposal_cost) × k decode steps: the target's verify cost and the proposer's.
+    // off_tokens: plain steps after switching off.
+    AdaptiveDraftLength(bool adaptive, double cost_per_token, int off_tokens, double proposal_cost = 0.0);
     // SpeculativeOptions::verify_cost_per_token, or when it is < 0 the default for the model:
     // 0.1 for a dense one, 0.4 for a mixture of experts (n_expert > 0).
     static double cost_per_token(const SpeculativeOptions& options, int64_t n_expert);
+    // A draft model's cost of proposing one token, in target decode steps:
+    // SpeculativeOptions::draft_cost_per_token, or when it is < 0 the ratio of the files' sizes
+    // (a draft pass reads the draft's weights where a step reads the target's).
+    static double proposal_cost(const SpeculativeOptions& options, const Model& draft, const Model& target);
 
     // Proposals to make for the next pass, 0..k_max (0: a plain step).
     int choose(int k_max);
@@ -106,7 +117,7 @@ public:
 
 private:
     bool adaptive_;
-    double cost_per_token_;
+    double cost_per_token_;  // the target's and the proposer's, together
     int off_tokens_;
     double average_ = 1.0;  // moving average of the fraction of proposals accepted
     int off_left_ = 0;

@@ -53,6 +53,12 @@ if r.returncode == 0:
     s = json.loads(r.stdout)["speculative"]
     check(s["proposer"] == "draft" and s["identical_greedy_text"] is True, f"draft run {s}")
     check(s["verify_passes"] > 0 and s["draft_passes"] > 0 and s["switched_off"] == 0, f"draft counts {s}")
+    check(s["draft_prompt_ms"] > 0 and 0 < s["draft_cost_per_token"] < 10, f"draft prompt time and cost {s}")
+    check(s["verify_cost_per_token"] == 0.1, f"default verify cost of a dense model {s}")
+
+r = run("--lookup", "--verify-cost-per-token", "0.3", "--json")
+check(r.returncode == 0 and abs(json.loads(r.stdout)["speculative"]["verify_cost_per_token"] - 0.3) < 1e-6,
+      f"--verify-cost-per-token: {r.returncode} {r.stderr[-300:]}")
 
 r = run("--lookup", "--draft-model", a.draft)
 check(r.returncode == 2 and r.stderr.startswith("error:"), f"lookup+draft: {r.returncode} {r.stderr}")

@@ -133,6 +133,8 @@ check "draft model" 0 'speculative \(draft model\)' -- \
 cmp -s "$work/out.txt" "$work/plain.txt" || { echo "FAIL --draft-model changed the greedy text"; failed=$((failed + 1)); }
 check "lookup and draft" 2 '^error: .*excludes' -- "$infer" --model "$model" --prompt hi --lookup --draft-model "$draft"
 check "draft-max alone" 2 '^error: .*need --draft-model or --lookup' -- "$infer" --model "$model" --prompt hi --draft-max 4
+check "verify cost alone" 2 '^error: .*need --draft-model or --lookup' -- "$infer" --model "$model" --prompt hi --verify-cost-per-token 0.3
+check "bad verify cost" 2 '^error: ' -- "$infer" --model "$model" --prompt hi --lookup --verify-cost-per-token -1
 check "bad draft-max" 2 '^error: ' -- "$infer" --model "$model" --prompt hi --lookup --draft-max 0
 check "draft vocabulary" 1 "^error: the draft model $oss has 201088 tokens, the model $model has 50257" -- \
   "$infer" --model "$model" --prompt hi --draft-model "$oss"

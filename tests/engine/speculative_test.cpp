@@ -332,6 +332,7 @@ TEST_CASE("speculative: the adaptive switch turns off proposals that keep failin
     cheap.draft_p_min = 0.0f;
     cheap.draft_max = 4;
     cheap.verify_cost_per_token = 0.1f;
+    cheap.draft_cost_per_token = 0.0f;  // as if free: the test is about the verify cost
     const auto good = generate_speculative(t3, prompt, greedy(40), cheap);
     CHECK(good.tokens == std::vector<int32_t>(expected.tokens.begin(), expected.tokens.begin() + 40));
     CHECK(good.stats.switched_off == 0);
@@ -423,6 +424,13 @@ TEST_CASE("speculative: the adaptive draft length backs off from proposers that 
     for (int i = 0; i < 10; ++i) {
         while (a.choose(4) > 0) a.verified(4, 0);
         CHECK(off_steps() <= 8 * 32);
+    }
+    // The proposer's cost counts: at half the proposals kept, k = 1 yields 1.5 tokens per pass,
+    // worth it when a proposal costs 0.1 + 0 steps, not when a draft adds 0.5 per proposal.
+    for (double proposal_cost : {0.0, 0.5}) {
+        AdaptiveDraftLength b(true, 0.1, 8, proposal_cost);
+        for (int i = 0; i < 40; ++i) b.verified(2, 1);
+        CHECK((b.choose(4) > 0) == (proposal_cost == 0.0));
     }
     // Not adaptive: always k_max.
     AdaptiveDraftLength fixed(false, 0.1, 8);
