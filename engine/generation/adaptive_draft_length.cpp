@@ -25,6 +25,8 @@ double AdaptiveDraftLength::proposal_cost(const SpeculativeOptions& options, con
 int AdaptiveDraftLength::choose(int k_max) {
     if (!adaptive_ || k_max <= 0) return std::max(k_max, 0);
     if (off_left_ > 0) return 0;
+    if (measuring_ && step_seconds_ <= 0.0) return 0;  // time a plain step first
+    const double cost = proposal_cost_now();
     // Expected tokens from a pass of k proposals at acceptance a: 1 + a + ... + a^k.
     const double a = std::clamp(average_, 0.0, 0.999);
     int best_k = 0;
@@ -32,7 +34,7 @@ int AdaptiveDraftLength::choose(int k_max) {
     for (int k = 1; k <= k_max; ++k) {
         power *= a;
         expected += power;
-        const double rate = expected / (1.0 + cost_per_token_ * k);
+        const double rate = expected / (1.0 + cost * k);
         if (rate > best) {
             best = rate;
             best_k = k;
@@ -56,5 +58,22 @@ void AdaptiveDraftLength::verified(int proposed, int accepted) {
 }
 
 void AdaptiveDraftLength::empty_round() { average_ *= 0.25; }
+
+void AdaptiveDraftLength::measure_costs() { measuring_ = adaptive_; }
+
+void AdaptiveDraftLength::timed_plain_step(double seconds) {
+    if (!measuring_ || !(seconds > 0.0)) return;
+    step_seconds_ = step_seconds_ > 0.0 ? 0.75 * step_seconds_ + 0.25 * seconds : seconds;
+}
+
+void AdaptiveDraftLength::timed_round(int proposed, double seconds) {
+    if (!measuring_ || proposed <= 0 || step_seconds_ <= 0.0 || !(seconds > 0.0)) return;
+    const double cost = std::max(0.0, (seconds / step_seconds_ - 1.0) / proposed);
+    measured_cost_ = measured_cost_ >= 0.0 ? 0.75 * measured_cost_ + 0.25 * cost : cost;
+}
+
+double AdaptiveDraftLength::proposal_cost_now() const {
+    return measuring_ && measured_cost_ >= 0.0 ? measured_cost_ : cost_per_token_;
+}
 
 }  // namespace silica

@@ -53,6 +53,8 @@ SpeculativeResult generate_speculative(Session& target, std::span<const int32_t>
         speculative.adaptive, AdaptiveDraftLength::cost_per_token(speculative, target.model().params().n_expert),
         speculative.off_tokens,
         draft ? AdaptiveDraftLength::proposal_cost(speculative, speculative.draft->model(), target.model()) : 0.0);
+    // Greedy output is the same for every k, so k may follow the measured times (speculative.h).
+    if (speculative.measure_costs && options.sampling.temperature == 0.0f) adaptive.measure_costs();
 
     SpeculativeResult result;
     auto report = [&](const GenerationStep& step) {
@@ -96,6 +98,7 @@ SpeculativeResult generate_speculative(Session& target, std::span<const int32_t>
         std::vector<int32_t> proposals;
         const int chosen = adaptive.choose(static_cast<int>(k));
         const bool attempted = chosen > 0;
+        const auto round_start = Clock::now();
         if (attempted) {
             if (lookup) {
                 lookup->update(text);
@@ -106,8 +109,11 @@ SpeculativeResult generate_speculative(Session& target, std::span<const int32_t>
         }
         batch.assign(1, text.back());
         batch.insert(batch.end(), proposals.begin(), proposals.end());
+        const auto pass_start = Clock::now();
         target.decode(batch, /*all_logits=*/!proposals.empty());
+        const auto pass_end = Clock::now();
         if (proposals.empty()) {
+            adaptive.timed_plain_step(std::chrono::duration<double>(pass_end - pass_start).count());
             ++result.stats.plain_steps;
             // A draft model that proposed nothing still cost its passes: a failed round. (A
             // lookup without a match costs nothing.)
@@ -122,6 +128,7 @@ SpeculativeResult generate_speculative(Session& target, std::span<const int32_t>
             continue;
         }
         ++result.stats.verify_passes;
+        adaptive.timed_round(static_cast<int>(proposals.size()), std::chrono::duration<double>(pass_end - round_start).count());
         // Row i of the pass predicts the token after batch[i]: check proposal i against it.
         int checked = 0, accepted = 0;
         bool rejected = false;

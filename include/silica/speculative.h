@@ -31,6 +31,12 @@
 // most tokens per step. When that is k = 0 speculation is off for off_tokens plain steps
 // (doubling at each switch-off until a proposal is kept again), then tried again with a = 0.8.
 // A draft round that proposed nothing divides a by 4.
+// Measured costs (greedy decoding only): when the output cannot depend on the choice of k
+// (temperature 0: every k gives the same tokens), the loop times its passes and c + d become the
+// measured cost of a proposal, (time of a round ÷ time of a plain step − 1) ÷ proposals, a moving
+// average over rounds. The configured costs hold until a plain step and a round have been timed
+// (the first pass is plain, to time it). With sampling the costs stay the configured ones, so the
+// same seed gives the same text run to run.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -53,6 +59,7 @@ struct SpeculativeOptions {
     int min_ngram = 2, max_ngram = 4;    // lookup: n-gram lengths tried, longest first
     int64_t lookup_max_entries = 65536;  // lookup: index entries per n-gram length (then it restarts)
     bool adaptive = true;           // adaptive k above; false: always up to draft_max
+    bool measure_costs = true;      // greedy decoding: choose k by the passes' measured times
     // Marginal cost of one more verified token in steps; < 0: 0.1 for dense models, 0.4 for
     // mixture-of-experts ones (each token may read other experts).
     float verify_cost_per_token = -1.0f;
@@ -112,6 +119,16 @@ public:
     // A round whose proposer was asked and proposed nothing, at a cost (a draft model's passes):
     // quarters the average, so a draft that is never confident is switched off within two rounds.
     void empty_round();
+
+    // Measured costs (the doc comment above; only for loops whose output does not depend on k).
+    // After measure_costs(), choose() asks for a plain step until one has been timed, and prices
+    // proposals by the timed rounds once there are any.
+    void measure_costs();
+    void timed_plain_step(double seconds);
+    // A round that checked `proposed` (>= 1) proposals: the proposer's time and the verify pass's.
+    void timed_round(int proposed, double seconds);
+    // The cost of one proposal in decode steps that choose() uses now.
+    double proposal_cost_now() const;
     // Times choose() turned speculation off.
     int64_t switched_off() const { return switched_off_; }
 
@@ -126,6 +143,9 @@ private:
     // and less of a long generation.
     int off_period_;
     int64_t switched_off_ = 0;
+    bool measuring_ = false;
+    double step_seconds_ = 0.0;    // moving average of timed plain steps (0: none yet)
+    double measured_cost_ = -1.0;  // moving average of timed rounds' cost per proposal (< 0: none)
 };
 
 // The n-gram lookup proposer (exposed for tests and benchmarks): an index over a growing token

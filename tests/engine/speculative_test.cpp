@@ -311,6 +311,7 @@ TEST_CASE("speculative: the adaptive switch turns off proposals that keep failin
     s.draft_p_min = 0.0f;
     s.draft_max = 4;
     s.off_tokens = 10;
+    s.measure_costs = false;  // the configured costs: the same choices on every machine
     const auto on = generate_speculative(target, prompt, greedy(60), s);
     CHECK(on.tokens == expected.tokens);
     CHECK(on.stats.switched_off >= 2);    // off, tried again, off again
@@ -333,6 +334,7 @@ TEST_CASE("speculative: the adaptive switch turns off proposals that keep failin
     cheap.draft_max = 4;
     cheap.verify_cost_per_token = 0.1f;
     cheap.draft_cost_per_token = 0.0f;  // as if free: the test is about the verify cost
+    cheap.measure_costs = false;
     const auto good = generate_speculative(t3, prompt, greedy(40), cheap);
     CHECK(good.tokens == std::vector<int32_t>(expected.tokens.begin(), expected.tokens.begin() + 40));
     CHECK(good.stats.switched_off == 0);
@@ -431,6 +433,21 @@ TEST_CASE("speculative: the adaptive draft length backs off from proposers that 
         AdaptiveDraftLength b(true, 0.1, 8, proposal_cost);
         for (int i = 0; i < 40; ++i) b.verified(2, 1);
         CHECK((b.choose(4) > 0) == (proposal_cost == 0.0));
+    }
+    // Measured costs: a plain step is timed first, then rounds price the proposals.
+    for (double round_steps : {1.5, 6.0}) {  // 4 proposals at 0.125 or 1.25 steps each
+        AdaptiveDraftLength m(true, 0.1, 8);
+        m.measure_costs();
+        CHECK(m.choose(4) == 0);  // nothing timed yet
+        m.plain_step();
+        m.timed_plain_step(0.010);
+        CHECK(m.proposal_cost_now() == Approx(0.1));  // configured until a round is timed
+        REQUIRE(m.choose(4) == 4);
+        m.verified(4, 3);
+        m.timed_round(4, 0.010 * round_steps);
+        CHECK(m.proposal_cost_now() == Approx((round_steps - 1.0) / 4));
+        // 3 of 4 kept: worth it at 0.125 steps a proposal, not at 1.25.
+        CHECK((m.choose(4) > 0) == (round_steps < 2.0));
     }
     // Not adaptive: always k_max.
     AdaptiveDraftLength fixed(false, 0.1, 8);
