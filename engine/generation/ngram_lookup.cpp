@@ -56,8 +56,14 @@ std::vector<int32_t> NgramLookup::propose(std::span<const int32_t> tokens, int k
         if (p >= size || p < static_cast<size_t>(n)) continue;
         if (!std::equal(suffix.begin(), suffix.end(), tokens.begin() + static_cast<std::ptrdiff_t>(p - n)))
             continue;  // hash collision
-        const size_t m = std::min(size - p, static_cast<size_t>(std::max(k, 0)));
-        return {tokens.begin() + static_cast<std::ptrdiff_t>(p), tokens.begin() + static_cast<std::ptrdiff_t>(p + m)};
+        // What followed the match, continued past the end of the text as an overlapping copy
+        // (token j is text[p + j] of the text extended by the proposals themselves): when the match
+        // reaches the present, the text has been repeating with period size - p, so a loop such
+        // as "the first time, the first time, ..." is proposed k tokens ahead, not just up to now.
+        std::vector<int32_t> out;
+        for (size_t j = 0; j < static_cast<size_t>(std::max(k, 0)); ++j)
+            out.push_back(p + j < size ? tokens[p + j] : out[p + j - size]);
+        return out;
     }
     return {};
 }

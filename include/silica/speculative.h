@@ -16,7 +16,8 @@
 //
 // Proposers:
 //   - n-gram lookup (prompt lookup): the longest run of the last max_ngram..min_ngram tokens that
-//     occurred before in the prompt or the generated text proposes the tokens that followed it.
+//     occurred before in the prompt or the generated text proposes the tokens that followed it
+//     (continued as a loop when they reach the present).
 //     No second model; useful on copy-heavy text (quoting, rewriting, code edits).
 //   - draft model: a smaller model with the same tokenizer, in its own Session, proposes its
 //     greedy tokens one at a time, stopping early when its probability falls below draft_p_min.
@@ -155,8 +156,9 @@ public:
     NgramLookup(int min_ngram, int max_ngram, int64_t max_entries);
     // Indexes tokens appended since the last call (`tokens` only ever grows between calls).
     void update(std::span<const int32_t> tokens);
-    // Up to k tokens that followed the most recent earlier occurrence of the longest matching
-    // suffix of `tokens` (the sequence update() saw last); empty without a match.
+    // k tokens that followed the most recent earlier occurrence of the longest matching
+    // suffix of `tokens` (the sequence update() saw last), continued as a loop when they reach
+    // the end of `tokens` (the text repeats with that period); empty without a match.
     std::vector<int32_t> propose(std::span<const int32_t> tokens, int k) const;
 
     int64_t entries() const;  // over all n-gram lengths

@@ -361,6 +361,11 @@ TEST_CASE("speculative: n-gram lookup proposes what followed the longest recent 
     l.update(t);
     CHECK(l.propose(t, 4) == std::vector<int32_t>{7, 1, 2, 3});
     CHECK(l.propose(t, 2) == std::vector<int32_t>{7, 1});
+    // A match that runs into the present continues as a loop of its period.
+    NgramLookup periodic(1, 3, 1000);
+    const std::vector<int32_t> loop = {4, 5, 6, 5, 6, 5};
+    periodic.update(loop);
+    CHECK(periodic.propose(loop, 5) == std::vector<int32_t>{6, 5, 6, 5, 6});
     // Bounded: no table grows past its limit.
     NgramLookup small(2, 2, 4);
     std::vector<int32_t> many;
