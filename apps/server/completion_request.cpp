@@ -194,6 +194,7 @@ CompletionRequest parse_completion_request(std::string_view text, Endpoint endpo
     r.stream = boolean(body, "stream", false);
     r.ignore_eos = boolean(body, "ignore_eos", false);
     if (field(body, "lookup")) r.lookup = boolean(body, "lookup", false);
+    if (field(body, "draft")) r.draft = boolean(body, "draft", false);
     if (auto k = integer_in(body, "draft_max", 1, 64)) r.draft_max = static_cast<int>(*k);
     if (const json* so = field(body, "stream_options")) {
         if (!so->is_object()) throw invalid_request(type_error("stream_options", "an object"), "stream_options");
@@ -214,6 +215,16 @@ CompletionRequest parse_completion_request(std::string_view text, Endpoint endpo
         r.top_logprobs = static_cast<int>(*lp);
     }
     return r;
+}
+
+Proposer choose_proposer(const CompletionRequest& r, bool lookup_default, bool draft_loaded) {
+    if (r.draft == true && !draft_loaded)
+        throw invalid_request("'draft' is true but this server has no draft model (start it with --draft-model)", "draft");
+    const bool draft = r.draft.value_or(draft_loaded);
+    const bool lookup = r.lookup.value_or(lookup_default);
+    if (lookup && draft)
+        throw invalid_request("'lookup' is true and the draft model is on: choose one proposer (\"draft\": false for lookup)", "lookup");
+    return draft ? Proposer::DraftModel : lookup ? Proposer::Lookup : Proposer::None;
 }
 
 }  // namespace silica::server

@@ -48,14 +48,22 @@ struct CompletionRequest {
     int top_logprobs = 0;
     std::string reasoning_effort;  // "low" | "medium" | "high" | "" (the model's default)
     bool ignore_eos = false;       // llama-server's extension: end-of-text tokens do not stop (benchmarks)
-    // Silica's extensions: speculative decoding by n-gram lookup (server default: --lookup), and
-    // the most tokens proposed per pass (default: --draft-max). The text is the same either way.
+    // Silica's extensions: speculative decoding by n-gram lookup (server default: --lookup) or by
+    // the server's draft model (default: on when it has one), and the most tokens proposed per
+    // pass (default: --draft-max). The text is the same either way.
     std::optional<bool> lookup;
+    std::optional<bool> draft;
     std::optional<int> draft_max;
 };
 
 // Throws ApiError (400) for malformed JSON, invalid UTF-8, a wrong type or value of a known field,
 // or a request beyond `limits`.
 CompletionRequest parse_completion_request(std::string_view body, Endpoint endpoint, const RequestLimits& limits);
+
+enum class Proposer { None, Lookup, DraftModel };
+// What a request speculates with, given the server's default for lookup (--lookup) and whether
+// it has a draft model (then the default). Throws a 400: "draft": true without a draft model
+// (param "draft"), lookup with the draft model on (param "lookup": choose one proposer).
+Proposer choose_proposer(const CompletionRequest& r, bool lookup_default, bool draft_loaded);
 
 }  // namespace silica::server

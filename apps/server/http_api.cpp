@@ -117,7 +117,12 @@ std::shared_ptr<Job> make_job(const ServerState& s, const CompletionRequest& r, 
         throw invalid_request(e.what());
     }
     job->prompt = std::move(prompt);
-    job->lookup_max = r.lookup.value_or(s.config.lookup) ? r.draft_max.value_or(s.config.draft_max) : 0;
+    const int k = r.draft_max.value_or(s.config.draft_max);
+    switch (choose_proposer(r, s.config.lookup, s.config.draft_model)) {
+        case Proposer::None: break;
+        case Proposer::Lookup: job->lookup_max = k; break;
+        case Proposer::DraftModel: job->draft_model_max = k; break;
+    }
     job->deadline = Clock::now() + s.config.request_timeout;
     return job;
 }

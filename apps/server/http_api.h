@@ -26,6 +26,7 @@ struct ServerConfig {
     RequestLimits limits;
     std::chrono::seconds request_timeout{600};
     bool lookup = false;  // requests that do not say: speculative decoding by n-gram lookup
+    bool draft_model = false;  // a draft model is loaded: requests that do not say speculate with it
     int draft_max = 8;    // requests that do not say: most tokens proposed per pass
 };
 
@@ -36,7 +37,9 @@ struct ServerState {
     Metrics metrics;
     std::shared_ptr<Model> model;
     std::unique_ptr<Engine> engine;
-    std::unique_ptr<Scheduler> scheduler;
+    std::shared_ptr<Model> draft_model;  // --draft-model, else null
+    std::unique_ptr<Engine> draft_engine;
+    std::unique_ptr<Scheduler> scheduler;  // declared last: destroyed before the engines it drives
     std::atomic<bool> ready{false};
     std::atomic<bool> draining{false};  // SIGTERM: new requests get 503
     int64_t created = 0;                // unix time the server started

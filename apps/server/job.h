@@ -38,6 +38,9 @@ struct Job {
     std::vector<Generation> choices;
     // > 0: each choice speculates by n-gram lookup, proposing up to this many tokens per pass.
     int lookup_max = 0;
+    // > 0 (and lookup_max 0): each choice speculates with the server's draft model, proposing up
+    // to this many tokens per pass.
+    int draft_model_max = 0;
     Clock::time_point submitted = Clock::now();
     Clock::time_point deadline = Clock::time_point::max();
 

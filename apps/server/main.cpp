@@ -1,6 +1,7 @@
 // silica-server: an OpenAI-compatible HTTP server with continuous batching (docs/SERVER.md).
 //
 //   silica-server --model M [--host 127.0.0.1] [--port 8080] [--parallel 4] [--ctx-size C] [--api-key K]
+//                 [--draft-model D]
 //
 // The port is bound first (a taken port is an error before anything loads), the model loads
 // while /health answers 503, then requests are served. SIGTERM or SIGINT: new requests get 503,
@@ -44,6 +45,8 @@ struct Flags {
     int http_threads = 0;
     bool lookup = false;
     int draft_max = 8;
+    std::string draft_model;
+    float draft_p_min = 0.5f;
     silica::app::SessionFlags session;
     silica::app::TensorParallelFlags tp;
 };
@@ -80,6 +83,11 @@ int main(int argc, char** argv) {
                  "same text, fewer passes on copy-heavy answers");
     app.add_option("--draft-max", f.draft_max, "most tokens proposed per verify pass, for requests that do not say")
         ->check(CLI::Range(1, 64));
+    app.add_option("--draft-model,--md", f.draft_model,
+                   "draft model (same vocabulary) for speculative decoding: requests use it unless they send \"draft\": false")
+        ->check(CLI::ExistingFile);
+    app.add_option("--draft-p-min", f.draft_p_min, "the draft proposes only tokens it gives at least this probability")
+        ->check(CLI::Range(0.0f, 1.0f));
     app.add_option("--http-threads", f.http_threads, "connection threads (0: parallel + queue + 16)")->check(CLI::Range(0, 4096));
     silica::app::add_session_flags(app, f.session);
     silica::app::add_tensor_parallel_flags(app, f.tp);
@@ -104,6 +112,9 @@ int main(int argc, char** argv) {
         [&] {
             app.parse(argc, argv);
             if (f.prefill_chunk % 32 != 0) throw CLI::ValidationError("--prefill-chunk", "must be a multiple of 32");
+            if (!f.draft_model.empty() && f.lookup)
+                throw CLI::ValidationError("--lookup", "and --draft-model are both speculation defaults: choose one proposer");
+            if (!f.draft_model.empty() && f.tp.enabled) throw CLI::ValidationError("--draft-model", "does not work with --tp");
         },
         [&]() -> int {
             using namespace silica::server;
@@ -140,6 +151,7 @@ int main(int argc, char** argv) {
             state.config.request_timeout = std::chrono::seconds(f.timeout_s);
             state.config.lookup = f.lookup;
             state.config.draft_max = f.draft_max;
+            state.config.draft_model = !f.draft_model.empty();
 
             httplib::Server http;
             const size_t threads = f.http_threads > 0 ? static_cast<size_t>(f.http_threads)
@@ -161,6 +173,22 @@ int main(int argc, char** argv) {
                     silica::app::apply_session_flags(f.session, lo);  // weights placed for the engine's threads
                     state.model = tp_model ? tp_model : silica::Model::load(f.model, lo);
                     state.engine = std::make_unique<silica::Engine>(state.model, engine_options());
+                    if (!f.draft_model.empty()) {
+                        state.draft_model = silica::Model::load(f.draft_model, lo);
+                        const int64_t nt = state.model->tokenizer().n_vocab(), nd = state.draft_model->tokenizer().n_vocab();
+                        if (nt != nd)
+                            throw silica::Error("the draft model " + f.draft_model + " has a vocabulary of " + std::to_string(nd) +
+                                                " tokens, the model " + f.model + " has " + std::to_string(nt));
+                        // One sequence per choice, as the target's, and the target's context (up to
+                        // the draft's trained one: the scheduler proposes nothing beyond it). Its
+                        // thread pool sleeps while the target's runs (thread_pool.h).
+                        silica::EngineOptions deo = engine_options();
+                        deo.n_ctx = state.engine->n_ctx();
+                        if (state.draft_model->params().n_ctx_train > 0)
+                            deo.n_ctx = std::min(deo.n_ctx, state.draft_model->params().n_ctx_train);
+                        deo.prefix_cache_tokens = 0;
+                        state.draft_engine = std::make_unique<silica::Engine>(state.draft_model, deo);
+                    }
                     SchedulerOptions so;
                     so.parallel = f.parallel;
                     so.queue_size = f.queue;
@@ -168,11 +196,16 @@ int main(int argc, char** argv) {
                     so.prefill_chunk = f.prefill_chunk;
                     so.verify_cost_per_token =
                         silica::AdaptiveDraftLength::cost_per_token(silica::SpeculativeOptions{}, state.model->params().n_expert);
-                    state.scheduler = std::make_unique<Scheduler>(*state.engine, state.model->tokenizer(), so, state.metrics);
+                    so.draft_p_min = f.draft_p_min;
+                    if (state.draft_model)
+                        so.draft_cost_per_token =
+                            silica::AdaptiveDraftLength::proposal_cost(silica::SpeculativeOptions{}, *state.draft_model, *state.model);
+                    state.scheduler = std::make_unique<Scheduler>(*state.engine, state.model->tokenizer(), so, state.metrics,
+                                                                  state.draft_engine.get());
                     state.ready = true;
-                    std::fprintf(stderr, "silica-server: ready: model '%s', %d parallel, context %lld, %d threads\n",
+                    std::fprintf(stderr, "silica-server: ready: model '%s', %d parallel, context %lld, %d threads%s%s\n",
                                  state.config.model_id.c_str(), f.parallel, static_cast<long long>(state.engine->n_ctx()),
-                                 state.engine->n_threads());
+                                 state.engine->n_threads(), state.draft_model ? ", draft model " : "", f.draft_model.c_str());
                 } catch (const std::exception& e) {
                     load_error = e.what();
                 }

@@ -71,6 +71,10 @@ void Metrics::speculative_pass(int64_t proposed, int64_t accepted) {
     proposed_tokens_ += static_cast<uint64_t>(proposed);
     accepted_tokens_ += static_cast<uint64_t>(accepted);
 }
+void Metrics::draft_passes(int64_t n) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    draft_passes_ += static_cast<uint64_t>(n);
+}
 
 void Metrics::cancelled() {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -105,12 +109,14 @@ std::string Metrics::render() const {
         {"silica_prompt_tokens_cached_total", "counter", "prompt tokens taken from the prefix cache", d(cached_prompt_tokens_)},
         {"silica_generated_tokens_total", "counter", "tokens generated", d(generated_tokens_)},
         {"silica_requests_cancelled_total", "counter", "requests whose client went away before the end", d(cancelled_)},
-        {"silica_speculative_passes_total", "counter", "engine passes that verified n-gram lookup proposals", d(verify_passes_)},
+        {"silica_speculative_passes_total", "counter", "engine passes that verified proposals (n-gram lookup or draft model)", d(verify_passes_)},
         {"silica_speculative_proposed_tokens_total", "counter", "proposed tokens verified", d(proposed_tokens_)},
         {"silica_speculative_accepted_tokens_total", "counter", "proposed tokens kept", d(accepted_tokens_)},
+        {"silica_speculative_draft_passes_total", "counter", "decode calls of the draft model's engine", d(draft_passes_)},
         {"silica_queue_length", "gauge", "requests waiting for a slot", d(gauges_.queued_jobs)},
         {"silica_running_requests", "gauge", "requests holding slots", d(gauges_.running_jobs)},
         {"silica_active_sequences", "gauge", "sequences in the engine", d(gauges_.active_sequences)},
+        {"silica_draft_sequences", "gauge", "sequences in the draft model's engine", d(gauges_.draft_sequences)},
         {"silica_kv_sequence_blocks", "gauge", "live KV blocks that some sequence holds", d(gauges_.kv_blocks_in_sequences)},
         {"silica_kv_shared_blocks", "gauge", "KV blocks held by more than one owner", d(gauges_.kv_shared_blocks)},
         {"silica_kv_prefix_cache_blocks", "gauge", "token blocks the prefix cache holds", d(gauges_.kv_prefix_cache_blocks)},

@@ -33,6 +33,7 @@ struct SchedulerGauges {
     int64_t kv_blocks_in_sequences = 0;  // live blocks minus those only the prefix cache holds
     uint64_t kv_committed_bytes = 0, kv_capacity_bytes = 0;
     uint64_t engine_steps = 0;
+    int64_t draft_sequences = 0;  // in the draft model's engine (0 without one)
 };
 
 class Metrics {
@@ -44,8 +45,10 @@ public:
     void time_to_first_token(double seconds);
     void inter_token_latency(double seconds);
     void cancelled();
-    // A verify pass of n-gram lookup proposals: `proposed` checked, `accepted` kept.
+    // A verify pass of proposals (n-gram lookup or draft model): `proposed` checked, `accepted` kept.
     void speculative_pass(int64_t proposed, int64_t accepted);
+    // Decode calls of the draft model's engine.
+    void draft_passes(int64_t n);
     void set_gauges(const SchedulerGauges& g);
     SchedulerGauges gauges() const;
     std::string render() const;
@@ -54,7 +57,7 @@ private:
     mutable std::mutex mutex_;
     std::map<std::pair<std::string, int>, uint64_t> requests_;
     uint64_t prompt_tokens_ = 0, cached_prompt_tokens_ = 0, generated_tokens_ = 0, cancelled_ = 0;
-    uint64_t verify_passes_ = 0, proposed_tokens_ = 0, accepted_tokens_ = 0;
+    uint64_t verify_passes_ = 0, proposed_tokens_ = 0, accepted_tokens_ = 0, draft_passes_ = 0;
     Histogram ttft_, itl_;
     SchedulerGauges gauges_;
 };

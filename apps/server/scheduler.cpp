@@ -3,7 +3,9 @@
 #include <algorithm>
 
 #include "silica/error.h"
+#include "silica/model.h"
 #include "silica/speculative.h"
+#include "silica/tokenizer.h"
 
 namespace silica::server {
 
@@ -14,9 +16,13 @@ struct Scheduler::Choice {
     bool done = false;
     int64_t generated = 0;
     Clock::time_point last_token;
-    // n-gram lookup speculation (Job::lookup_max > 0), else null
+    // Speculation: `adaptive` with either proposer, else null. n-gram lookup (Job::lookup_max > 0):
+    // `lookup`; the draft model (Job::draft_model_max > 0): a sequence in the draft engine, made
+    // at the choice's first draft round (-1 before and once freed).
     std::unique_ptr<NgramLookup> lookup;
     std::unique_ptr<AdaptiveDraftLength> adaptive;
+    Engine::SequenceId draft_seq = -1;
+    bool drafting = false;      // this step's proposals were asked of the draft
     std::vector<int32_t> text;  // the prompt and the generated tokens, the pending one (next) last
     std::vector<int32_t> pass;  // this step's tokens: next, then the proposals
 };
@@ -29,9 +35,17 @@ struct Scheduler::Running {
     std::vector<Choice> choices;
 };
 
-Scheduler::Scheduler(Engine& engine, const Tokenizer& tokenizer, const SchedulerOptions& options, Metrics& metrics)
-    : engine_(engine), tokenizer_(tokenizer), options_(options), metrics_(metrics) {
+Scheduler::Scheduler(Engine& engine, const Tokenizer& tokenizer, const SchedulerOptions& options, Metrics& metrics,
+                     Engine* draft)
+    : engine_(engine), draft_(draft), tokenizer_(tokenizer), options_(options), metrics_(metrics) {
     if (options_.parallel < 1) throw Error("--parallel must be at least 1");
+    if (draft_) {
+        const int64_t nt = engine_.model().tokenizer().n_vocab(), nd = draft_->model().tokenizer().n_vocab();
+        if (nt != nd)
+            throw Error("the draft model's vocabulary (" + std::to_string(nd) + " tokens) differs from the model's (" +
+                        std::to_string(nt) + " tokens)");
+        draft_proposals_ = std::make_unique<DraftProposals>(*draft_, options_.draft_p_min);
+    }
     if (options_.prefill_chunk < 32 || options_.prefill_chunk % 32 != 0) throw Error("the prefill chunk must be a multiple of 32");
     thread_ = std::thread([this] { loop(); });
 }
@@ -61,12 +75,15 @@ void Scheduler::shutdown(std::chrono::milliseconds grace) {
     thread_.join();
 }
 
+void Scheduler::release(Choice& c) {
+    if (c.seq >= 0) engine_.free_sequence(c.seq);
+    if (c.draft_seq >= 0) draft_->free_sequence(c.draft_seq);
+    c.seq = -1;
+    c.draft_seq = -1;
+}
+
 void Scheduler::finish_job(Running& r) {
-    for (Choice& c : r.choices)
-        if (c.seq >= 0) {
-            engine_.free_sequence(c.seq);
-            c.seq = -1;
-        }
+    for (Choice& c : r.choices) release(c);
     JobEvent done;
     done.kind = JobEvent::Kind::Done;
     r.job->push(std::move(done));
@@ -101,6 +118,7 @@ void Scheduler::publish_gauges(const std::list<Running>& running) {
     g.kv_committed_bytes = u.committed_bytes;
     g.kv_capacity_bytes = u.capacity_bytes;
     g.engine_steps = steps_;
+    g.draft_sequences = draft_ ? draft_->n_sequences() : 0;
     metrics_.set_gauges(g);
 }
 
@@ -141,6 +159,10 @@ void Scheduler::loop() {
                 fail_job(r, 504, "server_error", "timeout", "the request waited in the queue past its deadline");
                 continue;
             }
+            if (job->draft_model_max > 0 && !draft_) {  // the HTTP layer refuses these (400)
+                fail_job(r, 500, "server_error", "internal_error", "draft-model speculation without a draft model");
+                continue;
+            }
             r.choices.resize(job->choices.size());
             for (size_t i = 0; i < r.choices.size(); ++i) {
                 Choice& c = r.choices[i];
@@ -149,6 +171,10 @@ void Scheduler::loop() {
                     const SpeculativeOptions defaults;
                     c.lookup = std::make_unique<NgramLookup>(defaults.min_ngram, defaults.max_ngram, defaults.lookup_max_entries);
                     c.adaptive = std::make_unique<AdaptiveDraftLength>(true, options_.verify_cost_per_token, options_.off_tokens);
+                    c.text = job->prompt;
+                } else if (job->draft_model_max > 0) {
+                    c.adaptive = std::make_unique<AdaptiveDraftLength>(true, options_.verify_cost_per_token, options_.off_tokens,
+                                                                       options_.draft_cost_per_token);
                     c.text = job->prompt;
                 }
             }
@@ -181,11 +207,38 @@ void Scheduler::loop() {
     publish_gauges({});
 }
 
-void Scheduler::propose(const Job& job, Choice& c) {
+int Scheduler::proposals_wanted(const Job& job, Choice& c, int k_max) {
     // No more proposals than fit in the context and than max_tokens can still use.
-    int64_t k = std::min<int64_t>(job.lookup_max, engine_.n_ctx() - engine_.n_past(c.seq) - 1);
+    int64_t k = std::min<int64_t>(k_max, engine_.n_ctx() - engine_.n_past(c.seq) - 1);
     if (c.gen->options().max_tokens > 0) k = std::min<int64_t>(k, c.gen->options().max_tokens - c.gen->n_generated());
-    const int chosen = c.adaptive->choose(static_cast<int>(std::max<int64_t>(k, 0)));
+    if (job.draft_model_max > 0)  // the draft holds the text and k - 1 of its guesses
+        k = std::min<int64_t>(k, draft_->n_ctx() - static_cast<int64_t>(c.text.size()) + 1);
+    return c.adaptive->choose(static_cast<int>(std::max<int64_t>(k, 0)));
+}
+
+bool Scheduler::want_draft(Running& r, size_t index, std::vector<DraftProposals::Want>& wants) {
+    Choice& c = r.choices[index];
+    const int k = proposals_wanted(*r.job, c, r.job->draft_model_max);
+    if (k <= 0) return false;
+    if (c.draft_seq < 0) {
+        // n > 1: the first choice's draft sequence evaluates the prompt once; the others fork it
+        // once it has (their first round then only evaluates where their texts differ).
+        const Choice& first = r.choices[0];
+        if (index > 0 && first.draft_seq >= 0 && draft_->n_past(first.draft_seq) > 0) {
+            c.draft_seq = draft_->fork_sequence(first.draft_seq);
+        } else if (index > 0 && first.drafting) {
+            return false;  // it is evaluating the prompt now: fork it next step
+        } else {
+            c.draft_seq = draft_->create_sequence();
+        }
+    }
+    c.drafting = true;
+    wants.push_back({c.draft_seq, c.text, k, &c.pass});
+    return true;
+}
+
+void Scheduler::propose(const Job& job, Choice& c) {
+    const int chosen = proposals_wanted(job, c, job.lookup_max);
     if (chosen <= 0) return;
     c.lookup->update(c.text);
     const std::vector<int32_t> proposals = c.lookup->propose(c.text, chosen);
@@ -216,11 +269,12 @@ void Scheduler::step(std::list<Running>& running) {
     };
     std::vector<Engine::Input> inputs;
     std::vector<Role> roles;
-    int64_t decode_rows = 0;
+    std::vector<DraftProposals::Want> wants;
     for (Running& r : running) {
         if (r.prefilling) continue;
         for (size_t k = 0; k < r.choices.size(); ++k) {
             Choice& c = r.choices[k];
+            c.drafting = false;
             if (c.done) continue;
             if (engine_.n_past(c.seq) >= engine_.n_ctx()) {  // no room to evaluate the sampled token
                 JobEvent e;
@@ -228,16 +282,30 @@ void Scheduler::step(std::list<Running>& running) {
                 e.step = c.gen->stop(FinishReason::ContextFull);
                 r.job->push(std::move(e));
                 c.done = true;
-                engine_.free_sequence(c.seq);
-                c.seq = -1;
+                release(c);
                 continue;
             }
             c.pass.assign(1, c.next);
             if (c.lookup) propose(*r.job, c);
-            inputs.push_back({c.seq, c.pass, c.pass.size() > 1});
+            else if (r.job->draft_model_max > 0) want_draft(r, k, wants);
             roles.push_back({&r, static_cast<int>(k)});
-            decode_rows += static_cast<int64_t>(c.pass.size());
         }
+    }
+    // The draft's round: its proposals land in the passes of `wants`.
+    if (!wants.empty()) {
+        try {
+            metrics_.draft_passes(draft_proposals_->propose(wants));
+        } catch (const std::exception& e) {
+            for (Running& r : running) fail_job(r, 500, "server_error", "internal_error", std::string("draft model: ") + e.what());
+            running.clear();
+            return;
+        }
+    }
+    int64_t decode_rows = 0;
+    for (const Role& role : roles) {
+        const Choice& c = role.job->choices[static_cast<size_t>(role.choice)];
+        inputs.push_back({c.seq, c.pass, c.pass.size() > 1});
+        decode_rows += static_cast<int64_t>(c.pass.size());
     }
     int64_t budget = options_.step_tokens - decode_rows;
     bool any_prefill = false;
@@ -289,11 +357,10 @@ void Scheduler::step(std::list<Running>& running) {
         const bool finished = e.step.finished();
         if (finished) {
             c.done = true;
-            engine_.free_sequence(c.seq);
-            c.seq = -1;
+            release(c);
         } else {
             c.next = e.step.token;
-            if (c.lookup) c.text.push_back(c.next);
+            if (c.adaptive) c.text.push_back(c.next);
         }
         r.job->push(std::move(e));
         return !finished;
@@ -306,7 +373,10 @@ void Scheduler::step(std::list<Running>& running) {
         Choice& c = r.choices[static_cast<size_t>(k)];
         const size_t proposals = c.pass.size() - 1;
         if (proposals == 0) {
-            if (c.adaptive) c.adaptive->plain_step();
+            // A draft asked for nothing proposed still cost its passes: a failed round. (A lookup
+            // without a match, or speculation switched off, costs nothing.)
+            if (c.drafting) c.adaptive->empty_round();
+            else if (c.adaptive) c.adaptive->plain_step();
             deliver(r, k, engine_.logits(input));
             return;
         }

@@ -6,9 +6,11 @@
 // chunks start at multiples of `prefill_chunk`, whatever else shares the step, so a request's
 // logits do not depend on the load (the engine's batch invariance does the rest). A job with
 // n > 1 prefills once and forks its sequence n - 1 times (shared KV blocks).
-// A choice that speculates (n-gram lookup) puts its pending token and up to k proposals in the
-// step, keeps the proposals the target agrees with (Generation::step_proposed: the same text as
-// without them) and truncates the rest from its sequence.
+// A choice that speculates puts its pending token and up to k proposals in the step, keeps the
+// proposals the target agrees with (Generation::step_proposed: the same text as without them) and
+// truncates the rest from its sequence. Proposals come from n-gram lookup over the choice's text,
+// or from a draft model: a second engine where each drafting choice owns a sequence, run before
+// the target's step (apps/server/draft_proposals.h).
 #pragma once
 #include <condition_variable>
 #include <cstdint>
@@ -18,6 +20,7 @@
 #include <mutex>
 #include <thread>
 
+#include "apps/server/draft_proposals.h"
 #include "apps/server/job.h"
 #include "apps/server/metrics.h"
 #include "silica/engine.h"
@@ -33,12 +36,19 @@ struct SchedulerOptions {
     // more verified token, in steps (AdaptiveDraftLength::cost_per_token), and its off time.
     double verify_cost_per_token = 0.1;
     int off_tokens = 32;
+    // Speculation with the draft engine (Job::draft_model_max > 0): propose only tokens the draft
+    // gives at least this probability; one proposal's cost in target steps
+    // (AdaptiveDraftLength::proposal_cost).
+    float draft_p_min = 0.5f;
+    double draft_cost_per_token = 0.0;
 };
 
 class Scheduler {
 public:
-    // The engine and tokenizer must outlive the scheduler; nothing else may use the engine.
-    Scheduler(Engine& engine, const Tokenizer& tokenizer, const SchedulerOptions& options, Metrics& metrics);
+    // The engines and tokenizer must outlive the scheduler; nothing else may use the engines.
+    // `draft`: a draft model's engine (same vocabulary) for jobs with draft_model_max > 0, or null.
+    Scheduler(Engine& engine, const Tokenizer& tokenizer, const SchedulerOptions& options, Metrics& metrics,
+              Engine* draft = nullptr);
     ~Scheduler();  // shutdown()
 
     enum class Submit { Accepted, QueueFull, ShuttingDown };
@@ -52,12 +62,18 @@ private:
     struct Running;
     void loop();
     void step(std::list<Running>& running);
+    int proposals_wanted(const Job& job, Choice& c, int k_max);  // the adaptive k for this step
     void propose(const Job& job, Choice& c);  // n-gram lookup proposals after c.next, into c.pass
+    // Sets up c's draft sequence and adds c to this step's draft round (false: c skips this step).
+    bool want_draft(Running& r, size_t index, std::vector<DraftProposals::Want>& wants);
+    void release(Choice& c);  // frees c's sequences in both engines
     void finish_job(Running& r);
     void fail_job(Running& r, int status, const std::string& type, const std::string& code, const std::string& message);
     void publish_gauges(const std::list<Running>& running);
 
     Engine& engine_;
+    Engine* draft_;
+    std::unique_ptr<DraftProposals> draft_proposals_;  // with a draft engine
     const Tokenizer& tokenizer_;
     SchedulerOptions options_;
     Metrics& metrics_;

@@ -150,3 +150,27 @@ TEST_CASE("request: limits bound messages and n", "[server]") {
     CHECK(chat(R"({"messages":[{"role":"user","content":"a"}],"n":3})", limits).n == 3);
     CHECK_THROWS_AS(chat(R"({"messages":[{"role":"user","content":"a"}],"n":4})", limits), ApiError);
 }
+
+TEST_CASE("request: the speculation proposer from \"draft\", \"lookup\" and the server's defaults", "[server]") {
+    const auto none = completion(R"({"prompt":"x"})");
+    CHECK(!none.draft);
+    CHECK(choose_proposer(none, false, false) == Proposer::None);
+    CHECK(choose_proposer(none, true, false) == Proposer::Lookup);
+    CHECK(choose_proposer(none, false, true) == Proposer::DraftModel);  // a draft model is the default
+    const auto off = completion(R"({"prompt":"x","draft":false,"lookup":true})");
+    CHECK(choose_proposer(off, false, true) == Proposer::Lookup);
+    const auto on = completion(R"({"prompt":"x","draft":true})");
+    CHECK(choose_proposer(on, false, true) == Proposer::DraftModel);
+    auto rejected = [](const CompletionRequest& r, bool lookup_default, bool draft_loaded, const std::string& param) {
+        try {
+            choose_proposer(r, lookup_default, draft_loaded);
+            FAIL("accepted");
+        } catch (const ApiError& e) {
+            CHECK(e.status == 400);
+            CHECK(e.param == param);
+        }
+    };
+    rejected(on, false, false, "draft");  // no draft model loaded
+    rejected(completion(R"({"prompt":"x","lookup":true})"), false, true, "lookup");  // both proposers
+    check_rejected(Endpoint::Completions, R"({"prompt":"x","draft":1})", "draft", "draft");
+}

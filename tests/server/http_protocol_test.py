@@ -2,7 +2,7 @@
 """silica-server over raw HTTP: OpenAI response shapes, streaming, every error case, keep-alive,
 slow readers, clients that go away, the API key, and a clean SIGTERM.
 
-usage: http_protocol_test.py --server BIN --infer BIN --gpt2 MODEL --gpt-oss MODEL"""
+usage: http_protocol_test.py --server BIN --infer BIN --gpt2 MODEL --gpt-oss MODEL --draft MODEL"""
 import argparse
 import json
 import socket
@@ -219,12 +219,48 @@ def test_lookup(s):
         check(status == 400 and r["error"]["param"] == list(bad)[0], f"bad {bad}: {status} {r}")
 
 
+def test_draft(args):
+    """Speculative decoding with a draft model (--draft-model): the same greedy text as without it,
+    streamed or not, with proposals both kept and rejected; "draft": false and the 400s."""
+    with Server(args.server, args.gpt2, "--parallel", "2", "--draft-model", args.draft, "--draft-p-min", "0") as s:
+        body = {"prompt": "The jury said", "max_tokens": 40, "temperature": 0}
+        _, plain = s.post_json("/v1/completions", dict(body, draft=False))
+        expected = plain["choices"][0]["text"]
+        # infer prints the same text (its last newline stripped by infer_greedy)
+        check(expected.rstrip("\n") == infer_greedy(args.infer, args.gpt2, body["prompt"], 40),
+              "draft: false gives infer's greedy text")
+        before = s.metrics()
+        _, fast = s.post_json("/v1/completions", dict(body, n=2))
+        for c in fast["choices"]:
+            check(c["text"] == expected, f"the draft model changed the greedy text: {c['text']!r} vs {expected!r}")
+        events, _ = s.stream("/v1/completions", dict(body, stream=True))
+        text = "".join(e["choices"][0]["text"] for e in events if e != "[DONE]" and e["choices"])
+        check(text == expected, f"streamed draft text {text!r}")
+        after = s.metrics()
+        proposed = after["silica_speculative_proposed_tokens_total"] - before.get("silica_speculative_proposed_tokens_total", 0)
+        accepted = after["silica_speculative_accepted_tokens_total"] - before.get("silica_speculative_accepted_tokens_total", 0)
+        check(accepted > 0 and proposed > accepted, f"draft proposals: {proposed} proposed, {accepted} accepted")
+        check(after["silica_speculative_draft_passes_total"] > before.get("silica_speculative_draft_passes_total", 0),
+              "draft passes counted")
+        check(wait_for(lambda: s.metrics()["silica_draft_sequences"] == 0), "draft sequences freed")
+        status, r = s.post_json("/v1/completions", dict(body, lookup=True))
+        check(status == 400 and r["error"]["param"] == "lookup", f"lookup with the draft on: {status} {r}")
+        status, _ = s.post_json("/v1/completions", dict(body, lookup=True, draft=False))
+        check(status == 200, "lookup with the draft off")
+        check(s.stop() == 0, "exit 0 on SIGTERM")
+    with Server(args.server, args.gpt2, "--parallel", "2") as s:
+        status, r = s.post_json("/v1/completions", {"prompt": "x", "max_tokens": 2, "draft": True})
+        check(status == 400 and r["error"]["param"] == "draft", f"draft without a draft model: {status} {r}")
+        check(s.stop() == 0, "exit 0 on SIGTERM")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--server", required=True)
     p.add_argument("--infer", required=True)
     p.add_argument("--gpt2", required=True)
     p.add_argument("--gpt-oss", required=True)
+    p.add_argument("--draft", required=True)
     args = p.parse_args()
 
     with Server(args.server, args.gpt2, "--parallel", "4", "--api-key", KEY, "--alias", "brown", "--max-body", "0.25") as s:
@@ -247,6 +283,7 @@ def main():
         check(result.get("events", [None])[-1] == "[DONE]", "the running stream finished during the grace period")
         check(any("stopped" in line for line in s.stderr_lines), "server said it stopped")
     test_chat(args)
+    test_draft(args)
     if failures:
         print(f"{len(failures)} failure(s)", file=sys.stderr)
         return 1

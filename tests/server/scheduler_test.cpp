@@ -313,3 +313,71 @@ TEST_CASE("scheduler: n-gram lookup speculation gives the same tokens, verifies 
         for (size_t i = 0; i < sampled.size(); ++i) CHECK(sampled[i].tokens == again[i].tokens);
     }
 }
+
+TEST_CASE("scheduler: draft-model speculation gives the same tokens, verifies proposals, frees both engines", "[server][scheduler]") {
+    SchedulerOptions so;
+    so.parallel = 4;
+    so.step_tokens = 64;
+    so.prefill_chunk = 32;
+    so.verify_cost_per_token = 0.0;  // never switch speculation off: every chance is taken
+    so.draft_p_min = 0.0f;           // the draft proposes every guess
+    std::mt19937 rng(10);
+    std::vector<std::vector<int32_t>> prompts;
+    for (int len : {5, 20, 40}) prompts.push_back(random_prompt(rng, len, 1000));
+    // Draft seed 1 is the target itself (every proposal kept); seed 2 is another random model
+    // (most proposals rejected, so the draft's sequences are truncated and caught up again).
+    auto run = [&](uint64_t draft_seed, int n, float temperature, double* proposed, double* accepted) {
+        Harness h("gpt2", so);
+        std::shared_ptr<Model> draft_model;
+        std::unique_ptr<Engine> draft;
+        if (draft_seed > 0) {
+            draft_model = Model::load(test::synthetic_model("gpt2", "q8_0", draft_seed));
+            EngineOptions eo;
+            eo.n_ctx = 128;
+            eo.n_threads = 2;
+            eo.kv_pool_sequences = so.parallel + 1;
+            draft = std::make_unique<Engine>(draft_model, eo);
+            h.scheduler->shutdown();
+            h.scheduler = std::make_unique<Scheduler>(*h.engine, h.model->tokenizer(), so, h.metrics, draft.get());
+        }
+        std::vector<std::shared_ptr<Job>> jobs;
+        for (const auto& p : prompts) {
+            jobs.push_back(h.job(p, 24, n, temperature, 5));
+            jobs.back()->draft_model_max = draft ? 5 : 0;
+            REQUIRE(h.scheduler->submit(jobs.back()) == Scheduler::Submit::Accepted);
+        }
+        std::vector<Outcome> out;
+        for (auto& j : jobs) {
+            out.push_back(collect(*j, n));
+            CHECK(!out.back().error);
+            CHECK(j->completion_tokens == 24 * n);
+        }
+        wait_until_idle(h);
+        CHECK(h.engine->n_sequences() == 0);
+        CHECK(h.engine->kv_pool_usage().hot_blocks == 0);
+        if (draft) {
+            CHECK(draft->n_sequences() == 0);
+            CHECK(draft->kv_pool_usage().hot_blocks == 0);
+        }
+        *proposed = metric(h.metrics, "silica_speculative_proposed_tokens_total");
+        *accepted = metric(h.metrics, "silica_speculative_accepted_tokens_total");
+        CHECK((metric(h.metrics, "silica_speculative_draft_passes_total") > 0) == (draft_seed > 0));
+        h.scheduler->shutdown();  // before the draft engine goes
+        return out;
+    };
+    double proposed = 0, accepted = 0;
+    const auto plain = run(0, 2, 0.0f, &proposed, &accepted);
+    CHECK(proposed == 0);
+    for (uint64_t seed : {1, 2}) {
+        INFO("draft seed " << seed);
+        const auto speculative = run(seed, 2, 0.0f, &proposed, &accepted);
+        for (size_t i = 0; i < plain.size(); ++i) CHECK(speculative[i].tokens == plain[i].tokens);
+        CHECK(proposed > 0);
+        if (seed == 1) CHECK(accepted == proposed);  // the target as its own draft
+        if (seed == 2) CHECK(accepted < proposed);
+    }
+    // Sampling: the same text run to run.
+    const auto sampled = run(2, 1, 0.8f, &proposed, &accepted);
+    const auto again = run(2, 1, 0.8f, &proposed, &accepted);
+    for (size_t i = 0; i < sampled.size(); ++i) CHECK(sampled[i].tokens == again[i].tokens);
+}
