@@ -3,6 +3,7 @@
 // KV block left behind.
 #include <catch2/catch.hpp>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -254,6 +255,27 @@ double metric(const Metrics& m, const std::string& name) {
     REQUIRE(at != std::string::npos);
     return std::stod(text.substr(at + name.size() + 2));
 }
+// Submits a 24-token job for each prompt (n choices, `speculate` sets its proposer), collects
+// them, and checks none failed and the target engine is left with no sequence and no block.
+std::vector<Outcome> run_speculating_jobs(Harness& h, const std::vector<std::vector<int32_t>>& prompts, int n,
+                                          float temperature, const std::function<void(Job&)>& speculate) {
+    std::vector<std::shared_ptr<Job>> jobs;
+    for (const auto& p : prompts) {
+        jobs.push_back(h.job(p, 24, n, temperature, 5));
+        speculate(*jobs.back());
+        REQUIRE(h.scheduler->submit(jobs.back()) == Scheduler::Submit::Accepted);
+    }
+    std::vector<Outcome> out;
+    for (auto& j : jobs) {
+        out.push_back(collect(*j, n));
+        CHECK(!out.back().error);
+        CHECK(j->completion_tokens == 24 * n);
+    }
+    wait_until_idle(h);
+    CHECK(h.engine->n_sequences() == 0);
+    CHECK(h.engine->kv_pool_usage().hot_blocks == 0);
+    return out;
+}
 }  // namespace
 
 TEST_CASE("scheduler: n-gram lookup speculation gives the same tokens, verifies proposals, leaves no block", "[server][scheduler]") {
@@ -276,21 +298,7 @@ TEST_CASE("scheduler: n-gram lookup speculation gives the same tokens, verifies 
         prompts.push_back(random_prompt(rng, 20, 1000));
         auto run = [&](bool lookup, int n, float temperature) {
             Harness h(arch, so);
-            std::vector<std::shared_ptr<Job>> jobs;
-            for (const auto& p : prompts) {
-                jobs.push_back(h.job(p, 24, n, temperature, 5));
-                jobs.back()->lookup_max = lookup ? 6 : 0;
-                REQUIRE(h.scheduler->submit(jobs.back()) == Scheduler::Submit::Accepted);
-            }
-            std::vector<Outcome> out;
-            for (auto& j : jobs) {
-                out.push_back(collect(*j, n));
-                CHECK(!out.back().error);
-                CHECK(j->completion_tokens == 24 * n);
-            }
-            wait_until_idle(h);
-            CHECK(h.engine->n_sequences() == 0);
-            CHECK(h.engine->kv_pool_usage().hot_blocks == 0);
+            const auto out = run_speculating_jobs(h, prompts, n, temperature, [&](Job& j) { j.lookup_max = lookup ? 6 : 0; });
             const double proposed = metric(h.metrics, "silica_speculative_proposed_tokens_total");
             const double accepted = metric(h.metrics, "silica_speculative_accepted_tokens_total");
             CHECK(accepted <= proposed);
@@ -340,21 +348,7 @@ TEST_CASE("scheduler: draft-model speculation gives the same tokens, verifies pr
             h.scheduler->shutdown();
             h.scheduler = std::make_unique<Scheduler>(*h.engine, h.model->tokenizer(), so, h.metrics, draft.get());
         }
-        std::vector<std::shared_ptr<Job>> jobs;
-        for (const auto& p : prompts) {
-            jobs.push_back(h.job(p, 24, n, temperature, 5));
-            jobs.back()->draft_model_max = draft ? 5 : 0;
-            REQUIRE(h.scheduler->submit(jobs.back()) == Scheduler::Submit::Accepted);
-        }
-        std::vector<Outcome> out;
-        for (auto& j : jobs) {
-            out.push_back(collect(*j, n));
-            CHECK(!out.back().error);
-            CHECK(j->completion_tokens == 24 * n);
-        }
-        wait_until_idle(h);
-        CHECK(h.engine->n_sequences() == 0);
-        CHECK(h.engine->kv_pool_usage().hot_blocks == 0);
+        const auto out = run_speculating_jobs(h, prompts, n, temperature, [&](Job& j) { j.draft_model_max = draft ? 5 : 0; });
         if (draft) {
             CHECK(draft->n_sequences() == 0);
             CHECK(draft->kv_pool_usage().hot_blocks == 0);
