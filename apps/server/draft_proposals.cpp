@@ -16,9 +16,7 @@ int64_t DraftProposals::propose(std::span<const Want> wants) {
     for (size_t i = 0; i < wants.size(); ++i) {
         const Want& w = wants[i];
         const std::span<const int32_t> have = draft_.tokens(w.seq);
-        size_t common = 0;
-        while (common < have.size() && common < w.text.size() && have[common] == w.text[common]) ++common;
-        if (common == w.text.size()) --common;
+        size_t common = generation::draft_tokens_to_keep(have, w.text);
         if (common < have.size() && !draft_.truncate_sequence(w.seq, static_cast<int64_t>(common))) {
             draft_.reset_sequence(w.seq);  // a sliding-window ring lost the rows: start over
             common = 0;

@@ -8,7 +8,7 @@ namespace silica {
 
 AdaptiveDraftLength::AdaptiveDraftLength(bool adaptive, double cost_per_token, int off_tokens, double proposal_cost)
     : adaptive_(adaptive),
-      cost_per_token_(cost_per_token + proposal_cost),
+      configured_cost_(cost_per_token + proposal_cost),
       off_tokens_(std::max(off_tokens, 1)),
       off_period_(off_tokens_) {}
 
@@ -73,7 +73,7 @@ void AdaptiveDraftLength::timed_round(int proposed, double seconds) {
 }
 
 double AdaptiveDraftLength::proposal_cost_now() const {
-    return measuring_ && measured_cost_ >= 0.0 ? measured_cost_ : cost_per_token_;
+    return measuring_ && measured_cost_ >= 0.0 ? measured_cost_ : configured_cost_;
 }
 
 }  // namespace silica

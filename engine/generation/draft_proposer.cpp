@@ -19,13 +19,17 @@ std::optional<int32_t> confident_top_token(std::span<const float> logits, float 
     return static_cast<int32_t>(best);
 }
 
+size_t draft_tokens_to_keep(std::span<const int32_t> have, std::span<const int32_t> text) {
+    size_t common = 0;
+    while (common < have.size() && common < text.size() && have[common] == text[common]) ++common;
+    return common == text.size() && common > 0 ? common - 1 : common;
+}
+
 std::vector<int32_t> DraftProposer::propose(std::span<const int32_t> text, int k) {
     std::vector<int32_t> out;
     if (k <= 0 || text.empty()) return out;
     const auto have = draft_.tokens();
-    size_t common = 0;
-    while (common < have.size() && common < text.size() && have[common] == text[common]) ++common;
-    if (common == text.size()) --common;  // re-evaluate the last token: its logits are needed
+    size_t common = draft_tokens_to_keep(have, text);
     if (common < have.size() && !draft_.truncate(static_cast<int64_t>(common))) {
         draft_.reset();  // a sliding-window ring lost the rows: start over
         common = 0;

@@ -1,5 +1,6 @@
 // The draft-model proposer: a smaller model's greedy guesses, kept in step with the text.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -15,6 +16,13 @@ namespace silica::generation {
 // else nothing: a draft's greedy guess, offered only when the draft is confident. One argmax and
 // one vector sum of exponentials (kernels::sum_exp) over the vocabulary.
 std::optional<int32_t> confident_top_token(std::span<const float> logits, float p_min);
+
+// How many of a draft's evaluated tokens (`have`) to keep before evaluating the rest of the
+// target's `text`: their common prefix (the draft's rejected guesses are dropped), but never all
+// of `text`, since its last token's logits give the first guess and must be computed again.
+// The caller truncates to it (or starts over when a sliding-window ring cannot) and evaluates
+// text[keep..].
+size_t draft_tokens_to_keep(std::span<const int32_t> have, std::span<const int32_t> text);
 
 class DraftProposer {
 public:

@@ -135,7 +135,7 @@ public:
 
 private:
     bool adaptive_;
-    double cost_per_token_;  // the target's and the proposer's, together
+    double configured_cost_;  // of one proposal: the target's verify cost and the proposer's
     int off_tokens_;
     double average_ = 1.0;  // moving average of the fraction of proposals accepted
     int off_left_ = 0;
