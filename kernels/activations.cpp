@@ -67,6 +67,7 @@ void Activations::reset(TensorType weight_type, const float* x, int64_t m, int64
     if (form_ == ActivationForm::q8_blocks) {
         q8_.resize(static_cast<size_t>(m * (k / kQK)));
         q8_sums_.resize(q8_.size());
+        q8_half_sums_.resize(weight_type == TensorType::Q6_K ? q8_.size() : 0);
         // AMX tiles, for the weight types and batch sizes the AMX GEMM takes (kernels/matmul_amx.h).
         has_tiles_ = m >= kAmxMinRows && traits.amx_int8 && active_amx_int8();
         if (has_tiles_) {
@@ -118,6 +119,12 @@ void Activations::prepare_rows(int64_t begin, int64_t end) {
                 sums[b] = sum;
             }
         }
+        if (!q8_half_sums_.empty())
+            for (int64_t b = 0; b < n / kQK; ++b) {
+                int32_t sum = 0;
+                for (int j = 0; j < kQK / 2; ++j) sum += q[b].qs[j];
+                q8_half_sums_[begin * nb + b] = sum;
+            }
         if (has_tiles_)
             for (int64_t i = begin; i < end; ++i) write_tile_row(i, q8_.data() + i * nb);
         return;

@@ -59,7 +59,8 @@ constexpr Table kAvx2 = {{
     {Q6_K,  Isa::avx2, kK,  q8,   decode_block_q6_k,  ref8, avx2::matmul_q6_k,  nullptr,                     false},
 }};
 
-// AVX-512 F/BW/VL/VNNI. The repacked Q8_0, Q4_0 and MXFP4 kernels take AMX-INT8 for large batches
+// AVX-512 F/BW/VL/VNNI. Q4_K and Q6_K have x16 kernels here only (AVX2 keeps them in GGUF
+// order). The repacked Q8_0, Q4_0 and MXFP4 kernels take AMX-INT8 for large batches
 // and the F16 panels AMX-BF16, where the CPU has them (kernels/amx.h).
 constexpr Table kAvx512 = {{
     // type, isa, block size, activations, decode_block, reference, matmul, matmul_repacked, amx_int8
@@ -72,9 +73,9 @@ constexpr Table kAvx512 = {{
     {Q5_0,  Isa::avx512, kQK, q8,   decode_block_q5_0,  ref8, avx512::matmul_q5_0,  nullptr,                       false},
     {Q5_1,  Isa::avx512, kQK, q8,   decode_block_q5_1,  ref8, avx512::matmul_q5_1,  nullptr,                       false},
     {MXFP4, Isa::avx512, kQK, q8,   decode_block_mxfp4, ref8, avx512::matmul_mxfp4, avx512::matmul_repacked_mxfp4, true},
-    {Q4_K,  Isa::avx512, kK,  q8,   decode_block_q4_k,  ref8, avx512::matmul_q4_k,  nullptr,                       false},
+    {Q4_K,  Isa::avx512, kK,  q8,   decode_block_q4_k,  ref8, avx512::matmul_q4_k,  avx512::matmul_repacked_q4_k,  false},
     {Q5_K,  Isa::avx512, kK,  q8,   decode_block_q5_k,  ref8, avx512::matmul_q5_k,  nullptr,                       false},
-    {Q6_K,  Isa::avx512, kK,  q8,   decode_block_q6_k,  ref8, avx512::matmul_q6_k,  nullptr,                       false},
+    {Q6_K,  Isa::avx512, kK,  q8,   decode_block_q6_k,  ref8, avx512::matmul_q6_k,  avx512::matmul_repacked_q6_k,  false},
 }};
 
 // Indexed by Isa (isa.h orders them scalar, avx2, avx512).

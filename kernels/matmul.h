@@ -55,6 +55,9 @@ public:
     // sum of qs of each int8 block (same indexing as q8()): the repacked kernels fold a weight
     // code offset in as one integer per block (kernels/matmul_repacked.h).
     const int32_t* q8_sums() const { return q8_sums_.data(); }
+    // Q6_K weights only (else empty): the sum of qs[0..15] of each block (same indexing), for the
+    // Q6_K x16 kernel, whose two 16-element halves of a block have scales of their own.
+    const int32_t* q8_first_half_sums() const { return q8_half_sums_.data(); }
     const uint16_t* bf16() const { return bf16_.data(); }
     // The int8 blocks again as AMX "A" tiles (kernels/matmul_amx.h), or null when the AMX GEMM will
     // not run (see kAmxMinRows in kernels/amx.h): [16-row chunk c][block b][16 rows x 32 int8] at
@@ -73,6 +76,7 @@ private:
     const float* x_ = nullptr;  // the caller's rows, as given to reset()
     std::vector<ActBlockQ8> q8_;
     std::vector<int32_t> q8_sums_;
+    std::vector<int32_t> q8_half_sums_;
     std::vector<uint16_t> bf16_;
     struct alignas(64) Line {
         int8_t bytes[64];

@@ -33,6 +33,7 @@ namespace avx512 {
 MatmulKernel matmul_q8_0, matmul_q4_0, matmul_q4_1, matmul_q5_0, matmul_q5_1, matmul_mxfp4, matmul_q4_k,
     matmul_q5_k, matmul_q6_k, matmul_f32, matmul_f16, matmul_bf16;
 RepackedMatmulKernel matmul_repacked_q8_0, matmul_repacked_q4_0, matmul_repacked_mxfp4, matmul_repacked_f16;
+RepackedMatmulKernel matmul_repacked_q4_k, matmul_repacked_q6_k;
 // The MXFP4 x16 kernel built for AVX512-VBMI; call only when active_avx512_vbmi().
 RepackedMatmulKernel matmul_repacked_mxfp4_vbmi;
 }  // namespace avx512

@@ -21,6 +21,14 @@ void matmul_repacked_q4_0(const RepackedMatrix& w, const Activations& x, float* 
                           int64_t r_end) {
     run<Q4_0x16>(w, x, y, ldy, r_begin, r_end);
 }
+void matmul_repacked_q4_k(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin,
+                          int64_t r_end) {
+    run<Q4_Kx16>(w, x, y, ldy, r_begin, r_end);
+}
+void matmul_repacked_q6_k(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin,
+                          int64_t r_end) {
+    run<Q6_Kx16>(w, x, y, ldy, r_begin, r_end);
+}
 void matmul_repacked_mxfp4(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin,
                            int64_t r_end) {
     if (active_avx512_vbmi())

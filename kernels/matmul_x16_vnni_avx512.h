@@ -150,6 +150,80 @@ void tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, con
     }
 }
 
+// The K-quant tile (Q4_Kx16, Q6_Kx16): the same streams, prefetch and stores as tile(), one group
+// per tile. Per block, the 16 rows' scales are built from the block scales and the super-block's
+// fp16 d (exact products in float: 11-bit d times a 6- or 8-bit integer), then per activation row:
+//   Q4_K: acc += isum * (d*s * dx) - dmin*n * sx       (sx = dx * sum(qx), ActBlockQ8::s)
+//   Q6_K: acc += isum_lo * (d*sc_lo * dx) + isum_hi * (d*sc_hi * dx), each half's integer sum
+//         started at -32 * its activation sum (Activations::q8_first_half_sums()).
+// As in tile(), every lane takes the same steps whatever NM is: batch invariant.
+template <class Fmt, int NM, bool Prefetch>
+void k_tile(const RepackedMatrix& w, size_t group_bytes, const Activations& x, int64_t nb, int64_t g, int64_t i0,
+            float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
+    constexpr bool kQ6 = std::is_same_v<Fmt, Q6_Kx16>;
+    __m512 acc[NM];
+#pragma GCC unroll 16
+    for (int i = 0; i < NM; ++i) acc[i] = _mm512_setzero_ps();
+    const uint8_t* codes = w.data + static_cast<size_t>(g) * group_bytes;
+    const uint8_t* block_scales = codes + nb * Fmt::kTileBytes;
+    const uint8_t* super_scales = block_scales + nb * 16 * Fmt::kScaleBytes;
+    const ActBlockQ8* xrow = x.q8() + i0 * nb;
+    const int32_t* srow = x.q8_sums() + i0 * nb;
+    const int32_t* hrow = kQ6 ? x.q8_first_half_sums() + i0 * nb : nullptr;
+    for (int64_t b = 0; b < nb; ++b) {
+        if constexpr (Prefetch) prefetch_ahead<Fmt, 1>(codes, block_scales, b, nb, group_bytes);
+        __m512i u[8];
+        Fmt::decode(codes + b * Fmt::kTileBytes, u);
+        const uint8_t* bs = block_scales + b * 16 * Fmt::kScaleBytes;
+        const uint8_t* ss = super_scales + (b / 8) * Fmt::kSuperBytes;
+        const __m512 d = cvt_f16_f32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(ss)));
+        const __m128i s0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bs));
+        const __m128i s1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bs + 16));
+        if constexpr (kQ6) {
+            const __m512 scale_lo = _mm512_mul_ps(d, cvt_i32_f32(cvt_i8_i32(s0)));
+            const __m512 scale_hi = _mm512_mul_ps(d, cvt_i32_f32(cvt_i8_i32(s1)));
+#pragma GCC unroll 16
+            for (int i = 0; i < NM; ++i) {
+                const ActBlockQ8* xb = xrow + i * nb + b;
+                const int32_t lo_sum = hrow[i * nb + b], hi_sum = srow[i * nb + b] - lo_sum;
+                __m512i lo = _mm512_set1_epi32(-32 * lo_sum), hi = _mm512_set1_epi32(-32 * hi_sum);
+#pragma GCC unroll 4
+                for (int q = 0; q < 4; ++q) {
+                    lo = _mm512_dpbusd_epi32(lo, u[q], bcast4(xb->qs + 4 * q));
+                    hi = _mm512_dpbusd_epi32(hi, u[q + 4], bcast4(xb->qs + 16 + 4 * q));
+                }
+                const __m512 dx = _mm512_set1_ps(xb->d);
+                acc[i] = _mm512_fmadd_ps(cvt_i32_f32(lo), _mm512_mul_ps(scale_lo, dx), acc[i]);
+                acc[i] = _mm512_fmadd_ps(cvt_i32_f32(hi), _mm512_mul_ps(scale_hi, dx), acc[i]);
+            }
+        } else {
+            const __m512 dmin = cvt_f16_f32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(ss + 32)));
+            const __m512 scale = _mm512_mul_ps(d, cvt_i32_f32(cvt_u8_i32(s0)));
+            const __m512 neg_min = _mm512_mul_ps(_mm512_sub_ps(_mm512_setzero_ps(), dmin), cvt_i32_f32(cvt_u8_i32(s1)));
+#pragma GCC unroll 16
+            for (int i = 0; i < NM; ++i) {
+                const ActBlockQ8* xb = xrow + i * nb + b;
+                // two independent chains (even and odd q) halve the latency chain
+                __m512i s_even = _mm512_setzero_si512(), s_odd = _mm512_setzero_si512();
+#pragma GCC unroll 4
+                for (int q = 0; q < 8; q += 2) {
+                    s_even = _mm512_dpbusd_epi32(s_even, u[q], bcast4(xb->qs + 4 * q));
+                    s_odd = _mm512_dpbusd_epi32(s_odd, u[q + 1], bcast4(xb->qs + 4 * q + 4));
+                }
+                const __m512i isum = _mm512_add_epi32(s_even, s_odd);
+                acc[i] = _mm512_fmadd_ps(cvt_i32_f32(isum), _mm512_mul_ps(scale, _mm512_set1_ps(xb->d)), acc[i]);
+                acc[i] = _mm512_fmadd_ps(neg_min, _mm512_set1_ps(xb->s), acc[i]);
+            }
+        }
+    }
+    const int64_t first = g * kRepackRows;
+    const int64_t lo = r_begin > first ? r_begin - first : 0;
+    const int64_t hi = r_end - first < kRepackRows ? r_end - first : kRepackRows;
+    const __mmask16 mask = static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1));
+#pragma GCC unroll 16
+    for (int i = 0; i < NM; ++i) _mm512_mask_storeu_ps(y + (i0 + i) * ldy + first, mask, acc[i]);
+}
+
 // Activation rows up to which run() streams weights like a GEMV (see there).
 constexpr int64_t kStreamMaxRows = 16;
 
@@ -163,6 +237,7 @@ void with_count(int64_t n, Call&& call) {
 
 template <class Fmt>
 void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
+    constexpr bool kKQuant = std::is_same_v<Fmt, Q4_Kx16> || std::is_same_v<Fmt, Q6_Kx16>;
     const size_t group_bytes = repacked_group_bytes(w.type, w.cols);
     const int64_t nb = w.cols / 32;
     const int64_t g_begin = r_begin / kRepackRows, g_end = (r_end + kRepackRows - 1) / kRepackRows;
@@ -171,7 +246,15 @@ void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, i
     // `stream`: the tile reads its weights from memory (GEMV, decode batches) and prefetches them;
     // prefill's tiles reuse them from cache.
     auto call = [&]<int NG, int NM>(int64_t g, int64_t i0, bool stream) {
-        if (stream && prefetch)
+        if constexpr (kKQuant) {
+            // one group per tile: the K tiles hold more vectors (scales) than tile()'s
+            for (int64_t gi = g; gi < g + NG; ++gi) {
+                if (stream && prefetch)
+                    k_tile<Fmt, NM, true>(w, group_bytes, x, nb, gi, i0, y, ldy, r_begin, r_end);
+                else
+                    k_tile<Fmt, NM, false>(w, group_bytes, x, nb, gi, i0, y, ldy, r_begin, r_end);
+            }
+        } else if (stream && prefetch)
             tile<Fmt, NG, NM, true>(w, group_bytes, x.q8(), x.q8_sums(), nb, g, i0, y, ldy, r_begin, r_end);
         else
             tile<Fmt, NG, NM, false>(w, group_bytes, x.q8(), x.q8_sums(), nb, g, i0, y, ldy, r_begin, r_end);

@@ -17,6 +17,7 @@ namespace {
 inline __m512 cvt_i32_f32(__m512i v) { return _mm512_maskz_cvtepi32_ps(static_cast<__mmask16>(0xFFFF), v); }
 inline __m512 cvt_f16_f32(__m256i h) { return _mm512_maskz_cvtph_ps(static_cast<__mmask16>(0xFFFF), h); }
 inline __m512i cvt_u8_i32(__m128i v) { return _mm512_maskz_cvtepu8_epi32(static_cast<__mmask16>(0xFFFF), v); }
+inline __m512i cvt_i8_i32(__m128i v) { return _mm512_maskz_cvtepi8_epi32(static_cast<__mmask16>(0xFFFF), v); }
 inline __m512i bcast_128(__m128i v) { return _mm512_maskz_broadcast_i32x4(static_cast<__mmask16>(0xFFFF), v); }
 inline __m512 scalef(__m512 a, __m512 b) { return _mm512_maskz_scalef_ps(static_cast<__mmask16>(0xFFFF), a, b); }
 
@@ -68,6 +69,34 @@ struct MXFP4x16 {
     }
     static __m512i map(__m512i v) { return _mm512_shuffle_epi8(table(), v); }
     static void decode(const uint8_t* tile, __m512i u[8]) { decode_nibbles<MXFP4x16>(tile, u); }
+};
+
+// K-quants (quant/repack.h): codes per 32-element block as above, block and super-block scales
+// apart. The x16 kernel takes them through k_tile (kernels/matmul_x16_vnni_avx512.h), which
+// applies Q4_K's per-block scale and min, and Q6_K's two scales per block (one per 16 elements).
+// kScaleBytes: block-scale bytes per row and block (for the prefetch, as for the types above).
+struct Q4_Kx16 {
+    static constexpr int kTileBytes = 256, kScaleBytes = 2, kSuperBytes = 64;
+    static void decode(const uint8_t* tile, __m512i u[8]) { decode_nibbles<Q4_0x16>(tile, u); }
+};
+
+// The 6-bit codes u = low nibble | top 2 bits << 4; the top bits of u[4h + s] are bits 2s..2s+1
+// of the bytes of chunk h after the nibbles, moved to bits 4..5 (16-bit shifts; what crosses into
+// a neighbour byte is masked off).
+struct Q6_Kx16 {
+    static constexpr int kTileBytes = 384, kScaleBytes = 2, kSuperBytes = 32;
+    static void decode(const uint8_t* tile, __m512i u[8]) {
+        decode_nibbles<Q4_0x16>(tile, u);
+        const __m512i m = _mm512_set1_epi8(0x30);
+        for (int h = 0; h < 2; ++h) {
+            const __m512i v = _mm512_loadu_si512(reinterpret_cast<const void*>(tile + 256 + 64 * h));
+            // (imm 0xF8: a | (b & c))
+            u[4 * h] = _mm512_ternarylogic_epi32(u[4 * h], _mm512_slli_epi16(v, 4), m, 0xF8);
+            u[4 * h + 1] = _mm512_ternarylogic_epi32(u[4 * h + 1], _mm512_slli_epi16(v, 2), m, 0xF8);
+            u[4 * h + 2] = _mm512_ternarylogic_epi32(u[4 * h + 2], v, m, 0xF8);
+            u[4 * h + 3] = _mm512_ternarylogic_epi32(u[4 * h + 3], _mm512_srli_epi16(v, 2), m, 0xF8);
+        }
+    }
 };
 
 }  // namespace

@@ -1,4 +1,4 @@
-// Load-time repacking of weight matrices (Q4_0, MXFP4, Q8_0, F16) into a row-interleaved layout
+// Load-time repacking of weight matrices (Q4_0, MXFP4, Q8_0, Q4_K, Q6_K, F16) into a row-interleaved layout
 // that lets one vector instruction work on 16 rows at once (kernels/matmul_repacked.h multiplies
 // it).
 //
@@ -23,6 +23,21 @@
 // The codes are ggml's codes unchanged (Q4_0: q + 8; MXFP4: E2M1 with the sign in bit 3; Q8_0:
 // int8); only their positions move. Repacking is lossless: unpack_row_x16 restores GGUF bytes.
 //
+// Q4_K, Q6_K (cols a multiple of 256): the same groups of 16 rows and 32-element blocks, with the
+// K-quants' scales kept as they are (so the copy is as small as the GGUF one). Group g holds:
+//   codes:        nb tiles; tile b holds block b of the 16 rows:
+//                 Q4_K: 256 bytes, the 4-bit codes q exactly as a Q4_0 tile;
+//                 Q6_K: 384 bytes, the low 4 bits of the 6-bit codes u as a Q4_0 tile, then 128
+//                 bytes: byte 256 + 64*h + 4*l + j, bits 2s..2s+1 = top 2 bits of element
+//                 4*(4h + s) + j (h < 2, s < 4) of row l's block b.
+//   block scales: nb entries of 32 bytes: Q4_K: the 6-bit scales s of the 16 rows, then their
+//                 6-bit mins n; Q6_K: the int8 scales of elements 0..15 of the 16 rows, then those
+//                 of elements 16..31.
+//   super scales: nb / 8 entries (one per 256-element super-block): Q4_K: the 16 rows' fp16 d,
+//                 then their fp16 dmin (64 bytes); Q6_K: the 16 fp16 d (32 bytes).
+//   padding to a multiple of 64 bytes.
+// Values as in GGUF: Q4_K d*s*q - dmin*n, Q6_K d*sc*(u - 32).
+//
 // F16 ("panel" layout; any cols >= 1): no blocks and no scales. Group g is cols columns of 32
 // bytes, column-major: bytes 32 * j + 2 * l .. +1 hold the fp16 bits of row l, column j. So one
 // 32-byte load is column j of 16 rows (vcvtph2ps makes it a 16-float vector, lane l = row l) and
@@ -38,10 +53,10 @@ namespace silica {
 
 constexpr int kRepackRows = 16;
 
-// True for the types repack_x16 accepts (Q4_0, MXFP4, Q8_0, F16).
+// True for the types repack_x16 accepts (Q4_0, MXFP4, Q8_0, Q4_K, Q6_K, F16).
 bool can_repack_x16(TensorType type);
-// Bytes of one group of 16 rows (a multiple of 64). cols must be a positive multiple of 32 (F16:
-// any positive count).
+// Bytes of one group of 16 rows (a multiple of 64). cols must be a positive multiple of 32 (K
+// types: of 256; F16: any positive count).
 size_t repacked_group_bytes(TensorType type, int64_t cols);
 // Bytes of the whole repacked matrix: ceil(rows / 16) groups.
 size_t repacked_bytes(TensorType type, int64_t rows, int64_t cols);

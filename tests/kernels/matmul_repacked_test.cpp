@@ -1,7 +1,8 @@
 // The row-interleaved x16 layout (quant/repack.h) and its matmul (kernels/matmul_repacked.h):
 //  * repack then unpack restores the GGUF bytes exactly, for row counts that are not multiples
 //    of 16 and padded row strides;
-//  * matmul on the repacked matrix matches matmul_reference_int8 on the original at every ISA
+//  * matmul on the repacked matrix matches matmul_reference_int8 on the original at every ISA (Q4_K,
+//    Q6_K: x16 kernels at AVX-512 only, the reference elsewhere)
 //    (the same integer block sums; float tolerance 1e-5 * sum over blocks of |d_w d_x isum|);
 //  * any split of the row range, and any batch size, gives bit-identical outputs;
 //  * bad inputs throw silica::Error;
@@ -31,6 +32,17 @@ using namespace silica::kernels;
 
 namespace {
 
+bool is_kquant(TensorType t) { return t == TensorType::Q4_K || t == TensorType::Q6_K; }
+
+// A random column count of 1..max_blocks 32-element blocks (K types: 1 or 2 super-blocks).
+int64_t random_cols(TensorType t, int64_t max_blocks, std::mt19937& rng) {
+    if (is_kquant(t)) return 256 * std::uniform_int_distribution<int64_t>(1, 2)(rng);
+    return 32 * std::uniform_int_distribution<int64_t>(1, max_blocks)(rng);
+}
+
+// Whether the ISA has an x16 kernel for t (K types: AVX-512 only).
+bool has_x16_kernel(TensorType t, Isa isa) { return is_kquant(t) ? isa == Isa::avx512 : isa != Isa::scalar; }
+
 // Random valid GGUF rows, `stride` bytes apart. MXFP4 exponents include 0 and 1 (subnormal
 // scales; a quarter of the rows have only those) and a wide normal range.
 std::vector<uint8_t> random_rows(TensorType t, int64_t rows, int64_t cols, size_t stride, std::mt19937& rng) {
@@ -41,8 +53,18 @@ std::vector<uint8_t> random_rows(TensorType t, int64_t rows, int64_t cols, size_
     for (int64_t r = 0; r < rows; ++r) {
         const bool tiny_row = std::uniform_int_distribution<int>(0, 3)(rng) == 0;  // MXFP4: all scales subnormal
         for (int64_t b = 0; b < cols / 32; ++b) {
-            uint8_t* p = data.data() + r * stride + b * bb;
-            if (t == TensorType::Q4_0 || t == TensorType::Q8_0) {
+            // (K types: bb is a super-block's bytes; its header is set at its first block)
+            uint8_t* p = data.data() + r * stride + (is_kquant(t) ? (b / 8) * bb : b * bb);
+            if (is_kquant(t)) {
+                if (b % 8 != 0) continue;
+                // finite fp16 d (and Q4_K's dmin) of either sign
+                uint8_t* base = t == TensorType::Q6_K ? p + 208 : p;
+                for (int h = 0; h < (t == TensorType::Q4_K ? 2 : 1); ++h) {
+                    const uint16_t v = static_cast<uint16_t>((byte(rng) & 1) << 15 | std::uniform_int_distribution<int>(5, 14)(rng) << 10 |
+                                                             std::uniform_int_distribution<int>(0, 1023)(rng));
+                    std::memcpy(base + 2 * h, &v, 2);
+                }
+            } else if (t == TensorType::Q4_0 || t == TensorType::Q8_0) {
                 const uint16_t h = static_cast<uint16_t>((byte(rng) & 1) << 15 | std::uniform_int_distribution<int>(5, 10)(rng) << 10 |
                                                          std::uniform_int_distribution<int>(0, 1023)(rng));
                 std::memcpy(p, &h, 2);
@@ -67,7 +89,8 @@ struct IsaGuard {
     ~IsaGuard() { reset_isa_for_testing(); }
 };
 
-const TensorType kTypes[] = {TensorType::Q4_0, TensorType::MXFP4, TensorType::Q8_0};
+const TensorType kTypes[] = {TensorType::Q4_0, TensorType::MXFP4, TensorType::Q8_0, TensorType::Q4_K,
+                             TensorType::Q6_K};
 
 // A random GGUF matrix of `rows` x `cols` (rows packed), its x16 repacking, and m random
 // activation rows prepared for its type.
@@ -97,7 +120,7 @@ TEST_CASE("x16 repacking is lossless", "[repack]") {
         REQUIRE(can_repack_x16(t));
         for (int trial = 0; trial < 6; ++trial) {
             const int64_t rows = std::uniform_int_distribution<int64_t>(1, 40)(rng);
-            const int64_t cols = 32 * std::uniform_int_distribution<int64_t>(1, 10)(rng);
+            const int64_t cols = random_cols(t, 10, rng);
             const size_t rb = row_bytes(type_traits(t), cols);
             const size_t stride = rb + std::uniform_int_distribution<size_t>(0, 5)(rng);
             const std::vector<uint8_t> src = random_rows(t, rows, cols, stride, rng);
@@ -121,7 +144,7 @@ TEST_CASE("repacked matmul matches the int8 reference of the GGUF matrix at ever
     for (TensorType t : kTypes)
         for (int64_t m : {1, 2, 3, 4, 5, 8, 9, 16, 17}) {
             const int64_t rows = std::uniform_int_distribution<int64_t>(1, 70)(rng);
-            const int64_t cols = 32 * std::uniform_int_distribution<int64_t>(1, 12)(rng);
+            const int64_t cols = random_cols(t, 12, rng);
             const size_t rb = row_bytes(type_traits(t), cols);
             const RandomCase c = random_case(t, rows, cols, m, rng);
             const std::vector<uint8_t>& src = c.src;
@@ -133,7 +156,7 @@ TEST_CASE("repacked matmul matches the int8 reference of the GGUF matrix at ever
             for (int isa = 0; isa <= static_cast<int>(detected_isa()); ++isa) {
                 set_isa_for_testing(static_cast<Isa>(isa));
                 INFO(type_traits(t).name << " isa " << isa << " rows " << rows << " cols " << cols << " m " << m);
-                REQUIRE(repacked_kernel_available(t) == (static_cast<Isa>(isa) != Isa::scalar));
+                REQUIRE(repacked_kernel_available(t) == has_x16_kernel(t, static_cast<Isa>(isa)));
                 std::vector<float> y(m * rows, std::nanf(""));
                 matmul(rp, x, y.data(), rows, 0, rows);
                 const int64_t nb = cols / 32;
@@ -144,9 +167,10 @@ TEST_CASE("repacked matmul matches the int8 reference of the GGUF matrix at ever
                         for (int64_t b = 0; b < nb; ++b) {
                             decode_block_int8(t, src.data() + r * rb, b, wb);
                             const ActBlockQ8& xb = x.q8()[i * nb + b];
-                            int32_t isum = 0;
-                            for (int j = 0; j < 32; ++j) isum += wb.q[j] * xb.qs[j];
-                            mag += std::fabs(static_cast<double>(wb.d) * xb.d * isum);
+                            int32_t half[2] = {0, 0};
+                            for (int j = 0; j < 32; ++j) half[j / 16] += wb.q[j] * xb.qs[j];
+                            for (int h = 0; h < 2; ++h) mag += std::fabs(static_cast<double>(wb.d) * xb.d * wb.sc[h] * half[h]);
+                            mag += std::fabs(static_cast<double>(wb.m) * xb.s);
                         }
                         INFO("i " << i << " r " << r << " got " << y[i * rows + r] << " ref " << ref[i * rows + r]);
                         // (absolute term: a few dozen float subnormal steps, for rows of subnormal scales)
@@ -162,7 +186,7 @@ TEST_CASE("repacked matmul output does not depend on how rows are split", "[repa
     for (TensorType t : kTypes)
         for (int64_t m : {1, 3, 6}) {
             const int64_t rows = std::uniform_int_distribution<int64_t>(17, 75)(rng);
-            const int64_t cols = 32 * std::uniform_int_distribution<int64_t>(1, 6)(rng);
+            const int64_t cols = random_cols(t, 6, rng);
             const RandomCase c = random_case(t, rows, cols, m, rng);
             const RepackedMatrix& rp = c.rp;
             const Activations& x = c.x;
@@ -194,7 +218,7 @@ TEST_CASE("repacked matmul gives each activation row the bits it gets alone, for
     for (TensorType t : kTypes)
         for (int64_t m = 2; m <= 18; ++m) {
             const int64_t rows = std::uniform_int_distribution<int64_t>(1, 90)(rng);
-            const int64_t cols = 32 * std::uniform_int_distribution<int64_t>(1, 10)(rng);
+            const int64_t cols = random_cols(t, 10, rng);
             const size_t rb = row_bytes(type_traits(t), cols);
             const std::vector<uint8_t> src = random_rows(t, rows, cols, rb, rng);
             std::vector<uint8_t> packed(repacked_bytes(t, rows, cols));
@@ -233,7 +257,7 @@ TEST_CASE("the MXFP4 x16 kernel gives the same bits with and without AVX512-VBMI
     const TensorType t = TensorType::MXFP4;
     for (int64_t m : {1, 2, 5}) {
         const int64_t rows = std::uniform_int_distribution<int64_t>(1, 90)(rng);
-        const int64_t cols = 32 * std::uniform_int_distribution<int64_t>(1, 12)(rng);
+        const int64_t cols = random_cols(t, 12, rng);
         const RandomCase c = random_case(t, rows, cols, m, rng);
         std::vector<float> with_vbmi(m * rows, std::nanf("")), without(m * rows, std::nanf(""));
         set_isa_for_testing(Isa::avx512, true, true);
@@ -250,7 +274,7 @@ TEST_CASE("the MXFP4 x16 kernel gives the same bits with and without AVX512-VBMI
 TEST_CASE("a row view of a repacked stack equals the repacked part", "[repack]") {
     std::mt19937 rng(41);
     for (TensorType t : kTypes) {
-        const int64_t per = 32, experts = 3, cols = 96;  // 3 "experts" of 32 rows
+        const int64_t per = 32, experts = 3, cols = is_kquant(t) ? 256 : 96;  // 3 "experts" of 32 rows
         const size_t rb = row_bytes(type_traits(t), cols);
         const std::vector<uint8_t> src = random_rows(t, per * experts, cols, rb, rng);
         std::vector<uint8_t> stack(repacked_bytes(t, per * experts, cols)), one(repacked_bytes(t, per, cols));
@@ -272,7 +296,9 @@ TEST_CASE("repacking and repacked matmul reject bad inputs", "[repack]") {
     CHECK_FALSE(can_repack_x16(TensorType::Q4_1));
     CHECK_THROWS_AS(repacked_bytes(TensorType::Q5_0, 4, 64), silica::Error);
     CHECK_THROWS_AS(repacked_bytes(TensorType::Q4_0, 4, 40), silica::Error);
-    CHECK_THROWS_AS(repack_x16(TensorType::Q4_K, buf.data(), 144, 1, 256, buf.data()), silica::Error);
+    CHECK_THROWS_AS(repack_x16(TensorType::Q5_K, buf.data(), 176, 1, 256, buf.data()), silica::Error);
+    CHECK_THROWS_AS(repacked_bytes(TensorType::Q4_K, 4, 128), silica::Error);  // not whole super-blocks
+    CHECK_THROWS_AS(repacked_bytes(TensorType::Q6_K, 4, 288), silica::Error);
     CHECK_THROWS_AS(unpack_row_x16(TensorType::Q4_0, buf.data(), 4, 64, 4, buf.data()), silica::Error);
     std::vector<float> xf(64, 0.5f), y(8);
     Activations x;
