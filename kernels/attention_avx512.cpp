@@ -1,6 +1,8 @@
 // AVX-512 operations for the attention driver (kernels/attention_tiled.h).
-// GCC 12's unmasked AVX-512 intrinsics trip a false -Wmaybe-uninitialized (GCC bug 105593).
+// GCC 12's unmasked AVX-512 intrinsics trip a false -Wmaybe-uninitialized (GCC bug 105593), and
+// in the head_dim 32 instance of sum_lanes_16 a false -Wuninitialized.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
 #include "kernels/attention_tiled.h"
@@ -58,7 +60,8 @@ struct Avx512Ops {
     }
 };
 
-// ---- head_dim 64 (GPT-2, GPT-OSS): scores of 16 keys at once, accumulators in registers ----
+// ---- head_dim 64 (GPT-2, GPT-OSS) and 32 (small GPT-2s such as the trained default model):
+// scores of 16 keys at once, accumulators in registers ----
 //
 // The generic driver scores one key at a time (a dot product ending in a horizontal sum) and
 // adds V rows into accumulators in memory. Here a query scores 16 keys as 16 partial vectors
@@ -66,7 +69,7 @@ struct Avx512Ops {
 // instead of a full horizontal sum), and up to 4 query heads keep their accumulators in
 // registers while the tile's V rows stream past them.
 
-constexpr int64_t kHd = 64;
+// HD: the head dimension, a multiple of 16; NV = HD / 16 vectors per row.
 
 // Lane i of the result is the sum of v[i]'s 16 lanes.
 __m512 sum_lanes_16(const __m512 (&v)[16]) {
@@ -82,43 +85,44 @@ __m512 sum_lanes_16(const __m512 (&v)[16]) {
     return _mm512_add_ps(_mm512_shuffle_f32x4(y01, y23, 0x88), _mm512_shuffle_f32x4(y01, y23, 0xDD));
 }
 
-// Scores of keys [0, 16) of `k` (rows of 64 floats) against one query already multiplied by the scale.
-__m512 score_16_keys(const __m512 (&q)[4], const float* k) {
+// Scores of keys [0, 16) of `k` (rows of HD floats) against one query already multiplied by the scale.
+template <int HD>
+__m512 score_16_keys(const __m512 (&q)[HD / 16], const float* k) {
     __m512 parts[16];
 #pragma GCC unroll 16
     for (int j = 0; j < 16; ++j) {
-        const float* row = k + j * kHd;
+        const float* row = k + j * HD;
         __m512 s = _mm512_mul_ps(q[0], _mm512_loadu_ps(row));
-        s = _mm512_fmadd_ps(q[1], _mm512_loadu_ps(row + 16), s);
-        s = _mm512_fmadd_ps(q[2], _mm512_loadu_ps(row + 32), s);
-        parts[j] = _mm512_fmadd_ps(q[3], _mm512_loadu_ps(row + 48), s);
+        for (int c = 1; c < HD / 16; ++c) s = _mm512_fmadd_ps(q[c], _mm512_loadu_ps(row + 16 * c), s);
+        parts[j] = s;
     }
     return sum_lanes_16(parts);
 }
 
 // acc[g] += sum_i p[g * kTile + i] * v[i] for GN query heads, over nt keys.
-template <int GN>
+template <int HD, int GN>
 void accumulate_values(const float* p, const float* v, int64_t nt, float* acc) {
-    __m512 a[GN][4];
+    constexpr int NV = HD / 16;
+    __m512 a[GN][NV];
     for (int g = 0; g < GN; ++g)
-        for (int c = 0; c < 4; ++c) a[g][c] = _mm512_loadu_ps(acc + g * kHd + 16 * c);
+        for (int c = 0; c < NV; ++c) a[g][c] = _mm512_loadu_ps(acc + g * HD + 16 * c);
     for (int64_t i = 0; i < nt; ++i) {
-        const __m512 v0 = _mm512_loadu_ps(v + i * kHd), v1 = _mm512_loadu_ps(v + i * kHd + 16);
-        const __m512 v2 = _mm512_loadu_ps(v + i * kHd + 32), v3 = _mm512_loadu_ps(v + i * kHd + 48);
+        __m512 vr[NV];
+        for (int c = 0; c < NV; ++c) vr[c] = _mm512_loadu_ps(v + i * HD + 16 * c);
         for (int g = 0; g < GN; ++g) {
             const __m512 w = _mm512_set1_ps(p[g * detail::kTile + i]);
-            a[g][0] = _mm512_fmadd_ps(w, v0, a[g][0]);
-            a[g][1] = _mm512_fmadd_ps(w, v1, a[g][1]);
-            a[g][2] = _mm512_fmadd_ps(w, v2, a[g][2]);
-            a[g][3] = _mm512_fmadd_ps(w, v3, a[g][3]);
+            for (int c = 0; c < NV; ++c) a[g][c] = _mm512_fmadd_ps(w, vr[c], a[g][c]);
         }
     }
     for (int g = 0; g < GN; ++g)
-        for (int c = 0; c < 4; ++c) _mm512_storeu_ps(acc + g * kHd + 16 * c, a[g][c]);
+        for (int c = 0; c < NV; ++c) _mm512_storeu_ps(acc + g * HD + 16 * c, a[g][c]);
 }
 
-void attend_hd64(std::span<const KvRowSpan> spans, const float* q, const AttentionShape& shape, float* out) {
+template <int HD>
+void attend_hd(std::span<const KvRowSpan> spans, const float* q, const AttentionShape& shape, float* out) {
     using detail::kTile;
+    constexpr int64_t kHd = HD;
+    constexpr int NV = HD / 16;
     const int64_t G = shape.n_group;
     // Per thread: [K tile][V tile][weights G x kTile][acc G x 64][scaled q G x 64].
     thread_local std::vector<float> scratch;
@@ -148,15 +152,15 @@ void attend_hd64(std::span<const KvRowSpan> spans, const float* q, const Attenti
             const __mmask16 valid[2] = {nt >= 16 ? __mmask16(0xffff) : tail_mask(nt),
                                         nt >= 32 ? __mmask16(0xffff) : nt > 16 ? tail_mask(nt - 16) : __mmask16(0)};
             for (int64_t g = 0; g < G; ++g) {
-                const __m512 qv[4] = {_mm512_loadu_ps(qs + g * kHd), _mm512_loadu_ps(qs + g * kHd + 16),
-                                      _mm512_loadu_ps(qs + g * kHd + 32), _mm512_loadu_ps(qs + g * kHd + 48)};
+                __m512 qv[NV];
+                for (int c = 0; c < NV; ++c) qv[c] = _mm512_loadu_ps(qs + g * kHd + 16 * c);
                 __m512 s[2] = {minus_inf, minus_inf};
                 for (int h = 0; h < 2 && valid[h]; ++h)
-                    s[h] = _mm512_mask_mov_ps(minus_inf, valid[h], score_16_keys(qv, k_tile + h * 16 * kHd));
+                    s[h] = _mm512_mask_mov_ps(minus_inf, valid[h], score_16_keys<HD>(qv, k_tile + h * 16 * kHd));
                 const float tile_max = _mm512_reduce_max_ps(_mm512_max_ps(s[0], s[1]));
                 if (tile_max > run_max[g]) {
                     const float correction = std::exp(run_max[g] - tile_max);  // 0 when run_max is -inf
-                    for (int c = 0; c < 4; ++c)
+                    for (int c = 0; c < NV; ++c)
                         _mm512_storeu_ps(acc + g * kHd + 16 * c,
                                          _mm512_mul_ps(_mm512_set1_ps(correction), _mm512_loadu_ps(acc + g * kHd + 16 * c)));
                     run_sum[g] *= correction;
@@ -170,11 +174,11 @@ void attend_hd64(std::span<const KvRowSpan> spans, const float* q, const Attenti
                 }
             }
             int64_t g = 0;
-            for (; g + 4 <= G; g += 4) accumulate_values<4>(p + g * kTile, v_tile, nt, acc + g * kHd);
+            for (; g + 4 <= G; g += 4) accumulate_values<HD, 4>(p + g * kTile, v_tile, nt, acc + g * kHd);
             switch (G - g) {
-                case 3: accumulate_values<3>(p + g * kTile, v_tile, nt, acc + g * kHd); break;
-                case 2: accumulate_values<2>(p + g * kTile, v_tile, nt, acc + g * kHd); break;
-                case 1: accumulate_values<1>(p + g * kTile, v_tile, nt, acc + g * kHd); break;
+                case 3: accumulate_values<HD, 3>(p + g * kTile, v_tile, nt, acc + g * kHd); break;
+                case 2: accumulate_values<HD, 2>(p + g * kTile, v_tile, nt, acc + g * kHd); break;
+                case 1: accumulate_values<HD, 1>(p + g * kTile, v_tile, nt, acc + g * kHd); break;
                 default: break;
             }
         }
@@ -188,7 +192,8 @@ void attend_hd64(std::span<const KvRowSpan> spans, const float* q, const Attenti
 }  // namespace
 
 void attend_spans_avx512(std::span<const KvRowSpan> spans, const float* q, const AttentionShape& shape, float* out) {
-    if (shape.head_dim == kHd) return attend_hd64(spans, q, shape, out);
+    if (shape.head_dim == 64) return attend_hd<64>(spans, q, shape, out);
+    if (shape.head_dim == 32) return attend_hd<32>(spans, q, shape, out);
     detail::attend_tiled<Avx512Ops>(spans, q, shape, out);
 }
 
