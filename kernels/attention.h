@@ -63,6 +63,10 @@ void attend_chunk_reference(std::span<const KvRowSpan> spans, const QueryChunk& 
 void attend_spans_scalar(std::span<const KvRowSpan> spans, const float* q, const AttentionShape& shape, float* out);
 void attend_spans_avx2(std::span<const KvRowSpan> spans, const float* q, const AttentionShape& shape, float* out);
 void attend_spans_avx512(std::span<const KvRowSpan> spans, const float* q, const AttentionShape& shape, float* out);
+// The chunk's tokens one by one as attend_spans would take them (bit-identical), each K/V tile
+// converted once for all of them (AVX-512, head size 32 or 64, no window in effect); false when it
+// does not apply.
+bool attend_tokens_avx512(std::span<const KvRowSpan> spans, const QueryChunk& chunk, const AttentionShape& shape);
 // The block kernel for head size 64 (AVX-512); false when it does not apply (other head sizes).
 bool attend_chunk_avx512(std::span<const KvRowSpan> spans, const QueryChunk& chunk, const AttentionShape& shape);
 

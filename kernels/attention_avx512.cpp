@@ -118,83 +118,119 @@ void accumulate_values(const float* p, const float* v, int64_t nt, float* acc) {
         for (int c = 0; c < NV; ++c) _mm512_storeu_ps(acc + g * HD + 16 * c, a[g][c]);
 }
 
+// n_tokens queries of consecutive positions against the same keys: token t sees the keys at
+// positions <= last_key + t (last_key: kNoLimit for one decode query, which sees every key given).
+// Each K/V tile is converted to float once for all tokens; every token then takes exactly the
+// steps it takes alone (its own count of valid keys per tile, the same masks and sums), so a
+// token's output is bit-identical whether it comes alone or with others (batch invariance of a
+// verify pass against decode).
+constexpr int64_t kNoLimit = std::numeric_limits<int64_t>::max() / 2;
+
 template <int HD>
-void attend_hd(std::span<const KvRowSpan> spans, const float* q, const AttentionShape& shape, float* out) {
+void attend_hd(std::span<const KvRowSpan> spans, const float* q, int64_t q_stride, float* out, int64_t out_stride,
+               int64_t n_tokens, int64_t last_key, const AttentionShape& shape) {
     using detail::kTile;
     constexpr int64_t kHd = HD;
     constexpr int NV = HD / 16;
-    const int64_t G = shape.n_group;
-    // Per thread: [K tile][V tile][weights G x kTile][acc G x 64][scaled q G x 64].
+    const int64_t G = shape.n_group, T = n_tokens;
+    // Per thread: [K tile][V tile][weights G x kTile]; per token: [acc G x HD][scaled q G x HD].
     thread_local std::vector<float> scratch;
-    scratch.resize(static_cast<size_t>(2 * kTile * kHd + G * kTile + 2 * G * kHd));
+    scratch.resize(static_cast<size_t>(2 * kTile * kHd + G * kTile + T * 2 * G * kHd));
     float* k_tile = scratch.data();
     float* v_tile = k_tile + kTile * kHd;
     float* p = v_tile + kTile * kHd;
-    float* acc = p + G * kTile;
-    float* qs = acc + G * kHd;
-    std::vector<float> run_max(static_cast<size_t>(G)), run_sum(static_cast<size_t>(G));
-    for (int64_t g = 0; g < G; ++g) {
-        run_max[g] = shape.sinks ? shape.sinks[g] : -std::numeric_limits<float>::infinity();
-        run_sum[g] = shape.sinks ? 1.0f : 0.0f;
+    float* token_state = p + G * kTile;
+    auto acc_of = [&](int64_t t) { return token_state + t * 2 * G * kHd; };
+    auto qs_of = [&](int64_t t) { return token_state + t * 2 * G * kHd + G * kHd; };
+    std::vector<float> run_max(static_cast<size_t>(T * G)), run_sum(static_cast<size_t>(T * G));
+    for (int64_t t = 0; t < T; ++t) {
+        for (int64_t g = 0; g < G; ++g) {
+            run_max[t * G + g] = shape.sinks ? shape.sinks[g] : -std::numeric_limits<float>::infinity();
+            run_sum[t * G + g] = shape.sinks ? 1.0f : 0.0f;
+        }
+        std::fill(acc_of(t), acc_of(t) + G * kHd, 0.0f);
+        for (int64_t i = 0; i < G * kHd; ++i) qs_of(t)[i] = q[t * q_stride + i] * shape.scale;
     }
-    std::fill(acc, acc + G * kHd, 0.0f);
-    for (int64_t i = 0; i < G * kHd; ++i) qs[i] = q[i] * shape.scale;
     const __m512 minus_inf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
 
     for (const KvRowSpan& span : spans) {
         for (int64_t r0 = 0; r0 < span.n_rows; r0 += kTile) {
-            const int64_t nt = std::min(kTile, span.n_rows - r0);
-            for (int64_t i = 0; i < nt; ++i) {
+            const int64_t first = span.first_pos + r0;  // position of the tile's key 0
+            // keys of this tile token t sees
+            auto seen = [&](int64_t t) { return std::min(std::min(kTile, span.n_rows - r0), last_key + t - first + 1); };
+            const int64_t n_convert = seen(T - 1);
+            for (int64_t i = 0; i < n_convert; ++i) {
                 Avx512Ops::row_to_f32(span.type, span.k + (r0 + i) * span.stride, k_tile + i * kHd, kHd);
                 Avx512Ops::row_to_f32(span.type, span.v + (r0 + i) * span.stride, v_tile + i * kHd, kHd);
             }
-            // Lanes of keys past nt hold stale rows: their scores are masked to -inf, weights to 0.
-            const __mmask16 valid[2] = {nt >= 16 ? __mmask16(0xffff) : tail_mask(nt),
-                                        nt >= 32 ? __mmask16(0xffff) : nt > 16 ? tail_mask(nt - 16) : __mmask16(0)};
-            for (int64_t g = 0; g < G; ++g) {
-                __m512 qv[NV];
-                for (int c = 0; c < NV; ++c) qv[c] = _mm512_loadu_ps(qs + g * kHd + 16 * c);
-                __m512 s[2] = {minus_inf, minus_inf};
-                for (int h = 0; h < 2 && valid[h]; ++h)
-                    s[h] = _mm512_mask_mov_ps(minus_inf, valid[h], score_16_keys<HD>(qv, k_tile + h * 16 * kHd));
-                const float tile_max = _mm512_reduce_max_ps(_mm512_max_ps(s[0], s[1]));
-                if (tile_max > run_max[g]) {
-                    const float correction = std::exp(run_max[g] - tile_max);  // 0 when run_max is -inf
-                    for (int c = 0; c < NV; ++c)
-                        _mm512_storeu_ps(acc + g * kHd + 16 * c,
-                                         _mm512_mul_ps(_mm512_set1_ps(correction), _mm512_loadu_ps(acc + g * kHd + 16 * c)));
-                    run_sum[g] *= correction;
-                    run_max[g] = tile_max;
+            for (int64_t t = 0; t < T; ++t) {
+                const int64_t nt = seen(t);
+                if (nt <= 0) continue;
+                float* acc = acc_of(t);
+                const float* qs = qs_of(t);
+                float* tmax = run_max.data() + t * G;
+                float* tsum = run_sum.data() + t * G;
+                // Lanes of keys past nt hold stale rows: their scores are masked to -inf, weights to 0.
+                const __mmask16 valid[2] = {nt >= 16 ? __mmask16(0xffff) : tail_mask(nt),
+                                            nt >= 32 ? __mmask16(0xffff) : nt > 16 ? tail_mask(nt - 16) : __mmask16(0)};
+                for (int64_t g = 0; g < G; ++g) {
+                    __m512 qv[NV];
+                    for (int c = 0; c < NV; ++c) qv[c] = _mm512_loadu_ps(qs + g * kHd + 16 * c);
+                    __m512 s[2] = {minus_inf, minus_inf};
+                    for (int h = 0; h < 2 && valid[h]; ++h)
+                        s[h] = _mm512_mask_mov_ps(minus_inf, valid[h], score_16_keys<HD>(qv, k_tile + h * 16 * kHd));
+                    const float tile_max = _mm512_reduce_max_ps(_mm512_max_ps(s[0], s[1]));
+                    if (tile_max > tmax[g]) {
+                        const float correction = std::exp(tmax[g] - tile_max);  // 0 when run_max is -inf
+                        for (int c = 0; c < NV; ++c)
+                            _mm512_storeu_ps(acc + g * kHd + 16 * c, _mm512_mul_ps(_mm512_set1_ps(correction),
+                                                                                   _mm512_loadu_ps(acc + g * kHd + 16 * c)));
+                        tsum[g] *= correction;
+                        tmax[g] = tile_max;
+                    }
+                    const __m512 m = _mm512_set1_ps(tmax[g]);
+                    for (int h = 0; h < 2; ++h) {
+                        const __m512 w = _mm512_maskz_mov_ps(valid[h], avx512::exp_ps(_mm512_sub_ps(s[h], m)));
+                        tsum[g] += _mm512_reduce_add_ps(w);
+                        _mm512_storeu_ps(p + g * kTile + 16 * h, w);
+                    }
                 }
-                const __m512 m = _mm512_set1_ps(run_max[g]);
-                for (int h = 0; h < 2; ++h) {
-                    const __m512 w = _mm512_maskz_mov_ps(valid[h], avx512::exp_ps(_mm512_sub_ps(s[h], m)));
-                    run_sum[g] += _mm512_reduce_add_ps(w);
-                    _mm512_storeu_ps(p + g * kTile + 16 * h, w);
+                int64_t g = 0;
+                for (; g + 4 <= G; g += 4) accumulate_values<HD, 4>(p + g * kTile, v_tile, nt, acc + g * kHd);
+                switch (G - g) {
+                    case 3: accumulate_values<HD, 3>(p + g * kTile, v_tile, nt, acc + g * kHd); break;
+                    case 2: accumulate_values<HD, 2>(p + g * kTile, v_tile, nt, acc + g * kHd); break;
+                    case 1: accumulate_values<HD, 1>(p + g * kTile, v_tile, nt, acc + g * kHd); break;
+                    default: break;
                 }
-            }
-            int64_t g = 0;
-            for (; g + 4 <= G; g += 4) accumulate_values<HD, 4>(p + g * kTile, v_tile, nt, acc + g * kHd);
-            switch (G - g) {
-                case 3: accumulate_values<HD, 3>(p + g * kTile, v_tile, nt, acc + g * kHd); break;
-                case 2: accumulate_values<HD, 2>(p + g * kTile, v_tile, nt, acc + g * kHd); break;
-                case 1: accumulate_values<HD, 1>(p + g * kTile, v_tile, nt, acc + g * kHd); break;
-                default: break;
             }
         }
     }
-    for (int64_t g = 0; g < G; ++g) {
-        const float inv = 1.0f / run_sum[g];
-        for (int64_t d = 0; d < kHd; ++d) out[g * kHd + d] = acc[g * kHd + d] * inv;
-    }
+    for (int64_t t = 0; t < T; ++t)
+        for (int64_t g = 0; g < G; ++g) {
+            const float inv = 1.0f / run_sum[t * G + g];
+            for (int64_t d = 0; d < kHd; ++d) out[t * out_stride + g * kHd + d] = acc_of(t)[g * kHd + d] * inv;
+        }
 }
 
 }  // namespace
 
 void attend_spans_avx512(std::span<const KvRowSpan> spans, const float* q, const AttentionShape& shape, float* out) {
-    if (shape.head_dim == 64) return attend_hd<64>(spans, q, shape, out);
-    if (shape.head_dim == 32) return attend_hd<32>(spans, q, shape, out);
+    if (shape.head_dim == 64) return attend_hd<64>(spans, q, 0, out, 0, 1, kNoLimit, shape);
+    if (shape.head_dim == 32) return attend_hd<32>(spans, q, 0, out, 0, 1, kNoLimit, shape);
     detail::attend_tiled<Avx512Ops>(spans, q, shape, out);
+}
+
+bool attend_tokens_avx512(std::span<const KvRowSpan> spans, const QueryChunk& chunk, const AttentionShape& shape) {
+    // every token's first visible key must be the first key given (no window in effect)
+    if (first_visible_key(chunk.first_pos + chunk.n_tokens - 1, chunk.window) != 0) return false;
+    if (shape.head_dim == 64)
+        attend_hd<64>(spans, chunk.q, chunk.q_stride, chunk.out, chunk.out_stride, chunk.n_tokens, chunk.first_pos, shape);
+    else if (shape.head_dim == 32)
+        attend_hd<32>(spans, chunk.q, chunk.q_stride, chunk.out, chunk.out_stride, chunk.n_tokens, chunk.first_pos, shape);
+    else
+        return false;
+    return true;
 }
 
 }  // namespace silica::kernels

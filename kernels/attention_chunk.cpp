@@ -46,6 +46,8 @@ void attend_chunk(std::span<const KvRowSpan> spans, const QueryChunk& chunk, con
     if (active_isa() == Isa::avx512 && chunk.n_tokens * shape.n_group >= kMinBlockQueries &&
         attend_chunk_avx512(spans, chunk, shape))
         return;
+    // Fewer queries (a verify pass, a short chunk): each token as decode computes it.
+    if (active_isa() == Isa::avx512 && chunk.n_tokens > 1 && attend_tokens_avx512(spans, chunk, shape)) return;
     per_token(spans, chunk, [&](std::span<const KvRowSpan> visible, const float* q, float* out) {
         attend_spans(visible, q, shape, out);
     });
