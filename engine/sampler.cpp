@@ -6,6 +6,7 @@
 #include <limits>
 #include <string>
 
+#include "kernels/ops.h"
 #include "silica/error.h"
 
 namespace silica {
@@ -74,6 +75,25 @@ void Sampler::prepare(std::span<const float> logits) {
                 l -= options_.presence_penalty + options_.frequency_penalty * static_cast<float>(count);
         }
     }
+}
+
+bool Sampler::penalties_apply() const {
+    const bool openai_penalties = options_.presence_penalty != 0.0f || options_.frequency_penalty != 0.0f;
+    return (options_.repeat_penalty != 1.0f || openai_penalties) && !history_.empty();
+}
+
+int32_t Sampler::greedy_of(std::span<const float> logits) {
+    if (penalties_apply()) {
+        prepare(logits);
+        return greedy();
+    }
+    // Nothing to penalise: the argmax kernel treats NaN and +inf as prepare() would, without the
+    // sanitised copy (the copy and the scalar scan were ~6% of a small model's decode step).
+    if (logits.empty()) throw Error("sampler: empty logits");
+    const int64_t best = kernels::argmax(logits.data(), static_cast<int64_t>(logits.size()));
+    if (best < 0) throw Error("sampler: every logit is -inf or NaN");
+    if (best > std::numeric_limits<int32_t>::max()) throw Error("sampler: too many logits");
+    return static_cast<int32_t>(best);
 }
 
 int32_t Sampler::greedy() const {
@@ -173,8 +193,8 @@ void Sampler::select_candidates() {
 }
 
 int32_t Sampler::sample(std::span<const float> logits) {
+    if (options_.temperature == 0.0f) return greedy_of(logits);
     prepare(logits);
-    if (options_.temperature == 0.0f) return greedy();
     // Nothing is cut (OpenAI's defaults: no top-k, top-p 1, no min-p): draw over the vocabulary in
     // id order, without sorting it (sorting 201k tokens per draw costs more than a decode step's
     // share of a batch).
@@ -213,8 +233,8 @@ int32_t Sampler::sample(std::span<const float> logits) {
 }
 
 int32_t Sampler::sample_proposed(std::span<const float> logits, int32_t proposed) {
+    if (options_.temperature == 0.0f) return greedy_of(logits);
     prepare(logits);
-    if (options_.temperature == 0.0f) return greedy();
     select_candidates();
     double total = 0.0, proposed_weight = 0.0;
     for (size_t i = 0; i < n_kept_; ++i) {
@@ -238,8 +258,8 @@ int32_t Sampler::sample_proposed(std::span<const float> logits, int32_t proposed
 }
 
 std::vector<TokenProbability> Sampler::distribution(std::span<const float> logits) {
+    if (options_.temperature == 0.0f) return {TokenProbability{greedy_of(logits), 1.0f}};
     prepare(logits);
-    if (options_.temperature == 0.0f) return {TokenProbability{greedy(), 1.0f}};
     select_candidates();
     double total = 0.0;
     for (size_t i = 0; i < n_kept_; ++i) total += weights_[i];

@@ -1,5 +1,6 @@
 #include "kernels/ops.h"
 
+#include <cfloat>
 #include <cmath>
 #include <limits>
 
@@ -111,6 +112,24 @@ double sum_exp_reference(const float* x, int64_t n, float shift) {
     double sum = 0.0;
     for (int64_t i = 0; i < n; ++i) sum += std::exp(static_cast<double>(x[i]) - shift);
     return sum;
+}
+
+int64_t argmax(const float* x, int64_t n) {
+    if (n >= 16 && active_isa() >= Isa::avx512) return avx512::argmax(x, n);
+    return argmax_reference(x, n);
+}
+
+int64_t argmax_reference(const float* x, int64_t n) {
+    int64_t best = -1;
+    float best_value = -std::numeric_limits<float>::infinity();
+    for (int64_t i = 0; i < n; ++i) {
+        const float v = std::isnan(x[i]) ? -std::numeric_limits<float>::infinity() : std::min(x[i], FLT_MAX);
+        if (v > best_value) {  // strict: the lowest index wins ties
+            best_value = v;
+            best = i;
+        }
+    }
+    return best;
 }
 
 void add(float* y, const float* x, int64_t n) {

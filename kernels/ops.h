@@ -38,6 +38,12 @@ void softmax(float* x, int64_t n);
 // (libm exp, summed in double).
 double sum_exp(const float* x, int64_t n, float shift);
 double sum_exp_reference(const float* x, int64_t n, float shift);
+// The index of the largest x[i], ties to the lowest index, with NaN never winning and +inf
+// counted as the largest finite float (as the sampler sanitises logits); -1 when every entry is
+// -inf or NaN (or n = 0). AVX-512 when active (a max pass, then the first index reaching it),
+// else argmax_reference; both give the same index.
+int64_t argmax(const float* x, int64_t n);
+int64_t argmax_reference(const float* x, int64_t n);
 // y += x (AVX-512 when active: the same sums; the plain loop is compiled for baseline SSE2)
 void add(float* y, const float* x, int64_t n);
 // y += b, for each of m rows of n

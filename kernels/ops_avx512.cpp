@@ -1,8 +1,13 @@
-// AVX-512 GELU, clamped SwiGLU and the sum of exponentials. GELU and SwiGLU are x * sigmoid(z) in disguise:
+// AVX-512 GELU, clamped SwiGLU, the sum of exponentials and argmax. GELU and SwiGLU are x * sigmoid(z) in disguise:
 //   0.5 x (1 + tanh(u)) = x / (1 + exp(-2u)),   g * sigmoid(alpha g) = g / (1 + exp(-alpha g)),
 // so one vector exp (kernels/exp_avx512.h) does it; exp overflowing to +inf for large arguments
 // makes the division reach the correct limit (-0 or 0).
+// GCC 12's unmasked AVX-512 reductions trip false (maybe-)uninitialized warnings (GCC bug 105593).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
+
+#include <cfloat>
 
 #include <cmath>
 #include <limits>
@@ -131,6 +136,35 @@ double sum_exp(const float* x, int64_t n, float shift) {
     double sum = 0.0;
     for (float l : lanes) sum += l;
     return sum;
+}
+
+int64_t argmax(const float* x, int64_t n) {
+    // Pass 1: the maximum. vmaxps returns its second operand when the first is NaN, so NaN
+    // entries never reach the running maxima; masked-off tail lanes load -inf.
+    const __m512 minus_inf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+    __m512 m0 = minus_inf, m1 = minus_inf;
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        m0 = _mm512_max_ps(_mm512_loadu_ps(x + i), m0);
+        m1 = _mm512_max_ps(_mm512_loadu_ps(x + i + 16), m1);
+    }
+    for (; i < n; i += 16) {
+        const int64_t left = n - i;
+        const __mmask16 m = left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
+        m0 = _mm512_max_ps(_mm512_mask_loadu_ps(minus_inf, m, x + i), m0);
+    }
+    const float best = _mm512_reduce_max_ps(_mm512_max_ps(m0, m1));
+    if (best == -std::numeric_limits<float>::infinity()) return -1;
+    // Pass 2: the first entry at least the (clamped) maximum: +inf counts as FLT_MAX, NaN
+    // compares false.
+    const __m512 target = _mm512_set1_ps(std::min(best, FLT_MAX));
+    for (i = 0; i < n; i += 16) {
+        const int64_t left = n - i;
+        const __mmask16 m = left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
+        const __mmask16 hit = _mm512_mask_cmp_ps_mask(m, _mm512_maskz_loadu_ps(m, x + i), target, _CMP_GE_OQ);
+        if (hit) return i + __builtin_ctz(hit);
+    }
+    return -1;  // not reached
 }
 
 void swiglu_clamped(const float* gate, const float* up, float* out, int64_t n, float alpha, float limit) {

@@ -10,6 +10,7 @@ void gelu_tanh(float* x, int64_t n);
 void add_gelu_tanh(float* x, const float* b, int64_t n);
 void add(float* y, const float* x, int64_t n);
 double sum_exp(const float* x, int64_t n, float shift);
+int64_t argmax(const float* x, int64_t n);
 void swiglu_clamped(const float* gate, const float* up, float* out, int64_t n, float alpha, float limit);
 
 }  // namespace silica::kernels::avx512

@@ -27,13 +27,12 @@ int AdaptiveDraftLength::choose(int k_max) {
     if (off_left_ > 0) return 0;
     if (measuring_ && step_seconds_ <= 0.0) return 0;  // time a plain step first
     const double cost = proposal_cost_now();
-    // Expected tokens from a pass of k proposals at acceptance a: 1 + a + ... + a^k.
-    const double a = std::clamp(average_, 0.0, 0.999);
+    // Expected tokens from a pass of k proposals: 1 + sum over i <= k of P(proposals 1..i kept).
     int best_k = 0;
-    double best = 1.0, expected = 1.0, power = 1.0;  // a plain step: one token per step
-    for (int k = 1; k <= k_max; ++k) {
-        power *= a;
-        expected += power;
+    double best = 1.0, expected = 1.0, survive = 1.0;  // a plain step: one token per step
+    for (int k = 1; k <= std::min(k_max, kMaxDepth); ++k) {
+        survive *= std::clamp(kept_[static_cast<size_t>(k - 1)], 0.0, 0.999);
+        expected += survive;
         const double rate = expected / (1.0 + cost * k);
         if (rate > best) {
             best = rate;
@@ -49,15 +48,20 @@ int AdaptiveDraftLength::choose(int k_max) {
 }
 
 void AdaptiveDraftLength::plain_step() {
-    if (off_left_ > 0 && --off_left_ == 0) average_ = 0.8;  // try again, optimistically
+    if (off_left_ > 0 && --off_left_ == 0) std::fill(kept_.begin(), kept_.end(), 0.8);  // try again, optimistically
 }
 
 void AdaptiveDraftLength::verified(int proposed, int accepted) {
-    average_ = 0.75 * average_ + 0.25 * static_cast<double>(accepted) / proposed;
+    // depths 1..accepted were kept; depth accepted + 1 (if proposed) was the first rejected
+    const int reached = std::min({proposed, accepted + 1, kMaxDepth});
+    for (int i = 1; i <= reached; ++i) {
+        double& c = kept_[static_cast<size_t>(i - 1)];
+        c = 0.75 * c + 0.25 * (accepted >= i ? 1.0 : 0.0);
+    }
     if (accepted > 0) off_period_ = off_tokens_;
 }
 
-void AdaptiveDraftLength::empty_round() { average_ *= 0.25; }
+void AdaptiveDraftLength::empty_round() { kept_[0] *= 0.25; }
 
 void AdaptiveDraftLength::measure_costs() { measuring_ = adaptive_; }
 

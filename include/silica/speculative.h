@@ -22,16 +22,20 @@
 //   - draft model: a smaller model with the same tokenizer, in its own Session, proposes its
 //     greedy tokens one at a time, stopping early when its probability falls below draft_p_min.
 //
-// Adaptive k (deterministic, so runs are reproducible): a moving average a of the fraction of
-// proposals accepted (weight 0.25 per verify pass, starting at 1; a draft model's round that
-// proposed nothing counts as a pass with none accepted). A pass of k proposals yields on average
-// 1 + a + ... + a^k tokens and costs 1 + (c + d)·k decode steps: c = verify_cost_per_token, the
-// target's marginal cost of one more verified token (measured: docs/PERFORMANCE.md), and d the
-// draft's cost of proposing one (0 for lookup; for a draft model the ratio of the two files'
-// sizes, a proxy for the bytes each pass reads). Each pass uses the k in 0..draft_max with the
-// most tokens per step. When that is k = 0 speculation is off for off_tokens plain steps
-// (doubling at each switch-off until a proposal is kept again), then tried again with a = 0.8.
-// A draft round that proposed nothing divides a by 4.
+// Adaptive k (deterministic, so runs are reproducible): for each depth i, a moving average c_i
+// of how often proposal i was kept when the ones before it were (weight 0.25 per verify pass that
+// reached depth i, all starting at 1; a draft model's round that proposed nothing divides c_1 by 4).
+// A pass of k proposals then yields on average 1 + c_1 + c_1·c_2 + ... + c_1···c_k tokens and costs
+// 1 + (c + d)·k decode steps: c = verify_cost_per_token, the target's marginal cost of one more
+// verified token (measured: docs/PERFORMANCE.md), and d the draft's cost of proposing one (0 for
+// lookup; for a draft model the ratio of the two files' sizes, a proxy for the bytes each pass
+// reads). Each pass uses the k in 0..draft_max with the most tokens per step. When that is k = 0
+// speculation is off for off_tokens plain steps (doubling at each switch-off until a proposal is
+// kept again), then tried again with every c_i = 0.8.
+// Why per depth rather than one acceptance rate: kept proposals come in runs (a lookup match that
+// holds tends to hold for the whole loop it copies), so after the first few are kept the next is
+// likelier to be than the overall rate says. With one rate the copy task's adaptive k stayed near
+// 2–3 where always proposing 8 kept 4.65 per pass (docs/PERFORMANCE.md, session 14).
 // Measured costs (greedy decoding only): when the output cannot depend on the choice of k
 // (temperature 0: every k gives the same tokens), the loop times its passes and c + d become the
 // measured cost of a proposal, (time of a round ÷ time of a plain step − 1) ÷ proposals, a moving
@@ -137,7 +141,10 @@ private:
     bool adaptive_;
     double configured_cost_;  // of one proposal: the target's verify cost and the proposer's
     int off_tokens_;
-    double average_ = 1.0;  // moving average of the fraction of proposals accepted
+    static constexpr int kMaxDepth = 64;  // SpeculativeOptions::draft_max at most
+    // kept_[i - 1]: moving average of "proposal i kept" over passes that kept proposals 1..i-1
+    // and proposed i (c_i above)
+    std::vector<double> kept_ = std::vector<double>(kMaxDepth, 1.0);
     int off_left_ = 0;
     // Plain steps of the next switch-off: off_tokens, doubled at every switch-off until a pass
     // keeps a proposal again (at most 32 × off_tokens), so proposals that never pay cost less

@@ -432,12 +432,25 @@ TEST_CASE("speculative: the adaptive draft length backs off from proposers that 
         while (a.choose(4) > 0) a.verified(4, 0);
         CHECK(off_steps() <= 8 * 32);
     }
-    // The proposer's cost counts: at half the proposals kept, k = 1 yields 1.5 tokens per pass,
-    // worth it when a proposal costs 0.1 + 0 steps, not when a draft adds 0.5 per proposal.
+    // The proposer's cost counts: with every other first proposal kept, k = 1 yields 1.5 tokens
+    // per pass, worth it when a proposal costs 0.1 + 0 steps, not when a draft adds 0.5 per proposal.
     for (double proposal_cost : {0.0, 0.5}) {
         AdaptiveDraftLength b(true, 0.1, 8, proposal_cost);
-        for (int i = 0; i < 40; ++i) b.verified(2, 1);
+        for (int i = 0; i < 40; ++i) b.verified(1, i % 2);
         CHECK((b.choose(4) > 0) == (proposal_cost == 0.0));
+    }
+    // Kept proposals come in runs: when a pass either keeps all 8 or rejects the first (60% of
+    // passes keep all), the depths after the first are always kept, and k = 8 yields
+    // 1 + 0.6 * 8 = 5.8 tokens for 1.8 steps. One acceptance rate (60%) would have chosen k = 3
+    // (2.18 tokens for 1.3 steps: 1.67 per step against 3.2).
+    {
+        AdaptiveDraftLength runs(true, 0.1, 8);
+        for (int i = 0; i < 200; ++i) runs.verified(8, i % 5 < 3 ? 8 : 0);
+        CHECK(runs.choose(8) == 8);
+        // and a pass that keeps 2 of 8 lowers depth 3's estimate, not depths 1 and 2
+        AdaptiveDraftLength d(true, 0.1, 8);
+        for (int i = 0; i < 40; ++i) d.verified(8, 2);
+        CHECK(d.choose(8) == 2);
     }
     // Measured costs: a plain step is timed first, then rounds price the proposals.
     for (double round_steps : {1.5, 6.0}) {  // 4 proposals at 0.125 or 1.25 steps each

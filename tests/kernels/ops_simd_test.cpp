@@ -1,8 +1,10 @@
-// The vectorised GELU and clamped SwiGLU (kernels/ops_avx512.cpp) against their scalar references,
+// The vectorised GELU, clamped SwiGLU, sum_exp and argmax (kernels/ops_avx512.cpp) against their scalar references,
 // at every ISA the machine has: random values over the range activations take, large values (exp
 // overflow and underflow), and lengths with tails that are not a multiple of the vector width.
 #include <catch2/catch.hpp>
+
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <limits>
 #include <cstring>
@@ -152,6 +154,38 @@ TEST_CASE("sum_exp matches the scalar reference at every ISA", "[kernels][ops]")
                 const double fast = kernels::sum_exp(x.data(), n, shift);
                 REQUIRE(ref >= 1.0);  // the maximum itself adds exp(0)
                 CHECK(std::fabs(fast - ref) <= 1e-5 * ref);
+            }
+        }
+    }
+    kernels::reset_isa_for_testing();
+}
+
+TEST_CASE("argmax gives the scalar reference's index at every ISA", "[kernels][ops]") {
+    // Random logits with planted ties, NaNs, infinities and all -inf / NaN rows: the same index
+    // (ties to the lowest, NaN never, +inf as the largest finite float) at every ISA.
+    const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+    std::mt19937 rng(13);
+    for (int isa = 0; isa <= static_cast<int>(kernels::detected_isa()); ++isa) {
+        kernels::set_isa_for_testing(static_cast<kernels::Isa>(isa));
+        for (int64_t n : {1, 15, 16, 17, 31, 32, 33, 50257}) {
+            for (int trial = 0; trial < 12; ++trial) {
+                std::normal_distribution<float> normal(0.0f, 3.0f);
+                std::vector<float> x(static_cast<size_t>(n));
+                for (auto& v : x) v = normal(rng);
+                auto at = [&] { return static_cast<size_t>(std::uniform_int_distribution<int64_t>(0, n - 1)(rng)); };
+                switch (trial % 6) {
+                    case 1: x[at()] = 100.0f; x[at()] = 100.0f; break;                   // a tie at the top
+                    case 2: x[at()] = nan; x[at()] = nan; break;                         // NaN never wins
+                    case 3: x[at()] = inf; x[at()] = FLT_MAX; x[at()] = inf; break;      // +inf ties FLT_MAX
+                    case 4: for (auto& v : x) v = trial / 6 ? -inf : nan; break;        // nothing to choose
+                    case 5: for (auto& v : x) v = 0.0f; x[at()] = -0.0f; break;          // signed zeros tie
+                    default: break;
+                }
+                INFO("isa " << isa << " n " << n << " trial " << trial);
+                const int64_t ref = kernels::argmax_reference(x.data(), n);
+                CHECK(kernels::argmax(x.data(), n) == ref);
+                if (trial % 6 == 4) CHECK(ref == -1);
+                if (trial % 6 == 5) CHECK(ref == 0);
             }
         }
     }
