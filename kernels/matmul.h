@@ -6,7 +6,7 @@
 // reused by every matrix of the same width; the engine splits [0, rows) across threads and each
 // thread calls matmul() on its own range, so kernels never synchronise.
 //
-// Related: kernels/matmul_repacked.h (Q4_0 / MXFP4 / Q8_0 repacked at load time into 16-row
+// Related: kernels/matmul_repacked.h (Q4_0 / MXFP4 / Q8_0 / Q4_K / Q6_K repacked at load time into 16-row
 // interleaved blocks, F16 into 16-row panels: 2-2.4x faster GEMV, ~3.5x faster GEMM, AMX for the
 // quantized GEMMs where the CPU has it; the engine opts in per matrix) and kernels/matmul_onednn.h
 // (F32 / BF16 prefill through oneDNN, taken automatically by matmul()).
