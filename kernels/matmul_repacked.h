@@ -1,7 +1,6 @@
 // Matmul of weight matrices repacked at load time into the row-interleaved x16 layout of
 // quant/repack.h (Q4_0, MXFP4, Q8_0, and with AVX-512 Q4_K, Q6_K: by int8 activations; F16 panels:
-// by float activations),
-// activations prepared for the original type.
+// by float activations), activations prepared for the original type.
 //
 // The engine opts in per matrix at load time:
 //   if (can_repack_x16(m.type) && repacked_kernel_available(m.type)) {
