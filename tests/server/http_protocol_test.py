@@ -221,7 +221,8 @@ def test_lookup(s):
 
 def test_draft(args):
     """Speculative decoding with a draft model (--draft-model): the same greedy text as without it,
-    streamed or not, with proposals both kept and rejected; "draft": false and the 400s."""
+    streamed or not, with proposals both kept and rejected; "draft": false and the 400s; a draft
+    with another vocabulary stops the server at startup."""
     with Server(args.server, args.gpt2, "--parallel", "2", "--draft-model", args.draft, "--draft-p-min", "0") as s:
         body = {"prompt": "The jury said", "max_tokens": 40, "temperature": 0}
         _, plain = s.post_json("/v1/completions", dict(body, draft=False))
@@ -252,6 +253,15 @@ def test_draft(args):
         status, r = s.post_json("/v1/completions", {"prompt": "x", "max_tokens": 2, "draft": True})
         check(status == 400 and r["error"]["param"] == "draft", f"draft without a draft model: {status} {r}")
         check(s.stop() == 0, "exit 0 on SIGTERM")
+    # A draft with another vocabulary (GPT-OSS's 201088 tokens for GPT-2's 50257): the server exits
+    # while loading, with one line naming both sizes.
+    try:
+        with Server(args.server, args.gpt2, "--draft-model", args.gpt_oss):
+            check(False, "a draft with another vocabulary was accepted")
+    except RuntimeError as e:
+        message = str(e)
+        check("exited while loading" in message and "201088" in message and "50257" in message,
+              f"vocabulary mismatch: {message!r}")
 
 
 def main():

@@ -375,3 +375,38 @@ TEST_CASE("scheduler: draft-model speculation gives the same tokens, verifies pr
     const auto again = run(2, 1, 0.8f, &proposed, &accepted);
     for (size_t i = 0; i < sampled.size(); ++i) CHECK(sampled[i].tokens == again[i].tokens);
 }
+
+TEST_CASE("scheduler: a cancelled job that speculates with a draft frees its sequences in both engines", "[server][scheduler]") {
+    SchedulerOptions so;
+    so.parallel = 2;
+    so.verify_cost_per_token = 0.0;  // never switch speculation off
+    so.draft_p_min = 0.0f;           // the draft proposes every guess
+    // GPT-OSS (context 1024) so that the job runs long enough to be cancelled, as in the test above;
+    // its draft is another random GPT-OSS (most proposals rejected, the draft truncated and caught up).
+    Harness h("gpt-oss", so, /*n_ctx=*/1024);
+    auto draft_model = Model::load(test::synthetic_model("gpt-oss", "q8_0", 2));
+    EngineOptions eo;
+    eo.n_ctx = 1024;
+    eo.n_threads = 2;
+    eo.kv_pool_sequences = so.parallel + 1;
+    Engine draft(draft_model, eo);
+    h.scheduler->shutdown();
+    h.scheduler = std::make_unique<Scheduler>(*h.engine, h.model->tokenizer(), so, h.metrics, &draft);
+    std::mt19937 rng(12);
+    auto job = h.job(random_prompt(rng, 12, 1000), 1000, /*n=*/2);
+    job->draft_model_max = 5;
+    REQUIRE(h.scheduler->submit(job) == Scheduler::Submit::Accepted);
+    JobEvent first;
+    REQUIRE(job->pop(first, std::chrono::seconds(30)));  // it is running
+    job->cancelled = true;
+    const Outcome rest = collect(*job, 2);  // ends with Done
+    CHECK(rest.tokens[0].size() < 990);
+    CHECK(metric(h.metrics, "silica_speculative_draft_passes_total") > 0);
+    wait_until_idle(h);
+    CHECK(h.engine->n_sequences() == 0);
+    CHECK(h.engine->kv_pool_usage().hot_blocks == 0);
+    CHECK(draft.n_sequences() == 0);
+    CHECK(draft.kv_pool_usage().hot_blocks == 0);
+    CHECK(h.metrics.render().find("silica_requests_cancelled_total 1") != std::string::npos);
+    h.scheduler->shutdown();  // before the draft engine goes
+}
