@@ -130,26 +130,25 @@ template <int HD>
 void attend_hd(std::span<const KvRowSpan> spans, const float* q, int64_t q_stride, float* out, int64_t out_stride,
                int64_t n_tokens, int64_t last_key, const AttentionShape& shape) {
     using detail::kTile;
-    constexpr int64_t kHd = HD;
     constexpr int NV = HD / 16;
     const int64_t G = shape.n_group, T = n_tokens;
     // Per thread: [K tile][V tile][weights G x kTile]; per token: [acc G x HD][scaled q G x HD].
     thread_local std::vector<float> scratch;
-    scratch.resize(static_cast<size_t>(2 * kTile * kHd + G * kTile + T * 2 * G * kHd));
+    scratch.resize(static_cast<size_t>(2 * kTile * HD + G * kTile + T * 2 * G * HD));
     float* k_tile = scratch.data();
-    float* v_tile = k_tile + kTile * kHd;
-    float* p = v_tile + kTile * kHd;
+    float* v_tile = k_tile + kTile * HD;
+    float* p = v_tile + kTile * HD;
     float* token_state = p + G * kTile;
-    auto acc_of = [&](int64_t t) { return token_state + t * 2 * G * kHd; };
-    auto qs_of = [&](int64_t t) { return token_state + t * 2 * G * kHd + G * kHd; };
+    auto acc_of = [&](int64_t t) { return token_state + t * 2 * G * HD; };
+    auto qs_of = [&](int64_t t) { return token_state + t * 2 * G * HD + G * HD; };
     std::vector<float> run_max(static_cast<size_t>(T * G)), run_sum(static_cast<size_t>(T * G));
     for (int64_t t = 0; t < T; ++t) {
         for (int64_t g = 0; g < G; ++g) {
             run_max[t * G + g] = shape.sinks ? shape.sinks[g] : -std::numeric_limits<float>::infinity();
             run_sum[t * G + g] = shape.sinks ? 1.0f : 0.0f;
         }
-        std::fill(acc_of(t), acc_of(t) + G * kHd, 0.0f);
-        for (int64_t i = 0; i < G * kHd; ++i) qs_of(t)[i] = q[t * q_stride + i] * shape.scale;
+        std::fill(acc_of(t), acc_of(t) + G * HD, 0.0f);
+        for (int64_t i = 0; i < G * HD; ++i) qs_of(t)[i] = q[t * q_stride + i] * shape.scale;
     }
     const __m512 minus_inf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
 
@@ -160,8 +159,8 @@ void attend_hd(std::span<const KvRowSpan> spans, const float* q, int64_t q_strid
             auto seen = [&](int64_t t) { return std::min(std::min(kTile, span.n_rows - r0), last_key + t - first + 1); };
             const int64_t n_convert = seen(T - 1);
             for (int64_t i = 0; i < n_convert; ++i) {
-                Avx512Ops::row_to_f32(span.type, span.k + (r0 + i) * span.stride, k_tile + i * kHd, kHd);
-                Avx512Ops::row_to_f32(span.type, span.v + (r0 + i) * span.stride, v_tile + i * kHd, kHd);
+                Avx512Ops::row_to_f32(span.type, span.k + (r0 + i) * span.stride, k_tile + i * HD, HD);
+                Avx512Ops::row_to_f32(span.type, span.v + (r0 + i) * span.stride, v_tile + i * HD, HD);
             }
             for (int64_t t = 0; t < T; ++t) {
                 const int64_t nt = seen(t);
@@ -175,16 +174,16 @@ void attend_hd(std::span<const KvRowSpan> spans, const float* q, int64_t q_strid
                                             nt >= 32 ? __mmask16(0xffff) : nt > 16 ? tail_mask(nt - 16) : __mmask16(0)};
                 for (int64_t g = 0; g < G; ++g) {
                     __m512 qv[NV];
-                    for (int c = 0; c < NV; ++c) qv[c] = _mm512_loadu_ps(qs + g * kHd + 16 * c);
+                    for (int c = 0; c < NV; ++c) qv[c] = _mm512_loadu_ps(qs + g * HD + 16 * c);
                     __m512 s[2] = {minus_inf, minus_inf};
                     for (int h = 0; h < 2 && valid[h]; ++h)
-                        s[h] = _mm512_mask_mov_ps(minus_inf, valid[h], score_16_keys<HD>(qv, k_tile + h * 16 * kHd));
+                        s[h] = _mm512_mask_mov_ps(minus_inf, valid[h], score_16_keys<HD>(qv, k_tile + h * 16 * HD));
                     const float tile_max = _mm512_reduce_max_ps(_mm512_max_ps(s[0], s[1]));
                     if (tile_max > tmax[g]) {
                         const float correction = std::exp(tmax[g] - tile_max);  // 0 when run_max is -inf
                         for (int c = 0; c < NV; ++c)
-                            _mm512_storeu_ps(acc + g * kHd + 16 * c, _mm512_mul_ps(_mm512_set1_ps(correction),
-                                                                                   _mm512_loadu_ps(acc + g * kHd + 16 * c)));
+                            _mm512_storeu_ps(acc + g * HD + 16 * c, _mm512_mul_ps(_mm512_set1_ps(correction),
+                                                                                   _mm512_loadu_ps(acc + g * HD + 16 * c)));
                         tsum[g] *= correction;
                         tmax[g] = tile_max;
                     }
@@ -196,11 +195,11 @@ void attend_hd(std::span<const KvRowSpan> spans, const float* q, int64_t q_strid
                     }
                 }
                 int64_t g = 0;
-                for (; g + 4 <= G; g += 4) accumulate_values<HD, 4>(p + g * kTile, v_tile, nt, acc + g * kHd);
+                for (; g + 4 <= G; g += 4) accumulate_values<HD, 4>(p + g * kTile, v_tile, nt, acc + g * HD);
                 switch (G - g) {
-                    case 3: accumulate_values<HD, 3>(p + g * kTile, v_tile, nt, acc + g * kHd); break;
-                    case 2: accumulate_values<HD, 2>(p + g * kTile, v_tile, nt, acc + g * kHd); break;
-                    case 1: accumulate_values<HD, 1>(p + g * kTile, v_tile, nt, acc + g * kHd); break;
+                    case 3: accumulate_values<HD, 3>(p + g * kTile, v_tile, nt, acc + g * HD); break;
+                    case 2: accumulate_values<HD, 2>(p + g * kTile, v_tile, nt, acc + g * HD); break;
+                    case 1: accumulate_values<HD, 1>(p + g * kTile, v_tile, nt, acc + g * HD); break;
                     default: break;
                 }
             }
@@ -209,28 +208,31 @@ void attend_hd(std::span<const KvRowSpan> spans, const float* q, int64_t q_strid
     for (int64_t t = 0; t < T; ++t)
         for (int64_t g = 0; g < G; ++g) {
             const float inv = 1.0f / run_sum[t * G + g];
-            for (int64_t d = 0; d < kHd; ++d) out[t * out_stride + g * kHd + d] = acc_of(t)[g * kHd + d] * inv;
+            for (int64_t d = 0; d < HD; ++d) out[t * out_stride + g * HD + d] = acc_of(t)[g * HD + d] * inv;
         }
+}
+
+// attend_hd for the head sizes it is built for; false for the others.
+bool attend_hd_any(std::span<const KvRowSpan> spans, const float* q, int64_t q_stride, float* out, int64_t out_stride,
+                   int64_t n_tokens, int64_t last_key, const AttentionShape& shape) {
+    switch (shape.head_dim) {
+        case 64: attend_hd<64>(spans, q, q_stride, out, out_stride, n_tokens, last_key, shape); return true;
+        case 32: attend_hd<32>(spans, q, q_stride, out, out_stride, n_tokens, last_key, shape); return true;
+        default: return false;
+    }
 }
 
 }  // namespace
 
 void attend_spans_avx512(std::span<const KvRowSpan> spans, const float* q, const AttentionShape& shape, float* out) {
-    if (shape.head_dim == 64) return attend_hd<64>(spans, q, 0, out, 0, 1, kNoLimit, shape);
-    if (shape.head_dim == 32) return attend_hd<32>(spans, q, 0, out, 0, 1, kNoLimit, shape);
-    detail::attend_tiled<Avx512Ops>(spans, q, shape, out);
+    if (!attend_hd_any(spans, q, 0, out, 0, 1, kNoLimit, shape)) detail::attend_tiled<Avx512Ops>(spans, q, shape, out);
 }
 
 bool attend_tokens_avx512(std::span<const KvRowSpan> spans, const QueryChunk& chunk, const AttentionShape& shape) {
     // every token's first visible key must be the first key given (no window in effect)
     if (first_visible_key(chunk.first_pos + chunk.n_tokens - 1, chunk.window) != 0) return false;
-    if (shape.head_dim == 64)
-        attend_hd<64>(spans, chunk.q, chunk.q_stride, chunk.out, chunk.out_stride, chunk.n_tokens, chunk.first_pos, shape);
-    else if (shape.head_dim == 32)
-        attend_hd<32>(spans, chunk.q, chunk.q_stride, chunk.out, chunk.out_stride, chunk.n_tokens, chunk.first_pos, shape);
-    else
-        return false;
-    return true;
+    return attend_hd_any(spans, chunk.q, chunk.q_stride, chunk.out, chunk.out_stride, chunk.n_tokens, chunk.first_pos,
+                         shape);
 }
 
 }  // namespace silica::kernels

@@ -86,6 +86,18 @@ inline void for_each_index(F&& f) {
     }(std::make_integer_sequence<int, N>{});
 }
 
+// Lanes of group g's 16 rows that fall in [r_begin, r_end), stored for NM activation rows from i0.
+template <int NM>
+inline void store_group(const __m512 (&acc)[NM], int64_t g, int64_t i0, float* y, int64_t ldy, int64_t r_begin,
+                        int64_t r_end) {
+    const int64_t first = g * kRepackRows;
+    const int64_t lo = r_begin > first ? r_begin - first : 0;
+    const int64_t hi = r_end - first < kRepackRows ? r_end - first : kRepackRows;
+    const __mmask16 mask = static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1));
+#pragma GCC unroll 16
+    for (int i = 0; i < NM; ++i) _mm512_mask_storeu_ps(y + (i0 + i) * ldy + first, mask, acc[i]);
+}
+
 // NG groups (16 rows each) starting at group g0, times NM activation rows starting at i0, with
 // the software prefetch of a weight stream or without (tiles that reuse weights from cache).
 // Every output lane goes through the same steps whatever NG and NM are: per block, its integer
@@ -140,14 +152,7 @@ void tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, con
         });
     }
 #pragma GCC unroll 4
-    for (int g = 0; g < NG; ++g) {
-        const int64_t first = (g0 + g) * kRepackRows;
-        const int64_t lo = r_begin > first ? r_begin - first : 0;
-        const int64_t hi = r_end - first < kRepackRows ? r_end - first : kRepackRows;
-        const __mmask16 mask = static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1));
-#pragma GCC unroll 16
-        for (int i = 0; i < NM; ++i) _mm512_mask_storeu_ps(y + (i0 + i) * ldy + first, mask, acc[g][i]);
-    }
+    for (int g = 0; g < NG; ++g) store_group<NM>(acc[g], g0 + g, i0, y, ldy, r_begin, r_end);
 }
 
 // The K-quant tile (Q4_Kx16, Q6_Kx16): the same streams, prefetch and stores as tile(), one group
@@ -170,13 +175,19 @@ void k_tile(const RepackedMatrix& w, size_t group_bytes, const Activations& x, i
     const ActBlockQ8* xrow = x.q8() + i0 * nb;
     const int32_t* srow = x.q8_sums() + i0 * nb;
     const int32_t* hrow = kQ6 ? x.q8_first_half_sums() + i0 * nb : nullptr;
+    __m512 d = _mm512_setzero_ps(), neg_dmin = _mm512_setzero_ps();  // the super-block's, per row
     for (int64_t b = 0; b < nb; ++b) {
         if constexpr (Prefetch) prefetch_ahead<Fmt, 1>(codes, block_scales, b, nb, group_bytes);
+        if (b % 8 == 0) {
+            const uint8_t* ss = super_scales + (b / 8) * Fmt::kSuperBytes;
+            d = cvt_f16_f32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(ss)));
+            if constexpr (!kQ6)
+                neg_dmin = _mm512_sub_ps(_mm512_setzero_ps(),
+                                         cvt_f16_f32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(ss + 32))));
+        }
         __m512i u[8];
         Fmt::decode(codes + b * Fmt::kTileBytes, u);
         const uint8_t* bs = block_scales + b * 16 * Fmt::kScaleBytes;
-        const uint8_t* ss = super_scales + (b / 8) * Fmt::kSuperBytes;
-        const __m512 d = cvt_f16_f32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(ss)));
         const __m128i s0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bs));
         const __m128i s1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bs + 16));
         if constexpr (kQ6) {
@@ -197,9 +208,8 @@ void k_tile(const RepackedMatrix& w, size_t group_bytes, const Activations& x, i
                 acc[i] = _mm512_fmadd_ps(cvt_i32_f32(hi), _mm512_mul_ps(scale_hi, dx), acc[i]);
             }
         } else {
-            const __m512 dmin = cvt_f16_f32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(ss + 32)));
             const __m512 scale = _mm512_mul_ps(d, cvt_i32_f32(cvt_u8_i32(s0)));
-            const __m512 neg_min = _mm512_mul_ps(_mm512_sub_ps(_mm512_setzero_ps(), dmin), cvt_i32_f32(cvt_u8_i32(s1)));
+            const __m512 neg_min = _mm512_mul_ps(neg_dmin, cvt_i32_f32(cvt_u8_i32(s1)));
 #pragma GCC unroll 16
             for (int i = 0; i < NM; ++i) {
                 const ActBlockQ8* xb = xrow + i * nb + b;
@@ -216,12 +226,7 @@ void k_tile(const RepackedMatrix& w, size_t group_bytes, const Activations& x, i
             }
         }
     }
-    const int64_t first = g * kRepackRows;
-    const int64_t lo = r_begin > first ? r_begin - first : 0;
-    const int64_t hi = r_end - first < kRepackRows ? r_end - first : kRepackRows;
-    const __mmask16 mask = static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1));
-#pragma GCC unroll 16
-    for (int i = 0; i < NM; ++i) _mm512_mask_storeu_ps(y + (i0 + i) * ldy + first, mask, acc[i]);
+    store_group<NM>(acc, g, i0, y, ldy, r_begin, r_end);
 }
 
 // Activation rows up to which run() streams weights like a GEMV (see there).

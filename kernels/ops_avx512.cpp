@@ -8,7 +8,6 @@
 #include <immintrin.h>
 
 #include <cfloat>
-
 #include <cmath>
 #include <limits>
 

@@ -74,9 +74,8 @@ private:
         int32_t token;
     };
     void prepare(std::span<const float> logits);  // fills work_ with sanitised, penalised logits
-    int32_t greedy() const;
     bool penalties_apply() const;                      // a penalty is set and there is history
-    int32_t greedy_of(std::span<const float> logits);  // temperature 0: prepare() + greedy(), or the argmax kernel
+    int32_t greedy_of(std::span<const float> logits);  // temperature 0: the highest (penalised) logit
     void select_candidates();  // fills cand_ (sorted), weights_ and n_kept_
     double uniform01();
 
