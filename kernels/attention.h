@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <span>
 
+#include "kernels/step_exact.h"
 #include "kernels/kv_rows.h"
 
 namespace silica::kernels {

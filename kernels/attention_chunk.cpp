@@ -11,8 +11,6 @@
 namespace silica::kernels {
 namespace {
 
-// Queries per call below which the block kernel does not pay: it fills 32 query lanes per pass.
-constexpr int64_t kMinBlockQueries = 8;
 
 // The parts of `spans` at positions [first, last], in order.
 void slice_spans(std::span<const KvRowSpan> spans, int64_t first, int64_t last, std::vector<KvRowSpan>& out) {
@@ -43,10 +41,9 @@ void per_token(std::span<const KvRowSpan> spans, const QueryChunk& chunk, Attend
 }  // namespace
 
 void attend_chunk(std::span<const KvRowSpan> spans, const QueryChunk& chunk, const AttentionShape& shape) {
-    if (active_isa() == Isa::avx512 && chunk.n_tokens * shape.n_group >= kMinBlockQueries &&
-        attend_chunk_avx512(spans, chunk, shape))
+    if (active_isa() == Isa::avx512 && chunk.n_tokens > kStepExactRows && attend_chunk_avx512(spans, chunk, shape))
         return;
-    // Fewer queries (a verify pass, a short chunk): each token as decode computes it.
+    // A verify pass or a short chunk (kernels/step_exact.h): each token as decode computes it.
     if (active_isa() == Isa::avx512 && chunk.n_tokens > 1 && attend_tokens_avx512(spans, chunk, shape)) return;
     per_token(spans, chunk, [&](std::span<const KvRowSpan> visible, const float* q, float* out) {
         attend_spans(visible, q, shape, out);

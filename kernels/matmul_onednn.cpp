@@ -1,4 +1,5 @@
 #include "kernels/matmul_onednn.h"
+#include "kernels/step_exact.h"
 
 #include <dlfcn.h>
 
@@ -76,9 +77,12 @@ int64_t onednn_min_rows(TensorType t) {
     // bench/onednn_bench.cpp, 1 thread, 2880x2880 (Xeon with AMX): BF16 oneDNN 118 GFLOP/s at
     // m = 8 and ~500 at m >= 64 vs Silica's 33; F32 oneDNN 44 / 71 / 101 / 122 GFLOP/s at m = 8 /
     // 16 / 32 / 64 vs Silica's ~80.
+    // Passes of up to kStepExactRows rows (a verify pass, a decode batch) stay on Silica's own
+    // kernels so that each row gets the bits it gets alone (kernels/step_exact.h); that gives up
+    // oneDNN's BF16 lead at 8..65 rows on AMX machines.
     switch (t) {
-        case TensorType::F32: return 32;
-        case TensorType::BF16: return 8;
+        case TensorType::F32:
+        case TensorType::BF16: return kStepExactRows + 1;
         default: return 0;
     }
 }

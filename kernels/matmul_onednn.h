@@ -11,7 +11,8 @@
 // Not batch-invariant: Silica's own kernels give an activation row the same result whatever the
 // batch size m; through oneDNN it can change with m (measured: F32 identical for m = 32..512, BF16
 // with AMX differs in most outputs between m = 8, 32, 64 and 512) and between m below and above
-// onednn_min_rows(). Differences are float rounding only.
+// onednn_min_rows(). Differences are float rounding only. Hence oneDNN starts above
+// kStepExactRows rows (kernels/step_exact.h): verify passes and decode batches stay exact.
 #pragma once
 #include <cstdint>
 
@@ -22,7 +23,7 @@ namespace silica::kernels {
 constexpr int64_t kOneDnnChunkRows = 64;
 
 // Smallest activation row count for which matmul() hands a weight type to oneDNN (0: never).
-// F32 from 32 rows, BF16 from 8; only at the avx512 ISA (BF16: also with AVX512-BF16 active, so
+// F32 and BF16 from kStepExactRows + 1 rows; only at the avx512 ISA (BF16: also with AVX512-BF16 active, so
 // the activation rounding matches Silica's own vdpbf16ps kernel).
 int64_t onednn_min_rows(TensorType weight_type);
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "engine/generation/draft_proposer.h"
+#include "kernels/step_exact.h"
 #include "silica/error.h"
 #include "silica/model.h"
 #include "silica/session.h"
@@ -14,6 +15,10 @@
 
 namespace silica {
 namespace {
+
+// A verify pass (the pending token and the proposals) gets the logits of single steps only up to
+// this many rows (kernels/step_exact.h): exact greedy output rests on it.
+static_assert(64 + 1 <= kernels::kStepExactRows, "draft_max is at most 64");
 
 void check_options(const Session& target, const SpeculativeOptions& o) {
     if (o.lookup == (o.draft != nullptr))

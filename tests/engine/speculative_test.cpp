@@ -160,22 +160,32 @@ TEST_CASE("speculative: greedy drafts on GPT-OSS (sliding-window layers) give th
 }
 
 TEST_CASE("speculative: a verify pass's rows are bit-identical to single steps", "[speculative]") {
-    // The exactness above rests on this (batch invariance over the rows of one sequence).
-    for (const std::string wtype : {"q8_0", "q4_0", "q4_K", "q6_K", "f16", "bf16"}) {
-        INFO(wtype);
-        const auto model = tiny(wtype);
-        const auto prompt = test::token_sequence(20, 3, model->tokenizer().n_vocab());
-        const auto next = test::token_sequence(6, 4, model->tokenizer().n_vocab());
-        Session a(model, small_ctx()), b(model, small_ctx());
-        a.decode(prompt);
-        b.decode(prompt);
-        a.decode(next, true);
-        for (size_t i = 0; i < next.size(); ++i) {
-            b.decode(std::span<const int32_t>(&next[i], 1));
-            const auto ra = a.logits(static_cast<int64_t>(i)), rb = b.logits();
-            CHECK(std::equal(ra.begin(), ra.end(), rb.begin(), rb.end()));
+    // The exactness above rests on this (batch invariance over the rows of one sequence), for
+    // passes up to the longest a verify can be: 1 + 64 proposals (kernels::kDecodeExactChunkTokens).
+    struct Case {
+        const char* arch;
+        std::string wtype;
+    };
+    std::vector<Case> cases;
+    for (const char* w : {"q8_0", "q4_0", "q4_K", "q6_K", "f16", "bf16", "f32"}) cases.push_back({"gpt2", w});
+    for (const char* w : {"q8_0", "f16"}) cases.push_back({"gpt-oss", w});  // head size 32, sliding-window layers
+    for (const Case& c : cases)
+        for (int64_t n_next : {6, 12, 65}) {
+            INFO(c.arch << " " << c.wtype << ", " << n_next << " tokens in the pass");
+            const auto model = c.arch == std::string("gpt2") ? tiny(c.wtype)
+                                                              : Model::load(test::synthetic_model(c.arch, c.wtype));
+            const auto prompt = test::token_sequence(20, 3, model->tokenizer().n_vocab());
+            const auto next = test::token_sequence(n_next, 4, model->tokenizer().n_vocab());
+            Session a(model, small_ctx()), b(model, small_ctx());
+            a.decode(prompt);
+            b.decode(prompt);
+            a.decode(next, true);
+            for (size_t i = 0; i < next.size(); ++i) {
+                b.decode(std::span<const int32_t>(&next[i], 1));
+                const auto ra = a.logits(static_cast<int64_t>(i)), rb = b.logits();
+                CHECK(std::equal(ra.begin(), ra.end(), rb.begin(), rb.end()));
+            }
         }
-    }
 }
 
 TEST_CASE("speculative: stop strings and max_tokens end where the plain loop ends", "[speculative]") {

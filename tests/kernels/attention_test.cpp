@@ -2,6 +2,8 @@
 // double-precision reference, on randomized shapes, spans, storage types and score ranges.
 #include <catch2/catch.hpp>
 
+#include <array>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -194,18 +196,19 @@ TEST_CASE("attend_chunk equals the per-token reference for every ISA, type, grou
     if (kernels::detected_isa() == kernels::Isa::avx512) CHECK(block_cases >= 15);
 }
 
-TEST_CASE("a few tokens in one attend_chunk get the bits each gets alone from attend_spans", "[kernels][attention]") {
+TEST_CASE("up to kStepExactRows tokens in one attend_chunk get the bits each gets alone from attend_spans",
+          "[kernels][attention]") {
     // A verify pass (several tokens of one sequence) must give each token exactly its decode
-    // attention, for the head sizes whose AVX-512 kernel converts each K/V tile once for all of them.
+    // attention (kernels/step_exact.h); the AVX-512 kernel converts each K/V tile once for all of
+    // them and runs their value accumulators side by side.
     std::mt19937 rng(29);
     std::normal_distribution<float> normal;
     int cases = 0;
     for (TensorType type : {TensorType::F16, TensorType::F32, TensorType::Q8_0})
-        for (int trial = 0; trial < 12; ++trial) {
+        for (int trial = 0; trial < 16; ++trial) {
             const int64_t hd = trial % 2 ? 32 : 64;
-            const int64_t G = 1 + trial % 3;
-            // head size 64 from 8 queries takes the block kernel instead (not bit-identical)
-            const int64_t n_tokens = hd == 64 ? 2 + rng() % (7 / G - 1) : 2 + rng() % 30;
+            const int64_t G = std::array<int64_t, 4>{1, 2, 3, 8}[trial / 2 % 4];
+            const int64_t n_tokens = trial < 2 ? kernels::kStepExactRows : 2 + rng() % (kernels::kStepExactRows - 1);
             const int64_t first_pos = rng() % 300;
             const int64_t last_pos = first_pos + n_tokens - 1;
             const Keys keys = random_keys(rng, type, hd, last_pos + 1, trial % 5 == 0 ? 30.0f : 1.0f);
