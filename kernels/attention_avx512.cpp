@@ -99,23 +99,64 @@ __m512 score_16_keys(const __m512 (&q)[HD / 16], const float* k) {
     return sum_lanes_16(parts);
 }
 
-// acc[g] += sum_i p[g * kTile + i] * v[i] for GN query heads, over nt keys.
-template <int HD, int GN>
-void accumulate_values(const float* p, const float* v, int64_t nt, float* acc) {
+// acc[s] += sum_i p[s][i] * v[i] for S accumulators (query heads of one or several tokens), over
+// the same n keys: each V row is loaded once for all of them, and their FMA chains run side by
+// side. Each accumulator sees the keys in order, one FMA each, as it would alone.
+template <int HD, int S>
+void accumulate_values(const float* const* p, const float* v, int64_t n, float* const* acc) {
     constexpr int NV = HD / 16;
-    __m512 a[GN][NV];
-    for (int g = 0; g < GN; ++g)
-        for (int c = 0; c < NV; ++c) a[g][c] = _mm512_loadu_ps(acc + g * HD + 16 * c);
-    for (int64_t i = 0; i < nt; ++i) {
+    __m512 a[S][NV];
+    for (int s = 0; s < S; ++s)
+        for (int c = 0; c < NV; ++c) a[s][c] = _mm512_loadu_ps(acc[s] + 16 * c);
+    for (int64_t i = 0; i < n; ++i) {
         __m512 vr[NV];
         for (int c = 0; c < NV; ++c) vr[c] = _mm512_loadu_ps(v + i * HD + 16 * c);
-        for (int g = 0; g < GN; ++g) {
-            const __m512 w = _mm512_set1_ps(p[g * detail::kTile + i]);
-            for (int c = 0; c < NV; ++c) a[g][c] = _mm512_fmadd_ps(w, vr[c], a[g][c]);
+        for (int s = 0; s < S; ++s) {
+            const __m512 w = _mm512_set1_ps(p[s][i]);
+            for (int c = 0; c < NV; ++c) a[s][c] = _mm512_fmadd_ps(w, vr[c], a[s][c]);
         }
     }
-    for (int g = 0; g < GN; ++g)
-        for (int c = 0; c < NV; ++c) _mm512_storeu_ps(acc + g * HD + 16 * c, a[g][c]);
+    for (int s = 0; s < S; ++s)
+        for (int c = 0; c < NV; ++c) _mm512_storeu_ps(acc[s] + 16 * c, a[s][c]);
+}
+
+// Accumulators kept in registers at once: 16 vectors.
+template <int HD>
+constexpr int kSlots = 16 / (HD / 16);
+
+// One accumulator's share of a tile: a query head of one token, its weights p (over the tile's
+// keys) and how many of the tile's keys it sees.
+struct Slot {
+    const float* p;
+    float* acc;
+    int64_t n;
+};
+
+// accumulate_values for any number of slots, kSlots at a time: the keys all of a group see
+// together, then each slot's further keys alone (a verify pass's later tokens see more keys).
+template <int HD, int S = kSlots<HD>>
+void accumulate_slots(const Slot* slots, int64_t n_slots, const float* v) {
+    if constexpr (S > 1) {
+        for (; n_slots >= S; slots += S, n_slots -= S) {
+            int64_t common = slots[0].n;
+            const float* p[S];
+            float* acc[S];
+            for (int s = 0; s < S; ++s) {
+                common = std::min(common, slots[s].n);
+                p[s] = slots[s].p;
+                acc[s] = slots[s].acc;
+            }
+            accumulate_values<HD, S>(p, v, common, acc);
+            for (int s = 0; s < S; ++s) {
+                if (slots[s].n == common) continue;
+                const float* ps = slots[s].p + common;
+                accumulate_values<HD, 1>(&ps, v + common * HD, slots[s].n - common, &acc[s]);
+            }
+        }
+        if (n_slots > 0) accumulate_slots<HD, S - 1>(slots, n_slots, v);
+    } else {
+        for (int64_t s = 0; s < n_slots; ++s) accumulate_values<HD, 1>(&slots[s].p, v, slots[s].n, &slots[s].acc);
+    }
 }
 
 // n_tokens queries of consecutive positions against the same keys: token t sees the keys at
@@ -132,16 +173,20 @@ void attend_hd(std::span<const KvRowSpan> spans, const float* q, int64_t q_strid
     using detail::kTile;
     constexpr int NV = HD / 16;
     const int64_t G = shape.n_group, T = n_tokens;
-    // Per thread: [K tile][V tile][weights G x kTile]; per token: [acc G x HD][scaled q G x HD].
+    // Per thread: [K tile][V tile]; per token: [weights G x kTile][acc G x HD][scaled q G x HD].
     thread_local std::vector<float> scratch;
-    scratch.resize(static_cast<size_t>(2 * kTile * HD + G * kTile + T * 2 * G * HD));
+    thread_local std::vector<float> run_max, run_sum;
+    thread_local std::vector<Slot> slots;
+    const int64_t per_token = G * kTile + 2 * G * HD;
+    scratch.resize(static_cast<size_t>(2 * kTile * HD + T * per_token));
     float* k_tile = scratch.data();
     float* v_tile = k_tile + kTile * HD;
-    float* p = v_tile + kTile * HD;
-    float* token_state = p + G * kTile;
-    auto acc_of = [&](int64_t t) { return token_state + t * 2 * G * HD; };
-    auto qs_of = [&](int64_t t) { return token_state + t * 2 * G * HD + G * HD; };
-    std::vector<float> run_max(static_cast<size_t>(T * G)), run_sum(static_cast<size_t>(T * G));
+    float* token_state = v_tile + kTile * HD;
+    auto p_of = [&](int64_t t) { return token_state + t * per_token; };
+    auto acc_of = [&](int64_t t) { return token_state + t * per_token + G * kTile; };
+    auto qs_of = [&](int64_t t) { return token_state + t * per_token + G * kTile + G * HD; };
+    run_max.resize(static_cast<size_t>(T * G));
+    run_sum.resize(static_cast<size_t>(T * G));
     for (int64_t t = 0; t < T; ++t) {
         for (int64_t g = 0; g < G; ++g) {
             run_max[t * G + g] = shape.sinks ? shape.sinks[g] : -std::numeric_limits<float>::infinity();
@@ -162,10 +207,14 @@ void attend_hd(std::span<const KvRowSpan> spans, const float* q, int64_t q_strid
                 Avx512Ops::row_to_f32(span.type, span.k + (r0 + i) * span.stride, k_tile + i * HD, HD);
                 Avx512Ops::row_to_f32(span.type, span.v + (r0 + i) * span.stride, v_tile + i * HD, HD);
             }
+            // Each token's weights for this tile (its accumulators rescaled first), then the V
+            // rows into every token's accumulators together.
+            slots.clear();
             for (int64_t t = 0; t < T; ++t) {
                 const int64_t nt = seen(t);
                 if (nt <= 0) continue;
                 float* acc = acc_of(t);
+                float* p = p_of(t);
                 const float* qs = qs_of(t);
                 float* tmax = run_max.data() + t * G;
                 float* tsum = run_sum.data() + t * G;
@@ -193,16 +242,10 @@ void attend_hd(std::span<const KvRowSpan> spans, const float* q, int64_t q_strid
                         tsum[g] += _mm512_reduce_add_ps(w);
                         _mm512_storeu_ps(p + g * kTile + 16 * h, w);
                     }
-                }
-                int64_t g = 0;
-                for (; g + 4 <= G; g += 4) accumulate_values<HD, 4>(p + g * kTile, v_tile, nt, acc + g * HD);
-                switch (G - g) {
-                    case 3: accumulate_values<HD, 3>(p + g * kTile, v_tile, nt, acc + g * HD); break;
-                    case 2: accumulate_values<HD, 2>(p + g * kTile, v_tile, nt, acc + g * HD); break;
-                    case 1: accumulate_values<HD, 1>(p + g * kTile, v_tile, nt, acc + g * HD); break;
-                    default: break;
+                    slots.push_back({p + g * kTile, acc + g * HD, nt});
                 }
             }
+            accumulate_slots<HD>(slots.data(), static_cast<int64_t>(slots.size()), v_tile);
         }
     }
     for (int64_t t = 0; t < T; ++t)
