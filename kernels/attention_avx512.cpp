@@ -66,8 +66,8 @@ struct Avx512Ops {
 // The generic driver scores one key at a time (a dot product ending in a horizontal sum) and
 // adds V rows into accumulators in memory. Here a query scores 16 keys as 16 partial vectors
 // folded into one vector of 16 scores by a transpose-and-add tree (under 3 shuffles per key
-// instead of a full horizontal sum), and up to 4 query heads keep their accumulators in
-// registers while the tile's V rows stream past them.
+// instead of a full horizontal sum), and several query heads (of one or several tokens) keep
+// their accumulators in registers while the tile's V rows stream past them.
 
 // HD: the head dimension, a multiple of 16; NV = HD / 16 vectors per row.
 
@@ -85,15 +85,42 @@ __m512 sum_lanes_16(const __m512 (&v)[16]) {
     return _mm512_add_ps(_mm512_shuffle_f32x4(y01, y23, 0x88), _mm512_shuffle_f32x4(y01, y23, 0xDD));
 }
 
-// Scores of keys [0, 16) of `k` (rows of HD floats) against one query already multiplied by the scale.
-template <int HD>
-__m512 score_16_keys(const __m512 (&q)[HD / 16], const float* k) {
+// Where a tile's K or V rows are read from: floats converted into a scratch tile, or (F16 caches)
+// the cached half-precision rows themselves, converted in registers as they are used.
+// Both give the same floats (f16 -> f32 is exact), so the two paths give the same bits.
+struct FloatRows {
+    const float* base;  // row i at base + i * HD
+    static constexpr bool kValidRowsOnly = false;  // rows past the valid ones hold stale floats
+    template <int HD>
+    __m512 load(int64_t i, int c) const { return _mm512_loadu_ps(base + i * HD + 16 * c); }
+    template <int HD>
+    FloatRows from(int64_t i) const { return {base + i * HD}; }
+};
+struct HalfRows {
+    const uint8_t* base;  // row i at base + i * stride
+    int64_t stride;
+    static constexpr bool kValidRowsOnly = true;  // past the valid rows may lie past the cache block
+    template <int HD>
+    __m512 load(int64_t i, int c) const {
+        return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + i * stride) + c));
+    }
+    template <int HD>
+    HalfRows from(int64_t i) const { return {base + i * stride, stride}; }
+};
+
+// Scores of keys [0, 16) of `k` against one query already multiplied by the scale; lanes from
+// n_valid on are left to the caller to mask (HalfRows: their rows are not read).
+template <int HD, class Rows>
+__m512 score_16_keys(const __m512 (&q)[HD / 16], const Rows& k, int64_t n_valid) {
     __m512 parts[16];
 #pragma GCC unroll 16
     for (int j = 0; j < 16; ++j) {
-        const float* row = k + j * HD;
-        __m512 s = _mm512_mul_ps(q[0], _mm512_loadu_ps(row));
-        for (int c = 1; c < HD / 16; ++c) s = _mm512_fmadd_ps(q[c], _mm512_loadu_ps(row + 16 * c), s);
+        if (Rows::kValidRowsOnly && j >= n_valid) {
+            parts[j] = _mm512_setzero_ps();
+            continue;
+        }
+        __m512 s = _mm512_mul_ps(q[0], k.template load<HD>(j, 0));
+        for (int c = 1; c < HD / 16; ++c) s = _mm512_fmadd_ps(q[c], k.template load<HD>(j, c), s);
         parts[j] = s;
     }
     return sum_lanes_16(parts);
@@ -102,15 +129,15 @@ __m512 score_16_keys(const __m512 (&q)[HD / 16], const float* k) {
 // acc[s] += sum_i p[s][i] * v[i] for S accumulators (query heads of one or several tokens), over
 // the same n keys: each V row is loaded once for all of them, and their FMA chains run side by
 // side. Each accumulator sees the keys in order, one FMA each, as it would alone.
-template <int HD, int S>
-void accumulate_values(const float* const* p, const float* v, int64_t n, float* const* acc) {
+template <int HD, int S, class Rows>
+void accumulate_values(const float* const* p, const Rows& v, int64_t n, float* const* acc) {
     constexpr int NV = HD / 16;
     __m512 a[S][NV];
     for (int s = 0; s < S; ++s)
         for (int c = 0; c < NV; ++c) a[s][c] = _mm512_loadu_ps(acc[s] + 16 * c);
     for (int64_t i = 0; i < n; ++i) {
         __m512 vr[NV];
-        for (int c = 0; c < NV; ++c) vr[c] = _mm512_loadu_ps(v + i * HD + 16 * c);
+        for (int c = 0; c < NV; ++c) vr[c] = v.template load<HD>(i, c);
         for (int s = 0; s < S; ++s) {
             const __m512 w = _mm512_set1_ps(p[s][i]);
             for (int c = 0; c < NV; ++c) a[s][c] = _mm512_fmadd_ps(w, vr[c], a[s][c]);
@@ -134,8 +161,8 @@ struct Slot {
 
 // accumulate_values for any number of slots, kSlots at a time: the keys all of a group see
 // together, then each slot's further keys alone (a verify pass's later tokens see more keys).
-template <int HD, int S = kSlots<HD>>
-void accumulate_slots(const Slot* slots, int64_t n_slots, const float* v) {
+template <int HD, class Rows, int S = kSlots<HD>>
+void accumulate_slots(const Slot* slots, int64_t n_slots, const Rows& v) {
     if constexpr (S > 1) {
         for (; n_slots >= S; slots += S, n_slots -= S) {
             int64_t common = slots[0].n;
@@ -150,10 +177,10 @@ void accumulate_slots(const Slot* slots, int64_t n_slots, const float* v) {
             for (int s = 0; s < S; ++s) {
                 if (slots[s].n == common) continue;
                 const float* ps = slots[s].p + common;
-                accumulate_values<HD, 1>(&ps, v + common * HD, slots[s].n - common, &acc[s]);
+                accumulate_values<HD, 1>(&ps, v.template from<HD>(common), slots[s].n - common, &acc[s]);
             }
         }
-        if (n_slots > 0) accumulate_slots<HD, S - 1>(slots, n_slots, v);
+        if (n_slots > 0) accumulate_slots<HD, Rows, S - 1>(slots, n_slots, v);
     } else {
         for (int64_t s = 0; s < n_slots; ++s) accumulate_values<HD, 1>(&slots[s].p, v, slots[s].n, &slots[s].acc);
     }
@@ -161,7 +188,7 @@ void accumulate_slots(const Slot* slots, int64_t n_slots, const float* v) {
 
 // n_tokens queries of consecutive positions against the same keys: token t sees the keys at
 // positions <= last_key + t (last_key: kNoLimit for one decode query, which sees every key given).
-// Each K/V tile is converted to float once for all tokens; every token then takes exactly the
+// Each K/V tile is read once for all tokens (in place, or converted to floats); every token takes the
 // steps it takes alone (its own count of valid keys per tile, the same masks and sums), so a
 // token's output is bit-identical whether it comes alone or with others (batch invariance of a
 // verify pass against decode).
@@ -202,50 +229,60 @@ void attend_hd(std::span<const KvRowSpan> spans, const float* q, int64_t q_strid
             const int64_t first = span.first_pos + r0;  // position of the tile's key 0
             // keys of this tile token t sees
             auto seen = [&](int64_t t) { return std::min(std::min(kTile, span.n_rows - r0), last_key + t - first + 1); };
-            const int64_t n_convert = seen(T - 1);
-            for (int64_t i = 0; i < n_convert; ++i) {
-                Avx512Ops::row_to_f32(span.type, span.k + (r0 + i) * span.stride, k_tile + i * HD, HD);
-                Avx512Ops::row_to_f32(span.type, span.v + (r0 + i) * span.stride, v_tile + i * HD, HD);
-            }
             // Each token's weights for this tile (its accumulators rescaled first), then the V
             // rows into every token's accumulators together.
-            slots.clear();
-            for (int64_t t = 0; t < T; ++t) {
-                const int64_t nt = seen(t);
-                if (nt <= 0) continue;
-                float* acc = acc_of(t);
-                float* p = p_of(t);
-                const float* qs = qs_of(t);
-                float* tmax = run_max.data() + t * G;
-                float* tsum = run_sum.data() + t * G;
-                // Lanes of keys past nt hold stale rows: their scores are masked to -inf, weights to 0.
-                const __mmask16 valid[2] = {nt >= 16 ? __mmask16(0xffff) : tail_mask(nt),
-                                            nt >= 32 ? __mmask16(0xffff) : nt > 16 ? tail_mask(nt - 16) : __mmask16(0)};
-                for (int64_t g = 0; g < G; ++g) {
-                    __m512 qv[NV];
-                    for (int c = 0; c < NV; ++c) qv[c] = _mm512_loadu_ps(qs + g * HD + 16 * c);
-                    __m512 s[2] = {minus_inf, minus_inf};
-                    for (int h = 0; h < 2 && valid[h]; ++h)
-                        s[h] = _mm512_mask_mov_ps(minus_inf, valid[h], score_16_keys<HD>(qv, k_tile + h * 16 * HD));
-                    const float tile_max = _mm512_reduce_max_ps(_mm512_max_ps(s[0], s[1]));
-                    if (tile_max > tmax[g]) {
-                        const float correction = std::exp(tmax[g] - tile_max);  // 0 when run_max is -inf
-                        for (int c = 0; c < NV; ++c)
-                            _mm512_storeu_ps(acc + g * HD + 16 * c, _mm512_mul_ps(_mm512_set1_ps(correction),
-                                                                                   _mm512_loadu_ps(acc + g * HD + 16 * c)));
-                        tsum[g] *= correction;
-                        tmax[g] = tile_max;
+            auto tile = [&](const auto& k_rows, const auto& v_rows) {
+                slots.clear();
+                for (int64_t t = 0; t < T; ++t) {
+                    const int64_t nt = seen(t);
+                    if (nt <= 0) continue;
+                    float* acc = acc_of(t);
+                    float* p = p_of(t);
+                    const float* qs = qs_of(t);
+                    float* tmax = run_max.data() + t * G;
+                    float* tsum = run_sum.data() + t * G;
+                    // Lanes of keys past nt: their scores are masked to -inf, weights to 0.
+                    const __mmask16 valid[2] = {nt >= 16 ? __mmask16(0xffff) : tail_mask(nt),
+                                                nt >= 32 ? __mmask16(0xffff) : nt > 16 ? tail_mask(nt - 16) : __mmask16(0)};
+                    for (int64_t g = 0; g < G; ++g) {
+                        __m512 qv[NV];
+                        for (int c = 0; c < NV; ++c) qv[c] = _mm512_loadu_ps(qs + g * HD + 16 * c);
+                        __m512 s[2] = {minus_inf, minus_inf};
+                        for (int h = 0; h < 2 && valid[h]; ++h)
+                            s[h] = _mm512_mask_mov_ps(minus_inf, valid[h],
+                                                      score_16_keys<HD>(qv, k_rows.template from<HD>(16 * h), nt - 16 * h));
+                        const float tile_max = _mm512_reduce_max_ps(_mm512_max_ps(s[0], s[1]));
+                        if (tile_max > tmax[g]) {
+                            const float correction = std::exp(tmax[g] - tile_max);  // 0 when run_max is -inf
+                            for (int c = 0; c < NV; ++c)
+                                _mm512_storeu_ps(acc + g * HD + 16 * c,
+                                                 _mm512_mul_ps(_mm512_set1_ps(correction), _mm512_loadu_ps(acc + g * HD + 16 * c)));
+                            tsum[g] *= correction;
+                            tmax[g] = tile_max;
+                        }
+                        const __m512 m = _mm512_set1_ps(tmax[g]);
+                        for (int h = 0; h < 2; ++h) {
+                            const __m512 w = _mm512_maskz_mov_ps(valid[h], avx512::exp_ps(_mm512_sub_ps(s[h], m)));
+                            tsum[g] += _mm512_reduce_add_ps(w);
+                            _mm512_storeu_ps(p + g * kTile + 16 * h, w);
+                        }
+                        slots.push_back({p + g * kTile, acc + g * HD, nt});
                     }
-                    const __m512 m = _mm512_set1_ps(tmax[g]);
-                    for (int h = 0; h < 2; ++h) {
-                        const __m512 w = _mm512_maskz_mov_ps(valid[h], avx512::exp_ps(_mm512_sub_ps(s[h], m)));
-                        tsum[g] += _mm512_reduce_add_ps(w);
-                        _mm512_storeu_ps(p + g * kTile + 16 * h, w);
-                    }
-                    slots.push_back({p + g * kTile, acc + g * HD, nt});
                 }
+                accumulate_slots<HD>(slots.data(), static_cast<int64_t>(slots.size()), v_rows);
+            };
+            // F16 rows are read in place, each query converting them again in registers: faster
+            // than a float tile for every query count measured (1-9 tokens x 1-8 heads); the other
+            // storage types are converted to a float tile once for all queries.
+            if (span.type == TensorType::F16) {
+                tile(HalfRows{span.k + r0 * span.stride, span.stride}, HalfRows{span.v + r0 * span.stride, span.stride});
+            } else {
+                for (int64_t i = 0; i < seen(T - 1); ++i) {
+                    Avx512Ops::row_to_f32(span.type, span.k + (r0 + i) * span.stride, k_tile + i * HD, HD);
+                    Avx512Ops::row_to_f32(span.type, span.v + (r0 + i) * span.stride, v_tile + i * HD, HD);
+                }
+                tile(FloatRows{k_tile}, FloatRows{v_tile});
             }
-            accumulate_slots<HD>(slots.data(), static_cast<int64_t>(slots.size()), v_tile);
         }
     }
     for (int64_t t = 0; t < T; ++t)
