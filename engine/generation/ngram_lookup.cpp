@@ -37,8 +37,11 @@ void NgramLookup::update(std::span<const int32_t> tokens) {
             auto& table = tables_[static_cast<size_t>(n - min_n_)];
             // Bounded: a full table starts over, so it holds the most recent text.
             if (static_cast<int64_t>(table.size()) >= max_entries_) table.clear();
-            table[ngram_hash(tokens.subspan(p - static_cast<size_t>(n), static_cast<size_t>(n)))] =
-                static_cast<int64_t>(p);
+            const auto [it, first] = table.try_emplace(
+                ngram_hash(tokens.subspan(p - static_cast<size_t>(n), static_cast<size_t>(n))), Follower{});
+            Follower& f = it->second;
+            f.changed = !first && tokens[static_cast<size_t>(f.pos)] != tokens[p];
+            f.pos = static_cast<int64_t>(p);
         }
     }
     indexed_ = tokens.size();
@@ -46,26 +49,32 @@ void NgramLookup::update(std::span<const int32_t> tokens) {
 
 std::vector<int32_t> NgramLookup::propose(std::span<const int32_t> tokens, int k) const {
     const size_t size = tokens.size();
-    for (int n = std::min<int>(max_n_, static_cast<int>(size)); n >= min_n_; --n) {
-        const auto suffix = tokens.subspan(size - static_cast<size_t>(n));
-        const auto& table = tables_[static_cast<size_t>(n - min_n_)];
-        const auto it = table.find(ngram_hash(suffix));
-        if (it == table.end()) continue;
-        const auto p = static_cast<size_t>(it->second);
-        // The suffix itself is not indexed yet (no follower), so p < size: an earlier occurrence.
-        if (p >= size || p < static_cast<size_t>(n)) continue;
-        if (!std::equal(suffix.begin(), suffix.end(), tokens.begin() + static_cast<std::ptrdiff_t>(p - n)))
-            continue;  // hash collision
-        // What followed the match, continued past the end of the text as an overlapping copy
-        // (token j is text[p + j] of the text extended by the proposals themselves): when the match
-        // reaches the present, the text has been repeating with period size - p, so a loop such
-        // as "the first time, the first time, ..." is proposed k tokens ahead, not just up to now.
-        std::vector<int32_t> out;
-        for (size_t j = 0; j < static_cast<size_t>(std::max(k, 0)); ++j)
-            out.push_back(p + j < size ? tokens[p + j] : out[p + j - size]);
-        return out;
+    std::vector<int32_t> out;
+    // The last max_n tokens of the text followed by the proposals so far: each proposal is the
+    // follower of this window's longest suffix seen before.
+    std::vector<int32_t> window(tokens.end() - static_cast<std::ptrdiff_t>(std::min<size_t>(size, max_n_)), tokens.end());
+    while (static_cast<int>(out.size()) < k) {
+        const Follower* next = nullptr;
+        for (int n = std::min<int>(max_n_, static_cast<int>(window.size())); n >= min_n_ && !next; --n) {
+            const auto suffix = std::span<const int32_t>(window).subspan(window.size() - static_cast<size_t>(n));
+            const auto& table = tables_[static_cast<size_t>(n - min_n_)];
+            const auto it = table.find(ngram_hash(suffix));
+            if (it == table.end()) continue;
+            const auto p = static_cast<size_t>(it->second.pos);
+            // Indexed positions have a follower, so p < size: an earlier occurrence.
+            if (p >= size || p < static_cast<size_t>(n)) continue;
+            if (!std::equal(suffix.begin(), suffix.end(), tokens.begin() + static_cast<std::ptrdiff_t>(p - n)))
+                continue;  // hash collision
+            next = &it->second;
+        }
+        // No match; or the history disagrees with itself here (the last two times this n-gram
+        // came, different tokens followed), where a guess past the first is more likely wasted.
+        if (!next || (next->changed && !out.empty())) break;
+        out.push_back(tokens[static_cast<size_t>(next->pos)]);
+        window.push_back(out.back());
+        if (window.size() > static_cast<size_t>(max_n_)) window.erase(window.begin());
     }
-    return {};
+    return out;
 }
 
 int64_t NgramLookup::entries() const {

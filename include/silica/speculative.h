@@ -16,8 +16,9 @@
 //
 // Proposers:
 //   - n-gram lookup (prompt lookup): the longest run of the last max_ngram..min_ngram tokens that
-//     occurred before in the prompt or the generated text proposes the tokens that followed it
-//     (continued as a loop when they reach the present).
+//     occurred before in the prompt or the generated text proposes the token that followed it,
+//     then again with that token appended (so loops are followed round), stopping where the text
+//     has disagreed with itself (the n-gram's last two followers differ).
 //     No second model; useful on copy-heavy text (quoting, rewriting, code edits).
 //   - draft model: a smaller model with the same tokenizer, in its own Session, proposes its
 //     greedy tokens one at a time, stopping early when its probability falls below draft_p_min.
@@ -163,9 +164,11 @@ public:
     NgramLookup(int min_ngram, int max_ngram, int64_t max_entries);
     // Indexes tokens appended since the last call (`tokens` only ever grows between calls).
     void update(std::span<const int32_t> tokens);
-    // k tokens that followed the most recent earlier occurrence of the longest matching
-    // suffix of `tokens` (the sequence update() saw last), continued as a loop when they reach
-    // the end of `tokens` (the text repeats with that period); empty without a match.
+    // Up to k tokens, one at a time: the token that followed the most recent earlier occurrence
+    // of the longest suffix (max..min n-gram) of `tokens` (the sequence update() saw last) and
+    // the proposals so far, so a loop in the text is proposed round and round. Stops early at
+    // an n-gram whose last two occurrences were followed by different tokens (after the first
+    // proposal), and where nothing matches; empty without a first match.
     std::vector<int32_t> propose(std::span<const int32_t> tokens, int k) const;
 
     int64_t entries() const;  // over all n-gram lengths
@@ -174,8 +177,12 @@ private:
     int min_n_, max_n_;
     int64_t max_entries_;
     size_t indexed_ = 0;  // tokens seen by update()
-    // tables_[n - min_n_]: hash of an n-gram -> the position just after its latest occurrence.
-    std::vector<std::unordered_map<uint64_t, int64_t>> tables_;
+    struct Follower {
+        int64_t pos = 0;       // the position just after the n-gram's latest occurrence
+        bool changed = false;  // the token there differs from the one after the occurrence before
+    };
+    // tables_[n - min_n_]: hash of an n-gram -> its latest follower.
+    std::vector<std::unordered_map<uint64_t, Follower>> tables_;
 };
 
 }  // namespace silica
