@@ -376,6 +376,16 @@ TEST_CASE("speculative: n-gram lookup proposes what followed the longest recent 
     const std::vector<int32_t> loop = {4, 5, 6, 5, 6, 5};
     periodic.update(loop);
     CHECK(periodic.propose(loop, 5) == std::vector<int32_t>{6, 5, 6, 5, 6});
+    // Proposals stop (after the first) at an n-gram whose last two followers differ: "1 2" was
+    // followed by 3, then by 4.
+    NgramLookup fickle(1, 2, 1000);
+    const std::vector<int32_t> forked = {9, 1, 2, 3, 9, 1, 2, 4, 8, 9};
+    fickle.update(forked);
+    CHECK(fickle.propose(forked, 5) == std::vector<int32_t>{1, 2});
+    NgramLookup steady(1, 2, 1000);
+    const std::vector<int32_t> same = {9, 1, 2, 3, 9, 1, 2, 3, 8, 9};  // "2 3": 9, then 8
+    steady.update(same);
+    CHECK(steady.propose(same, 5) == std::vector<int32_t>{1, 2, 3});
     // Bounded: no table grows past its limit.
     NgramLookup small(2, 2, 4);
     std::vector<int32_t> many;
