@@ -186,6 +186,10 @@ void accumulate_slots(const Slot* slots, int64_t n_slots, const Rows& v) {
     }
 }
 
+void prefetch_lines(const uint8_t* p, int64_t bytes) {
+    for (int64_t b = 0; b < bytes; b += 64) _mm_prefetch(reinterpret_cast<const char*>(p + b), _MM_HINT_T0);
+}
+
 // n_tokens queries of consecutive positions against the same keys: token t sees the keys at
 // positions <= last_key + t (last_key: kNoLimit for one decode query, which sees every key given).
 // Each K/V tile is read once for all tokens (in place, or converted to floats); every token takes the
@@ -275,6 +279,16 @@ void attend_hd(std::span<const KvRowSpan> spans, const float* q, int64_t q_strid
             // than a float tile for every query count measured (1-9 tokens x 1-8 heads); the other
             // storage types are converted to a float tile once for all queries.
             if (span.type == TensorType::F16) {
+                // The next tile's rows, while this one is computed: a tile's K or V rows are one
+                // short stream (HD32: 2 KiB, HD64: 4 KiB) that the hardware prefetcher barely
+                // ramps up on, so from DRAM (many sequences' caches) each tile began with misses.
+                const KvRowSpan* next = r0 + kTile < span.n_rows ? &span : (&span != &spans.back() ? &span + 1 : nullptr);
+                if (next) {
+                    const int64_t nr0 = next == &span ? r0 + kTile : 0;
+                    const int64_t bytes = std::min(kTile, next->n_rows - nr0) * next->stride;
+                    prefetch_lines(next->k + nr0 * next->stride, bytes);
+                    prefetch_lines(next->v + nr0 * next->stride, bytes);
+                }
                 tile(HalfRows{span.k + r0 * span.stride, span.stride}, HalfRows{span.v + r0 * span.stride, span.stride});
             } else {
                 for (int64_t i = 0; i < seen(T - 1); ++i) {
