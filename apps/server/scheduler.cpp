@@ -242,6 +242,7 @@ void Scheduler::propose(const Job& job, Choice& c) {
     if (chosen <= 0) return;
     c.lookup->update(c.text);
     const std::vector<int32_t> proposals = c.lookup->propose(c.text, chosen);
+    c.adaptive->offered(chosen, static_cast<int>(proposals.size()));
     c.pass.insert(c.pass.end(), proposals.begin(), proposals.end());
 }
 

@@ -27,13 +27,17 @@ int AdaptiveDraftLength::choose(int k_max) {
     if (off_left_ > 0) return 0;
     if (measuring_ && step_seconds_ <= 0.0) return 0;  // time a plain step first
     const double cost = proposal_cost_now();
-    // Expected tokens from a pass of k proposals: 1 + sum over i <= k of P(proposals 1..i kept).
+    // Expected tokens from a pass of up to k proposals: 1 + sum over i <= k of P(proposals 1..i
+    // made and kept); its expected cost: 1 + cost x sum over i <= k of P(proposals 1..i made).
     int best_k = 0;
     double best = 1.0, expected = 1.0, survive = 1.0;  // a plain step: one token per step
+    double made = 1.0, expected_made = 0.0;
     for (int k = 1; k <= std::min(k_max, kMaxDepth); ++k) {
+        made *= std::clamp(offered_[static_cast<size_t>(k - 1)], 0.0, 1.0);
         survive *= std::clamp(kept_[static_cast<size_t>(k - 1)], 0.0, 0.999);
-        expected += survive;
-        const double rate = expected / (1.0 + cost * k);
+        expected += made * survive;
+        expected_made += made;
+        const double rate = expected / (1.0 + cost * expected_made);
         if (rate > best) {
             best = rate;
             best_k = k;
@@ -59,6 +63,15 @@ void AdaptiveDraftLength::verified(int proposed, int accepted) {
         c = 0.75 * c + 0.25 * (accepted >= i ? 1.0 : 0.0);
     }
     if (accepted > 0) off_period_ = off_tokens_;
+}
+
+void AdaptiveDraftLength::offered(int asked, int made) {
+    // depths 1..made were made; depth made + 1 (if allowed) was where the proposer stopped
+    const int seen = std::min({asked, made + 1, kMaxDepth});
+    for (int i = 1; i <= seen; ++i) {
+        double& o = offered_[static_cast<size_t>(i - 1)];
+        o = 0.75 * o + 0.25 * (made >= i ? 1.0 : 0.0);
+    }
 }
 
 void AdaptiveDraftLength::empty_round() { kept_[0] *= 0.25; }

@@ -104,10 +104,20 @@ SpeculativeResult generate_speculative(Session& target, std::span<const int32_t>
         const int chosen = adaptive.choose(static_cast<int>(k));
         const bool attempted = chosen > 0;
         const auto round_start = Clock::now();
+        // Lookup: one guess past the cap too, not verified but compared with the token the pass
+        // gives after a fully kept run, so the adaptive k learns whether a longer cap would have
+        // paid (otherwise depths past the cap are never seen again once k comes down).
+        std::optional<int32_t> beyond_cap;
         if (attempted) {
             if (lookup) {
                 lookup->update(text);
-                proposals = lookup->propose(text, chosen);
+                const int asked = chosen < k ? chosen + 1 : chosen;
+                proposals = lookup->propose(text, asked);
+                adaptive.offered(asked, static_cast<int>(proposals.size()));
+                if (static_cast<int>(proposals.size()) > chosen) {
+                    beyond_cap = proposals.back();
+                    proposals.pop_back();
+                }
             } else {
                 proposals = draft->propose(text, chosen);
             }
@@ -151,13 +161,19 @@ SpeculativeResult generate_speculative(Session& target, std::span<const int32_t>
         }
         result.stats.proposed += checked;
         result.stats.accepted += accepted;
-        adaptive.verified(checked, accepted);
+        bool beyond_kept = false;
         if (!rejected && accepted == static_cast<int>(proposals.size()) && !gen.finished() && go_on && !cancelled()) {
             // Every proposal kept: the pass's last row gives one more token.
             const GenerationStep bonus = gen.step(target.logits(static_cast<int64_t>(proposals.size())));
             go_on = report(bonus);
             if (!bonus.finished()) text.push_back(bonus.token);
+            beyond_kept = beyond_cap.has_value() && bonus.token == *beyond_cap;
+            if (beyond_cap) {  // the guess past the cap, judged as if it had been verified
+                ++checked;
+                accepted += beyond_kept ? 1 : 0;
+            }
         }
+        adaptive.verified(checked, accepted);
         // Keep in the cache only evaluated tokens that are text: all of it but a pending token.
         const int64_t keep = std::min<int64_t>(target.n_past(), static_cast<int64_t>(text.size()) - (gen.finished() ? 0 : 1));
         if (keep < target.n_past() && !target.truncate(keep))

@@ -122,6 +122,10 @@ public:
     void plain_step();
     // A pass that checked `proposed` (>= 1) proposals and kept `accepted`.
     void verified(int proposed, int accepted);
+    // A proposer that stops on its own (n-gram lookup) was asked for up to `asked` proposals and
+    // made `made`: choose() then prices a cap of k by the proposals it expects to be made, not k,
+    // since a cap the proposer does not reach costs nothing.
+    void offered(int asked, int made);
     // A round whose proposer was asked and proposed nothing, at a cost (a draft model's passes):
     // quarters the average, so a draft that is never confident is switched off within two rounds.
     void empty_round();
@@ -146,6 +150,9 @@ private:
     // kept_[i - 1]: moving average of "proposal i kept" over passes that kept proposals 1..i-1
     // and proposed i (c_i above)
     std::vector<double> kept_ = std::vector<double>(kMaxDepth, 1.0);
+    // offered_[i - 1]: moving average of "proposal i made" over rounds that made 1..i-1 and
+    // allowed i (1 for proposers that never report offered())
+    std::vector<double> offered_ = std::vector<double>(kMaxDepth, 1.0);
     int off_left_ = 0;
     // Plain steps of the next switch-off: off_tokens, doubled at every switch-off until a pass
     // keeps a proposal again (at most 32 × off_tokens), so proposals that never pay cost less

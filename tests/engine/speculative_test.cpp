@@ -418,6 +418,29 @@ TEST_CASE("speculative: bad options are clear errors", "[speculative]") {
     }
 }
 
+TEST_CASE("speculative: a cap the lookup does not reach costs nothing",
+          "[speculative]") {
+    // Every round makes 2 proposals whatever the cap, both kept: at a high cost per proposal the
+    // cap stays where it was (pricing k = 8 as 8 proposals would pick k = 2).
+    AdaptiveDraftLength a(true, 0.6, 8);
+    for (int round = 0; round < 20; ++round) {
+        const int k = a.choose(8);
+        REQUIRE(k > 0);
+        const int made = std::min(k, 2);
+        a.offered(k, made);
+        a.verified(made, made);
+    }
+    CHECK(a.choose(8) > 2);
+    // A lookup that finds nothing costs nothing (a plain step): it stays on.
+    AdaptiveDraftLength b(true, 0.1, 8);
+    for (int round = 0; round < 50; ++round) {
+        REQUIRE(b.choose(8) > 0);
+        b.offered(8, 0);
+        b.plain_step();
+    }
+    CHECK(b.switched_off() == 0);
+}
+
 TEST_CASE("speculative: the adaptive draft length backs off from proposers that never pay", "[speculative]") {
     AdaptiveDraftLength a(true, 0.1, 8);
     CHECK(a.choose(4) == 4);  // starts optimistic
