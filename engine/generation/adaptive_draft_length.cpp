@@ -1,5 +1,6 @@
 // The adaptive choice of how many tokens to propose (include/silica/speculative.h).
 #include <algorithm>
+#include <limits>
 
 #include "silica/model.h"
 #include "silica/speculative.h"
@@ -44,7 +45,9 @@ int AdaptiveDraftLength::choose(int k_max) {
         }
     }
     if (best_k == 0) {
-        off_left_ = off_period_;
+        // A draft that has never proposed anything (only empty rounds) is off for good at its
+        // second switch-off (the doc comment above).
+        off_left_ = !proposed_any_ && switched_off_ >= 1 ? std::numeric_limits<int>::max() : off_period_;
         off_period_ = std::min(off_period_ * 2, off_tokens_ * 32);
         ++switched_off_;
     }
@@ -56,6 +59,7 @@ void AdaptiveDraftLength::plain_step() {
 }
 
 void AdaptiveDraftLength::verified(int proposed, int accepted) {
+    proposed_any_ = proposed_any_ || proposed > 0;
     // depths 1..accepted were kept; depth accepted + 1 (if proposed) was the first rejected
     const int reached = std::min({proposed, accepted + 1, kMaxDepth});
     for (int i = 1; i <= reached; ++i) {

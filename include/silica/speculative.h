@@ -32,7 +32,11 @@
 // lookup; for a draft model the ratio of the two files' sizes, a proxy for the bytes each pass
 // reads). Each pass uses the k in 0..draft_max with the most tokens per step. When that is k = 0
 // speculation is off for off_tokens plain steps (doubling at each switch-off until a proposal is
-// kept again), then tried again with every c_i = 0.8.
+// kept again), then tried again with every c_i = 0.8. A draft that has not proposed a single token
+// by its second switch-off stays off for the rest of the generation: each retry first catches
+// the draft up on every token it missed (a prefill as long as the off period), so retrying a
+// never-confident draft cost a fixed share of the time however long the periods grew (measured:
+// 0.96x on the trained pair, docs/PERFORMANCE.md, session 15).
 // Why per depth rather than one acceptance rate: kept proposals come in runs (a lookup match that
 // holds tends to hold for the whole loop it copies), so after the first few are kept the next is
 // likelier to be than the overall rate says. With one rate the copy task's adaptive k stayed near
@@ -159,6 +163,7 @@ private:
     // and less of a long generation.
     int off_period_;
     int64_t switched_off_ = 0;
+    bool proposed_any_ = false;  // a pass has checked a proposal (verified() was called)
     bool measuring_ = false;
     double step_seconds_ = 0.0;    // moving average of timed plain steps (0: none yet)
     double measured_cost_ = -1.0;  // moving average of timed rounds' cost per proposal (< 0: none)

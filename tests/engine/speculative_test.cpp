@@ -475,6 +475,20 @@ TEST_CASE("speculative: the adaptive draft length backs off from proposers that 
         while (a.choose(4) > 0) a.verified(4, 0);
         CHECK(off_steps() <= 8 * 32);
     }
+    // A draft that never proposes a single token: tried once more after its first switch-off,
+    // then off for the rest of the generation.
+    AdaptiveDraftLength never(true, 0.1, 8);
+    int asked = 0;
+    for (int step = 0; step < 5000; ++step) {
+        if (never.choose(4) > 0) {
+            ++asked;
+            never.empty_round();
+        } else {
+            never.plain_step();
+        }
+    }
+    CHECK(never.switched_off() == 2);
+    CHECK(asked <= 4);
     // The proposer's cost counts: with every other first proposal kept, k = 1 yields 1.5 tokens
     // per pass, worth it when a proposal costs 0.1 + 0 steps, not when a draft adds 0.5 per proposal.
     for (double proposal_cost : {0.0, 0.5}) {
