@@ -161,6 +161,61 @@ void chunk_args(benchmark::internal::Benchmark* b) {
 }
 BENCHMARK(BM_AttentionChunk)->Apply(chunk_args);
 
+// Decode and verify attention as the engine calls it: one KV head of an F16 cache laid out in
+// 32-position blocks, head-major (a head's 32 K rows contiguous, then the other heads', then the
+// V rows), `tokens` queries at the newest positions (1: a decode step; more: a verify pass, each
+// token seeing the keys up to its own position), `group` query heads per KV head. In cache: the
+// kernel's own cost. Counter s/key: seconds per key, query head and token.
+void BM_DecodeAttention(benchmark::State& state) {
+    const int64_t hd = state.range(0), n_keys = state.range(1), group = state.range(2), tokens = state.range(3);
+    constexpr int64_t kBlock = 32, kHeads = 8;
+    const size_t row = row_bytes(type_traits(TensorType::F16), hd);
+    const int64_t n_blocks = (n_keys + kBlock - 1) / kBlock;
+    std::vector<uint8_t> cache(static_cast<size_t>(n_blocks * 2 * kBlock * kHeads) * row);
+    std::mt19937 rng(3);
+    std::normal_distribution<float> normal;
+    std::vector<float> values(hd);
+    for (size_t i = 0; i < cache.size() / row; ++i) {
+        for (auto& x : values) x = normal(rng);
+        quantize_row(TensorType::F16, values.data(), cache.data() + i * row, hd);
+    }
+    std::vector<kernels::KvRowSpan> spans;
+    for (int64_t b = 0; b < n_blocks; ++b) {
+        kernels::KvRowSpan s;
+        s.k = cache.data() + static_cast<size_t>(b * 2 * kBlock * kHeads) * row;  // head 0's rows
+        s.v = s.k + static_cast<size_t>(kBlock * kHeads) * row;
+        s.n_rows = std::min(kBlock, n_keys - b * kBlock);
+        s.stride = static_cast<int64_t>(row);
+        s.type = TensorType::F16;
+        s.first_pos = b * kBlock;
+        spans.push_back(s);
+    }
+    std::vector<float> q(tokens * group * hd), out(q.size());
+    for (auto& x : q) x = normal(rng);
+    kernels::AttentionShape shape;
+    shape.head_dim = hd;
+    shape.n_group = group;
+    shape.scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    kernels::QueryChunk chunk{q.data(), group * hd, out.data(), group * hd, tokens, n_keys - tokens, 0};
+    for (auto _ : state) {
+        if (tokens == 1) kernels::attend_spans(spans, q.data(), shape, out.data());
+        else kernels::attend_chunk(spans, chunk, shape);
+        benchmark::DoNotOptimize(out.data());
+    }
+    // seconds per (key, query head, token), printed with an SI prefix (n = ns)
+    state.counters["s/key"] = benchmark::Counter(static_cast<double>(n_keys * group * tokens),
+                                                 benchmark::Counter::kIsIterationInvariantRate |
+                                                     benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_DecodeAttention)
+    ->ArgNames({"hd", "keys", "group", "tokens"})
+    ->Args({64, 290, 1, 1})
+    ->Args({32, 290, 1, 1})
+    ->Args({64, 290, 1, 9})
+    ->Args({32, 290, 1, 9})
+    ->Args({64, 290, 8, 1})
+    ->Args({64, 1024, 8, 1});
+
 }  // namespace
 
 BENCHMARK_MAIN();
