@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <span>
 
-#include "kernels/step_exact.h"
 #include "kernels/kv_rows.h"
+#include "kernels/step_exact.h"
 
 namespace silica::kernels {
 

@@ -11,7 +11,6 @@
 namespace silica::kernels {
 namespace {
 
-
 // The parts of `spans` at positions [first, last], in order.
 void slice_spans(std::span<const KvRowSpan> spans, int64_t first, int64_t last, std::vector<KvRowSpan>& out) {
     out.clear();

@@ -1,5 +1,4 @@
 #include "kernels/matmul_onednn.h"
-#include "kernels/step_exact.h"
 
 #include <dlfcn.h>
 
@@ -15,6 +14,7 @@
 
 #include "kernels/isa.h"
 #include "kernels/kernel_traits.h"
+#include "kernels/step_exact.h"
 
 namespace silica::kernels {
 namespace {

@@ -2,9 +2,8 @@
 // double-precision reference, on randomized shapes, spans, storage types and score ranges.
 #include <catch2/catch.hpp>
 
-#include <array>
-
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <random>
