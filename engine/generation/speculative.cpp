@@ -16,15 +16,16 @@
 namespace silica {
 namespace {
 
+constexpr int kMaxDraft = 64;  // SpeculativeOptions::draft_max at most
 // A verify pass (the pending token and the proposals) gets the logits of single steps only up to
-// this many rows (kernels/step_exact.h): exact greedy output rests on it.
-static_assert(64 + 1 <= kernels::kStepExactRows, "draft_max is at most 64");
+// kStepExactRows rows (kernels/step_exact.h): exact greedy output rests on it.
+static_assert(kMaxDraft + 1 <= kernels::kStepExactRows);
 
 void check_options(const Session& target, const SpeculativeOptions& o) {
     if (o.lookup == (o.draft != nullptr))
         throw Error("speculative decoding needs exactly one proposer: n-gram lookup or a draft model");
-    if (o.draft_max < 1 || o.draft_max > 64)
-        throw Error("draft-max must be in 1..64 (got " + std::to_string(o.draft_max) + ")");
+    if (o.draft_max < 1 || o.draft_max > kMaxDraft)
+        throw Error("draft-max must be in 1.." + std::to_string(kMaxDraft) + " (got " + std::to_string(o.draft_max) + ")");
     if (o.draft != nullptr) {
         const int64_t nt = target.model().tokenizer().n_vocab(), nd = o.draft->model().tokenizer().n_vocab();
         if (nt != nd)
@@ -161,16 +162,14 @@ SpeculativeResult generate_speculative(Session& target, std::span<const int32_t>
         }
         result.stats.proposed += checked;
         result.stats.accepted += accepted;
-        bool beyond_kept = false;
         if (!rejected && accepted == static_cast<int>(proposals.size()) && !gen.finished() && go_on && !cancelled()) {
             // Every proposal kept: the pass's last row gives one more token.
             const GenerationStep bonus = gen.step(target.logits(static_cast<int64_t>(proposals.size())));
             go_on = report(bonus);
             if (!bonus.finished()) text.push_back(bonus.token);
-            beyond_kept = beyond_cap.has_value() && bonus.token == *beyond_cap;
             if (beyond_cap) {  // the guess past the cap, judged as if it had been verified
                 ++checked;
-                accepted += beyond_kept ? 1 : 0;
+                accepted += bonus.token == *beyond_cap ? 1 : 0;
             }
         }
         adaptive.verified(checked, accepted);
