@@ -26,7 +26,7 @@ double AdaptiveDraftLength::proposal_cost(const SpeculativeOptions& options, con
 int AdaptiveDraftLength::choose(int k_max) {
     if (!adaptive_ || k_max <= 0) return std::max(k_max, 0);
     if (off_left_ > 0) return 0;
-    if (measuring_ && step_seconds_ <= 0.0) return 0;  // time a plain step first
+    if (measuring_ && step_seconds_.count() == 0) return 0;  // time a plain step first
     const double cost = proposal_cost_now();
     // Expected tokens from a pass of up to k proposals: 1 + sum over i <= k of P(proposals 1..i
     // made and kept); its expected cost: 1 + cost x sum over i <= k of P(proposals 1..i made).
@@ -55,7 +55,10 @@ int AdaptiveDraftLength::choose(int k_max) {
 }
 
 void AdaptiveDraftLength::plain_step() {
-    if (off_left_ > 0 && --off_left_ == 0) std::fill(kept_.begin(), kept_.end(), 0.8);  // try again, optimistically
+    if (off_left_ > 0 && --off_left_ == 0) {  // try again, optimistically, and time it afresh
+        std::fill(kept_.begin(), kept_.end(), 0.8);
+        round_costs_.clear();
+    }
 }
 
 void AdaptiveDraftLength::verified(int proposed, int accepted) {
@@ -84,17 +87,33 @@ void AdaptiveDraftLength::measure_costs() { measuring_ = adaptive_; }
 
 void AdaptiveDraftLength::timed_plain_step(double seconds) {
     if (!measuring_ || !(seconds > 0.0)) return;
-    step_seconds_ = step_seconds_ > 0.0 ? 0.75 * step_seconds_ + 0.25 * seconds : seconds;
+    step_seconds_.add(seconds);
 }
 
 void AdaptiveDraftLength::timed_round(int proposed, double seconds) {
-    if (!measuring_ || proposed <= 0 || step_seconds_ <= 0.0 || !(seconds > 0.0)) return;
-    const double cost = std::max(0.0, (seconds / step_seconds_ - 1.0) / proposed);
-    measured_cost_ = measured_cost_ >= 0.0 ? 0.75 * measured_cost_ + 0.25 * cost : cost;
+    if (!measuring_ || proposed <= 0 || step_seconds_.count() == 0 || !(seconds > 0.0)) return;
+    round_costs_.add(std::max(0.0, (seconds / step_seconds_.median() - 1.0) / proposed));
 }
 
 double AdaptiveDraftLength::proposal_cost_now() const {
-    return measuring_ && measured_cost_ >= 0.0 ? measured_cost_ : configured_cost_;
+    return measuring_ && round_costs_.count() >= kMinTimedRounds ? round_costs_.median() : configured_cost_;
+}
+
+void AdaptiveDraftLength::RecentMedian::add(double value) {
+    values_[next_] = value;
+    next_ = (next_ + 1) % kWindow;
+    count_ = std::min(count_ + 1, kWindow);
+}
+
+double AdaptiveDraftLength::RecentMedian::median() const {
+    if (count_ == 0) return 0.0;
+    double sorted[kWindow];
+    for (int i = 0; i < count_; ++i) {  // insertion sort: a handful of values
+        int j = i;
+        for (; j > 0 && sorted[j - 1] > values_[i]; --j) sorted[j] = sorted[j - 1];
+        sorted[j] = values_[i];
+    }
+    return count_ % 2 ? sorted[count_ / 2] : 0.5 * (sorted[count_ / 2 - 1] + sorted[count_ / 2]);
 }
 
 }  // namespace silica

@@ -43,10 +43,14 @@
 // 2–3 where always proposing 8 kept 4.65 per pass (docs/PERFORMANCE.md, session 14).
 // Measured costs (greedy decoding only): when the output cannot depend on the choice of k
 // (temperature 0: every k gives the same tokens), the loop times its passes and c + d become the
-// measured cost of a proposal, (time of a round ÷ time of a plain step − 1) ÷ proposals, a moving
-// average over rounds. The configured costs hold until a plain step and a round have been timed
-// (the first pass is plain, to time it). With sampling the costs stay the configured ones, so the
-// same seed gives the same text run to run.
+// measured cost of a proposal, (time of a round ÷ median time of the last plain steps − 1) ÷
+// proposals, the median over the last rounds. Medians, because timings are noisy one way: one
+// pass slowed 20-fold (a page fault, the OS taking a core) turned a moving average's cost from
+// 0.4 to 1.2 and speculation off at 95% acceptance (session 16). The configured costs hold until
+// a plain step and kMinTimedRounds rounds have been timed (the first pass is plain, to time it),
+// and again after each switch-off, when speculation is tried again (otherwise the cost that
+// switched it off would switch it off again at once, for good). With sampling the costs stay the
+// configured ones, so the same seed gives the same text run to run.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -165,8 +169,22 @@ private:
     int64_t switched_off_ = 0;
     bool proposed_any_ = false;  // a pass has checked a proposal (verified() was called)
     bool measuring_ = false;
-    double step_seconds_ = 0.0;    // moving average of timed plain steps (0: none yet)
-    double measured_cost_ = -1.0;  // moving average of timed rounds' cost per proposal (< 0: none)
+    // The last few values of a timing, and their median.
+    class RecentMedian {
+    public:
+        void add(double value);
+        int count() const { return count_; }
+        double median() const;  // of the last kWindow values; 0 when there are none
+        void clear() { count_ = next_ = 0; }
+
+    private:
+        static constexpr int kWindow = 9;
+        double values_[kWindow] = {};
+        int count_ = 0, next_ = 0;
+    };
+    static constexpr int kMinTimedRounds = 3;
+    RecentMedian step_seconds_;  // timed plain steps
+    RecentMedian round_costs_;   // timed rounds' cost per proposal, in steps
 };
 
 // The n-gram lookup proposer (exposed for tests and benchmarks): an index over a growing token

@@ -516,13 +516,58 @@ TEST_CASE("speculative: the adaptive draft length backs off from proposers that 
         CHECK(m.choose(4) == 0);  // nothing timed yet
         m.plain_step();
         m.timed_plain_step(0.010);
-        CHECK(m.proposal_cost_now() == Approx(0.1));  // configured until a round is timed
-        REQUIRE(m.choose(4) == 4);
-        m.verified(4, 3);
-        m.timed_round(4, 0.010 * round_steps);
+        for (int round = 0; round < 3; ++round) {
+            CHECK(m.proposal_cost_now() == Approx(0.1));  // configured until 3 rounds are timed
+            REQUIRE(m.choose(4) == 4);
+            m.verified(4, 3);
+            m.timed_round(4, 0.010 * round_steps);
+        }
         CHECK(m.proposal_cost_now() == Approx((round_steps - 1.0) / 4));
         // 3 of 4 kept: worth it at 0.125 steps a proposal, not at 1.25.
         CHECK((m.choose(4) > 0) == (round_steps < 2.0));
+    }
+    // Timings are medians of the last few: one round slowed 20-fold (a page fault, the OS taking a
+    // core) leaves the cost and k where they were; a moving average had switched speculation off.
+    {
+        AdaptiveDraftLength m(true, 0.1, 8);
+        m.measure_costs();
+        for (int step = 0; step < 3; ++step) m.timed_plain_step(0.010);
+        auto round = [&](double seconds) {
+            REQUIRE(m.choose(8) == 8);
+            m.verified(8, 8);
+            m.timed_round(8, seconds);
+        };
+        for (int i = 0; i < 5; ++i) round(0.020);  // 8 proposals for 1 more step: 0.125 each
+        round(0.400);
+        CHECK(m.proposal_cost_now() == Approx(0.125));
+        CHECK(m.choose(8) == 8);
+        // and a slow plain step does not make rounds look cheap
+        m.timed_plain_step(0.200);
+        round(0.020);
+        CHECK(m.proposal_cost_now() == Approx(0.125));
+    }
+    // A switch-off for cost is not for good: after the off period the configured cost holds again
+    // until new rounds are timed (the cost that switched it off would otherwise do so at once,
+    // every time).
+    {
+        AdaptiveDraftLength m(true, 0.1, 8);
+        m.measure_costs();
+        m.timed_plain_step(0.010);
+        int rounds = 0;
+        while (m.choose(4) > 0 && rounds < 100) {
+            m.verified(4, 2);
+            m.timed_round(4, 0.100);  // 2.25 steps per proposal: never pays
+            ++rounds;
+        }
+        CHECK(rounds == 3);
+        CHECK(m.switched_off() == 1);
+        int off = 0;
+        while (m.choose(4) == 0 && off < 1000) {
+            m.plain_step();
+            ++off;
+        }
+        CHECK(off == 8);
+        CHECK(m.proposal_cost_now() == Approx(0.1));
     }
     // Not adaptive: always k_max.
     AdaptiveDraftLength fixed(false, 0.1, 8);
