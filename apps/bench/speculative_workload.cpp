@@ -52,24 +52,42 @@ nlohmann::json run_speculative_workload(const std::shared_ptr<const Model>& mode
     bool identical = true;
     for (int it = 0; it < o.warmup + o.iterations; ++it) {
         const bool measured = it >= o.warmup;
-        target.reset();
-        target.decode(o.prompt);
-        auto t = Clock::now();
-        const auto plain = generate(target, {}, greedy(o.gen_len));
-        const double ps = since(t);
-        target.reset();
-        target.decode(o.prompt);
-        // The draft reads the prompt with the target's prompt (as a speculative server would, at
-        // prefill), outside the generation's time like the target's; its time is reported apart.
-        if (draft) {
-            draft->reset();
-            t = Clock::now();
-            draft->decode(o.prompt);
-            if (measured) draft_prompt_s += since(t);
+        auto run_plain = [&](double& seconds) {
+            target.reset();
+            target.decode(o.prompt);
+            const auto t = Clock::now();
+            auto result = generate(target, {}, greedy(o.gen_len));
+            seconds = since(t);
+            return result;
+        };
+        auto run_speculative = [&](double& seconds) {
+            target.reset();
+            target.decode(o.prompt);
+            // The draft reads the prompt with the target's prompt (as a speculative server would,
+            // at prefill), outside the generation's time like the target's; its time is reported apart.
+            if (draft) {
+                draft->reset();
+                const auto t = Clock::now();
+                draft->decode(o.prompt);
+                if (measured) draft_prompt_s += since(t);
+            }
+            const auto t = Clock::now();
+            auto result = generate_speculative(target, {}, greedy(o.gen_len), spec);
+            seconds = since(t);
+            return result;
+        };
+        // Which runs first alternates, so neither gains from going second (warm caches, a CPU
+        // that has ramped up) in every pair.
+        double ps = 0.0, ss = 0.0;
+        GenerationResult plain;
+        SpeculativeResult fast;
+        if (it % 2 == 0) {
+            plain = run_plain(ps);
+            fast = run_speculative(ss);
+        } else {
+            fast = run_speculative(ss);
+            plain = run_plain(ps);
         }
-        t = Clock::now();
-        const auto fast = generate_speculative(target, {}, greedy(o.gen_len), spec);
-        const double ss = since(t);
         identical = identical && fast.tokens == plain.tokens;
         if (!measured) continue;
         plain_s += ps;

@@ -24,7 +24,8 @@ struct SpeculativeBenchOptions {
     float verify_cost_per_token = -1.0f;  // SpeculativeOptions::verify_cost_per_token
 };
 
-// Per iteration: plain greedy decoding of gen_len tokens, then the same with speculation, each
+// Per iteration: plain greedy decoding of gen_len tokens and the same with speculation (which goes
+// first alternates from one iteration to the next), each
 // from a freshly evaluated prompt (prompt time excluded). JSON: tokens/s of both, the speedup,
 // acceptance, mean accepted length, and whether the texts were identical.
 nlohmann::json run_speculative_workload(const std::shared_ptr<const Model>& model, const SpeculativeBenchOptions& o);
