@@ -9,9 +9,8 @@ namespace silica::generation {
 
 std::optional<int32_t> confident_top_token(std::span<const float> logits, float p_min) {
     if (logits.empty()) return std::nullopt;
-    size_t best = 0;
-    for (size_t i = 1; i < logits.size(); ++i)
-        if (logits[i] > logits[best]) best = i;
+    const int64_t best = kernels::argmax(logits.data(), static_cast<int64_t>(logits.size()));
+    if (best < 0) return std::nullopt;  // no finite logit
     // p = 1 / sum_i exp(l_i - l_best) >= p_min. (A libm exp per entry cost ~0.5 ms over GPT-2's
     // 50257 logits: about one decode step of an 18M target.)
     const double denominator = kernels::sum_exp(logits.data(), static_cast<int64_t>(logits.size()), logits[best]);
