@@ -216,6 +216,60 @@ BENCHMARK(BM_DecodeAttention)
     ->Args({64, 290, 8, 1})
     ->Args({64, 1024, 8, 1});
 
+// Decode attention from memory, as 8 sequences decoding together see it: for each of `regions`
+// caches (8 sequences x 12 layers of GPT-2 124M) every KV head's 1 query against `keys`
+// positions, in the engine's order (a cache's heads one after another). 46 MB of F16 K/V at
+// the defaults, more than the last-level cache: the kernel's reading rate, one thread.
+// Counters: bytes/s of K/V read, s/key.
+void BM_DecodeAttentionFromMemory(benchmark::State& state) {
+    const int64_t hd = state.range(0), n_keys = state.range(1), regions = state.range(2);
+    constexpr int64_t kBlock = 32, kHeads = 12;
+    const size_t row = row_bytes(type_traits(TensorType::F16), hd);
+    const int64_t n_blocks = (n_keys + kBlock - 1) / kBlock;
+    const size_t region_bytes = static_cast<size_t>(n_blocks * 2 * kBlock * kHeads) * row;
+    std::vector<uint8_t> cache(static_cast<size_t>(regions) * region_bytes);
+    std::mt19937 rng(5);
+    std::normal_distribution<float> normal;
+    std::vector<float> values(hd);
+    for (auto& x : values) x = normal(rng);
+    for (size_t i = 0; i < cache.size() / row; ++i) {
+        values[i % hd] = normal(rng);  // cheap variety: one value changed per row
+        quantize_row(TensorType::F16, values.data(), cache.data() + i * row, hd);
+    }
+    std::vector<std::vector<kernels::KvRowSpan>> items;  // per (region, head)
+    for (int64_t r = 0; r < regions; ++r)
+        for (int64_t h = 0; h < kHeads; ++h) {
+            std::vector<kernels::KvRowSpan> spans;
+            for (int64_t b = 0; b < n_blocks; ++b) {
+                kernels::KvRowSpan s;
+                s.k = cache.data() + r * region_bytes + static_cast<size_t>(b * 2 * kBlock * kHeads + h * kBlock) * row;
+                s.v = s.k + static_cast<size_t>(kBlock * kHeads) * row;
+                s.n_rows = std::min(kBlock, n_keys - b * kBlock);
+                s.stride = static_cast<int64_t>(row);
+                s.type = TensorType::F16;
+                s.first_pos = b * kBlock;
+                spans.push_back(s);
+            }
+            items.push_back(std::move(spans));
+        }
+    std::vector<float> q(hd), out(hd);
+    for (auto& x : q) x = normal(rng);
+    kernels::AttentionShape shape;
+    shape.head_dim = hd;
+    shape.n_group = 1;
+    shape.scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    for (auto _ : state) {
+        for (const auto& spans : items) kernels::attend_spans(spans, q.data(), shape, out.data());
+        benchmark::DoNotOptimize(out.data());
+    }
+    const double keys = static_cast<double>(items.size() * n_keys);
+    state.counters["bytes/s"] = benchmark::Counter(keys * 2 * static_cast<double>(row),
+                                                   benchmark::Counter::kIsIterationInvariantRate);
+    state.counters["s/key"] =
+        benchmark::Counter(keys, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_DecodeAttentionFromMemory)->ArgNames({"hd", "keys", "regions"})->Args({64, 144, 96})->Args({64, 144, 1})->UseRealTime();
+
 }  // namespace
 
 BENCHMARK_MAIN();
