@@ -161,6 +161,25 @@ void chunk_args(benchmark::internal::Benchmark* b) {
 }
 BENCHMARK(BM_AttentionChunk)->Apply(chunk_args);
 
+// One KV head's spans over an F16 cache laid out as the engine lays it out: 32-position blocks,
+// head-major (each head's 32 K rows contiguous, then the other heads', then the V rows likewise).
+constexpr int64_t kKvBlock = 32;
+std::vector<kernels::KvRowSpan> f16_head_spans(uint8_t* cache, int64_t head, int64_t n_heads, int64_t n_keys,
+                                               size_t row) {
+    std::vector<kernels::KvRowSpan> spans;
+    for (int64_t b = 0; b * kKvBlock < n_keys; ++b) {
+        kernels::KvRowSpan s;
+        s.k = cache + static_cast<size_t>(b * 2 * kKvBlock * n_heads + head * kKvBlock) * row;
+        s.v = s.k + static_cast<size_t>(kKvBlock * n_heads) * row;
+        s.n_rows = std::min(kKvBlock, n_keys - b * kKvBlock);
+        s.stride = static_cast<int64_t>(row);
+        s.type = TensorType::F16;
+        s.first_pos = b * kKvBlock;
+        spans.push_back(s);
+    }
+    return spans;
+}
+
 // Decode and verify attention as the engine calls it: one KV head of an F16 cache laid out in
 // 32-position blocks, head-major (a head's 32 K rows contiguous, then the other heads', then the
 // V rows), `tokens` queries at the newest positions (1: a decode step; more: a verify pass, each
@@ -168,10 +187,10 @@ BENCHMARK(BM_AttentionChunk)->Apply(chunk_args);
 // kernel's own cost. Counter s/key: seconds per key, query head and token.
 void BM_DecodeAttention(benchmark::State& state) {
     const int64_t hd = state.range(0), n_keys = state.range(1), group = state.range(2), tokens = state.range(3);
-    constexpr int64_t kBlock = 32, kHeads = 8;
+    constexpr int64_t kHeads = 8;
     const size_t row = row_bytes(type_traits(TensorType::F16), hd);
-    const int64_t n_blocks = (n_keys + kBlock - 1) / kBlock;
-    std::vector<uint8_t> cache(static_cast<size_t>(n_blocks * 2 * kBlock * kHeads) * row);
+    const int64_t n_blocks = (n_keys + kKvBlock - 1) / kKvBlock;
+    std::vector<uint8_t> cache(static_cast<size_t>(n_blocks * 2 * kKvBlock * kHeads) * row);
     std::mt19937 rng(3);
     std::normal_distribution<float> normal;
     std::vector<float> values(hd);
@@ -179,17 +198,7 @@ void BM_DecodeAttention(benchmark::State& state) {
         for (auto& x : values) x = normal(rng);
         quantize_row(TensorType::F16, values.data(), cache.data() + i * row, hd);
     }
-    std::vector<kernels::KvRowSpan> spans;
-    for (int64_t b = 0; b < n_blocks; ++b) {
-        kernels::KvRowSpan s;
-        s.k = cache.data() + static_cast<size_t>(b * 2 * kBlock * kHeads) * row;  // head 0's rows
-        s.v = s.k + static_cast<size_t>(kBlock * kHeads) * row;
-        s.n_rows = std::min(kBlock, n_keys - b * kBlock);
-        s.stride = static_cast<int64_t>(row);
-        s.type = TensorType::F16;
-        s.first_pos = b * kBlock;
-        spans.push_back(s);
-    }
+    const std::vector<kernels::KvRowSpan> spans = f16_head_spans(cache.data(), 0, kHeads, n_keys, row);
     std::vector<float> q(tokens * group * hd), out(q.size());
     for (auto& x : q) x = normal(rng);
     kernels::AttentionShape shape;
@@ -223,10 +232,10 @@ BENCHMARK(BM_DecodeAttention)
 // Counters: bytes/s of K/V read, s/key.
 void BM_DecodeAttentionFromMemory(benchmark::State& state) {
     const int64_t hd = state.range(0), n_keys = state.range(1), regions = state.range(2);
-    constexpr int64_t kBlock = 32, kHeads = 12;
+    constexpr int64_t kHeads = 12;
     const size_t row = row_bytes(type_traits(TensorType::F16), hd);
-    const int64_t n_blocks = (n_keys + kBlock - 1) / kBlock;
-    const size_t region_bytes = static_cast<size_t>(n_blocks * 2 * kBlock * kHeads) * row;
+    const int64_t n_blocks = (n_keys + kKvBlock - 1) / kKvBlock;
+    const size_t region_bytes = static_cast<size_t>(n_blocks * 2 * kKvBlock * kHeads) * row;
     std::vector<uint8_t> cache(static_cast<size_t>(regions) * region_bytes);
     std::mt19937 rng(5);
     std::normal_distribution<float> normal;
@@ -238,20 +247,8 @@ void BM_DecodeAttentionFromMemory(benchmark::State& state) {
     }
     std::vector<std::vector<kernels::KvRowSpan>> items;  // per (region, head)
     for (int64_t r = 0; r < regions; ++r)
-        for (int64_t h = 0; h < kHeads; ++h) {
-            std::vector<kernels::KvRowSpan> spans;
-            for (int64_t b = 0; b < n_blocks; ++b) {
-                kernels::KvRowSpan s;
-                s.k = cache.data() + r * region_bytes + static_cast<size_t>(b * 2 * kBlock * kHeads + h * kBlock) * row;
-                s.v = s.k + static_cast<size_t>(kBlock * kHeads) * row;
-                s.n_rows = std::min(kBlock, n_keys - b * kBlock);
-                s.stride = static_cast<int64_t>(row);
-                s.type = TensorType::F16;
-                s.first_pos = b * kBlock;
-                spans.push_back(s);
-            }
-            items.push_back(std::move(spans));
-        }
+        for (int64_t h = 0; h < kHeads; ++h)
+            items.push_back(f16_head_spans(cache.data() + r * region_bytes, h, kHeads, n_keys, row));
     std::vector<float> q(hd), out(hd);
     for (auto& x : q) x = normal(rng);
     kernels::AttentionShape shape;
