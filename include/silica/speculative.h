@@ -45,7 +45,7 @@
 // (temperature 0: every k gives the same tokens), the loop times its passes and c + d become the
 // measured cost of a proposal, (time of a round ÷ median time of the last plain steps − 1) ÷
 // proposals, the median over the last rounds. Medians, because timings are noisy one way: one
-// pass slowed 20-fold (a page fault, the OS taking a core) turned a moving average's cost from
+// pass slowed 10-fold (a page fault, the OS taking a core) turned a moving average's cost from
 // 0.7 to 1.2 and speculation off at 95% acceptance (session 16). The configured costs hold until
 // a plain step and kMinTimedRounds rounds have been timed (the first pass is plain, to time it),
 // and again after each switch-off, when speculation is tried again (otherwise the cost that
