@@ -228,10 +228,12 @@ BENCHMARK(BM_DecodeAttention)
 // Decode attention from memory, as 8 sequences decoding together see it: for each of `regions`
 // caches (8 sequences x 12 layers of GPT-2 124M) every KV head's 1 query against `keys`
 // positions, in the engine's order (a cache's heads one after another). 46 MB of F16 K/V at
-// the defaults, more than the last-level cache: the kernel's reading rate, one thread.
+// the defaults, more than the last-level cache: the kernel's reading rate, one thread. `later`
+// 1: each call prefetches the next head's rows, as the engine does.
 // Counters: bytes/s of K/V read, s/key.
 void BM_DecodeAttentionFromMemory(benchmark::State& state) {
     const int64_t hd = state.range(0), n_keys = state.range(1), regions = state.range(2);
+    const bool prefetch_later = state.range(3) != 0;  // each call fetches the next head's rows
     constexpr int64_t kHeads = 12;
     const size_t row = row_bytes(type_traits(TensorType::F16), hd);
     const int64_t n_blocks = (n_keys + kKvBlock - 1) / kKvBlock;
@@ -256,7 +258,11 @@ void BM_DecodeAttentionFromMemory(benchmark::State& state) {
     shape.n_group = 1;
     shape.scale = 1.0f / std::sqrt(static_cast<float>(hd));
     for (auto _ : state) {
-        for (const auto& spans : items) kernels::attend_spans(spans, q.data(), shape, out.data());
+        for (size_t i = 0; i < items.size(); ++i) {
+            std::span<const kernels::KvRowSpan> later;
+            if (prefetch_later && i + 1 < items.size()) later = items[i + 1];
+            kernels::attend_spans(items[i], q.data(), shape, out.data(), later);
+        }
         benchmark::DoNotOptimize(out.data());
     }
     const double keys = static_cast<double>(items.size() * n_keys);
@@ -265,7 +271,12 @@ void BM_DecodeAttentionFromMemory(benchmark::State& state) {
     state.counters["s/key"] =
         benchmark::Counter(keys, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
-BENCHMARK(BM_DecodeAttentionFromMemory)->ArgNames({"hd", "keys", "regions"})->Args({64, 144, 96})->Args({64, 144, 1})->UseRealTime();
+BENCHMARK(BM_DecodeAttentionFromMemory)
+    ->ArgNames({"hd", "keys", "regions", "later"})
+    ->Args({64, 144, 96, 0})
+    ->Args({64, 144, 96, 1})
+    ->Args({64, 144, 1, 0})
+    ->UseRealTime();
 
 }  // namespace
 

@@ -18,10 +18,11 @@ kernels::AttentionShape shape_of(const KvCache& kv, int64_t n_group, const Atten
 }  // namespace
 
 void attend(const KvCache& kv, int64_t layer, int64_t kv_head, int64_t pos, const float* q, int64_t n_group,
-            const AttentionSpec& spec, float* out, AttentionScratch& scratch) {
+            const AttentionSpec& spec, float* out, AttentionScratch& scratch,
+            std::span<const kernels::KvRowSpan> prefetch_later) {
     scratch.spans.clear();
     kv.visible_spans(layer, kv_head, kernels::first_visible_key(pos, spec.window), pos, scratch.spans);
-    kernels::attend_spans(scratch.spans, q, shape_of(kv, n_group, spec), out);
+    kernels::attend_spans(scratch.spans, q, shape_of(kv, n_group, spec), out, prefetch_later);
 }
 
 void attend_chunk(const KvCache& kv, int64_t layer, int64_t kv_head, int64_t pos0, int64_t n_tokens, const float* q,

@@ -4,6 +4,7 @@
 // online-softmax kernel (kernels/attention.h).
 #pragma once
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "cache/kv_cache.h"
@@ -20,12 +21,16 @@ struct AttentionSpec {
 // Reused between calls (one per thread) so attention allocates nothing in steady state.
 struct AttentionScratch {
     std::vector<kernels::KvRowSpan> spans;
+    std::vector<kernels::KvRowSpan> later_spans;  // what the caller prefetches for its next call
 };
 
 // q and out: n_group query heads of head_dim floats each (contiguous). Keys at positions
 // [first visible .. pos] must already be stored in `kv` for this layer and kv_head.
+// `prefetch_later`: rows of the caller's next call, fetched while this one computes
+// (kernels::attend_spans).
 void attend(const KvCache& kv, int64_t layer, int64_t kv_head, int64_t pos, const float* q, int64_t n_group,
-            const AttentionSpec& spec, float* out, AttentionScratch& scratch);
+            const AttentionSpec& spec, float* out, AttentionScratch& scratch,
+            std::span<const kernels::KvRowSpan> prefetch_later = {});
 
 // Prefill: tokens pos0 .. pos0 + n_tokens - 1 at once (kernels::attend_chunk). Token t's query heads
 // start at q + t * q_stride, its output at out + t * out_stride; the K/V rows of every token of

@@ -36,9 +36,10 @@ void attend_spans_scalar(std::span<const KvRowSpan> spans, const float* q, const
     detail::attend_tiled<ScalarOps>(spans, q, shape, out);
 }
 
-void attend_spans(std::span<const KvRowSpan> spans, const float* q, const AttentionShape& shape, float* out) {
+void attend_spans(std::span<const KvRowSpan> spans, const float* q, const AttentionShape& shape, float* out,
+                  std::span<const KvRowSpan> prefetch_later) {
     switch (active_isa()) {
-        case Isa::avx512: return attend_spans_avx512(spans, q, shape, out);
+        case Isa::avx512: return attend_spans_avx512(spans, q, shape, out, prefetch_later);
         case Isa::avx2: return attend_spans_avx2(spans, q, shape, out);
         case Isa::scalar: return attend_spans_scalar(spans, q, shape, out);
     }

@@ -23,8 +23,11 @@ struct AttentionShape {
 };
 
 // q and out: n_group rows of head_dim floats. The spans must hold at least one row in total.
-// Uses the active ISA (kernels/isa.h).
-void attend_spans(std::span<const KvRowSpan> spans, const float* q, const AttentionShape& shape, float* out);
+// Uses the active ISA (kernels/isa.h). `prefetch_later`: rows the caller reads next (a decode
+// batch's next KV head), fetched into cache while this call computes; only the AVX-512 kernel for
+// head sizes 32 and 64 uses it.
+void attend_spans(std::span<const KvRowSpan> spans, const float* q, const AttentionShape& shape, float* out,
+                  std::span<const KvRowSpan> prefetch_later = {});
 
 // Plain two-pass reference (double accumulation) that the fast kernels are tested against.
 void attend_spans_reference(std::span<const KvRowSpan> spans, const float* q, const AttentionShape& shape,
@@ -63,7 +66,8 @@ void attend_chunk_reference(std::span<const KvRowSpan> spans, const QueryChunk& 
 // allows them.
 void attend_spans_scalar(std::span<const KvRowSpan> spans, const float* q, const AttentionShape& shape, float* out);
 void attend_spans_avx2(std::span<const KvRowSpan> spans, const float* q, const AttentionShape& shape, float* out);
-void attend_spans_avx512(std::span<const KvRowSpan> spans, const float* q, const AttentionShape& shape, float* out);
+void attend_spans_avx512(std::span<const KvRowSpan> spans, const float* q, const AttentionShape& shape, float* out,
+                         std::span<const KvRowSpan> prefetch_later);
 // The chunk's tokens one by one as attend_spans would take them (bit-identical), each K/V tile
 // converted once for all of them (AVX-512, head size 32 or 64, no window in effect); false when it
 // does not apply.

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "cache/kv_cache.h"
+#include "kernels/attention.h"
 #include "engine/arch/linear.h"
 #include "engine/threading/partition.h"
 
@@ -68,8 +69,18 @@ void attend_batch(ThreadPool& pool, OpProfiler& profiler, const Batch& batch, in
             }
             const float* q = rows.q + run.first_row * rows.q_stride + g * shape.group * hd;
             float* out = rows.out + run.first_row * rows.out_stride + g * shape.group * hd;
+            // A decode step reads every KV head from memory: fetch this thread's next one (its rows
+            // already cached) while this one computes.
+            std::vector<kernels::KvRowSpan>& later = scratch[tid].later_spans;
+            later.clear();
+            if (decode && item + 1 < items.end) {
+                const SequenceRun& next = batch.runs[static_cast<size_t>(split.order[static_cast<size_t>((item + 1) / G)])];
+                if (next.pos0 > 0)
+                    next.kv->visible_spans(layer, (item + 1) % G, kernels::first_visible_key(next.pos0, spec.window),
+                                           next.pos0 - 1, later);
+            }
             if (run.n_rows == 1)
-                cache::attend(kv, layer, g, run.pos0, q, shape.group, spec, out, scratch[tid]);
+                cache::attend(kv, layer, g, run.pos0, q, shape.group, spec, out, scratch[tid], later);
             else
                 cache::attend_chunk(kv, layer, g, run.pos0, run.n_rows, q, rows.q_stride, shape.group, spec, out,
                                     rows.out_stride, scratch[tid]);
