@@ -263,6 +263,7 @@ struct KeyTile {
     const KvRowSpan* span;
     int64_t r0, n;
     int64_t first_pos() const { return span->first_pos + r0; }
+    const uint8_t* rows(bool values) const { return (values ? span->v : span->k) + r0 * span->stride; }
 };
 
 template <int HD>
@@ -286,6 +287,8 @@ void attend_hd(std::span<const KvRowSpan> spans, const float* q, int64_t q_strid
     auto p_of = [&](int64_t t) { return token_state + t * per_token; };
     auto acc_of = [&](int64_t t) { return token_state + t * per_token + G * kChunk; };
     auto qs_of = [&](int64_t t) { return token_state + t * per_token + G * kChunk + G * HD; };
+    // token t's query head g: its scores, then weights, of the chunk's tile i (i from 0)
+    auto weights_of = [&](int64_t t, int64_t g, int64_t i) { return p_of(t) + g * kChunk + i * kTile; };
     run_max.resize(static_cast<size_t>(T * G));
     run_sum.resize(static_cast<size_t>(T * G));
     chunk_max.resize(static_cast<size_t>(T * G));
@@ -317,7 +320,7 @@ void attend_hd(std::span<const KvRowSpan> spans, const float* q, int64_t q_strid
     // float tile once for all queries.
     auto with_rows = [&](const KeyTile& tile, bool values, float* float_tile, auto&& use) {
         const KvRowSpan& span = *tile.span;
-        const uint8_t* rows = (values ? span.v : span.k) + tile.r0 * span.stride;
+        const uint8_t* rows = tile.rows(values);
         if (span.type == TensorType::F16) return use(HalfRows{rows, span.stride});
         if (span.type == TensorType::Q8_0 && T * G == 1) return use(Q8Rows{rows, span.stride});
         for (int64_t i = 0; i < seen(tile, T - 1); ++i)
@@ -327,10 +330,7 @@ void attend_hd(std::span<const KvRowSpan> spans, const float* q, int64_t q_strid
     // This call's own rows a pass ahead, for the first KV head of a batch and for long contexts:
     // the next tile's K rows and this tile's V rows while its scores are computed, the next
     // chunk's K rows while this one's values are added.
-    auto prefetch = [](const KeyTile& tile, bool values) {
-        const KvRowSpan& span = *tile.span;
-        prefetch_lines((values ? span.v : span.k) + tile.r0 * span.stride, tile.n * span.stride);
-    };
+    auto prefetch = [](const KeyTile& tile, bool values) { prefetch_lines(tile.rows(values), tile.n * tile.span->stride); };
 
     // the later call's rows, spread evenly over this call's tile passes (two per tile)
     SpanPrefetcher later{prefetch_later};
@@ -352,7 +352,7 @@ void attend_hd(std::span<const KvRowSpan> spans, const float* q, int64_t q_strid
                     for (int64_t g = 0; g < G; ++g) {
                         __m512 qv[NV];
                         for (int cv = 0; cv < NV; ++cv) qv[cv] = _mm512_loadu_ps(qs_of(t) + g * HD + 16 * cv);
-                        float* p = p_of(t) + g * kChunk + (c - c0) * kTile;
+                        float* p = weights_of(t, g, c - c0);
                         __m512 m = minus_inf;
                         for (int h = 0; h < 2; ++h) {
                             __m512 s = minus_inf;
@@ -387,7 +387,7 @@ void attend_hd(std::span<const KvRowSpan> spans, const float* q, int64_t q_strid
                 for (int64_t c = c0; c < c_end; ++c) {
                     const int64_t nt = seen(tiles[static_cast<size_t>(c)], t);
                     if (nt <= 0) break;  // nor any later tile
-                    float* p = p_of(t) + g * kChunk + (c - c0) * kTile;
+                    float* p = weights_of(t, g, c - c0);
                     for (int h = 0; h < 2; ++h) {
                         const __m512 w = _mm512_maskz_mov_ps(valid_lanes(nt, h), avx512::exp_ps(_mm512_sub_ps(_mm512_loadu_ps(p + 16 * h), m)));
                         tsum += _mm512_reduce_add_ps(w);
@@ -406,7 +406,7 @@ void attend_hd(std::span<const KvRowSpan> spans, const float* q, int64_t q_strid
                 const int64_t nt = seen(tile, t);
                 if (nt <= 0) continue;
                 for (int64_t g = 0; g < G; ++g)
-                    slots.push_back({p_of(t) + g * kChunk + (c - c0) * kTile, acc_of(t) + g * HD, nt});
+                    slots.push_back({weights_of(t, g, c - c0), acc_of(t) + g * HD, nt});
             }
             with_rows(tile, true, v_tile, [&](const auto& v_rows) {
                 accumulate_slots<HD>(slots.data(), static_cast<int64_t>(slots.size()), v_rows);

@@ -25,7 +25,6 @@
 #include <immintrin.h>
 
 #include <cstdint>
-#include <cstring>
 #include <type_traits>
 #include <utility>
 
@@ -76,10 +75,23 @@ inline void prefetch_ahead(const uint8_t* codes, const uint8_t* scales, int64_t 
 // embedded-broadcast memory operand. GCC 12 does not fold _mm512_set1_epi32 of a load into it and
 // issues a separate vpbroadcastd per dot product. Measured (matmul_bench Q8_0, 1 thread,
 // interleaved, us): 3072x768 m = 8 74-78 -> 66-69, m = 1 32 -> 29-31; 50257x768 m = 8 1430-1570
-// -> 1340-1380 (with the two chains below).
+// -> 1340-1380 (with the two chains of block_dot).
 inline __m512i dpbusd_bcast(__m512i acc, __m512i u, const int8_t* p) {
     asm("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(u), "m"(*reinterpret_cast<const int32_t*>(p)));
     return acc;
+}
+
+// start + the integer dot products of one 32-value block: u[q] (4 codes of each of the 16 rows)
+// times activation bytes 4q..4q+3, in two independent chains (even and odd q), which beat one
+// chain for every row count (one chain from 4 rows measured 3-5% slower at m = 8).
+inline __m512i block_dot(__m512i start, const __m512i (&u)[8], const int8_t* qs) {
+    __m512i even = start, odd = _mm512_setzero_si512();
+#pragma GCC unroll 4
+    for (int q = 0; q < 8; q += 2) {
+        even = dpbusd_bcast(even, u[q], qs + 4 * q);
+        odd = dpbusd_bcast(odd, u[q + 1], qs + 4 * q + 4);
+    }
+    return _mm512_add_epi32(even, odd);
 }
 
 // f(std::integral_constant<int, I>{}) for I = 0, 1, ..., N - 1.
@@ -136,14 +148,7 @@ void tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, con
                 const ActBlockQ8* xb = xrow + i * nb + b;
                 // the code offset, -offset * sum(x), starts the integer sum
                 const __m512i corr = _mm512_set1_epi32(-Fmt::kOffset * srow[i * nb + b]);
-                // two independent chains (even and odd q) per row, for every row count (one chain
-                // from 4 rows measured 3-5% slower at m = 8)
-                __m512i s0 = corr, s1 = _mm512_setzero_si512();
-                for (int q = 0; q < 8; q += 2) {
-                    s0 = dpbusd_bcast(s0, u[q], xb->qs + 4 * q);
-                    s1 = dpbusd_bcast(s1, u[q + 1], xb->qs + 4 * q + 4);
-                }
-                const __m512i isum = _mm512_add_epi32(s0, s1);
+                const __m512i isum = block_dot(corr, u, xb->qs);
                 acc[g][i] = _mm512_fmadd_ps(cvt_i32_f32(isum), _mm512_mul_ps(d, _mm512_set1_ps(xb->d)), acc[g][i]);
             }
         });
@@ -210,14 +215,7 @@ void k_tile(const RepackedMatrix& w, size_t group_bytes, const Activations& x, i
 #pragma GCC unroll 16
             for (int i = 0; i < NM; ++i) {
                 const ActBlockQ8* xb = xrow + i * nb + b;
-                // two independent chains (even and odd q) halve the latency chain
-                __m512i s_even = _mm512_setzero_si512(), s_odd = _mm512_setzero_si512();
-#pragma GCC unroll 4
-                for (int q = 0; q < 8; q += 2) {
-                    s_even = dpbusd_bcast(s_even, u[q], xb->qs + 4 * q);
-                    s_odd = dpbusd_bcast(s_odd, u[q + 1], xb->qs + 4 * q + 4);
-                }
-                const __m512i isum = _mm512_add_epi32(s_even, s_odd);
+                const __m512i isum = block_dot(_mm512_setzero_si512(), u, xb->qs);
                 acc[i] = _mm512_fmadd_ps(cvt_i32_f32(isum), _mm512_mul_ps(scale, _mm512_set1_ps(xb->d)), acc[i]);
                 acc[i] = _mm512_fmadd_ps(neg_min, _mm512_set1_ps(xb->s), acc[i]);
             }
