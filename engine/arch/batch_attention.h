@@ -51,8 +51,9 @@ struct AttentionSplit {
 };
 AttentionSplit split_attention(const NumaPlan& plan, std::span<const int> run_homes, int64_t G);
 
-// While a decode step's attention leaves memory bandwidth idle, each thread loads its share of
-// `prefetch_next` (the matrix that runs next) into L2, one piece per item, up to prefetch_bytes.
+// While the decode step of a single sequence attends (leaving memory bandwidth idle), each thread
+// loads its share of `prefetch_next` (the matrix that runs next) into L2, one piece per item, up
+// to prefetch_bytes.
 void attend_batch(ThreadPool& pool, OpProfiler& profiler, const Batch& batch, int64_t layer,
                   const AttentionShape& shape, const AttentionRows& rows,
                   std::vector<cache::AttentionScratch>& scratch, const Weight* prefetch_next, size_t prefetch_bytes);
