@@ -61,7 +61,7 @@ constexpr int kGemvPrefetchBytes = 2048;
 // / 3.84, this 3.72 / 3.69 / 3.74.
 template <class Fmt, int NG>
 inline void prefetch_ahead(const uint8_t* codes, const uint8_t* scales, int64_t b, int64_t nb, size_t group_bytes) {
-    constexpr int64_t kBlocksAhead = (NG == 1 ? 2 : 1) * kGemvPrefetchBytes / Fmt::kTileBytes;
+    constexpr int64_t kBlocksAhead = (NG == 1 ? 4 : 1) * kGemvPrefetchBytes / Fmt::kTileBytes;
     const int64_t ahead = b + kBlocksAhead;
     const size_t next = ahead < nb ? 0 : NG * group_bytes;
     const int64_t block = ahead < nb ? ahead : ahead - nb;
