@@ -48,9 +48,11 @@ namespace {
 // short of the bandwidth: 2 threads, 201088x2880, chrt -f, interleaved rounds, median GB/s, 2
 // groups per tile without prefetch -> 4 groups + 2 KiB ahead: Q8_0 28.0 / 28.9 -> 31.2 / 30.1,
 // MXFP4 27.9 / 26.9 -> 28.1 / 28.0 (4 groups alone: Q8_0 30.5, MXFP4 27.1; 4 KiB ahead: 31.0, 27.4).
-// A tile of one group (decode batches) is a single stream: it prefetches twice as far, so about as
-// many bytes are in flight as with two streams (Q8_0 50257x768, 8 rows, 2 threads, us per call:
-// 2 KiB 1360 / 1720, 4 KiB 1070 / 1070, 6 KiB 1080 / 1130).
+// A tile of one group (decode batches, K-quant tiles) is a single stream: it prefetches four times
+// as far. At 8 rows the tile computes ~8x longer per byte than the GEMV, and 4 KiB ahead was
+// about one loaded memory latency of lead (Zen 5, GPT-2 124M Q8_0 with 8 sequences, 5 alternating
+// rounds: 4 KiB 1540 -> 8 KiB 1822 tok/s; 12 and 16 KiB mixed; earlier, Sapphire Rapids, Q8_0
+// 50257x768, 8 rows, 2 threads, us per call: 2 KiB 1360 / 1720, 4 KiB 1070 / 1070).
 constexpr int kGemvPrefetchBytes = 2048;
 
 // Software prefetch of one group stream at block b: its codes kGemvPrefetchBytes ahead (twice
