@@ -37,20 +37,32 @@ try {
   assert.ok(first.trim().length > 0, "the first answer has text");
   assert.ok(!first.includes("["), `no error or stop marker: ${first}`);
 
-  // A long answer: stop it once some text has arrived.
+  // A long answer: stop it once some text has arrived. At temperature 1 the small test model can
+  // end an answer on its own between the check and the click (a CI run saw it once); then the
+  // Stop button is disabled again, and the test asks for another answer (up to 5 tries).
   await page.fill("#max_tokens", "2000");
   await page.fill("#temperature", "1");
-  await page.fill("#input", "Once upon a time");
-  await page.click("#send");
-  await page.waitForFunction(() => {
-    const answers = document.querySelectorAll(".assistant .answer-text");
-    return answers.length === 2 && answers[1].textContent.length > 20;
-  }, null, { timeout: 30000 });
-  assert.equal(await page.isDisabled("#stop"), false);
-  await page.click("#stop");
-  await page.waitForSelector(".assistant[data-done='1'] >> nth=1", { timeout: 10000 });
-  const second = await page.locator(".assistant .answer-text").nth(1).textContent();
-  assert.ok(second.endsWith("[stopped]"), `the stopped answer says so: ${second.slice(-40)}`);
+  let stopped = null;
+  for (let attempt = 0; attempt < 5 && stopped === null; attempt++) {
+    const n = 2 + attempt;  // assistant answers on the page once this one has started
+    await page.fill("#input", "Once upon a time");
+    await page.click("#send");
+    await page.waitForFunction((n) => {
+      const answers = document.querySelectorAll(".assistant .answer-text");
+      return answers.length === n && (answers[n - 1].textContent.length > 20 ||
+                                      answers[n - 1].closest(".assistant").dataset.done === "1");
+    }, n, { timeout: 30000 });
+    try {
+      await page.click("#stop", { timeout: 2000 });
+    } catch {
+      // disabled: the answer ended by itself
+    }
+    await page.waitForSelector(`.assistant[data-done='1'] >> nth=${n - 1}`, { timeout: 10000 });
+    const text = await page.locator(".assistant .answer-text").nth(n - 1).textContent();
+    if (text.endsWith("[stopped]")) stopped = text;
+    else assert.ok(!text.includes("["), `an answer that ended by itself has no error marker: ${text.slice(-40)}`);
+  }
+  assert.ok(stopped !== null, "one of 5 long answers was stopped mid-stream and says so");
   assert.equal(await page.isDisabled("#stop"), true);
   assert.deepEqual(errors, []);
 
