@@ -24,6 +24,7 @@
 #pragma once
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <type_traits>
 #include <utility>
@@ -66,7 +67,8 @@ inline void prefetch_ahead(const uint8_t* codes, const uint8_t* scales, int64_t 
     constexpr int64_t kBlocksAhead = (NG == 1 ? 4 : 1) * kGemvPrefetchBytes / Fmt::kTileBytes;
     const int64_t ahead = b + kBlocksAhead;
     const size_t next = ahead < nb ? 0 : NG * group_bytes;
-    const int64_t block = ahead < nb ? ahead : ahead - nb;
+    // (rows shorter than the prefetch distance stay inside the next group's codes)
+    const int64_t block = ahead < nb ? ahead : std::min(ahead - nb, nb - 1);
     const uint8_t* p = codes + next + block * Fmt::kTileBytes;
     for (int line = 0; line < Fmt::kTileBytes; line += 64)
         _mm_prefetch(reinterpret_cast<const char*>(p + line), _MM_HINT_T0);
