@@ -24,7 +24,6 @@
 #pragma once
 #include <immintrin.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <type_traits>
 #include <utility>
@@ -67,8 +66,11 @@ inline void prefetch_ahead(const uint8_t* codes, const uint8_t* scales, int64_t 
     constexpr int64_t kBlocksAhead = (NG == 1 ? 4 : 1) * kGemvPrefetchBytes / Fmt::kTileBytes;
     const int64_t ahead = b + kBlocksAhead;
     const size_t next = ahead < nb ? 0 : NG * group_bytes;
-    // (rows shorter than the prefetch distance stay inside the next group's codes)
-    const int64_t block = ahead < nb ? ahead : std::min(ahead - nb, nb - 1);
+    // (rows shorter than the prefetch distance stay inside the next group's codes). Not std::min:
+    // with it, GCC 12 dropped every prefetch instruction of matmul_repacked_avx512.cpp (GPT-2 124M
+    // with 8 sequences at half speed; tests/kernels/prefetch_kept.sh guards against it).
+    const int64_t past = ahead - nb;
+    const int64_t block = ahead < nb ? ahead : past < nb - 1 ? past : nb - 1;
     const uint8_t* p = codes + next + block * Fmt::kTileBytes;
     for (int line = 0; line < Fmt::kTileBytes; line += 64)
         _mm_prefetch(reinterpret_cast<const char*>(p + line), _MM_HINT_T0);
