@@ -61,6 +61,7 @@ struct Options {
     std::string compare_file;
     std::optional<std::string> prompt_text;
     std::vector<int> parallel;  // --parallel: sequence counts for the parallel-decode workload
+    bool same_prompt = false;   // --same-prompt: every sequence of --parallel gets the same prompt
     // Speculative decoding (speculative_workload.h): --lookup / --draft-model, --verify-cost.
     std::string draft_model;
     bool lookup = false, verify_cost = false, no_adaptive = false;
@@ -236,8 +237,10 @@ private:
         record.warmup = o_.warmup;
         record.iterations = o_.iterations;
         record.kv_type = o_.kv_type;
+        record.same_prompt = o_.same_prompt;
         ParallelOptions p;
         p.prompt = prompt_tokens();
+        p.same_prompt = o_.same_prompt;
         p.gen_len = o_.gen_len;
         p.warmup = o_.warmup;
         p.iterations = o_.iterations;
@@ -568,6 +571,9 @@ int main(int argc, char** argv) {
                                              "measures the parallel-decode workload instead (docs/BENCH.md)")
         ->delimiter(',')
         ->check(CLI::Range(1, 4096));
+    app.add_flag("--same-prompt", o.same_prompt,
+                 "--parallel: every sequence gets the same prompt, as in llama-batched-bench (a MoE's sequences then "
+                 "route alike and read fewer experts), instead of each its own");
     auto* draft_option = app.add_option("--draft-model", o.draft_model,
                                         "speculative decoding with this draft model vs plain decoding (docs/BENCH.md)");
     auto* lookup_option = app.add_flag("--lookup", o.lookup, "speculative decoding by n-gram lookup vs plain decoding");
@@ -593,6 +599,7 @@ int main(int argc, char** argv) {
                 throw CLI::ValidationError("--ablate", e.what());
             }
         }
+        if (o.same_prompt && o.parallel.empty()) throw CLI::ValidationError("--same-prompt", "needs --parallel");
         if ((o.lookup || !o.draft_model.empty() || o.verify_cost) && (!o.parallel.empty() || !o.ablate.empty()))
             throw CLI::ValidationError("--lookup/--draft-model/--verify-cost", "cannot be combined with --parallel or --ablate");
         if (prompt_option->count()) {

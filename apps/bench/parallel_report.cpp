@@ -94,7 +94,7 @@ json to_json(const ParallelRecord& r) {
     j["system"] = {{"cpu_model", r.system.cpu_model}, {"isa", r.system.isa}};
     j["system"]["bandwidth_gb_per_s"] = r.system.bandwidth ? json(r.system.bandwidth->gb_per_s) : json(nullptr);
     j["workload"] = {{"prompt_len", r.prompt_len}, {"gen_len", r.gen_len}, {"warmup", r.warmup},
-                     {"iterations", r.iterations}, {"kv_type", r.kv_type}};
+                     {"iterations", r.iterations}, {"kv_type", r.kv_type}, {"same_prompt", r.same_prompt}};
     j["runs"] = json::array();
     for (const ParallelResult& p : r.runs) j["runs"].push_back(run_json(r, p));
     // Aggregate decode at each N against N = 1 of the same sitting, when N = 1 was measured.
@@ -115,7 +115,8 @@ std::string format_parallel_report(const json& run) {
     std::string out = "model " + run["model"]["name"].get<std::string>() + ", " +
                       run["system"]["cpu_model"].get<std::string>() + " (" + run["system"]["isa"].get<std::string>() +
                       "), prompt " + std::to_string(run["workload"]["prompt_len"].get<int64_t>()) + " + " +
-                      std::to_string(run["workload"]["gen_len"].get<int64_t>()) + " tokens per sequence, medians of " +
+                      std::to_string(run["workload"]["gen_len"].get<int64_t>()) + " tokens per sequence" +
+                      (run["workload"].value("same_prompt", false) ? " (the same prompt for all)" : "") + ", medians of " +
                       std::to_string(run["workload"]["iterations"].get<int>()) + " iterations\n";
     char line[256];
     std::snprintf(line, sizeof line, "%9s %8s %14s %12s %10s %10s %12s %10s %9s %8s\n", "parallel", "threads",

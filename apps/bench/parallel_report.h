@@ -23,6 +23,7 @@ struct ParallelRecord {
     int64_t prompt_len = 0, gen_len = 0;
     int warmup = 0, iterations = 0;
     std::string kv_type;
+    bool same_prompt = false;  // --same-prompt: every sequence had the same prompt
     std::vector<ParallelResult> runs;  // one per --parallel value, in order
 };
 

@@ -27,7 +27,7 @@ ParallelIteration run_iteration(Engine& engine, const ParallelOptions& o, std::v
     std::vector<std::vector<int32_t>> prompts;
     for (size_t i = 0; i < N; ++i) {
         ids.push_back(engine.create_sequence());
-        prompts.push_back(rotated(o.prompt, i * 7919));
+        prompts.push_back(o.same_prompt ? o.prompt : rotated(o.prompt, i * 7919));
     }
     ParallelIteration it;
     std::vector<Engine::Input> inputs(N);

@@ -14,7 +14,8 @@
 namespace silica::bench {
 
 struct ParallelOptions {
-    std::vector<int32_t> prompt;  // each sequence gets it rotated by its index * 7919
+    std::vector<int32_t> prompt;  // each sequence gets it rotated by its index * 7919 ...
+    bool same_prompt = false;     // ... or, with this, every sequence gets it as it is
     int64_t gen_len = 0;
     int warmup = 0;
     int iterations = 1;

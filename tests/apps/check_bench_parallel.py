@@ -4,7 +4,8 @@
 decode rates with aggregate = N x per-sequence rate per iteration (checked on the medians loosely),
 speedup_vs_1 = 1 at N = 1, KV bytes growing with N, and the same object as the last line of
 parallel.jsonl. With --moe-model (a tiny GPT-OSS), also the measured distinct experts per layer
-per decode step: k at N = 1, between that and N x k at N = 4 (null for the dense model).
+per decode step: k at N = 1, between that and N x k at N = 4 (null for the dense model), and k at
+N = 4 with --same-prompt (identical sequences route alike).
 
 usage: check_bench_parallel.py --bench PATH --model PATH --out-dir DIR [--moe-model PATH]
 """
@@ -72,6 +73,18 @@ def main():
             fail(f"MoE: {one} distinct experts per layer at N=1, expected k (a whole number)")
         if not one <= four <= 4 * one:
             fail(f"MoE: {four} distinct experts per layer at N=4, expected between {one} and {4 * one}")
+        # --same-prompt: four identical sequences decode identical tokens and route alike
+        p = subprocess.run([a.bench, "--model", a.moe_model, "--parallel", "4", "--same-prompt", "--prompt-len", "12",
+                            "--gen-len", "4", "--warmup", "0", "--iterations", "1", "--threads", "2", "--json",
+                            "--out-dir", a.out_dir], capture_output=True, text=True, timeout=110)
+        if p.returncode != 0:
+            fail(f"bench (MoE, --same-prompt) exited {p.returncode}: {p.stderr}")
+        same = json.loads(p.stdout)
+        if same["workload"]["same_prompt"] is not True:
+            fail("--same-prompt is not recorded in the workload")
+        alike = same["runs"][0]["distinct_experts_per_layer_step"]
+        if alike != one:
+            fail(f"MoE --same-prompt: {alike} distinct experts per layer at N=4, expected {one} (as one sequence)")
     print("check_bench_parallel: ok")
 
 
