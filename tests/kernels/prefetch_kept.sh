@@ -9,7 +9,7 @@
 set -eu
 lib=$1
 shift
-counts=$(objdump -d "$lib" | awk '
+counts=$("${OBJDUMP:-objdump}" -d "$lib" | awk '
     /^In archive/ { next }
     /: +file format / { member = $1; sub(/:$/, "", member); n[member] = 0; next }
     /prefetch/ { n[member]++ }
