@@ -25,6 +25,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 #include <utility>
 
@@ -163,6 +164,61 @@ void tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, con
     for (int g = 0; g < NG; ++g) store_group<NM>(acc[g], g0 + g, i0, y, ldy, r_begin, r_end);
 }
 
+// Prefill tile: two groups (32 weight rows) times NM activation rows, weights from cache. Each
+// activation broadcast (4 bytes to every lane) is loaded once into a register and feeds both
+// groups' vpdpbusd, where two one-group tiles each load it again (embedded broadcast): per block
+// and row, 8 broadcast loads for 16 vpdpbusd instead of 16. Without AMX (Zen 5, matmul_bench,
+// 2 threads, us per call, 2 interleaved rounds, one-group tiles -> this): Q8_0 5760x2880 m = 512
+// 8460-8524 -> 7279-7497, 2304x768 m = 64 105 -> 90-91; Q4_0 likewise -12..-15%; MXFP4
+// 5760x2880 m = 512 8264-8343 -> 7503-8380 (its table decode, done per group and row tile,
+// weighs more). The integer sum of a block is exact and then takes tile()'s float steps: same
+// outputs as tile(), so batch invariance holds across the two.
+template <class Fmt, int NM>
+void pair_tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, const int32_t* xsum, int64_t nb,
+               int64_t g0, int64_t i0, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
+    __m512 acc[2][NM];
+    const uint8_t* codes[2];
+    const uint8_t* scales[2];
+    for (int g = 0; g < 2; ++g) {
+        codes[g] = w.data + static_cast<size_t>(g0 + g) * group_bytes;
+        scales[g] = codes[g] + nb * Fmt::kTileBytes;
+#pragma GCC unroll 16
+        for (int i = 0; i < NM; ++i) acc[g][i] = _mm512_setzero_ps();
+    }
+    const ActBlockQ8* xrow = xq + i0 * nb;
+    const int32_t* srow = xsum + i0 * nb;
+    for (int64_t b = 0; b < nb; ++b) {
+        __m512i u0[8], u1[8];
+        Fmt::decode(codes[0] + b * Fmt::kTileBytes, u0);
+        Fmt::decode(codes[1] + b * Fmt::kTileBytes, u1);
+        const __m512 d0 = Fmt::scales(scales[0] + b * 16 * Fmt::kScaleBytes);
+        const __m512 d1 = Fmt::scales(scales[1] + b * 16 * Fmt::kScaleBytes);
+#pragma GCC unroll 16
+        for (int i = 0; i < NM; ++i) {
+            const ActBlockQ8* xb = xrow + i * nb + b;
+            const __m512i corr = _mm512_set1_epi32(-Fmt::kOffset * srow[i * nb + b]);
+            __m512i s0 = corr, s1 = corr, t0 = _mm512_setzero_si512(), t1 = _mm512_setzero_si512();
+#pragma GCC unroll 8
+            for (int q = 0; q < 8; q += 2) {
+                int32_t a, c;
+                std::memcpy(&a, xb->qs + 4 * q, 4);
+                std::memcpy(&c, xb->qs + 4 * q + 4, 4);
+                const __m512i xa = _mm512_set1_epi32(a), xc = _mm512_set1_epi32(c);
+                s0 = _mm512_dpbusd_epi32(s0, u0[q], xa);
+                s1 = _mm512_dpbusd_epi32(s1, u1[q], xa);
+                t0 = _mm512_dpbusd_epi32(t0, u0[q + 1], xc);
+                t1 = _mm512_dpbusd_epi32(t1, u1[q + 1], xc);
+            }
+            s0 = _mm512_add_epi32(s0, t0);
+            s1 = _mm512_add_epi32(s1, t1);
+            const __m512 dx = _mm512_set1_ps(xb->d);
+            acc[0][i] = _mm512_fmadd_ps(cvt_i32_f32(s0), _mm512_mul_ps(d0, dx), acc[0][i]);
+            acc[1][i] = _mm512_fmadd_ps(cvt_i32_f32(s1), _mm512_mul_ps(d1, dx), acc[1][i]);
+        }
+    }
+    for (int g = 0; g < 2; ++g) store_group<NM>(acc[g], g0 + g, i0, y, ldy, r_begin, r_end);
+}
+
 // The K-quant tile (Q4_Kx16, Q6_Kx16): the same streams, prefetch and stores as tile(), one group
 // per tile. Per block, the 16 rows' scales are built from the block scales and the super-block's
 // fp16 d (exact products in float: 11-bit d times a 6- or 8-bit integer), then per activation row:
@@ -267,7 +323,8 @@ void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, i
     };
     // Tiles measured (1 thread, CPU time, 2880x2880 and 3072x768): GEMV 1, 2 or 4 groups per tile
     // within noise in cache, 4 best from DRAM (see kGemvPrefetchBytes); GEMM 1 group x 4
-    // activation rows beat 2 x 4 (-25%), 2 x 2 (-15%) and 1 x 8 (-3%).
+    // activation rows beat 2 x 4 (-25%), 2 x 2 (-15%) and 1 x 8 (-3%) while every tile loaded its
+    // own broadcasts; 2 x 4 sharing them (pair_tile) beats 1 x 4 (see there). 2 x 6: no better.
     if (m == 1) {
         int64_t g = g_begin;
         for (; g + 4 <= g_end; g += 4) call.template operator()<4, 1>(g, 0, true);
@@ -288,7 +345,19 @@ void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, i
             with_count<kStreamMaxRows>(m, [&]<int NM>() { call.template operator()<1, NM>(g, 0, true); });
         return;
     }
-    for (int64_t g = g_begin; g < g_end; ++g) {
+    // Prefill: pairs of groups (pair_tile), then a last odd group (and K-quants) one at a time.
+    int64_t g = g_begin;
+    if constexpr (!kKQuant) {
+        auto pair = [&]<int NM>(int64_t i0) {
+            pair_tile<Fmt, NM>(w, group_bytes, x.q8(), x.q8_sums(), nb, g, i0, y, ldy, r_begin, r_end);
+        };
+        for (; g + 2 <= g_end; g += 2) {
+            int64_t i0 = 0;
+            for (; i0 + 4 <= m; i0 += 4) pair.template operator()<4>(i0);
+            with_count<3>(m - i0, [&]<int NM>() { pair.template operator()<NM>(i0); });
+        }
+    }
+    for (; g < g_end; ++g) {
         int64_t i0 = 0;
         for (; i0 + 4 <= m; i0 += 4) call.template operator()<1, 4>(g, i0, false);
         with_count<3>(m - i0, [&]<int NM>() { call.template operator()<1, NM>(g, i0, false); });

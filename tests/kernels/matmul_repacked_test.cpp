@@ -142,7 +142,7 @@ TEST_CASE("repacked matmul matches the int8 reference of the GGUF matrix at ever
     IsaGuard guard;
     std::mt19937 rng(21);
     for (TensorType t : kTypes)
-        for (int64_t m : {1, 2, 3, 4, 5, 8, 9, 16, 17}) {
+        for (int64_t m : {1, 2, 3, 4, 5, 8, 9, 16, 17, 19, 22}) {
             const int64_t rows = std::uniform_int_distribution<int64_t>(1, 70)(rng);
             const int64_t cols = random_cols(t, 12, rng);
             const size_t rb = row_bytes(type_traits(t), cols);
@@ -184,7 +184,7 @@ TEST_CASE("repacked matmul output does not depend on how rows are split", "[repa
     IsaGuard guard;
     std::mt19937 rng(31);
     for (TensorType t : kTypes)
-        for (int64_t m : {1, 3, 6}) {
+        for (int64_t m : {1, 3, 6, 19}) {
             const int64_t rows = std::uniform_int_distribution<int64_t>(17, 75)(rng);
             const int64_t cols = random_cols(t, 6, rng);
             const RandomCase c = random_case(t, rows, cols, m, rng);
@@ -216,7 +216,7 @@ TEST_CASE("repacked matmul gives each activation row the bits it gets alone, for
     IsaGuard guard;
     std::mt19937 rng(33);
     for (TensorType t : kTypes)
-        for (int64_t m = 2; m <= 18; ++m) {
+        for (int64_t m = 2; m <= 21; ++m) {
             const int64_t rows = std::uniform_int_distribution<int64_t>(1, 90)(rng);
             const int64_t cols = random_cols(t, 10, rng);
             const size_t rb = row_bytes(type_traits(t), cols);
