@@ -121,6 +121,16 @@ inline void store_group(const __m512 (&acc)[NM], int64_t g, int64_t i0, float* y
     for (int i = 0; i < NM; ++i) _mm512_mask_storeu_ps(y + (i0 + i) * ldy + first, mask, acc[i]);
 }
 
+// Where group g's tiles (its 16 rows' codes, block after block) and then its per-block row scales
+// start in a repacked matrix (quant/repack.h).
+inline const uint8_t* group_codes(const RepackedMatrix& w, size_t group_bytes, int64_t g) {
+    return w.data + static_cast<size_t>(g) * group_bytes;
+}
+template <class Fmt>
+inline const uint8_t* group_scales(const uint8_t* codes, int64_t nb) {
+    return codes + nb * Fmt::kTileBytes;
+}
+
 // NG groups (16 rows each) starting at group g0, times NM activation rows starting at i0, with
 // the software prefetch of a weight stream or without (tiles that reuse weights from cache).
 // Every output lane goes through the same steps whatever NG and NM are: per block, its integer
@@ -136,8 +146,8 @@ void tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, con
     // about 10 rows, or for a run-time group index)
 #pragma GCC unroll 4
     for (int g = 0; g < NG; ++g) {
-        codes[g] = w.data + static_cast<size_t>(g0 + g) * group_bytes;
-        scales[g] = codes[g] + nb * Fmt::kTileBytes;
+        codes[g] = group_codes(w, group_bytes, g0 + g);
+        scales[g] = group_scales<Fmt>(codes[g], nb);
 #pragma GCC unroll 16
         for (int i = 0; i < NM; ++i) acc[g][i] = _mm512_setzero_ps();
     }
@@ -180,8 +190,8 @@ void pair_tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq
     const uint8_t* codes[2];
     const uint8_t* scales[2];
     for (int g = 0; g < 2; ++g) {
-        codes[g] = w.data + static_cast<size_t>(g0 + g) * group_bytes;
-        scales[g] = codes[g] + nb * Fmt::kTileBytes;
+        codes[g] = group_codes(w, group_bytes, g0 + g);
+        scales[g] = group_scales<Fmt>(codes[g], nb);
 #pragma GCC unroll 16
         for (int i = 0; i < NM; ++i) acc[g][i] = _mm512_setzero_ps();
     }
@@ -233,8 +243,8 @@ void k_tile(const RepackedMatrix& w, size_t group_bytes, const Activations& x, i
     __m512 acc[NM];
 #pragma GCC unroll 16
     for (int i = 0; i < NM; ++i) acc[i] = _mm512_setzero_ps();
-    const uint8_t* codes = w.data + static_cast<size_t>(g) * group_bytes;
-    const uint8_t* block_scales = codes + nb * Fmt::kTileBytes;
+    const uint8_t* codes = group_codes(w, group_bytes, g);
+    const uint8_t* block_scales = group_scales<Fmt>(codes, nb);
     const uint8_t* super_scales = block_scales + nb * 16 * Fmt::kScaleBytes;
     const ActBlockQ8* xrow = x.q8() + i0 * nb;
     const int32_t* srow = x.q8_sums() + i0 * nb;
