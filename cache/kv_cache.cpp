@@ -119,6 +119,8 @@ KvCache::KvCache(const KvLayout& layout, std::shared_ptr<KvBlockPool> pool, int 
     if (layout.head_dim % type_traits(t).block_size != 0)
         throw Error("KV cache: head size " + std::to_string(layout.head_dim) + " is not a multiple of " +
                     std::to_string(type_traits(t).block_size) + " as " + std::string(type_traits(t).name) + " needs");
+    hot_head_bytes_ = head_bytes_of(t, layout.head_dim);
+    warm_head_bytes_ = head_bytes_of(kKvWarmType, layout.head_dim);
     if (layout_.budget_bytes > 0) layout_.hot_tokens = hot_tokens_for_budget(layout_);
     if (!warm_tier_possible(layout_)) layout_.hot_tokens = -1;
 
@@ -156,7 +158,12 @@ std::unique_ptr<KvCache> KvCache::fork() const {
     return copy;
 }
 
-uint64_t KvCache::head_bytes(TensorType type) const { return head_bytes_of(type, layout_.head_dim); }
+// (the two tiers' sizes kept, not looked up: attention asks several times per span)
+uint64_t KvCache::head_bytes(TensorType type) const {
+    if (type == layout_.storage) return hot_head_bytes_;
+    if (type == kKvWarmType) return warm_head_bytes_;
+    return head_bytes_of(type, layout_.head_dim);
+}
 
 size_t KvCache::slot_index(int64_t layer, int64_t block) const {
     const int64_t ring = ring_blocks_[layer];

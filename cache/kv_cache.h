@@ -185,6 +185,7 @@ private:
     std::vector<int64_t> warm_blocks_;   // per layer: blocks [0, warm_blocks) are warm
     std::shared_ptr<KvBlockPool> pool_;
     int home_ = 0;
+    uint64_t hot_head_bytes_ = 0, warm_head_bytes_ = 0;  // one head's row in each tier's type
     std::vector<float> convert_scratch_;  // store_encoded's and make_warm's float rows
 };
 

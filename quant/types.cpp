@@ -33,12 +33,21 @@ constexpr std::array kTraits = {
     TypeTraits{TensorType::MXFP4, "mxfp4", 32, 17},
 };
 
+// kTraits' index for each GGUF type id below kMaxTypeId, -1 for ids it does not list: a lookup
+// instead of a search, because the KV cache asks for row sizes several times per attention call.
+constexpr uint32_t kMaxTypeId = 64;
+constexpr auto kIndexById = [] {
+    std::array<int8_t, kMaxTypeId> index{};
+    index.fill(-1);
+    for (size_t i = 0; i < kTraits.size(); ++i) index[static_cast<size_t>(kTraits[i].type)] = static_cast<int8_t>(i);
+    return index;
+}();
+
 }  // namespace
 
 std::optional<TypeTraits> type_traits(uint32_t raw_type) {
-    for (const auto& t : kTraits)
-        if (static_cast<uint32_t>(t.type) == raw_type) return t;
-    return std::nullopt;
+    if (raw_type >= kMaxTypeId || kIndexById[raw_type] < 0) return std::nullopt;
+    return kTraits[static_cast<size_t>(kIndexById[raw_type])];
 }
 
 TypeTraits type_traits(TensorType type) {
