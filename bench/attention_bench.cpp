@@ -6,9 +6,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
+#include "engine/threading/thread_pool.h"
 #include "kernels/attention.h"
 #include "kernels/convert.h"
 #include "kernels/isa.h"
@@ -225,57 +227,140 @@ BENCHMARK(BM_DecodeAttention)
     ->Args({64, 290, 8, 1})
     ->Args({64, 1024, 8, 1});
 
-// Decode attention from memory, as 8 sequences decoding together see it: for each of `regions`
-// caches (8 sequences x 12 layers of GPT-2 124M) every KV head's 1 query against `keys`
-// positions, in the engine's order (a cache's heads one after another). 46 MB of F16 K/V at
-// the defaults, more than the last-level cache: the kernel's reading rate, one thread. `later`
-// 1: each call prefetches the next head's rows, as the engine does.
+// Decode attention from memory, as sequences decoding together see it. `regions` caches of 12
+// KV heads (a sequence's cache for one layer of GPT-2 124M: 96 = 8 sequences x 12 layers, 46 MB
+// of F16 K/V; 384 is four times that, well past the last-level cache), `keys` positions each;
+// every KV head's 1 query against its rows, in the engine's order (a cache's heads one after
+// another). Arguments:
+//   later    0: no prefetch of later rows; n: each call prefetches the rows of the item n ahead
+//            (the engine uses 1);
+//   threads  the (region, head) items split into contiguous ranges, one per ThreadPool thread, as
+//            engine/arch/batch_attention.cpp splits them;
+//   read     0: attention; 1: only a plain read of the same rows in the same order (each item's
+//            K rows, then its V rows); 2: a plain read of the same bytes front to back. 1 and 2
+//            say what the memory gives this access pattern and a sequential one;
+//   per_run  regions per pool.run (the engine runs one per layer: 8 for 8 sequences), 0: all;
+//   scatter  1: the cache blocks (32 positions, all heads) in a random order in memory, as a block
+//            pool hands them out to sequences that grew side by side.
 // Counters: bytes/s of K/V read, s/key.
-void BM_DecodeAttentionFromMemory(benchmark::State& state) {
-    const int64_t hd = state.range(0), n_keys = state.range(1), regions = state.range(2);
-    const bool prefetch_later = state.range(3) != 0;  // each call fetches the next head's rows
-    constexpr int64_t kHeads = 12;
+constexpr int64_t kRegionHeads = 12;
+
+struct KvRegions {
+    std::vector<uint8_t> cache;
+    std::vector<std::vector<kernels::KvRowSpan>> items;  // per (region, head)
+};
+
+KvRegions make_regions(int64_t hd, int64_t n_keys, int64_t regions, bool scattered) {
     const size_t row = row_bytes(type_traits(TensorType::F16), hd);
     const int64_t n_blocks = (n_keys + kKvBlock - 1) / kKvBlock;
-    const size_t region_bytes = static_cast<size_t>(n_blocks * 2 * kKvBlock * kHeads) * row;
-    std::vector<uint8_t> cache(static_cast<size_t>(regions) * region_bytes);
+    const size_t block_bytes = static_cast<size_t>(2 * kKvBlock * kRegionHeads) * row;
+    KvRegions r;
+    r.cache.resize(static_cast<size_t>(regions * n_blocks) * block_bytes);
     std::mt19937 rng(5);
     std::normal_distribution<float> normal;
     std::vector<float> values(hd);
     for (auto& x : values) x = normal(rng);
-    for (size_t i = 0; i < cache.size() / row; ++i) {
+    for (size_t i = 0; i < r.cache.size() / row; ++i) {
         values[i % hd] = normal(rng);  // cheap variety: one value changed per row
-        quantize_row(TensorType::F16, values.data(), cache.data() + i * row, hd);
+        quantize_row(TensorType::F16, values.data(), r.cache.data() + i * row, hd);
     }
-    std::vector<std::vector<kernels::KvRowSpan>> items;  // per (region, head)
-    for (int64_t r = 0; r < regions; ++r)
-        for (int64_t h = 0; h < kHeads; ++h)
-            items.push_back(f16_head_spans(cache.data() + r * region_bytes, h, kHeads, n_keys, row));
-    std::vector<float> q(hd), out(hd);
-    for (auto& x : q) x = normal(rng);
+    // where block b of region g lies: slot[g * n_blocks + b] blocks into the cache
+    std::vector<int64_t> slot(static_cast<size_t>(regions * n_blocks));
+    for (size_t i = 0; i < slot.size(); ++i) slot[i] = static_cast<int64_t>(i);
+    if (scattered) std::shuffle(slot.begin(), slot.end(), rng);
+    for (int64_t g = 0; g < regions; ++g)
+        for (int64_t h = 0; h < kRegionHeads; ++h) {
+            // the head's spans as if the region's blocks were at the start of the cache, then moved
+            std::vector<kernels::KvRowSpan> spans = f16_head_spans(r.cache.data(), h, kRegionHeads, n_keys, row);
+            for (int64_t b = 0; b < n_blocks; ++b) {
+                const size_t moved = static_cast<size_t>(slot[static_cast<size_t>(g * n_blocks + b)] - b) * block_bytes;
+                spans[static_cast<size_t>(b)].k += moved;
+                spans[static_cast<size_t>(b)].v += moved;
+            }
+            r.items.push_back(std::move(spans));
+        }
+    return r;
+}
+
+// One 8-byte load per cache line of [p, p + n), summed so the loads are not dropped.
+uint64_t read_lines(const uint8_t* p, int64_t n) {
+    uint64_t sum = 0;
+    for (int64_t b = 0; b < n; b += 64) {
+        uint64_t word;
+        std::memcpy(&word, p + b, sizeof word);
+        sum += word;
+    }
+    return sum;
+}
+
+// An item's rows in the kernel's order: its K rows block by block, then its V rows.
+uint64_t read_rows(std::span<const kernels::KvRowSpan> spans) {
+    uint64_t sum = 0;
+    for (const kernels::KvRowSpan& s : spans) sum += read_lines(s.k, s.n_rows * s.stride);
+    for (const kernels::KvRowSpan& s : spans) sum += read_lines(s.v, s.n_rows * s.stride);
+    return sum;
+}
+
+void BM_DecodeAttentionFromMemory(benchmark::State& state) {
+    const int64_t hd = state.range(0), n_keys = state.range(1), regions = state.range(2);
+    const int64_t later_items = state.range(3);
+    const int n_threads = static_cast<int>(state.range(4));
+    const int64_t read_mode = state.range(5), per_run = state.range(6) > 0 ? state.range(6) : regions;
+    const KvRegions r = make_regions(hd, n_keys, regions, state.range(7) != 0);
+    const int64_t n_items = static_cast<int64_t>(r.items.size()), items_per_run = per_run * kRegionHeads;
+    const int64_t item_bytes = static_cast<int64_t>(r.cache.size()) / n_items;  // read mode 2
+    std::vector<std::vector<float>> q(static_cast<size_t>(n_threads), std::vector<float>(hd)), out(q);
+    std::mt19937 rng(7);
+    std::normal_distribution<float> normal;
+    for (auto& qt : q)
+        for (auto& x : qt) x = normal(rng);
+    std::vector<uint64_t> sums(static_cast<size_t>(n_threads));
     kernels::AttentionShape shape;
     shape.head_dim = hd;
     shape.n_group = 1;
     shape.scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    ThreadPool pool(n_threads);
     for (auto _ : state) {
-        for (size_t i = 0; i < items.size(); ++i) {
-            std::span<const kernels::KvRowSpan> later;
-            if (prefetch_later && i + 1 < items.size()) later = items[i + 1];
-            kernels::attend_spans(items[i], q.data(), shape, out.data(), later);
+        for (int64_t first = 0; first < n_items; first += items_per_run) {
+            const int64_t n_run = std::min(items_per_run, n_items - first);
+            pool.run([&](int tid, int nth) {
+                const int64_t begin = first + n_run * tid / nth, end = first + n_run * (tid + 1) / nth;
+                for (int64_t i = begin; i < end; ++i) {
+                    if (read_mode == 1) {
+                        sums[tid] += read_rows(r.items[i]);
+                    } else if (read_mode == 2) {
+                        sums[tid] += read_lines(r.cache.data() + i * item_bytes, item_bytes);
+                    } else {
+                        std::span<const kernels::KvRowSpan> later;
+                        if (later_items > 0 && i + later_items < end) later = r.items[i + later_items];
+                        kernels::attend_spans(r.items[i], q[tid].data(), shape, out[tid].data(), later);
+                    }
+                }
+            });
         }
         benchmark::DoNotOptimize(out.data());
+        benchmark::DoNotOptimize(sums.data());
     }
-    const double keys = static_cast<double>(items.size() * n_keys);
+    const double keys = static_cast<double>(n_items * n_keys);
+    const size_t row = row_bytes(type_traits(TensorType::F16), hd);
     state.counters["bytes/s"] = benchmark::Counter(keys * 2 * static_cast<double>(row),
                                                    benchmark::Counter::kIsIterationInvariantRate);
     state.counters["s/key"] =
         benchmark::Counter(keys, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_DecodeAttentionFromMemory)
-    ->ArgNames({"hd", "keys", "regions", "later"})
-    ->Args({64, 144, 96, 0})
-    ->Args({64, 144, 96, 1})
-    ->Args({64, 144, 1, 0})
+    ->ArgNames({"hd", "keys", "regions", "later", "threads", "read", "per_run", "scatter"})
+    // one thread: without and with the prefetch of the next head, and in cache (1 region)
+    ->Args({64, 144, 96, 0, 1, 0, 0, 0})
+    ->Args({64, 144, 96, 1, 1, 0, 0, 0})
+    ->Args({64, 144, 1, 0, 1, 0, 0, 0})
+    // two threads as the engine runs 8 sequences (a run per layer), past the last-level cache:
+    // attention; prefetching 2 ahead; scattered blocks; the plain reads of the same bytes
+    ->Args({64, 144, 384, 1, 2, 0, 8, 0})
+    ->Args({64, 144, 384, 2, 2, 0, 8, 0})
+    ->Args({64, 144, 384, 1, 2, 0, 8, 1})
+    ->Args({64, 144, 384, 0, 2, 1, 8, 0})
+    ->Args({64, 144, 384, 0, 2, 2, 8, 0})
     ->UseRealTime();
 
 }  // namespace
