@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "apps/bench/process_memory.h"
+#include "kernels/ops.h"
 #include "silica/error.h"
 
 namespace silica::bench {
@@ -49,9 +50,10 @@ void check_workload_fits(int64_t prompt_len, int64_t gen_len, int64_t n_ctx) {
 
 int32_t argmax_token(std::span<const float> logits) {
     if (logits.empty()) throw Error("the model returned no logits");
-    size_t best = 0;
-    for (size_t i = 1; i < logits.size(); ++i)
-        if (logits[i] > logits[best]) best = i;
+    // The engine's argmax kernel, as greedy sampling uses (a scalar scan of GPT-2's 50257 logits
+    // per sequence was ~3% of a step with 8 sequences).
+    const int64_t best = kernels::argmax(logits.data(), static_cast<int64_t>(logits.size()));
+    if (best < 0) throw Error("the model returned no finite logit (all -inf or NaN)");
     return static_cast<int32_t>(best);
 }
 

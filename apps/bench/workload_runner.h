@@ -42,7 +42,8 @@ WorkloadResult run_workload(const std::shared_ptr<const Model>& model, const Wor
 // Throws silica::Error when prompt + generated tokens exceed the context.
 void check_workload_fits(int64_t prompt_len, int64_t gen_len, int64_t n_ctx);
 
-// The greedy choice: the index of the largest logit (the lowest index among equals).
+// The greedy choice: the index of the largest logit (the lowest index among equals; NaN never
+// wins, +inf counts as the largest finite float: kernels::argmax). Throws when no logit is finite.
 int32_t argmax_token(std::span<const float> logits);
 
 }  // namespace silica::bench
