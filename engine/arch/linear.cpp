@@ -7,6 +7,14 @@
 #include "kernels/prefetch.h"
 
 namespace silica::arch {
+namespace {
+
+// Decode batches up to this many activation rows run their epilogue per chunk of this many
+// output rows (see compute_share).
+constexpr int64_t kEpilogueChunkMaxRows = 16;
+constexpr int64_t kEpilogueChunkRows = 128;
+
+}  // namespace
 
 RowRange Linear::thread_rows(int64_t rows, int tid, int nth) {
     return split_rows(rows, tid, nth, kMatmulRowGranularity);
@@ -42,18 +50,30 @@ void Linear::compute_share(const Weight& w, const kernels::Activations& x, float
     const int64_t m = x.rows(), rows = w.rows();
     const RowRange r = thread_rows(rows, tid, nth);
     if (r.begin >= r.end) return;
-    w.matmul(x, y, rows, r.begin, r.end);
-    const int64_t n = r.end - r.begin;
-    // Thread 0 is the caller: it may book its epilogue's share into the profiler.
-    OpScope epilogue_scope(tid == 0 ? profiler_ : idle_profiler_, "(in matmuls) epilogue, thread 0");
-    for (int64_t i = 0; i < m; ++i) {
-        float* row = y + i * rows + r.begin;
-        if (bias && epilogue == Epilogue::gelu_tanh)
-            kernels::add_gelu_tanh(row, bias + r.begin, n);  // one pass
-        else if (bias)
-            kernels::add(row, bias + r.begin, n);
-        else if (epilogue == Epilogue::gelu_tanh)
-            kernels::gelu_tanh(row, n);
+    if (!bias && epilogue == Epilogue::none) {
+        w.matmul(x, y, rows, r.begin, r.end);
+        return;
+    }
+    // Decode (a few activation rows): the epilogue follows the kernel chunk by chunk, while the
+    // chunk's outputs are still in L1. After a whole share the weights streamed through the cache
+    // had pushed them out (GPT-2 124M Q8_0, 8 sequences, Zen 5, SILICA_PROFILE=batch, 2 alternating
+    // runs: thread 0's epilogue 0.18 -> 0.12 ms per step). The kernel computes each output the same
+    // way whatever range it is called on, so the outputs do not change (tests/engine/linear_test.cpp).
+    const int64_t chunk = m <= kEpilogueChunkMaxRows ? kEpilogueChunkRows : r.end - r.begin;
+    for (int64_t begin = r.begin; begin < r.end; begin += chunk) {
+        const int64_t end = std::min(begin + chunk, r.end), n = end - begin;
+        w.matmul(x, y, rows, begin, end);
+        // Thread 0 is the caller: it may book its epilogue's share into the profiler.
+        OpScope epilogue_scope(tid == 0 ? profiler_ : idle_profiler_, "(in matmuls) epilogue, thread 0");
+        for (int64_t i = 0; i < m; ++i) {
+            float* row = y + i * rows + begin;
+            if (bias && epilogue == Epilogue::gelu_tanh)
+                kernels::add_gelu_tanh(row, bias + begin, n);  // one pass
+            else if (bias)
+                kernels::add(row, bias + begin, n);
+            else
+                kernels::gelu_tanh(row, n);
+        }
     }
 }
 
