@@ -16,26 +16,27 @@
 #include "kernels/ops.h"
 #include "quant/quantize.h"
 #include "quant/repack.h"
+#include "quant/types.h"
 
 namespace {
 
 using namespace silica;
 
 struct Case {
-    std::vector<uint8_t> bytes;  // GGUF-layout Q8_0 rows
+    std::vector<uint8_t> bytes;  // GGUF-layout rows
     std::vector<float> x, bias;
 };
 
-Case make_case(int64_t rows, int64_t cols, int64_t m, uint32_t seed) {
+Case make_case(TensorType type, int64_t rows, int64_t cols, int64_t m, uint32_t seed) {
     std::mt19937 rng(seed);
     std::normal_distribution<float> normal(0.0f, 1.0f);
     Case c;
-    const size_t row_bytes = quantized_bytes(TensorType::Q8_0, cols);
+    const size_t row_bytes = quantized_bytes(type, cols);
     c.bytes.resize(static_cast<size_t>(rows) * row_bytes);
     std::vector<float> row(static_cast<size_t>(cols));
     for (int64_t r = 0; r < rows; ++r) {
         for (float& v : row) v = 0.05f * normal(rng);
-        quantize_row(TensorType::Q8_0, row.data(), c.bytes.data() + r * row_bytes, cols);
+        quantize_row(type, row.data(), c.bytes.data() + r * row_bytes, cols);
     }
     c.x.resize(static_cast<size_t>(m * cols));
     for (float& v : c.x) v = normal(rng);
@@ -60,27 +61,32 @@ std::vector<float> expected(const arch::Weight& w, const Case& c, int64_t m, arc
     return y;
 }
 
+// Linear::run over every batch size around the chunked range (1..16 rows) and past it, 1-3 threads.
+void check_against_one_pass(TensorType type, bool repacked) {
+    const int64_t rows = 400, cols = 256;  // 400 = 3 chunks of 128 and a rest of 16
+    for (int threads : {1, 2, 3}) {
+        ThreadPool pool(threads);
+        arch::OpProfiler profiler;
+        arch::Linear linear(pool, profiler);
+        for (int64_t m : {int64_t{1}, int64_t{3}, int64_t{8}, int64_t{16}, int64_t{17}}) {
+            const Case c = make_case(type, rows, cols, m, static_cast<uint32_t>(m * 10 + threads));
+            const kernels::Matrix matrix{type, rows, cols, c.bytes.data(), quantized_bytes(type, cols)};
+            const arch::Weight w = repacked ? arch::Weight::repacked(matrix, 1, false) : arch::Weight::view(matrix);
+            for (arch::Epilogue epilogue : {arch::Epilogue::none, arch::Epilogue::gelu_tanh}) {
+                CAPTURE(type_traits(type).name, repacked, threads, m, epilogue == arch::Epilogue::gelu_tanh);
+                std::vector<float> y(static_cast<size_t>(m * rows), -1.0f);
+                linear.run(w, c.x.data(), m, y.data(), c.bias.data(), epilogue, "matmul");
+                REQUIRE(y == expected(w, c, m, epilogue));
+            }
+        }
+    }
+}
+
 }  // namespace
 
 TEST_CASE("linear: epilogue per chunk gives the one-pass outputs bit for bit", "[linear]") {
-    const int64_t rows = 400, cols = 256;  // 400 = 3 chunks of 128 and a rest of 16
-    for (bool repacked : {false, true}) {
-        for (int threads : {1, 2, 3}) {
-            ThreadPool pool(threads);
-            arch::OpProfiler profiler;
-            arch::Linear linear(pool, profiler);
-            for (int64_t m : {int64_t{1}, int64_t{3}, int64_t{8}, int64_t{16}, int64_t{17}}) {
-                const Case c = make_case(rows, cols, m, static_cast<uint32_t>(m * 10 + threads));
-                const kernels::Matrix matrix{TensorType::Q8_0, rows, cols, c.bytes.data(),
-                                             quantized_bytes(TensorType::Q8_0, cols)};
-                const arch::Weight w = repacked ? arch::Weight::repacked(matrix, 1, false) : arch::Weight::view(matrix);
-                for (arch::Epilogue epilogue : {arch::Epilogue::none, arch::Epilogue::gelu_tanh}) {
-                    CAPTURE(repacked, threads, m, epilogue == arch::Epilogue::gelu_tanh);
-                    std::vector<float> y(static_cast<size_t>(m * rows), -1.0f);
-                    linear.run(w, c.x.data(), m, y.data(), c.bias.data(), epilogue, "matmul");
-                    REQUIRE(y == expected(w, c, m, epilogue));
-                }
-            }
-        }
+    for (TensorType type : {TensorType::Q8_0, TensorType::F16}) {
+        check_against_one_pass(type, false);
+        if (can_repack_x16(type)) check_against_one_pass(type, true);
     }
 }
