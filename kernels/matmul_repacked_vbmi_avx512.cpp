@@ -23,12 +23,13 @@ inline __m512i lookup(__m512i index, __m512i table) {
 
 struct MXFP4x16Vbmi : x16::MXFP4x16 {
     static void decode(const uint8_t* tile, __m512i u[8]) {
+        for (int t = 0; t < 4; ++t) decode_pair(tile, t, u[2 * t], u[2 * t + 1]);
+    }
+    static void decode_pair(const uint8_t* tile, int t, __m512i& even, __m512i& odd) {
         const __m512i lut = table();
-        for (int t = 0; t < 4; ++t) {
-            const __m512i v = _mm512_loadu_si512(reinterpret_cast<const void*>(tile + 64 * t));
-            u[2 * t] = lookup(v, lut);                         // low nibbles
-            u[2 * t + 1] = lookup(_mm512_srli_epi16(v, 4), lut);  // high nibbles
-        }
+        const __m512i v = _mm512_loadu_si512(reinterpret_cast<const void*>(tile + 64 * t));
+        even = lookup(v, lut);                         // low nibbles
+        odd = lookup(_mm512_srli_epi16(v, 4), lut);  // high nibbles
     }
 };
 

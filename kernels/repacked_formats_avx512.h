@@ -25,14 +25,18 @@ inline __m512 scalef(__m512 a, __m512 b) { return _mm512_maskz_scalef_ps(static_
 // elements 4q..4q+3 of every row (4 bytes per lane), to be multiplied by activation bytes 4q..4q+3.
 
 // 4-bit tiles: chunk t's low nibbles are elements 8t..8t+3, its high nibbles 8t+4..8t+7.
+// decode_pair(tile, t, even, odd): u[2t] and u[2t + 1] alone (the prefill tile decodes a block
+// a pair at a time, so it holds 2 of the 8 vectors, not all of them).
+template <class Table>
+void decode_nibble_pair(const uint8_t* tile, int t, __m512i& even, __m512i& odd) {
+    const __m512i m4 = _mm512_set1_epi8(15);
+    const __m512i v = _mm512_loadu_si512(reinterpret_cast<const void*>(tile + 64 * t));
+    even = Table::map(_mm512_and_si512(v, m4));
+    odd = Table::map(_mm512_and_si512(_mm512_srli_epi16(v, 4), m4));
+}
 template <class Table>
 void decode_nibbles(const uint8_t* tile, __m512i u[8]) {
-    const __m512i m4 = _mm512_set1_epi8(15);
-    for (int t = 0; t < 4; ++t) {
-        const __m512i v = _mm512_loadu_si512(reinterpret_cast<const void*>(tile + 64 * t));
-        u[2 * t] = Table::map(_mm512_and_si512(v, m4));
-        u[2 * t + 1] = Table::map(_mm512_and_si512(_mm512_srli_epi16(v, 4), m4));
-    }
+    for (int t = 0; t < 4; ++t) decode_nibble_pair<Table>(tile, t, u[2 * t], u[2 * t + 1]);
 }
 
 struct Q4_0x16 {
@@ -42,6 +46,9 @@ struct Q4_0x16 {
         return cvt_f16_f32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s)));
     }
     static void decode(const uint8_t* tile, __m512i u[8]) { decode_nibbles<Q4_0x16>(tile, u); }
+    static void decode_pair(const uint8_t* tile, int t, __m512i& even, __m512i& odd) {
+        decode_nibble_pair<Q4_0x16>(tile, t, even, odd);
+    }
 };
 
 // int8 codes + 128 (flip the sign bit): unsigned for vpdpbusd; 255 * 127 * 4 fits int32.
@@ -49,9 +56,12 @@ struct Q8_0x16 {
     static constexpr int kOffset = 128, kScaleBytes = 2, kTileBytes = 512;
     static __m512 scales(const uint8_t* s) { return Q4_0x16::scales(s); }
     static void decode(const uint8_t* tile, __m512i u[8]) {
+        for (int t = 0; t < 4; ++t) decode_pair(tile, t, u[2 * t], u[2 * t + 1]);
+    }
+    static void decode_pair(const uint8_t* tile, int t, __m512i& even, __m512i& odd) {
         const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
-        for (int q = 0; q < 8; ++q)
-            u[q] = _mm512_xor_si512(_mm512_loadu_si512(reinterpret_cast<const void*>(tile + 64 * q)), flip);
+        even = _mm512_xor_si512(_mm512_loadu_si512(reinterpret_cast<const void*>(tile + 128 * t)), flip);
+        odd = _mm512_xor_si512(_mm512_loadu_si512(reinterpret_cast<const void*>(tile + 128 * t + 64)), flip);
     }
 };
 
@@ -69,6 +79,9 @@ struct MXFP4x16 {
     }
     static __m512i map(__m512i v) { return _mm512_shuffle_epi8(table(), v); }
     static void decode(const uint8_t* tile, __m512i u[8]) { decode_nibbles<MXFP4x16>(tile, u); }
+    static void decode_pair(const uint8_t* tile, int t, __m512i& even, __m512i& odd) {
+        decode_nibble_pair<MXFP4x16>(tile, t, even, odd);
+    }
 };
 
 // K-quants (quant/repack.h): codes per 32-element block as above, block and super-block scales
