@@ -58,12 +58,31 @@ async function completions() {
     await assert.rejects(wrongKey.models.list(), OpenAI.AuthenticationError);
 
     // Abort mid-stream: the loop ends with an abort error and the server frees the slot.
+    // Once (ctest -j2, under load) the test hung until its 300 s timeout: the server had ended this
+    // stream normally (a sampled end of text, status 200, nothing cancelled), and the SDK's iterator
+    // never settled after the abort. So ignore_eos keeps the stream going until the abort lands, and
+    // each chunk is raced against a timer: a client that never settles after its abort cannot hang
+    // the test (what is checked is the server's side).
     const controller = new AbortController();
-    const long = await client.completions.create({ model: "brown", prompt: "The", max_tokens: 400, stream: true },
+    const long = await client.completions.create({ model: "brown", prompt: "The", max_tokens: 400, stream: true, ignore_eos: true },
                                                  { signal: controller.signal });
     let pieces = 0;
+    const chunks = long[Symbol.asyncIterator]();
+    const stalled = Symbol("stalled");
     try {  // the SDK ends the loop quietly or with its abort error, depending on where the abort lands
-      for await (const chunk of long) { if (++pieces === 3) controller.abort(); }
+      for (;;) {
+        let timer;
+        const pending = chunks.next();
+        pending.catch(() => {});  // if it rejects after a stall, nobody awaits it any more
+        const next = await Promise.race([pending, new Promise((r) => { timer = setTimeout(() => r(stalled), 10000); })]);
+        clearTimeout(timer);
+        if (next === stalled) {
+          assert.ok(pieces >= 3, "the stream stalled before it was aborted");
+          break;
+        }
+        if (next.done) break;
+        if (++pieces === 3) controller.abort();
+      }
     } catch (e) {
       assert.ok(e instanceof OpenAI.APIUserAbortError || e.name === "AbortError", String(e));
     }
