@@ -22,9 +22,7 @@ inline __m512i lookup(__m512i index, __m512i table) {
 }
 
 struct MXFP4x16Vbmi : x16::MXFP4x16 {
-    static void decode(const uint8_t* tile, __m512i u[8]) {
-        for (int t = 0; t < 4; ++t) decode_pair(tile, t, u[2 * t], u[2 * t + 1]);
-    }
+    static void decode(const uint8_t* tile, __m512i u[8]) { x16::decode_by_pairs<MXFP4x16Vbmi>(tile, u); }
     static void decode_pair(const uint8_t* tile, int t, __m512i& even, __m512i& odd) {
         const __m512i lut = table();
         const __m512i v = _mm512_loadu_si512(reinterpret_cast<const void*>(tile + 64 * t));

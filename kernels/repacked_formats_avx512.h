@@ -23,20 +23,20 @@ inline __m512 scalef(__m512 a, __m512 b) { return _mm512_maskz_scalef_ps(static_
 
 // Each format decodes one tile (block b of 16 rows) into 8 vectors of unsigned codes: u[q] holds
 // elements 4q..4q+3 of every row (4 bytes per lane), to be multiplied by activation bytes 4q..4q+3.
+// Fmt::decode_pair(tile, t, even, odd) gives u[2t] and u[2t + 1] alone (the prefill tile decodes a
+// block a pair at a time, so it holds 2 of the 8 vectors, not all of them); Fmt::decode all 8.
+template <class Fmt>
+void decode_by_pairs(const uint8_t* tile, __m512i u[8]) {
+    for (int t = 0; t < 4; ++t) Fmt::decode_pair(tile, t, u[2 * t], u[2 * t + 1]);
+}
 
 // 4-bit tiles: chunk t's low nibbles are elements 8t..8t+3, its high nibbles 8t+4..8t+7.
-// decode_pair(tile, t, even, odd): u[2t] and u[2t + 1] alone (the prefill tile decodes a block
-// a pair at a time, so it holds 2 of the 8 vectors, not all of them).
 template <class Table>
 void decode_nibble_pair(const uint8_t* tile, int t, __m512i& even, __m512i& odd) {
     const __m512i m4 = _mm512_set1_epi8(15);
     const __m512i v = _mm512_loadu_si512(reinterpret_cast<const void*>(tile + 64 * t));
     even = Table::map(_mm512_and_si512(v, m4));
     odd = Table::map(_mm512_and_si512(_mm512_srli_epi16(v, 4), m4));
-}
-template <class Table>
-void decode_nibbles(const uint8_t* tile, __m512i u[8]) {
-    for (int t = 0; t < 4; ++t) decode_nibble_pair<Table>(tile, t, u[2 * t], u[2 * t + 1]);
 }
 
 struct Q4_0x16 {
@@ -45,7 +45,7 @@ struct Q4_0x16 {
     static __m512 scales(const uint8_t* s) {
         return cvt_f16_f32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s)));
     }
-    static void decode(const uint8_t* tile, __m512i u[8]) { decode_nibbles<Q4_0x16>(tile, u); }
+    static void decode(const uint8_t* tile, __m512i u[8]) { decode_by_pairs<Q4_0x16>(tile, u); }
     static void decode_pair(const uint8_t* tile, int t, __m512i& even, __m512i& odd) {
         decode_nibble_pair<Q4_0x16>(tile, t, even, odd);
     }
@@ -55,9 +55,7 @@ struct Q4_0x16 {
 struct Q8_0x16 {
     static constexpr int kOffset = 128, kScaleBytes = 2, kTileBytes = 512;
     static __m512 scales(const uint8_t* s) { return Q4_0x16::scales(s); }
-    static void decode(const uint8_t* tile, __m512i u[8]) {
-        for (int t = 0; t < 4; ++t) decode_pair(tile, t, u[2 * t], u[2 * t + 1]);
-    }
+    static void decode(const uint8_t* tile, __m512i u[8]) { decode_by_pairs<Q8_0x16>(tile, u); }
     static void decode_pair(const uint8_t* tile, int t, __m512i& even, __m512i& odd) {
         const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
         even = _mm512_xor_si512(_mm512_loadu_si512(reinterpret_cast<const void*>(tile + 128 * t)), flip);
@@ -78,7 +76,7 @@ struct MXFP4x16 {
         return bcast_128(_mm_setr_epi8(12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0));
     }
     static __m512i map(__m512i v) { return _mm512_shuffle_epi8(table(), v); }
-    static void decode(const uint8_t* tile, __m512i u[8]) { decode_nibbles<MXFP4x16>(tile, u); }
+    static void decode(const uint8_t* tile, __m512i u[8]) { decode_by_pairs<MXFP4x16>(tile, u); }
     static void decode_pair(const uint8_t* tile, int t, __m512i& even, __m512i& odd) {
         decode_nibble_pair<MXFP4x16>(tile, t, even, odd);
     }
@@ -90,7 +88,7 @@ struct MXFP4x16 {
 // kScaleBytes: block-scale bytes per row and block (for the prefetch, as for the types above).
 struct Q4_Kx16 {
     static constexpr int kTileBytes = 256, kScaleBytes = 2, kSuperBytes = 64;
-    static void decode(const uint8_t* tile, __m512i u[8]) { decode_nibbles<Q4_0x16>(tile, u); }
+    static void decode(const uint8_t* tile, __m512i u[8]) { decode_by_pairs<Q4_0x16>(tile, u); }
 };
 
 // The 6-bit codes u = low nibble | top 2 bits << 4; the top bits of u[4h + s] are bits 2s..2s+1
@@ -99,7 +97,7 @@ struct Q4_Kx16 {
 struct Q6_Kx16 {
     static constexpr int kTileBytes = 384, kScaleBytes = 2, kSuperBytes = 32;
     static void decode(const uint8_t* tile, __m512i u[8]) {
-        decode_nibbles<Q4_0x16>(tile, u);
+        decode_by_pairs<Q4_0x16>(tile, u);
         const __m512i m = _mm512_set1_epi8(0x30);
         for (int h = 0; h < 2; ++h) {
             const __m512i v = _mm512_loadu_si512(reinterpret_cast<const void*>(tile + 256 + 64 * h));
