@@ -15,6 +15,20 @@ const { default: OpenAI } = await import("openai");
 const [binary, gpt2Model, ossModel] = process.argv.slice(2);
 const KEY = "sdk-test-key";
 
+// The iterator's next result, or `stalled` when it has not settled within `ms`.
+const stalled = Symbol("stalled");
+async function nextWithin(iterator, ms) {
+  const pending = iterator.next();
+  pending.catch(() => {});  // if it rejects after a stall, nobody awaits it any more
+  let timer;
+  const timeout = new Promise((resolve) => { timer = setTimeout(() => resolve(stalled), ms); });
+  try {
+    return await Promise.race([pending, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function completions() {
   const server = await startServer(binary, gpt2Model, ["--api-key", KEY, "--alias", "brown", "--parallel", "4"]);
   const client = new OpenAI({ baseURL: server.base + "/v1", apiKey: KEY });
@@ -68,14 +82,9 @@ async function completions() {
                                                  { signal: controller.signal });
     let pieces = 0;
     const chunks = long[Symbol.asyncIterator]();
-    const stalled = Symbol("stalled");
     try {  // the SDK ends the loop quietly or with its abort error, depending on where the abort lands
       for (;;) {
-        let timer;
-        const pending = chunks.next();
-        pending.catch(() => {});  // if it rejects after a stall, nobody awaits it any more
-        const next = await Promise.race([pending, new Promise((r) => { timer = setTimeout(() => r(stalled), 10000); })]);
-        clearTimeout(timer);
+        const next = await nextWithin(chunks, 10000);
         if (next === stalled) {
           assert.ok(pieces >= 3, "the stream stalled before it was aborted");
           break;
