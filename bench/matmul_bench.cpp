@@ -20,8 +20,16 @@
 // by N for the latency of one matmul call.) Activations are
 // prepared once outside the timed loop (the engine prepares them once per batch and reuses them
 // for every matrix of the same width). Threads split the rows statically as the engine does.
+//
+// m = 32 and 128 (repacked types): the rows a GPT-OSS expert sees in a prefill chunk of 256 or
+// 1024 tokens. The matrix of a benchmark stays in cache between calls unless
+// SILICA_BENCH_WEIGHT_COPIES=N is set: then the repacked calls cycle through N copies of it, so
+// that (with N copies larger than the last-level cache) each call reads its weights from memory,
+// as the engine's experts do (each is used once per layer and chunk), e.g.
+//   SILICA_BENCH_WEIGHT_COPIES=32 matmul_bench --benchmark_filter='mxfp4-x16/gpt-oss-expert/avx512/m32/'
 #include <benchmark/benchmark.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <random>
@@ -99,6 +107,8 @@ struct Fixture {
     std::vector<uint8_t> weights;
     std::vector<uint8_t> repacked;  // x16 layout (over-allocated by 64 for alignment), when asked
     bool has_repacked = false;
+    std::vector<uint8_t> copies;  // SILICA_BENCH_WEIGHT_COPIES copies of the repacked matrix, 64-aligned
+    int n_copies = 0;
     std::vector<float> xf;  // the float activations (x reads them: it keeps no copy for quantized types)
     Activations x;
     std::vector<float> y;
@@ -114,6 +124,9 @@ void setup(TensorType t, const Shape& s, int64_t m) {
         f.repacked.clear();
         f.repacked.shrink_to_fit();
         f.has_repacked = false;
+        f.copies.clear();
+        f.copies.shrink_to_fit();
+        f.n_copies = 0;
         f.type = t;
         f.rows = s.rows;
         f.cols = s.cols;
@@ -146,6 +159,16 @@ const Peaks& peaks() {
     return p;
 }
 
+// SILICA_BENCH_WEIGHT_COPIES (see the top of the file), 0 when unset.
+int weight_copies() {
+    static const int n = [] {
+        const char* v = std::getenv("SILICA_BENCH_WEIGHT_COPIES");
+        const int parsed = v ? std::atoi(v) : 0;
+        return parsed > 0 ? parsed : 0;
+    }();
+    return n;
+}
+
 const uint8_t* aligned64(const std::vector<uint8_t>& v) {
     const uintptr_t p = reinterpret_cast<uintptr_t>(v.data());
     return v.data() + ((64 - p % 64) % 64);
@@ -164,6 +187,15 @@ void bm_matmul(benchmark::State& state, TensorType t, Shape s, Isa isa, int64_t 
                        const_cast<uint8_t*>(aligned64(g_fixture.repacked)));
             g_fixture.has_repacked = true;
         }
+        const int copies = weight_copies();
+        if (repacked && copies > 0 && g_fixture.n_copies != copies) {
+            Fixture& f = g_fixture;
+            const size_t bytes = repacked_bytes(t, s.rows, s.cols);
+            f.copies.assign(bytes * copies + 64, 0);
+            for (int c = 0; c < copies; ++c)
+                std::memcpy(const_cast<uint8_t*>(aligned64(f.copies)) + c * bytes, aligned64(f.repacked), bytes);
+            f.n_copies = copies;
+        }
     }
     // The benchmark library synchronises threads at the start of the loop: only inside it is the
     // fixture thread 0 prepares visible to the others, so the matrices are made there.
@@ -177,12 +209,17 @@ void bm_matmul(benchmark::State& state, TensorType t, Shape s, Isa isa, int64_t 
     };
     range();
     const size_t row_stride = row_bytes(type_traits(t), s.cols);
+    const size_t copy_bytes = repacked ? repacked_bytes(t, s.rows, s.cols) : 0;
+    int64_t call = 0;
     for (auto _ : state) {
         float* y = const_cast<float*>(f.y.data());
-        if (repacked)
-            matmul(RepackedMatrix{t, s.rows, s.cols, aligned64(f.repacked)}, f.x, y, s.rows, r_begin, r_end);
-        else
+        if (repacked) {
+            const uint8_t* w = f.n_copies > 0 ? aligned64(f.copies) + (call++ % f.n_copies) * copy_bytes
+                                              : aligned64(f.repacked);
+            matmul(RepackedMatrix{t, s.rows, s.cols, w}, f.x, y, s.rows, r_begin, r_end);
+        } else {
             matmul(Matrix{t, s.rows, s.cols, f.weights.data(), row_stride}, f.x, y, s.rows, r_begin, r_end);
+        }
         benchmark::ClobberMemory();
     }
     const double rows = static_cast<double>(r_end - r_begin);
@@ -207,7 +244,7 @@ int register_all() {
     for (TensorType t : kTypes)
         for (const Shape& s : kShapes)
             for (int isa = static_cast<int>(detected_isa()); isa >= 0; --isa)
-                for (int64_t m : {1, 2, 4, 8, 16, 64, 512}) {
+                for (int64_t m : {1, 2, 4, 8, 16, 32, 64, 128, 512}) {
                     // m = 2..16: several sequences decoding together (repacked kernels only).
                     const bool decode_batch = m > 1 && m <= 16;
                     // The scalar ISA is the reference (double-precision dot of dequantized blocks);
@@ -217,6 +254,9 @@ int register_all() {
                     // panels need AVX-512), and F16 in GGUF layout to compare.
                     const bool repackable =
                         can_repack_x16(t) && isa >= static_cast<int>(t == TensorType::F16 ? Isa::avx512 : Isa::avx2);
+                    // m = 32, 128: prefill rows per expert, repacked kernels only.
+                    const bool expert_rows = m == 32 || m == 128;
+                    if (expert_rows && !repackable) continue;
                     if (m == 512 && !repackable && t != TensorType::F16) continue;
                     // K-quants need widths that are multiples of 256 (GPT-OSS's 2880 is not; its
                     // GGUFs use other types there).
@@ -224,7 +264,7 @@ int register_all() {
                     const std::string name = std::string(type_traits(t).name) + "/" + s.name + "/" +
                                              std::string(isa_name(static_cast<Isa>(isa))) + "/m" + std::to_string(m);
                     if (decode_batch && !repackable) continue;
-                    if ((m != 512 || t == TensorType::F16) && !decode_batch) {
+                    if ((m != 512 || t == TensorType::F16) && !decode_batch && !expert_rows) {
                         auto* b = benchmark::RegisterBenchmark(name.c_str(), bm_matmul, t, s, static_cast<Isa>(isa), m, false, true);
                         b->UseRealTime()->Unit(benchmark::kMicrosecond)->Threads(1)->Threads(2);
                     }

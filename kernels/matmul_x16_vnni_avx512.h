@@ -192,6 +192,29 @@ void tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, con
 // 37820-38997 -> 29783-34660, Q8_0 34884-35354 -> 28472-32660, Q4_0 -6..-18%; 2 threads, 3
 // rounds, m = 512 MXFP4 7513-8449 -> 7327-7737, Q8_0 7075-7830 -> 7059-7351. 6 or 5 rows per
 // tile: no better; 8: slower.
+// One step of a pair tile: pair t of block b's codes (Fmt::decode_pair) of both groups, times
+// activation bytes 8t..8t+7 of each of the NM rows, added to the rows' integer sums s0 (group 0)
+// and s1 (group 1). Each broadcast is loaded once into a register and feeds both groups.
+template <class Fmt, int NM>
+inline void pair_step(const uint8_t* tile0, const uint8_t* tile1, int t, const ActBlockQ8* xb, int64_t nb,
+                      __m512i (&s0)[NM], __m512i (&s1)[NM]) {
+    __m512i a0, a1, c0, c1;  // codes 8t..8t+3 and 8t+4..8t+7 of both groups
+    Fmt::decode_pair(tile0, t, a0, a1);
+    Fmt::decode_pair(tile1, t, c0, c1);
+#pragma GCC unroll 16
+    for (int i = 0; i < NM; ++i) {
+        const int8_t* qs = xb[i * nb].qs + 8 * t;
+        int32_t lo, hi;
+        std::memcpy(&lo, qs, 4);
+        std::memcpy(&hi, qs + 4, 4);
+        const __m512i xlo = _mm512_set1_epi32(lo), xhi = _mm512_set1_epi32(hi);
+        s0[i] = _mm512_dpbusd_epi32(s0[i], a0, xlo);
+        s1[i] = _mm512_dpbusd_epi32(s1[i], c0, xlo);
+        s0[i] = _mm512_dpbusd_epi32(s0[i], a1, xhi);
+        s1[i] = _mm512_dpbusd_epi32(s1[i], c1, xhi);
+    }
+}
+
 template <class Fmt, int NM>
 void pair_tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, const int32_t* xsum, int64_t nb,
                int64_t g0, int64_t i0, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
@@ -211,23 +234,8 @@ void pair_tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq
 #pragma GCC unroll 16
         for (int i = 0; i < NM; ++i) s0[i] = s1[i] = _mm512_set1_epi32(-Fmt::kOffset * srow[i * nb + b]);
 #pragma GCC unroll 4
-        for (int t = 0; t < 4; ++t) {
-            __m512i a0, a1, c0, c1;  // codes 8t..8t+3 and 8t+4..8t+7 of both groups
-            Fmt::decode_pair(codes[0] + b * Fmt::kTileBytes, t, a0, a1);
-            Fmt::decode_pair(codes[1] + b * Fmt::kTileBytes, t, c0, c1);
-#pragma GCC unroll 16
-            for (int i = 0; i < NM; ++i) {
-                const int8_t* qs = xrow[i * nb + b].qs + 8 * t;
-                int32_t lo, hi;
-                std::memcpy(&lo, qs, 4);
-                std::memcpy(&hi, qs + 4, 4);
-                const __m512i xlo = _mm512_set1_epi32(lo), xhi = _mm512_set1_epi32(hi);
-                s0[i] = _mm512_dpbusd_epi32(s0[i], a0, xlo);
-                s1[i] = _mm512_dpbusd_epi32(s1[i], c0, xlo);
-                s0[i] = _mm512_dpbusd_epi32(s0[i], a1, xhi);
-                s1[i] = _mm512_dpbusd_epi32(s1[i], c1, xhi);
-            }
-        }
+        for (int t = 0; t < 4; ++t)
+            pair_step<Fmt, NM>(codes[0] + b * Fmt::kTileBytes, codes[1] + b * Fmt::kTileBytes, t, xrow + b, nb, s0, s1);
         const __m512 d0 = Fmt::scales(scales[0] + b * 16 * Fmt::kScaleBytes);
         const __m512 d1 = Fmt::scales(scales[1] + b * 16 * Fmt::kScaleBytes);
 #pragma GCC unroll 16
@@ -307,6 +315,95 @@ void k_tile(const RepackedMatrix& w, size_t group_bytes, const Activations& x, i
     store_group<NM>(acc, g, i0, y, ldy, r_begin, r_end);
 }
 
+// The K-quant prefill tile: two groups times NM activation rows like pair_tile (codes decoded a
+// pair at a time, broadcasts shared by both groups), with k_tile's scales and float steps per lane
+// (Q4_K: one sum per block, then its scale and min; Q6_K: the sum of elements 0..15, then of
+// 16..31, each with its own scale): the same outputs as k_tile. Zen 5, matmul_bench 3072x768,
+// 1 thread, us per call, 3 interleaved rounds, k_tile (1 group x 4 rows) -> this: Q4_K m = 64
+// 579-603 -> 531-537, m = 512 4684-4911 -> 4295-4409; Q6_K m = 64 719-730 -> 662-697, m = 512
+// 5824-6028 -> 5853-6029 (no gain: its two half-block sums double the float steps per row).
+template <class Fmt, int NM>
+void k_pair_tile(const RepackedMatrix& w, size_t group_bytes, const Activations& x, int64_t nb, int64_t g0,
+                 int64_t i0, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
+    constexpr bool kQ6 = std::is_same_v<Fmt, Q6_Kx16>;
+    __m512 acc[2][NM];
+    const uint8_t* codes[2];
+    const uint8_t* block_scales[2];
+    const uint8_t* super_scales[2];
+    for (int g = 0; g < 2; ++g) {
+        codes[g] = group_codes(w, group_bytes, g0 + g);
+        block_scales[g] = group_scales<Fmt>(codes[g], nb);
+        super_scales[g] = block_scales[g] + nb * 16 * Fmt::kScaleBytes;
+#pragma GCC unroll 16
+        for (int i = 0; i < NM; ++i) acc[g][i] = _mm512_setzero_ps();
+    }
+    const ActBlockQ8* xrow = x.q8() + i0 * nb;
+    const int32_t* srow = x.q8_sums() + i0 * nb;
+    const int32_t* hrow = kQ6 ? x.q8_first_half_sums() + i0 * nb : nullptr;
+    // the super-block's, per row of each group
+    __m512 d[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()}, neg_dmin[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+    for (int64_t b = 0; b < nb; ++b) {
+        if (b % 8 == 0)
+            for (int g = 0; g < 2; ++g) {
+                const uint8_t* ss = super_scales[g] + (b / 8) * Fmt::kSuperBytes;
+                d[g] = cvt_f16_f32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(ss)));
+                if constexpr (!kQ6)
+                    neg_dmin[g] = _mm512_sub_ps(_mm512_setzero_ps(),
+                                                cvt_f16_f32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(ss + 32))));
+            }
+        const uint8_t* tile0 = codes[0] + b * Fmt::kTileBytes;
+        const uint8_t* tile1 = codes[1] + b * Fmt::kTileBytes;
+        const uint8_t* bs0 = block_scales[0] + b * 16 * Fmt::kScaleBytes;
+        const uint8_t* bs1 = block_scales[1] + b * 16 * Fmt::kScaleBytes;
+        __m512i s0[NM], s1[NM];
+        if constexpr (kQ6) {
+            for (int h = 0; h < 2; ++h) {  // elements 16h..16h+15: pairs 2h and 2h + 1
+#pragma GCC unroll 16
+                for (int i = 0; i < NM; ++i) {
+                    const int32_t lo_sum = hrow[i * nb + b];
+                    const int32_t half_sum = h == 0 ? lo_sum : srow[i * nb + b] - lo_sum;
+                    s0[i] = s1[i] = _mm512_set1_epi32(-32 * half_sum);
+                }
+                pair_step<Fmt, NM>(tile0, tile1, 2 * h, xrow + b, nb, s0, s1);
+                pair_step<Fmt, NM>(tile0, tile1, 2 * h + 1, xrow + b, nb, s0, s1);
+                const __m512 scale0 = _mm512_mul_ps(
+                    d[0], cvt_i32_f32(cvt_i8_i32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bs0 + 16 * h)))));
+                const __m512 scale1 = _mm512_mul_ps(
+                    d[1], cvt_i32_f32(cvt_i8_i32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bs1 + 16 * h)))));
+#pragma GCC unroll 16
+                for (int i = 0; i < NM; ++i) {
+                    const __m512 dx = _mm512_set1_ps(xrow[i * nb + b].d);
+                    acc[0][i] = _mm512_fmadd_ps(cvt_i32_f32(s0[i]), _mm512_mul_ps(scale0, dx), acc[0][i]);
+                    acc[1][i] = _mm512_fmadd_ps(cvt_i32_f32(s1[i]), _mm512_mul_ps(scale1, dx), acc[1][i]);
+                }
+            }
+        } else {
+#pragma GCC unroll 16
+            for (int i = 0; i < NM; ++i) s0[i] = s1[i] = _mm512_setzero_si512();
+#pragma GCC unroll 4
+            for (int t = 0; t < 4; ++t) pair_step<Fmt, NM>(tile0, tile1, t, xrow + b, nb, s0, s1);
+            __m512 scale[2], neg_min[2];
+            const uint8_t* bs[2] = {bs0, bs1};
+            for (int g = 0; g < 2; ++g) {
+                const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bs[g]));
+                const __m128i mn = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bs[g] + 16));
+                scale[g] = _mm512_mul_ps(d[g], cvt_i32_f32(cvt_u8_i32(sc)));
+                neg_min[g] = _mm512_mul_ps(neg_dmin[g], cvt_i32_f32(cvt_u8_i32(mn)));
+            }
+#pragma GCC unroll 16
+            for (int i = 0; i < NM; ++i) {
+                const ActBlockQ8* xb = xrow + i * nb + b;
+                const __m512 dx = _mm512_set1_ps(xb->d), sx = _mm512_set1_ps(xb->s);
+                acc[0][i] = _mm512_fmadd_ps(cvt_i32_f32(s0[i]), _mm512_mul_ps(scale[0], dx), acc[0][i]);
+                acc[0][i] = _mm512_fmadd_ps(neg_min[0], sx, acc[0][i]);
+                acc[1][i] = _mm512_fmadd_ps(cvt_i32_f32(s1[i]), _mm512_mul_ps(scale[1], dx), acc[1][i]);
+                acc[1][i] = _mm512_fmadd_ps(neg_min[1], sx, acc[1][i]);
+            }
+        }
+    }
+    for (int g = 0; g < 2; ++g) store_group<NM>(acc[g], g0 + g, i0, y, ldy, r_begin, r_end);
+}
+
 // Activation rows up to which run() streams weights like a GEMV (see there).
 constexpr int64_t kStreamMaxRows = 16;
 
@@ -366,17 +463,18 @@ void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, i
             with_count<kStreamMaxRows>(m, [&]<int NM>() { call.template operator()<1, NM>(g, 0, true); });
         return;
     }
-    // Prefill: pairs of groups (pair_tile), then a last odd group (and K-quants) one at a time.
+    // Prefill: pairs of groups (pair_tile, k_pair_tile), then a last odd group one at a time.
     int64_t g = g_begin;
-    if constexpr (!kKQuant) {
-        auto pair = [&]<int NM>(int64_t i0) {
+    auto pair = [&]<int NM>(int64_t i0) {
+        if constexpr (kKQuant)
+            k_pair_tile<Fmt, NM>(w, group_bytes, x, nb, g, i0, y, ldy, r_begin, r_end);
+        else
             pair_tile<Fmt, NM>(w, group_bytes, x.q8(), x.q8_sums(), nb, g, i0, y, ldy, r_begin, r_end);
-        };
-        for (; g + 2 <= g_end; g += 2) {
-            int64_t i0 = 0;
-            for (; i0 + 4 <= m; i0 += 4) pair.template operator()<4>(i0);
-            with_count<3>(m - i0, [&]<int NM>() { pair.template operator()<NM>(i0); });
-        }
+    };
+    for (; g + 2 <= g_end; g += 2) {
+        int64_t i0 = 0;
+        for (; i0 + 4 <= m; i0 += 4) pair.template operator()<4>(i0);
+        with_count<3>(m - i0, [&]<int NM>() { pair.template operator()<NM>(i0); });
     }
     for (; g < g_end; ++g) {
         int64_t i0 = 0;

@@ -25,8 +25,9 @@ inline __m512 scalef(__m512 a, __m512 b) { return _mm512_maskz_scalef_ps(static_
 // elements 4q..4q+3 of every row (4 bytes per lane), to be multiplied by activation bytes 4q..4q+3.
 // Fmt::decode_pair(tile, t, even, odd) gives u[2t] and u[2t + 1] alone (the prefill tile decodes a
 // block a pair at a time, so it holds 2 of the 8 vectors, not all of them); Fmt::decode all 8.
+// (always inlined: GCC 12 left Q6_K's out of line, its 8 vectors passed through memory)
 template <class Fmt>
-void decode_by_pairs(const uint8_t* tile, __m512i u[8]) {
+[[gnu::always_inline]] inline void decode_by_pairs(const uint8_t* tile, __m512i u[8]) {
     for (int t = 0; t < 4; ++t) Fmt::decode_pair(tile, t, u[2 * t], u[2 * t + 1]);
 }
 
@@ -88,24 +89,29 @@ struct MXFP4x16 {
 // kScaleBytes: block-scale bytes per row and block (for the prefetch, as for the types above).
 struct Q4_Kx16 {
     static constexpr int kTileBytes = 256, kScaleBytes = 2, kSuperBytes = 64;
-    static void decode(const uint8_t* tile, __m512i u[8]) { decode_by_pairs<Q4_0x16>(tile, u); }
+    static void decode(const uint8_t* tile, __m512i u[8]) { decode_by_pairs<Q4_Kx16>(tile, u); }
+    static void decode_pair(const uint8_t* tile, int t, __m512i& even, __m512i& odd) {
+        Q4_0x16::decode_pair(tile, t, even, odd);
+    }
 };
 
 // The 6-bit codes u = low nibble | top 2 bits << 4; the top bits of u[4h + s] are bits 2s..2s+1
 // of the bytes of chunk h after the nibbles, moved to bits 4..5 (16-bit shifts; what crosses into
-// a neighbour byte is masked off).
+// a neighbour byte is masked off). Pair t is u[2t], u[2t + 1]: chunk h = t / 2, s = 2 (t % 2) + 0, 1.
 struct Q6_Kx16 {
     static constexpr int kTileBytes = 384, kScaleBytes = 2, kSuperBytes = 32;
-    static void decode(const uint8_t* tile, __m512i u[8]) {
-        decode_by_pairs<Q4_0x16>(tile, u);
+    static void decode(const uint8_t* tile, __m512i u[8]) { decode_by_pairs<Q6_Kx16>(tile, u); }
+    static void decode_pair(const uint8_t* tile, int t, __m512i& even, __m512i& odd) {
+        Q4_0x16::decode_pair(tile, t, even, odd);
         const __m512i m = _mm512_set1_epi8(0x30);
-        for (int h = 0; h < 2; ++h) {
-            const __m512i v = _mm512_loadu_si512(reinterpret_cast<const void*>(tile + 256 + 64 * h));
-            // (imm 0xF8: a | (b & c))
-            u[4 * h] = _mm512_ternarylogic_epi32(u[4 * h], _mm512_slli_epi16(v, 4), m, 0xF8);
-            u[4 * h + 1] = _mm512_ternarylogic_epi32(u[4 * h + 1], _mm512_slli_epi16(v, 2), m, 0xF8);
-            u[4 * h + 2] = _mm512_ternarylogic_epi32(u[4 * h + 2], v, m, 0xF8);
-            u[4 * h + 3] = _mm512_ternarylogic_epi32(u[4 * h + 3], _mm512_srli_epi16(v, 2), m, 0xF8);
+        const __m512i v = _mm512_loadu_si512(reinterpret_cast<const void*>(tile + 256 + 64 * (t / 2)));
+        // (imm 0xF8: a | (b & c))
+        if (t % 2 == 0) {
+            even = _mm512_ternarylogic_epi32(even, _mm512_slli_epi16(v, 4), m, 0xF8);
+            odd = _mm512_ternarylogic_epi32(odd, _mm512_slli_epi16(v, 2), m, 0xF8);
+        } else {
+            even = _mm512_ternarylogic_epi32(even, v, m, 0xF8);
+            odd = _mm512_ternarylogic_epi32(odd, _mm512_srli_epi16(v, 2), m, 0xF8);
         }
     }
 };
