@@ -174,25 +174,7 @@ void tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, con
     for (int g = 0; g < NG; ++g) store_group<NM>(acc[g], g0 + g, i0, y, ldy, r_begin, r_end);
 }
 
-// Prefill tile: two groups (32 weight rows) times NM activation rows, weights from cache. Each
-// activation broadcast (4 bytes to every lane) is loaded once into a register and feeds both
-// groups' vpdpbusd, where two one-group tiles each load it again (embedded broadcast): per block
-// and row, 8 broadcast loads for 16 vpdpbusd instead of 16. Without AMX (Zen 5, matmul_bench,
-// 2 threads, us per call, 2 interleaved rounds, one-group tiles -> this): Q8_0 5760x2880 m = 512
-// 8460-8524 -> 7279-7497, 2304x768 m = 64 105 -> 90-91; Q4_0 likewise -12..-15%; MXFP4
-// 5760x2880 m = 512 8264-8343 -> 7503-8380 (its table decode, done per group and row tile,
-// weighs more). The integer sum of a block is exact and then takes tile()'s float steps: same
-// outputs as tile(), so batch invariance holds across the two.
-//
-// A block's codes are decoded a pair of vectors at a time (Fmt::decode_pair), each used by every
-// row before the next pair, and each (group, row) sums in one chain: 4 code vectors live instead
-// of 16, so the 8 accumulators, 8 integer sums and the broadcasts fit the 32 registers (holding
-// all 16 decoded vectors and two chains per sum, GCC kept some accumulators on the stack).
-// Zen 5, matmul_bench 5760x2880, us per call, interleaved: 1 thread, 4 rounds, m = 512 MXFP4
-// 37820-38997 -> 29783-34660, Q8_0 34884-35354 -> 28472-32660, Q4_0 -6..-18%; 2 threads, 3
-// rounds, m = 512 MXFP4 7513-8449 -> 7327-7737, Q8_0 7075-7830 -> 7059-7351. 6 or 5 rows per
-// tile: no better; 8: slower.
-// One step of a pair tile: pair t of block b's codes (Fmt::decode_pair) of both groups, times
+// One step of a pair tile: pair t of a block's codes (Fmt::decode_pair) in both groups, times
 // activation bytes 8t..8t+7 of each of the NM rows, added to the rows' integer sums s0 (group 0)
 // and s1 (group 1). Each broadcast is loaded once into a register and feeds both groups.
 template <class Fmt, int NM>
@@ -215,6 +197,24 @@ inline void pair_step(const uint8_t* tile0, const uint8_t* tile1, int t, const A
     }
 }
 
+// Prefill tile: two groups (32 weight rows) times NM activation rows, weights from cache. Each
+// activation broadcast (4 bytes to every lane) is loaded once into a register and feeds both
+// groups' vpdpbusd, where two one-group tiles each load it again (embedded broadcast): per block
+// and row, 8 broadcast loads for 16 vpdpbusd instead of 16. Without AMX (Zen 5, matmul_bench,
+// 2 threads, us per call, 2 interleaved rounds, one-group tiles -> this): Q8_0 5760x2880 m = 512
+// 8460-8524 -> 7279-7497, 2304x768 m = 64 105 -> 90-91; Q4_0 likewise -12..-15%; MXFP4
+// 5760x2880 m = 512 8264-8343 -> 7503-8380 (its table decode, done per group and row tile,
+// weighs more). The integer sum of a block is exact and then takes tile()'s float steps: same
+// outputs as tile(), so batch invariance holds across the two.
+//
+// A block's codes are decoded a pair of vectors at a time (Fmt::decode_pair), each used by every
+// row before the next pair, and each (group, row) sums in one chain: 4 code vectors live instead
+// of 16, so the 8 accumulators, 8 integer sums and the broadcasts fit the 32 registers (holding
+// all 16 decoded vectors and two chains per sum, GCC kept some accumulators on the stack).
+// Zen 5, matmul_bench 5760x2880, us per call, interleaved: 1 thread, 4 rounds, m = 512 MXFP4
+// 37820-38997 -> 29783-34660, Q8_0 34884-35354 -> 28472-32660, Q4_0 -6..-18%; 2 threads, 3
+// rounds, m = 512 MXFP4 7513-8449 -> 7327-7737, Q8_0 7075-7830 -> 7059-7351. 6 or 5 rows per
+// tile: no better; 8: slower.
 template <class Fmt, int NM>
 void pair_tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, const int32_t* xsum, int64_t nb,
                int64_t g0, int64_t i0, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {

@@ -83,8 +83,9 @@ struct MXFP4x16 {
 };
 
 // K-quants (quant/repack.h): codes per 32-element block as above, block and super-block scales
-// apart. The x16 kernel takes them through k_tile (kernels/matmul_x16_vnni_avx512.h), which
-// applies Q4_K's per-block scale and min, and Q6_K's two scales per block (one per 16 elements).
+// apart. The x16 kernel takes them through k_tile and in prefill k_pair_tile
+// (kernels/matmul_x16_vnni_avx512.h), which apply Q4_K's per-block scale and min, and Q6_K's two
+// scales per block (one per 16 elements).
 // kScaleBytes: block-scale bytes per row and block (for the prefetch, as for the types above).
 struct Q4_Kx16 {
     static constexpr int kTileBytes = 256, kScaleBytes = 2, kSuperBytes = 64;
@@ -100,7 +101,7 @@ struct Q4_Kx16 {
 struct Q6_Kx16 {
     static constexpr int kTileBytes = 384, kScaleBytes = 2, kSuperBytes = 32;
     // (all 8 at once, each chunk's top bits loaded once: as a loop of decode_pair, GCC 12 kept it
-    // out of line and the GPT-2 decode batches measured 2-4% slower)
+    // out of line and the GPT-2 decode batches measured 2-6% slower)
     static void decode(const uint8_t* tile, __m512i u[8]) {
         decode_by_pairs<Q4_0x16>(tile, u);
         for (int h = 0; h < 2; ++h) {
