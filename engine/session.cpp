@@ -56,8 +56,9 @@ void Session::decode(std::span<const int32_t> tokens, bool all_logits) {
     // one token to evaluate (the caller wants its logits).
     if (I.n_past() == 0) tokens = tokens.subspan(I.reuse_cached_prefix(tokens));
     // Then chunk by chunk, caching each block as it fills (window layers still hold its rows).
-    for (size_t begin = 0; begin < tokens.size(); begin += arch::kMaxEvalChunk) {
-        I.eval(tokens.subspan(begin, std::min(arch::kMaxEvalChunk, tokens.size() - begin)), false);
+    const size_t chunk = I.model->impl().arch->eval_chunk_rows();
+    for (size_t begin = 0; begin < tokens.size(); begin += chunk) {
+        I.eval(tokens.subspan(begin, std::min(chunk, tokens.size() - begin)), false);
         I.cache_full_blocks();
     }
 }

@@ -54,10 +54,16 @@ protected:
     int64_t expert_reads_ = 0;
 };
 
-// Rows per forward chunk: bounds scratch memory while keeping the prefill matmuls GEMMs. The
-// session evaluates prompts in chunks of this size too (it registers prefix-cache blocks after
-// each), and window layers keep this many rows beyond their window so a chunk's rows stay readable.
+// Rows per forward chunk (Architecture::eval_chunk_rows): bounds scratch memory while keeping the
+// prefill matmuls GEMMs. The session evaluates prompts in chunks of this size too (it registers
+// prefix-cache blocks after each), and window layers keep this many rows beyond their window so a
+// chunk's rows stay readable. Dense models: 256.
 constexpr size_t kMaxEvalChunk = 256;
+// Mixture-of-experts models: 512, so each expert's GEMM gets twice the rows per read of its
+// weights (GPT-OSS-20B: ~64 rows instead of ~32, read once per chunk from memory). Zen 5, 2
+// threads, GPT-OSS-20B synthetic, alternating runs, prefill tok/s 256 -> 512 rows: pp512 97 / 105
+// / 109 -> 140 / 117 / 121, pp1024 96 / 105 -> 128 / 117 (docs/PERFORMANCE.md, session 24).
+constexpr size_t kMoeMaxEvalChunk = 512;
 
 class Architecture {
 public:
@@ -70,6 +76,8 @@ public:
     virtual std::vector<float> reference_logits(std::span<const int32_t> tokens) const = 0;
     // Bytes of weights read to decode one token (for the roofline).
     virtual uint64_t bytes_per_token() const = 0;
+    // Rows per forward chunk (kMaxEvalChunk or kMoeMaxEvalChunk above).
+    virtual size_t eval_chunk_rows() const = 0;
 };
 
 // Binds the architecture named in the file's metadata; fills `params` (the whole model's shape).

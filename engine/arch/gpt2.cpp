@@ -196,6 +196,7 @@ public:
         if (w_.tp.active()) throw Error("the reference forward needs the whole model, not a tensor-parallel slice");
         return gpt2_reference_logits(w_, tokens);
     }
+    size_t eval_chunk_rows() const override { return kMaxEvalChunk; }
     uint64_t bytes_per_token() const override {
         uint64_t bytes = w_.output.bytes();
         for (const auto& L : w_.layers)

@@ -173,7 +173,7 @@ public:
 
     void eval(const Batch& batch, std::vector<float>& logits) override {
         profiler_.begin_eval(batch.n_rows());
-        eval_in_chunks(batch, w_.cfg.n_vocab, kMaxEvalChunk, logits,
+        eval_in_chunks(batch, w_.cfg.n_vocab, kMoeMaxEvalChunk, logits,
                        [&](const Batch& chunk, float* out) { eval_chunk(chunk, out); });
         profiler_.end_step();
     }
@@ -297,13 +297,14 @@ public:
         l.hot_tokens = o.hot_tokens;
         l.budget_bytes = o.budget_bytes;
         for (int64_t i = 0; i < c.n_layer; ++i) l.window.push_back(c.window_of(i));
-        l.ring_slack = static_cast<int64_t>(kMaxEvalChunk);
+        l.ring_slack = static_cast<int64_t>(eval_chunk_rows());
         return l;
     }
     std::vector<float> reference_logits(std::span<const int32_t> tokens) const override {
         if (w_.tp.active()) throw Error("the reference forward needs the whole model, not a tensor-parallel slice");
         return gpt_oss_reference_logits(w_, tokens);
     }
+    size_t eval_chunk_rows() const override { return kMoeMaxEvalChunk; }
     uint64_t bytes_per_token() const override {
         const auto& c = w_.cfg;
         uint64_t bytes = w_.output.bytes() + w_.token_embd.row_bytes();

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/arch/architecture.h"
 #include "silica/engine.h"
 #include "silica/error.h"
 #include "silica/model.h"
@@ -79,18 +80,19 @@ std::vector<float> copy(std::span<const float> row) { return {row.begin(), row.e
 }  // namespace
 
 TEST_CASE("forked sequences continue exactly as if each had been decoded alone", "[engine][fork]") {
-    // gpt-oss tiny has window-4 layers: past 4 + 256 (the ring's slack) positions each sequence's
-    // rings wrap, so the prompt is longer than that.
+    // gpt-oss tiny has window-4 layers: past 4 + its chunk of rows (the ring's slack) positions
+    // each sequence's rings wrap, so the prompt is longer than that.
+    const int64_t oss_ring = 4 + static_cast<int64_t>(arch::kMoeMaxEvalChunk);
     for (const std::string arch : {"gpt2", "gpt-oss"}) {
         INFO(arch);
         auto model = Model::load(test::synthetic_model(arch, "q8_0"));
-        const int64_t n_ctx = arch == "gpt2" ? 96 : 400;
+        const int64_t n_ctx = arch == "gpt2" ? 96 : oss_ring + 144;
         EngineOptions o;
         o.n_ctx = n_ctx;
         o.n_threads = 2;
         Engine engine(model, o);
         std::vector<int32_t> prompt;
-        for (int i = 0; i < (arch == "gpt2" ? 37 : 300); ++i) prompt.push_back((i * 7 + 3) % 200);
+        for (int64_t i = 0; i < (arch == "gpt2" ? 37 : oss_ring + 44); ++i) prompt.push_back((i * 7 + 3) % 200);
         const int64_t n = static_cast<int64_t>(prompt.size());
         const auto a = engine.create_sequence();
         const Engine::Input first[] = {{a, prompt}};
@@ -132,7 +134,9 @@ TEST_CASE("forked sequences continue exactly as if each had been decoded alone",
 TEST_CASE("engine pool accounting: random create, fork, decode, truncate and free leak nothing", "[engine][fork]") {
     auto model = Model::load(test::synthetic_model("gpt-oss", "q8_0"));
     EngineOptions o;
-    o.n_ctx = 320;  // window-4 layers: rings of 4 + 256 rows that wrap
+    // window-4 layers: rings of 4 + a chunk of rows, which wrap
+    const int64_t ring = 4 + static_cast<int64_t>(arch::kMoeMaxEvalChunk);
+    o.n_ctx = ring + 64;
     o.n_threads = 1;
     o.kv_hot_tokens = 16;  // the warm tier too
     Engine engine(model, o);
@@ -146,7 +150,8 @@ TEST_CASE("engine pool accounting: random create, fork, decode, truncate and fre
             case 2: {
                 const int64_t room = engine.n_ctx() - engine.n_past(live[pick]);
                 if (room == 0) break;
-                std::vector<int32_t> t(static_cast<size_t>(std::min<int64_t>(room, 1 + rng() % 40)));
+                // (up to ring / 6 tokens a step: long-lived sequences wrap their rings)
+                std::vector<int32_t> t(static_cast<size_t>(std::min<int64_t>(room, 1 + rng() % (ring / 6))));
                 for (auto& x : t) x = static_cast<int32_t>(rng() % 100);
                 const Engine::Input in[] = {{live[pick], t}};
                 engine.decode(in);
@@ -170,17 +175,19 @@ TEST_CASE("engine pool accounting: random create, fork, decode, truncate and fre
 }
 
 TEST_CASE("engine prefix cache: a prompt that starts like an earlier one shares its blocks", "[engine][prefix]") {
-    for (const std::string arch : {"gpt2", "gpt-oss"}) {  // gpt-oss: rings that wrap past 260 tokens
+    // gpt-oss: rings that wrap past 4 + a chunk of rows
+    const int64_t oss_ring = 4 + static_cast<int64_t>(arch::kMoeMaxEvalChunk);
+    for (const std::string arch : {"gpt2", "gpt-oss"}) {
         INFO(arch);
         auto model = Model::load(test::synthetic_model(arch, "q8_0"));
-        const int64_t n_ctx = arch == "gpt2" ? 128 : 400;
+        const int64_t n_ctx = arch == "gpt2" ? 128 : oss_ring + 144;
         EngineOptions o;
         o.n_ctx = n_ctx;
         o.n_threads = 2;
         o.prefix_cache_tokens = 4096;
         Engine engine(model, o);
         std::vector<int32_t> p1;
-        for (int i = 0; i < (arch == "gpt2" ? 110 : 330); ++i) p1.push_back((i * 13 + 1) % 300);
+        for (int64_t i = 0; i < (arch == "gpt2" ? 110 : oss_ring + 70); ++i) p1.push_back((i * 13 + 1) % 300);
         std::vector<int32_t> p2(p1.begin(), p1.end() - 10);  // shares all but the last 10 tokens
         p2.push_back(7);
 

@@ -8,6 +8,7 @@
 #include <random>
 #include <unistd.h>
 
+#include "engine/arch/architecture.h"
 #include "silica/error.h"
 #include "silica/model.h"
 #include "silica/prefix_cache.h"
@@ -63,10 +64,10 @@ TEST_CASE("a prefix taken from the cache gives the same logits as computing it",
             auto model = Model::load(test::synthetic_model(arch, "q8_0"));
             const int32_t V = static_cast<int32_t>(model->params().n_vocab);
             auto cache = std::make_shared<PrefixCache>(64u << 20, 32);
-            // GPT-OSS: 300 shared tokens, the first chunk of 256 plus a partial one, far across the
-            // window; GPT-2: 100 (its context is 128).
+            // GPT-OSS: the first chunk of rows plus a partial one shared, far across the window;
+            // GPT-2: 100 (its context is 128).
             const bool oss = std::string(arch) == "gpt-oss";
-            const int n_shared = oss ? 300 : 100, n_tail = oss ? 30 : 10;
+            const int n_shared = oss ? static_cast<int>(arch::kMoeMaxEvalChunk) + 44 : 100, n_tail = oss ? 30 : 10;
             const auto shared = test::token_sequence(n_shared, 0, V);
             Session first(model, options(kv, cache));
             first.decode(concat(shared, test::token_sequence(n_tail - 5, 1, V)));
@@ -184,11 +185,13 @@ TEST_CASE("truncate keeps a prefix, unless a window layer has overwritten it", "
     b.decode(p);
     require_same_continuation(a, b, 2);
 
-    // The tiny GPT-OSS has a window of 4 (+256 rows of slack): 300 tokens overwrite early rows.
+    // The tiny GPT-OSS has a window of 4 (+ a chunk of rows of slack): n tokens past that overwrite
+    // early rows.
     auto oss = Model::load(test::synthetic_model("gpt-oss", "q8_0"));
     Session c(oss, options(KvType::F16));
-    c.decode(test::token_sequence(300, 7, static_cast<int32_t>(oss->params().n_vocab)));
+    const int n = 4 + static_cast<int>(arch::kMoeMaxEvalChunk) + 40;
+    c.decode(test::token_sequence(n, 7, static_cast<int32_t>(oss->params().n_vocab)));
     CHECK_FALSE(c.truncate(10));
-    CHECK(c.n_past() == 300);
-    CHECK(c.truncate(299));
+    CHECK(c.n_past() == n);
+    CHECK(c.truncate(n - 1));
 }
