@@ -353,8 +353,7 @@ void k_pair_tile(const RepackedMatrix& w, size_t group_bytes, const Activations&
             }
         const uint8_t* tile0 = codes[0] + b * Fmt::kTileBytes;
         const uint8_t* tile1 = codes[1] + b * Fmt::kTileBytes;
-        const uint8_t* bs0 = block_scales[0] + b * 16 * Fmt::kScaleBytes;
-        const uint8_t* bs1 = block_scales[1] + b * 16 * Fmt::kScaleBytes;
+        const uint8_t* bs[2] = {block_scales[0] + b * 16 * Fmt::kScaleBytes, block_scales[1] + b * 16 * Fmt::kScaleBytes};
         __m512i s0[NM], s1[NM];
         if constexpr (kQ6) {
             for (int h = 0; h < 2; ++h) {  // elements 16h..16h+15: pairs 2h and 2h + 1
@@ -366,15 +365,15 @@ void k_pair_tile(const RepackedMatrix& w, size_t group_bytes, const Activations&
                 }
                 pair_step<Fmt, NM>(tile0, tile1, 2 * h, xrow + b, nb, s0, s1);
                 pair_step<Fmt, NM>(tile0, tile1, 2 * h + 1, xrow + b, nb, s0, s1);
-                const __m512 scale0 = _mm512_mul_ps(
-                    d[0], cvt_i32_f32(cvt_i8_i32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bs0 + 16 * h)))));
-                const __m512 scale1 = _mm512_mul_ps(
-                    d[1], cvt_i32_f32(cvt_i8_i32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bs1 + 16 * h)))));
+                __m512 scale[2];
+                for (int g = 0; g < 2; ++g)
+                    scale[g] = _mm512_mul_ps(
+                        d[g], cvt_i32_f32(cvt_i8_i32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bs[g] + 16 * h)))));
 #pragma GCC unroll 16
                 for (int i = 0; i < NM; ++i) {
                     const __m512 dx = _mm512_set1_ps(xrow[i * nb + b].d);
-                    acc[0][i] = _mm512_fmadd_ps(cvt_i32_f32(s0[i]), _mm512_mul_ps(scale0, dx), acc[0][i]);
-                    acc[1][i] = _mm512_fmadd_ps(cvt_i32_f32(s1[i]), _mm512_mul_ps(scale1, dx), acc[1][i]);
+                    acc[0][i] = _mm512_fmadd_ps(cvt_i32_f32(s0[i]), _mm512_mul_ps(scale[0], dx), acc[0][i]);
+                    acc[1][i] = _mm512_fmadd_ps(cvt_i32_f32(s1[i]), _mm512_mul_ps(scale[1], dx), acc[1][i]);
                 }
             }
         } else {
@@ -383,7 +382,6 @@ void k_pair_tile(const RepackedMatrix& w, size_t group_bytes, const Activations&
 #pragma GCC unroll 4
             for (int t = 0; t < 4; ++t) pair_step<Fmt, NM>(tile0, tile1, t, xrow + b, nb, s0, s1);
             __m512 scale[2], neg_min[2];
-            const uint8_t* bs[2] = {bs0, bs1};
             for (int g = 0; g < 2; ++g) {
                 const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bs[g]));
                 const __m128i mn = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bs[g] + 16));

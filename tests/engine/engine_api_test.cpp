@@ -4,7 +4,6 @@
 #include <string>
 #include <vector>
 
-#include "engine/arch/architecture.h"
 #include "silica/engine.h"
 #include "silica/error.h"
 #include "silica/model.h"
@@ -80,9 +79,9 @@ std::vector<float> copy(std::span<const float> row) { return {row.begin(), row.e
 }  // namespace
 
 TEST_CASE("forked sequences continue exactly as if each had been decoded alone", "[engine][fork]") {
-    // gpt-oss tiny has window-4 layers: past 4 + its chunk of rows (the ring's slack) positions
-    // each sequence's rings wrap, so the prompt is longer than that.
-    const int64_t oss_ring = 4 + static_cast<int64_t>(arch::kMoeMaxEvalChunk);
+    // gpt-oss tiny has window-4 layers whose rings wrap past test::kTinyGptOssRingRows
+    // positions, so the prompt is longer than that.
+    const int64_t oss_ring = test::kTinyGptOssRingRows;
     for (const std::string arch : {"gpt2", "gpt-oss"}) {
         INFO(arch);
         auto model = Model::load(test::synthetic_model(arch, "q8_0"));
@@ -134,8 +133,8 @@ TEST_CASE("forked sequences continue exactly as if each had been decoded alone",
 TEST_CASE("engine pool accounting: random create, fork, decode, truncate and free leak nothing", "[engine][fork]") {
     auto model = Model::load(test::synthetic_model("gpt-oss", "q8_0"));
     EngineOptions o;
-    // window-4 layers: rings of 4 + a chunk of rows, which wrap
-    const int64_t ring = 4 + static_cast<int64_t>(arch::kMoeMaxEvalChunk);
+    // window-4 layers whose rings wrap
+    const int64_t ring = test::kTinyGptOssRingRows;
     o.n_ctx = ring + 64;
     o.n_threads = 1;
     o.kv_hot_tokens = 16;  // the warm tier too
@@ -175,8 +174,8 @@ TEST_CASE("engine pool accounting: random create, fork, decode, truncate and fre
 }
 
 TEST_CASE("engine prefix cache: a prompt that starts like an earlier one shares its blocks", "[engine][prefix]") {
-    // gpt-oss: rings that wrap past 4 + a chunk of rows
-    const int64_t oss_ring = 4 + static_cast<int64_t>(arch::kMoeMaxEvalChunk);
+    // gpt-oss: rings that wrap past test::kTinyGptOssRingRows tokens
+    const int64_t oss_ring = test::kTinyGptOssRingRows;
     for (const std::string arch : {"gpt2", "gpt-oss"}) {
         INFO(arch);
         auto model = Model::load(test::synthetic_model(arch, "q8_0"));

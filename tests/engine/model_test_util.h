@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/arch/architecture.h"
 #include "engine/synth/synthetic_model.h"
 #include "silica/session.h"
 
@@ -38,6 +39,11 @@ inline std::string synthetic_model(const std::string& arch, const std::string& w
     }
     return path.string();
 }
+
+// Rows of the tiny GPT-OSS's sliding-window rings: its window of 4 plus the slack of one forward
+// chunk. Sequences longer than this overwrite their oldest window rows (tests that need rings
+// to wrap go past it).
+constexpr int64_t kTinyGptOssRingRows = 4 + static_cast<int64_t>(arch::kMoeMaxEvalChunk);
 
 // n token ids spread over the vocabulary; different salts give different sequences.
 inline std::vector<int32_t> token_sequence(int n, int salt, int64_t n_vocab) {

@@ -8,7 +8,6 @@
 #include <random>
 #include <unistd.h>
 
-#include "engine/arch/architecture.h"
 #include "silica/error.h"
 #include "silica/model.h"
 #include "silica/prefix_cache.h"
@@ -185,11 +184,11 @@ TEST_CASE("truncate keeps a prefix, unless a window layer has overwritten it", "
     b.decode(p);
     require_same_continuation(a, b, 2);
 
-    // The tiny GPT-OSS has a window of 4 (+ a chunk of rows of slack): n tokens past that overwrite
-    // early rows.
+    // The tiny GPT-OSS's window rings hold test::kTinyGptOssRingRows rows: n tokens past that
+    // overwrite early rows.
     auto oss = Model::load(test::synthetic_model("gpt-oss", "q8_0"));
     Session c(oss, options(KvType::F16));
-    const int n = 4 + static_cast<int>(arch::kMoeMaxEvalChunk) + 40;
+    const int n = static_cast<int>(test::kTinyGptOssRingRows) + 40;
     c.decode(test::token_sequence(n, 7, static_cast<int32_t>(oss->params().n_vocab)));
     CHECK_FALSE(c.truncate(10));
     CHECK(c.n_past() == n);
