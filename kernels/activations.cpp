@@ -111,6 +111,8 @@ void Activations::prepare_rows(int64_t begin, int64_t end) {
             // Decode quantizes every matrix's input: the scalar loop (std::nearbyint per element)
             // was 4% of a GPT-2 124M decode step.
             avx512::quantize_activations_q8(x, q, sums, n);
+        } else if (active_isa() == Isa::avx2) {
+            avx2::quantize_activations_q8(x, q, sums, n);
         } else {
             quantize_activations_q8(x, q, n);
             for (int64_t b = 0; b < n / kQK; ++b) {

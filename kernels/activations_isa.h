@@ -11,3 +11,10 @@ namespace silica::kernels::avx512 {
 void quantize_activations_q8(const float* x, ActBlockQ8* out, int32_t* sums, int64_t k);
 
 }  // namespace silica::kernels::avx512
+
+namespace silica::kernels::avx2 {
+
+// The same, with AVX2.
+void quantize_activations_q8(const float* x, ActBlockQ8* out, int32_t* sums, int64_t k);
+
+}  // namespace silica::kernels::avx2

@@ -12,10 +12,8 @@ namespace silica::kernels {
 void layer_norm(const float* x, const float* w, const float* b, float* y, int64_t n, float eps) {
     // Prefill normalises every token before each matmul: the scalar double loops were ~4% of a
     // GPT-2 124M prefill with AMX matmuls.
-    if (active_isa() >= Isa::avx512) {
-        avx512::layer_norm(x, w, b, y, n, eps);
-        return;
-    }
+    if (active_isa() >= Isa::avx512) return avx512::layer_norm(x, w, b, y, n, eps);
+    if (active_isa() == Isa::avx2) return avx2::layer_norm(x, w, b, y, n, eps);
     layer_norm_reference(x, w, b, y, n, eps);
 }
 
@@ -55,18 +53,14 @@ void gelu_tanh_reference(float* x, int64_t n) {
 }
 
 void gelu_tanh(float* x, int64_t n) {
-    if (active_isa() >= Isa::avx512) {
-        avx512::gelu_tanh(x, n);
-        return;
-    }
+    if (active_isa() >= Isa::avx512) return avx512::gelu_tanh(x, n);
+    if (active_isa() == Isa::avx2) return avx2::gelu_tanh(x, n);
     gelu_tanh_reference(x, n);
 }
 
 void add_gelu_tanh(float* x, const float* b, int64_t n) {
-    if (active_isa() >= Isa::avx512) {
-        avx512::add_gelu_tanh(x, b, n);
-        return;
-    }
+    if (active_isa() >= Isa::avx512) return avx512::add_gelu_tanh(x, b, n);
+    if (active_isa() == Isa::avx2) return avx2::add_gelu_tanh(x, b, n);
     add(x, b, n);
     gelu_tanh_reference(x, n);
 }
@@ -80,10 +74,8 @@ void swiglu_clamped_reference(const float* gate, const float* up, float* out, in
 }
 
 void swiglu_clamped(const float* gate, const float* up, float* out, int64_t n, float alpha, float limit) {
-    if (active_isa() >= Isa::avx512) {
-        avx512::swiglu_clamped(gate, up, out, n, alpha, limit);
-        return;
-    }
+    if (active_isa() >= Isa::avx512) return avx512::swiglu_clamped(gate, up, out, n, alpha, limit);
+    if (active_isa() == Isa::avx2) return avx2::swiglu_clamped(gate, up, out, n, alpha, limit);
     swiglu_clamped_reference(gate, up, out, n, alpha, limit);
 }
 
@@ -105,6 +97,7 @@ void softmax(float* x, int64_t n) {
 
 double sum_exp(const float* x, int64_t n, float shift) {
     if (n >= 16 && active_isa() >= Isa::avx512) return avx512::sum_exp(x, n, shift);
+    if (n >= 16 && active_isa() == Isa::avx2) return avx2::sum_exp(x, n, shift);
     return sum_exp_reference(x, n, shift);
 }
 
@@ -116,6 +109,7 @@ double sum_exp_reference(const float* x, int64_t n, float shift) {
 
 int64_t argmax(const float* x, int64_t n) {
     if (n >= 16 && active_isa() >= Isa::avx512) return avx512::argmax(x, n);
+    if (n >= 16 && active_isa() == Isa::avx2) return avx2::argmax(x, n);
     return argmax_reference(x, n);
 }
 
@@ -135,10 +129,8 @@ int64_t argmax_reference(const float* x, int64_t n) {
 void add(float* y, const float* x, int64_t n) {
     // Prefill adds a bias to every output of every matmul: at 4 floats per SSE2 add this loop was
     // about half of the matmul epilogues of a GPT-2 124M prefill.
-    if (n >= 16 && active_isa() >= Isa::avx512) {
-        avx512::add(y, x, n);
-        return;
-    }
+    if (n >= 16 && active_isa() >= Isa::avx512) return avx512::add(y, x, n);
+    if (n >= 8 && active_isa() == Isa::avx2) return avx2::add(y, x, n);
     for (int64_t i = 0; i < n; ++i) y[i] += x[i];
 }
 

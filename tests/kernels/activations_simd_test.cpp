@@ -1,4 +1,4 @@
-// Activations::prepare quantizes with AVX-512 when it can (kernels/activations_avx512.cpp): the
+// Activations::prepare quantizes with AVX2 / AVX-512 when it can (kernels/activations_avx*.cpp): the
 // blocks and their sums must be bit-identical to the scalar quantize_activations_q8 at every ISA.
 #include <catch2/catch.hpp>
 #include <cstring>

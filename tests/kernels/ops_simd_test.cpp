@@ -1,4 +1,4 @@
-// The vectorised GELU, clamped SwiGLU, sum_exp and argmax (kernels/ops_avx512.cpp) against their scalar references,
+// The vectorised GELU, clamped SwiGLU, sum_exp and argmax (kernels/ops_avx2.cpp, ops_avx512.cpp) against their scalar references,
 // at every ISA the machine has: random values over the range activations take, large values (exp
 // overflow and underflow), and lengths with tails that are not a multiple of the vector width.
 #include <catch2/catch.hpp>
