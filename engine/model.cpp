@@ -114,7 +114,7 @@ std::string Model::describe() const {
     }
     o << "tensors:       " << f.tensors().size() << "\n";
     for (const auto& [name, e] : by_type) o << "  " << name << ": " << e.first << " tensors, " << mib(e.second) << "\n";
-    o << "memory plan:   Q8_0/Q4_0/MXFP4 (and, with AVX-512, F16/Q4_K/Q6_K) matrices repacked at load into 16-row blocks "
+    o << "memory plan:   Q8_0/Q4_0/MXFP4/F16 (and, with AVX-512, Q4_K/Q6_K) matrices repacked at load into 16-row blocks "
          "(private memory, their file pages released; SILICA_REPACK=0 keeps them mapped), other weights mapped "
          "zero-copy; "
       << mib(impl_->arch->bytes_per_token()) << " of weights read per decoded token\n";

@@ -42,11 +42,11 @@ constexpr Table kScalar = {{
     {Q6_K,  Isa::scalar, kK,  q8,   decode_block_q6_k,  ref8, ref, nullptr, false},
 }};
 
-// AVX2 + FMA + F16C: no x16 kernel for F16 panels (they stay in GGUF layout).
+// AVX2 + FMA + F16C. Q4_K, Q5_K and Q6_K keep GGUF order here.
 constexpr Table kAvx2 = {{
     // type, isa, block size, activations, decode_block, reference, matmul, matmul_repacked, amx_int8
     {F32,   Isa::avx2, 1,   f32,  nullptr,            ref,  avx2::matmul_f32,   nullptr,                     false},
-    {F16,   Isa::avx2, 1,   f32,  nullptr,            ref,  avx2::matmul_f16,   nullptr,                     false},
+    {F16,   Isa::avx2, 1,   f32,  nullptr,            ref,  avx2::matmul_f16,   avx2::matmul_repacked_f16,   false},
     {BF16,  Isa::avx2, 1,   bf16, nullptr,            ref,  avx2::matmul_bf16,  nullptr,                     false},
     {Q8_0,  Isa::avx2, kQK, q8,   decode_block_q8_0,  ref8, avx2::matmul_q8_0,  avx2::matmul_repacked_q8_0,  false},
     {Q4_0,  Isa::avx2, kQK, q8,   decode_block_q4_0,  ref8, avx2::matmul_q4_0,  avx2::matmul_repacked_q4_0,  false},

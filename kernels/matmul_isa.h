@@ -23,6 +23,8 @@ namespace avx2 {
 MatmulKernel matmul_q8_0, matmul_q4_0, matmul_q4_1, matmul_q5_0, matmul_q5_1, matmul_mxfp4, matmul_q4_k,
     matmul_q5_k, matmul_q6_k, matmul_f32, matmul_f16, matmul_bf16;
 RepackedMatmulKernel matmul_repacked_q8_0, matmul_repacked_q4_0, matmul_repacked_mxfp4;
+// F16 panels (kernels/matmul_repacked_f16_avx2.cpp).
+RepackedMatmulKernel matmul_repacked_f16;
 }  // namespace avx2
 
 // AVX-512 F/BW/VL/VNNI: GGUF layout (kernels/matmul_simd_body.h in kernels/matmul_avx512.cpp; BF16

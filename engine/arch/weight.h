@@ -4,7 +4,7 @@
 //
 // Which one a matrix gets is decided when the model is bound (engine/arch/tensors.h):
 // repacked when its type has a repacked SIMD kernel on this machine
-// (kernels::repacked_kernel_available: Q4_0, MXFP4, Q8_0 with AVX2 or AVX-512; F16 panels with
+// (kernels::repacked_kernel_available: Q4_0, MXFP4, Q8_0 and F16 panels with AVX2 or AVX-512; Q4_K, Q6_K with
 // AVX-512), GGUF layout otherwise. Once a tensor is repacked, the whole pages of its GGUF bytes are released from the
 // mapping (gguf::File::release_pages), so the process holds about one copy of the weights, and
 // its file view is never read again — everything goes through Weight.

@@ -142,7 +142,7 @@ TEST_CASE("every repacked weight of the tiny models multiplies like its GGUF lay
         }
         ++checked;
     }
-    // The file's weight type decides (AVX2 repacks Q8_0 and Q4_0 but not F16).
+    // The file's weight type decides (a CPU may have repacked kernels for some types only).
     const TensorType file_type = wtype == "q8_0" ? TensorType::Q8_0 : wtype == "q4_0" ? TensorType::Q4_0 : TensorType::F16;
     if (!kernels::repacked_kernel_available(file_type)) SUCCEED("no repacked kernel for " << wtype << " on this CPU");
     else CHECK(checked >= 4);
@@ -196,8 +196,10 @@ TEST_CASE("models give the same logits with repacked and GGUF weights", "[repack
     const auto first = test::compare_logits(std::span(repacked).first(n_vocab), std::span(gguf_layout).first(n_vocab),
                                             n_vocab);
     INFO("first position: rel " << first.rel());
-    // (F16 on AMX-BF16: split-precision rounding, see above.)
-    CHECK(first.rel() <= (f16_amx ? 1e-4 : 1e-5));
+    // (F16 on AMX-BF16: split-precision rounding, see above. F16 panels sum each output in one FMA
+    // chain over the columns, the GGUF layout in 8 or 16 lanes then a horizontal sum: with AVX2's 8
+    // lanes the two differ more, measured 1.02e-5 for GPT-OSS, 5e-6 with AVX-512.)
+    CHECK(first.rel() <= (f16_amx ? 1e-4 : wtype == "f16" ? 2e-5 : 1e-5));
     WARN(arch << " tiny " << wtype << " repacked vs GGUF layout: max|diff|/std " << e.rel() << ", first position "
               << first.rel());
 }
