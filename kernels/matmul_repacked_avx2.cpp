@@ -12,6 +12,8 @@
 
 #include "kernels/matmul_isa.h"
 #include "kernels/matmul_repacked.h"
+#include "kernels/prefetch.h"
+#include "kernels/x16_prefetch.h"
 #include "quant/repack.h"
 
 namespace silica::kernels {
@@ -80,8 +82,9 @@ inline __m256i bcast4(const int8_t* p) {
     return _mm256_set1_epi32(v);
 }
 
-// One 16-row group g times NM activation rows starting at i0.
-template <class Fmt, int NM>
+// One 16-row group g times NM activation rows starting at i0; with Prefetch (the tile that reads
+// the group from memory) a software prefetch ahead in its stream (kernels/x16_prefetch.h).
+template <class Fmt, int NM, bool Prefetch>
 void tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, const int32_t* xsum, int64_t nb,
           int64_t g, int64_t i0, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
     __m256 acc[2][NM];
@@ -91,6 +94,7 @@ void tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, con
         for (int i = 0; i < NM; ++i) acc[h][i] = _mm256_setzero_ps();
     const __m256i ones = _mm256_set1_epi16(1);
     for (int64_t b = 0; b < nb; ++b) {
+        if constexpr (Prefetch) prefetch_ahead<Fmt, 1>(codes, scales, b, nb, group_bytes);
         const ActBlockQ8* xb[NM];
         __m256 dx[NM];
         __m256i corr[NM], xw[NM][8];
@@ -141,8 +145,13 @@ void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, i
     const int64_t nb = w.cols / 32;
     const int64_t g_begin = r_begin / kRepackRows, g_end = (r_end + kRepackRows - 1) / kRepackRows;
     const int64_t m = x.rows();
+    const bool prefetch = software_prefetch_enabled();
+    // The first tile of a group streams it from memory; the next ones find it in cache.
     auto call = [&]<int NM>(int64_t g, int64_t i0) {
-        tile<Fmt, NM>(w, group_bytes, x.q8(), x.q8_sums(), nb, g, i0, y, ldy, r_begin, r_end);
+        if (i0 == 0 && prefetch)
+            tile<Fmt, NM, true>(w, group_bytes, x.q8(), x.q8_sums(), nb, g, i0, y, ldy, r_begin, r_end);
+        else
+            tile<Fmt, NM, false>(w, group_bytes, x.q8(), x.q8_sums(), nb, g, i0, y, ldy, r_begin, r_end);
     };
     for (int64_t g = g_begin; g < g_end; ++g) {
         int64_t i0 = 0;
