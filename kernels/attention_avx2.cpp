@@ -2,8 +2,6 @@
 // (kernels/attention_tiled.h) with AVX2 operations for the others.
 #include <immintrin.h>
 
-#include <type_traits>
-
 #include "kernels/attention_tiled.h"
 #include "kernels/exp_avx2.h"
 #include "quant/blocks.h"
@@ -102,6 +100,7 @@ struct FloatRows {
     const float* base;  // row i at base + i * HD
     int64_t hd;
     __m256 load(int64_t i, int c) const { return _mm256_loadu_ps(base + i * hd + 8 * c); }
+    FloatRows from(int64_t i) const { return {base + i * hd, hd}; }  // rows from row i on
 };
 struct HalfRows {
     const uint8_t* base;  // row i at base + i * stride
@@ -109,6 +108,7 @@ struct HalfRows {
     __m256 load(int64_t i, int c) const {
         return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(base + i * stride) + c));
     }
+    HalfRows from(int64_t i) const { return {base + i * stride, stride}; }
 };
 
 // Scores of keys [0, 8) of k against q (already scaled); keys from n_valid on get -inf and their
@@ -128,12 +128,6 @@ __m256 score_8_keys(const __m256 (&q)[HD / 8], const Rows& k, int64_t n_valid) {
     }
     const __m256 valid = _mm256_castsi256_ps(avx2::first_lanes(n_valid));
     return _mm256_blendv_ps(_mm256_set1_ps(-std::numeric_limits<float>::infinity()), sum_lanes_8(parts), valid);
-}
-
-template <class Rows>
-Rows rows_from(const Rows& r, int64_t i) {
-    if constexpr (std::is_same_v<Rows, HalfRows>) return {r.base + i * r.stride, r.stride};
-    else return {r.base + i * r.hd, r.hd};
 }
 
 template <int HD>
@@ -164,7 +158,7 @@ void attend_hd(std::span<const KvRowSpan> spans, const float* q, const Attention
             for (int c = 0; c < NV; ++c) qv[c] = _mm256_loadu_ps(qs + g * HD + 8 * c);
             __m256 m = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
             for (int64_t h = 0; 8 * h < nt; ++h) {
-                const __m256 s = score_8_keys<HD>(qv, rows_from(k_rows, 8 * h), nt - 8 * h);
+                const __m256 s = score_8_keys<HD>(qv, k_rows.from(8 * h), nt - 8 * h);
                 _mm256_storeu_ps(p + 8 * h, s);
                 m = _mm256_max_ps(m, s);
             }
