@@ -9,11 +9,11 @@
 #include <immintrin.h>
 
 #include <cstring>
-#include <utility>
 
 #include "kernels/matmul_isa.h"
 #include "kernels/matmul_repacked.h"
 #include "kernels/prefetch.h"
+#include "kernels/x16_avx2.h"
 #include "kernels/x16_prefetch.h"
 #include "quant/repack.h"
 
@@ -143,17 +143,10 @@ void tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, con
             }
         }
     }
-    // Store the lanes whose rows are in [r_begin, r_end).
     for (int g = 0; g < NG; ++g)
-        for (int h = 0; h < 2; ++h) {
-            const int64_t first = (g0 + g) * kRepackRows + 8 * h;
-            for (int i = 0; i < NM; ++i) {
-                alignas(32) float out[8];
-                _mm256_store_ps(out, acc[g][h][i]);
-                for (int l = 0; l < 8; ++l)
-                    if (first + l >= r_begin && first + l < r_end) y[(i0 + i) * ldy + first + l] = out[l];
-            }
-        }
+        for (int h = 0; h < 2; ++h)
+            for (int i = 0; i < NM; ++i)
+                avx2::store_rows(acc[g][h][i], (g0 + g) * kRepackRows + 8 * h, r_begin, r_end, y + (i0 + i) * ldy);
 }
 
 // GEMV: kGemvGroups groups side by side (8 float accumulator chains, 4 streams from memory).
@@ -164,14 +157,6 @@ void tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, con
 // 468, 499; the integer sums and decoded vectors of more rows no longer fit the 16 registers).
 constexpr int kGemvGroups = 4;
 constexpr int kBatchRows = 2;
-
-// call.template operator()<n>() for a run-time n in 1..N; nothing for n = 0.
-template <int N, class Call>
-void with_count(int n, Call&& call) {
-    [&]<int... C>(std::integer_sequence<int, C...>) {
-        ((n == C + 1 ? call.template operator()<C + 1>() : void()), ...);
-    }(std::make_integer_sequence<int, N>{});
-}
 
 template <class Fmt>
 void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
@@ -194,7 +179,7 @@ void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, i
     }
     for (int64_t g = g_begin; g < g_end; ++g)
         for (int64_t i0 = 0; i0 < m; i0 += kBatchRows)
-            with_count<kBatchRows>(static_cast<int>(m - i0 < kBatchRows ? m - i0 : kBatchRows),
+            avx2::with_count<kBatchRows>(static_cast<int>(m - i0 < kBatchRows ? m - i0 : kBatchRows),
                                    [&]<int NM>() { call.template operator()<1, NM>(g, i0, i0 == 0); });
 }
 

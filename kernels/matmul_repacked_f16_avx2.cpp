@@ -17,11 +17,11 @@
 #include <immintrin.h>
 
 #include <cstdint>
-#include <utility>
 
 #include "kernels/matmul_isa.h"
 #include "kernels/matmul_repacked.h"
 #include "kernels/prefetch.h"
+#include "kernels/x16_avx2.h"
 #include "quant/repack.h"
 
 namespace silica::kernels {
@@ -79,25 +79,10 @@ void tile(const Columns& w, const float* x, int64_t k, int64_t g0, int64_t i0, f
             }
         }
     }
-    // Store the lanes whose rows are in [r_begin, r_end).
     for (int g = 0; g < NG; ++g)
-        for (int h = 0; h < 2; ++h) {
-            const int64_t first = (g0 + g) * kRepackRows + 8 * h;
-            for (int i = 0; i < NM; ++i) {
-                alignas(32) float out[8];
-                _mm256_store_ps(out, acc[g][h][i]);
-                for (int l = 0; l < 8; ++l)
-                    if (first + l >= r_begin && first + l < r_end) y[(i0 + i) * ldy + first + l] = out[l];
-            }
-        }
-}
-
-// call.template operator()<n>() for a run-time n in 1..N; nothing for n = 0.
-template <int N, class Call>
-void with_count(int n, Call&& call) {
-    [&]<int... C>(std::integer_sequence<int, C...>) {
-        ((n == C + 1 ? call.template operator()<C + 1>() : void()), ...);
-    }(std::make_integer_sequence<int, N>{});
+        for (int h = 0; h < 2; ++h)
+            for (int i = 0; i < NM; ++i)
+                avx2::store_rows(acc[g][h][i], (g0 + g) * kRepackRows + 8 * h, r_begin, r_end, y + (i0 + i) * ldy);
 }
 
 template <int NG, bool kPrefetch>
@@ -114,7 +99,7 @@ void gemv(const RepackedMatrix& w, size_t group_bytes, const float* x, float* y,
     for (; g + kGemvGroups <= g_end; g += kGemvGroups)
         tile<kGemvGroups, 1>(half_columns<kGemvGroups, kPrefetch>(w, group_bytes, g), x, w.cols, g, 0, y, 0, r_begin,
                              r_end);
-    with_count<kGemvGroups - 1>(static_cast<int>(g_end - g), [&]<int NG>() {
+    avx2::with_count<kGemvGroups - 1>(static_cast<int>(g_end - g), [&]<int NG>() {
         tile<NG, 1>(half_columns<NG, kPrefetch>(w, group_bytes, g), x, w.cols, g, 0, y, 0, r_begin, r_end);
     });
 }
@@ -126,7 +111,7 @@ void batch(const RepackedMatrix& w, size_t group_bytes, const float* x, int64_t 
            int64_t g_begin, int64_t g_end, int64_t r_begin, int64_t r_end) {
     for (int64_t g = g_begin; g < g_end; ++g)
         for (int64_t i0 = 0; i0 < m; i0 += kTileRows)
-            with_count<kTileRows>(static_cast<int>(m - i0 < kTileRows ? m - i0 : kTileRows), [&]<int NM>() {
+            avx2::with_count<kTileRows>(static_cast<int>(m - i0 < kTileRows ? m - i0 : kTileRows), [&]<int NM>() {
                 if (i0 == 0)
                     tile<1, NM>(half_columns<1, kPrefetch>(w, group_bytes, g), x, w.cols, g, i0, y, ldy, r_begin, r_end);
                 else
