@@ -6,7 +6,7 @@
 // row-interleaved layout of quant/repack.h and multiplied by kernels/matmul_repacked.h (AVX2 and
 // AVX-512; Q8_0 GEMM on AMX where available: SILICA_AMX=0 switches it off for an A/B run);
 // Repacked types also run at m = 2, 4, 8, 16 (several sequences decoding together).
-// "f16-x16" are F16 panels (AVX-512 only; from 16 rows on AMX-BF16 where available, and
+// "f16-x16" are F16 panels (AVX2 and AVX-512; from 16 rows on AMX-BF16 where available, and
 // "f16-x16-noamx" the same with AMX off: the FMA kernel). The repacked kernels, and F16 in GGUF layout for
 // comparison, also run at m = 512 (a prefill chunk), e.g.
 //   matmul_bench --benchmark_filter='^f16.*/gpt2.*/avx512/m(1|512)/'
@@ -250,10 +250,9 @@ int register_all() {
                     // The scalar ISA is the reference (double-precision dot of dequantized blocks);
                     // its prefill speed is not interesting and would take minutes.
                     if (isa == 0 && m > 1) continue;
-                    // m = 512 (a prefill chunk) only for the repacked kernels prefill uses (F16
-                    // panels need AVX-512), and F16 in GGUF layout to compare.
-                    const bool repackable =
-                        can_repack_x16(t) && isa >= static_cast<int>(t == TensorType::F16 ? Isa::avx512 : Isa::avx2);
+                    // m = 512 (a prefill chunk) only for the repacked kernels prefill uses, and F16
+                    // in GGUF layout to compare.
+                    const bool repackable = can_repack_x16(t) && isa >= static_cast<int>(Isa::avx2);
                     // m = 32, 128: prefill rows per expert, repacked kernels only.
                     const bool expert_rows = m == 32 || m == 128;
                     if (expert_rows && !repackable) continue;

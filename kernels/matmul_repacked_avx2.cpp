@@ -103,22 +103,23 @@ struct MXFP4x8 {
     }
 };
 
-// NG 16-row groups (the first is g0) times NM activation rows starting at i0; with Prefetch (tiles
-// that read their groups from memory) a software prefetch ahead in each group's stream
-// (kernels/x16_prefetch.h). Per block and half-group, the integer sums of all NM rows are formed
-// first (the tile's vectors loaded once for all of them), then folded into the float accumulators:
-// acc += float(isum) * (d_w * d_x), the same operations in the same order for any NG, NM or row
-// split, so results depend neither on the batch size nor on the thread count.
-template <class Fmt, int NG, int NM, bool Prefetch>
+// NG 16-row groups (the first is g0), NH 8-row halves of each from half h0, times NM activation
+// rows starting at i0; with Prefetch (tiles that read their groups from memory) a software
+// prefetch ahead in each group's stream (kernels/x16_prefetch.h). Per block and half-group, the
+// integer sums of all NM rows are formed first (the tile's vectors loaded once for all of them),
+// then folded into the float accumulators: acc += float(isum) * (d_w * d_x), the same operations
+// in the same order for any NG, NH, NM or row split, so results depend neither on the batch size
+// nor on the thread count.
+template <class Fmt, int NG, int NH, int NM, bool Prefetch>
 void tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, const int32_t* xsum, int64_t nb,
-          int64_t g0, int64_t i0, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
-    __m256 acc[NG][2][NM];
+          int64_t g0, int h0, int64_t i0, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
+    __m256 acc[NG][NH][NM];
     const uint8_t* codes[NG];
     const uint8_t* scales[NG];
     for (int g = 0; g < NG; ++g) {
         codes[g] = w.data + static_cast<size_t>(g0 + g) * group_bytes;
         scales[g] = codes[g] + nb * Fmt::kTileBytes;
-        for (int h = 0; h < 2; ++h)
+        for (int h = 0; h < NH; ++h)
             for (int i = 0; i < NM; ++i) acc[g][h][i] = _mm256_setzero_ps();
     }
     for (int64_t b = 0; b < nb; ++b) {
@@ -133,30 +134,37 @@ void tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, con
         }
         for (int g = 0; g < NG; ++g) {
             if constexpr (Prefetch) prefetch_ahead<Fmt, NG>(codes[g], scales[g], b, nb, group_bytes);
-            for (int h = 0; h < 2; ++h) {
+            for (int h = 0; h < NH; ++h) {
                 __m256i isum[NM];
                 for (int i = 0; i < NM; ++i) isum[i] = _mm256_set1_epi32(corr[i]);
-                Fmt::template dot<NM>(codes[g] + b * Fmt::kTileBytes, h, x, isum);
-                const __m256 d = Fmt::scales(scales[g] + b * 16 * Fmt::kScaleBytes, h);
+                Fmt::template dot<NM>(codes[g] + b * Fmt::kTileBytes, h0 + h, x, isum);
+                const __m256 d = Fmt::scales(scales[g] + b * 16 * Fmt::kScaleBytes, h0 + h);
                 for (int i = 0; i < NM; ++i)
                     acc[g][h][i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[i]), _mm256_mul_ps(d, dx[i]), acc[g][h][i]);
             }
         }
     }
     for (int g = 0; g < NG; ++g)
-        for (int h = 0; h < 2; ++h)
+        for (int h = 0; h < NH; ++h)
             for (int i = 0; i < NM; ++i)
-                avx2::store_rows(acc[g][h][i], (g0 + g) * kRepackRows + 8 * h, r_begin, r_end, y + (i0 + i) * ldy);
+                avx2::store_rows(acc[g][h][i], (g0 + g) * kRepackRows + 8 * (h0 + h), r_begin, r_end,
+                                 y + (i0 + i) * ldy);
 }
 
 // GEMV: kGemvGroups groups side by side (8 float accumulator chains, 4 streams from memory).
 // Against one group per tile (Zen 3, matmul_bench Q8_0 x16, 1 thread, us): 768x3072 in cache
 // 78.9 -> 57.6; 2304x768 67.0 -> 53.2 and 50257x768 2937 -> 2526 (medians of 3 interleaved).
-// Batches: one group at a time, kBatchRows activation rows per tile; the first tile streams the
-// group from memory, the next ones find it in cache. 2 rows beat 3 and 4 (3072x768 m = 8: 402 us,
-// 468, 499; the integer sums and decoded vectors of more rows no longer fit the 16 registers).
+// Batches: one group at a time, one 8-row half of it per tile (acc + isum = 2 registers per
+// activation row instead of 3), up to kBatchRows activation rows per tile split evenly
+// (avx2::for_row_tiles); the first tile streams the group from memory, the next ones find it in
+// cache. Against both halves x 2 rows per tile (Zen 3, matmul_bench x16, 1 thread, us, 2
+// interleaved rounds): Q8_0 2304x768 m = 8 294 / 319 -> 278 / 282, m = 64 2261 / 2292 -> 2005 /
+// 2012; 3072x768 m = 8 401 / 391 -> 372 / 371, m = 64 3115 / 3100 -> 2637 / 2685; Q4_0 3072x768
+// m = 64 2457 / 2445 -> 2165 / 2088; MXFP4 2880x5760 m = 32 10402 / 10134 -> 7943 / 7817, m = 128
+// 37918 / 37963 -> 31651 / 31987; m = 2 unchanged. 4 rows per tile: between the two. (Both
+// halves x 3 or 4 rows spilled: slower than 2 rows.)
 constexpr int kGemvGroups = 4;
-constexpr int kBatchRows = 2;
+constexpr int kBatchRows = 6;
 
 template <class Fmt>
 void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
@@ -165,22 +173,23 @@ void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, i
     const int64_t g_begin = r_begin / kRepackRows, g_end = (r_end + kRepackRows - 1) / kRepackRows;
     const int64_t m = x.rows();
     const bool prefetch = software_prefetch_enabled();
-    auto call = [&]<int NG, int NM>(int64_t g, int64_t i0, bool stream) {
+    auto call = [&]<int NG, int NH, int NM>(int64_t g, int h0, int64_t i0, bool stream) {
         if (stream && prefetch)
-            tile<Fmt, NG, NM, true>(w, group_bytes, x.q8(), x.q8_sums(), nb, g, i0, y, ldy, r_begin, r_end);
+            tile<Fmt, NG, NH, NM, true>(w, group_bytes, x.q8(), x.q8_sums(), nb, g, h0, i0, y, ldy, r_begin, r_end);
         else
-            tile<Fmt, NG, NM, false>(w, group_bytes, x.q8(), x.q8_sums(), nb, g, i0, y, ldy, r_begin, r_end);
+            tile<Fmt, NG, NH, NM, false>(w, group_bytes, x.q8(), x.q8_sums(), nb, g, h0, i0, y, ldy, r_begin, r_end);
     };
     if (m == 1) {
         int64_t g = g_begin;
-        for (; g + kGemvGroups <= g_end; g += kGemvGroups) call.template operator()<kGemvGroups, 1>(g, 0, true);
-        for (; g < g_end; ++g) call.template operator()<1, 1>(g, 0, true);
+        for (; g + kGemvGroups <= g_end; g += kGemvGroups) call.template operator()<kGemvGroups, 2, 1>(g, 0, 0, true);
+        for (; g < g_end; ++g) call.template operator()<1, 2, 1>(g, 0, 0, true);
         return;
     }
     for (int64_t g = g_begin; g < g_end; ++g)
-        for (int64_t i0 = 0; i0 < m; i0 += kBatchRows)
-            avx2::with_count<kBatchRows>(static_cast<int>(m - i0 < kBatchRows ? m - i0 : kBatchRows),
-                                   [&]<int NM>() { call.template operator()<1, NM>(g, i0, i0 == 0); });
+        for (int h0 = 0; h0 < 2; ++h0)
+            avx2::for_row_tiles<kBatchRows>(m, [&]<int NM>(int64_t i0) {
+                call.template operator()<1, 1, NM>(g, h0, i0, h0 == 0 && i0 == 0);
+            });
 }
 
 }  // namespace

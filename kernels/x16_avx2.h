@@ -26,4 +26,17 @@ void with_count(int n, Call&& call) {
     }(std::make_integer_sequence<int, N>{});
 }
 
+// Splits m activation rows into the fewest tiles of at most N rows, of near-equal sizes (m = 8, N
+// = 6: 4 + 4, not 6 + 2: a tile of few rows pays its weight loads and conversions for little
+// work), and calls call.template operator()<rows>(first_row) for each.
+template <int N, class Call>
+void for_row_tiles(int64_t m, Call&& call) {
+    const int64_t tiles = (m + N - 1) / N;
+    for (int64_t t = 0, i0 = 0; t < tiles; ++t) {
+        const int64_t rows = (m - i0) / (tiles - t);  // the remaining rows spread over the remaining tiles
+        with_count<N>(static_cast<int>(rows), [&]<int NM>() { call.template operator()<NM>(i0); });
+        i0 += rows;
+    }
+}
+
 }  // namespace silica::kernels::avx2
