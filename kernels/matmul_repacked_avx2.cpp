@@ -4,7 +4,7 @@
 //
 // Without VNNI the products go through vpmaddubsw (u8 x s8 -> pairs summed in int16) and vpmaddwd
 // (pairs -> int32). No saturation: 4-bit codes are at most 24 (MXFP4 after its table) and
-// |x| <= 127, so the low + high nibble sums of one chunk stay within 4 * 24 * 127 = 12192 before
+// |x| <= 127, so the low + high nibble sums of two chunks stay within 8 * 24 * 127 = 24384 before
 // widening; Q8_0 uses the sign trick (at most 2 * 128 * 127 = 32512 per pair).
 #include <immintrin.h>
 
@@ -31,18 +31,40 @@ inline __m256i bcast4(const int8_t* p) {
 // vector read from the tile holds 4 consecutive elements of each of the 8 rows; it is loaded and
 // decoded once for all NM rows.
 
-// 4-bit tiles: chunk t's low nibbles are elements 8t..8t+3, its high nibbles 8t+4..8t+7; the low +
-// high products are summed in int16 first (at most 4 * 24 * 127).
+// 4-bit tiles: chunk t's low nibbles are elements 8t..8t+3, its high nibbles 8t+4..8t+7. The low +
+// high products of a chunk are summed in int16 (each vpmaddubsw lane at most 2 * 24 * 127), and
+// with kPairs those of two chunks before one vpmaddwd widens them (4 * 2 * 24 * 127 < 2^15): fewer
+// instructions per product, as the tiles are bound by vector instructions. Not in the MXFP4 GEMV,
+// whose 4 groups x 2 halves of accumulators and table leave no registers for a second chunk.
+// Zen 3, matmul_bench x16, 1 thread, us, one chunk -> two (2 interleaved rounds): Q4_0 3072x768
+// m = 1 50.8 / 52.6 -> 38.9 / 39.4, m = 8 282 / 283 -> 263 / 264, m = 64 2002 / 2009 -> 1789 /
+// 1802; MXFP4 2880x5760 m = 32 7853 / 7933 -> 7097 / 7096, m = 128 32152 / 32427 -> 28979 / 29452,
+// m = 8 2230 / 2044 -> 2326 / 1856 (noisy); the MXFP4 GEMV with two chunks: 385 -> 486.
 template <class Table, int NM>
 inline void dot_nibbles(const uint8_t* tile, int h, const int8_t* const (&x)[NM], __m256i (&isum)[NM]) {
+    constexpr bool kPairs = NM > 1 || !Table::kTable;
+    constexpr int kStep = kPairs ? 2 : 1;
     const __m256i m4 = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
-    for (int t = 0; t < 4; ++t) {
+    // products of chunk t with activation row i, summed in int16
+    auto chunk = [&](__m256i lo, __m256i hi, int i, int t) {
+        return _mm256_add_epi16(_mm256_maddubs_epi16(lo, bcast4(x[i] + 8 * t)),
+                                _mm256_maddubs_epi16(hi, bcast4(x[i] + 8 * t + 4)));
+    };
+    // chunk t's codes: low nibbles (elements 8t..8t+3), high nibbles (8t+4..8t+7)
+    auto codes = [&](int t, __m256i& lo, __m256i& hi) {
         const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tile + 64 * t + 32 * h));
-        const __m256i lo = Table::map(_mm256_and_si256(v, m4));
-        const __m256i hi = Table::map(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
+        lo = Table::map(_mm256_and_si256(v, m4));
+        hi = Table::map(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
+    };
+#pragma GCC unroll 4
+    for (int t = 0; t < 4; t += kStep) {
+        __m256i lo0, hi0, lo1, hi1;
+        codes(t, lo0, hi0);
+        if constexpr (kPairs) codes(t + 1, lo1, hi1);
+#pragma GCC unroll 8
         for (int i = 0; i < NM; ++i) {
-            const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, bcast4(x[i] + 8 * t)),
-                                               _mm256_maddubs_epi16(hi, bcast4(x[i] + 8 * t + 4)));
+            __m256i p = chunk(lo0, hi0, i, t);
+            if constexpr (kPairs) p = _mm256_add_epi16(p, chunk(lo1, hi1, i, t + 1));
             isum[i] = _mm256_add_epi32(isum[i], _mm256_madd_epi16(p, ones));
         }
     }
@@ -50,6 +72,7 @@ inline void dot_nibbles(const uint8_t* tile, int h, const int8_t* const (&x)[NM]
 
 struct Q4_0x8 {
     static constexpr int kOffset = 8, kScaleBytes = 2, kTileBytes = 256;
+    static constexpr bool kTable = false;  // codes used as they are
     static __m256i map(__m256i v) { return v; }
     // Scales of rows 8h..8h+7 of a block.
     static __m256 scales(const uint8_t* s, int h) {
@@ -82,6 +105,7 @@ struct Q8_0x8 {
 
 struct MXFP4x8 {
     static constexpr int kOffset = 12, kScaleBytes = 1, kTileBytes = 256;
+    static constexpr bool kTable = true;  // codes mapped through a vpshufb table
     // 2^(e-128) from the bits: exponent field e-1 for e >= 2, subnormals 2^-127, 2^-128 below.
     static __m256 scales(const uint8_t* s, int h) {
         int64_t e8;
