@@ -72,7 +72,9 @@ void attend_spans_avx512(std::span<const KvRowSpan> spans, const float* q, const
 // converted once for all of them (AVX-512, head size 32 or 64, no window in effect); false when it
 // does not apply.
 bool attend_tokens_avx512(std::span<const KvRowSpan> spans, const QueryChunk& chunk, const AttentionShape& shape);
-// The block kernel for head size 64 (AVX-512); false when it does not apply (other head sizes).
+// The block kernels for head size 64 (AVX-512, AVX2); false when they do not apply (other head
+// sizes).
 bool attend_chunk_avx512(std::span<const KvRowSpan> spans, const QueryChunk& chunk, const AttentionShape& shape);
+bool attend_chunk_avx2(std::span<const KvRowSpan> spans, const QueryChunk& chunk, const AttentionShape& shape);
 
 }  // namespace silica::kernels

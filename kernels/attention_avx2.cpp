@@ -4,9 +4,7 @@
 
 #include "kernels/attention_tiled.h"
 #include "kernels/exp_avx2.h"
-#include "quant/blocks.h"
-#include "quant/dequantize.h"
-#include "quant/fp16.h"
+#include "kernels/kv_rows_avx2.h"
 
 namespace silica::kernels {
 
@@ -45,35 +43,7 @@ struct Avx2Ops {
         }
     }
     static void row_to_f32(TensorType type, const uint8_t* src, float* dst, int64_t n) {
-        int64_t i = 0;
-        const auto* h = reinterpret_cast<const uint16_t*>(src);
-        switch (type) {
-            case TensorType::F16:
-                for (; i + 8 <= n; i += 8)
-                    _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i))));
-                for (; i < n; ++i) dst[i] = fp16_to_f32(h[i]);
-                return;
-            case TensorType::BF16:
-                for (; i + 8 <= n; i += 8) {
-                    const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i)));
-                    _mm256_storeu_ps(dst + i, _mm256_castsi256_ps(_mm256_slli_epi32(w, 16)));
-                }
-                for (; i < n; ++i) dst[i] = bf16_to_f32(h[i]);
-                return;
-            case TensorType::Q8_0: {
-                const auto* blocks = reinterpret_cast<const BlockQ8_0*>(src);
-                for (int64_t b = 0; b < n / kQK; ++b) {
-                    const __m256 d = _mm256_set1_ps(fp16_to_f32(blocks[b].d));
-                    for (int part = 0; part < 4; ++part) {
-                        const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blocks[b].qs + 8 * part));
-                        _mm256_storeu_ps(dst + b * kQK + 8 * part,
-                                         _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q))));
-                    }
-                }
-                return;
-            }
-            default: return dequantize_row(type, src, dst, n);
-        }
+        avx2::kv_row_to_f32(type, src, dst, n);
     }
 };
 

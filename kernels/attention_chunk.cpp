@@ -42,6 +42,8 @@ void per_token(std::span<const KvRowSpan> spans, const QueryChunk& chunk, Attend
 void attend_chunk(std::span<const KvRowSpan> spans, const QueryChunk& chunk, const AttentionShape& shape) {
     if (active_isa() == Isa::avx512 && chunk.n_tokens > kStepExactRows && attend_chunk_avx512(spans, chunk, shape))
         return;
+    if (active_isa() == Isa::avx2 && chunk.n_tokens > kStepExactRows && attend_chunk_avx2(spans, chunk, shape))
+        return;
     // A verify pass or a short chunk (kernels/step_exact.h): each token as decode computes it.
     if (active_isa() == Isa::avx512 && chunk.n_tokens > 1 && attend_tokens_avx512(spans, chunk, shape)) return;
     per_token(spans, chunk, [&](std::span<const KvRowSpan> visible, const float* q, float* out) {
