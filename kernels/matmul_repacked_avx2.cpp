@@ -189,6 +189,12 @@ void tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, con
 // halves x 3 or 4 rows spilled: slower than 2 rows.)
 constexpr int kGemvGroups = 4;
 constexpr int kBatchRows = 6;
+// Up to this many rows, one tile takes both halves and all rows (each group read once, each
+// activation broadcast used for both halves): in the engine, where the weights come from memory,
+// the half-group tiles lost at 2 rows (GPT-2 124M Q8_0, 2 sequences, SILICA_PROFILE=batch, matmul
+// ms per step, 3 interleaved runs: 4.16 / 4.66 / 4.44 this way, 5.11 / 5.64 / 6.05 by halves),
+// though not in cache (matmul_bench m = 2: 111-131 us either way).
+constexpr int kBothHalvesRows = 3;
 
 template <class Fmt>
 void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
@@ -207,6 +213,12 @@ void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, i
         int64_t g = g_begin;
         for (; g + kGemvGroups <= g_end; g += kGemvGroups) call.template operator()<kGemvGroups, 2, 1>(g, 0, 0, true);
         for (; g < g_end; ++g) call.template operator()<1, 2, 1>(g, 0, 0, true);
+        return;
+    }
+    if (m <= kBothHalvesRows) {
+        for (int64_t g = g_begin; g < g_end; ++g)
+            avx2::with_count<kBothHalvesRows>(static_cast<int>(m),
+                                              [&]<int NM>() { call.template operator()<1, 2, NM>(g, 0, 0, true); });
         return;
     }
     for (int64_t g = g_begin; g < g_end; ++g)
