@@ -11,49 +11,31 @@
 // spends a horizontal-add tree per 8 keys and per query head. Zen 3, 1 thread, `attention_bench
 // --benchmark_filter=BM_AttentionChunk/first:(0|256)/type:1/` (F16 KV), block vs per-token, us:
 // GPT-2 shape 159 vs 247 and 429 vs 855; GPT-OSS 1168 vs 1778 and 3294 vs 5559; GPT-OSS with its
-// window 916 vs 1323 and 1199 vs 1742 (55-61 GFLOP/s, ~60% of the FMA peak). Causality and the window are lane
-// masks on the tiles that need them. Each query's keys are visited in position order whatever
-// the block it is in, and a thread runs a whole call, so results do not depend on the thread split.
+// window 916 vs 1323 and 1199 vs 1742 (55-61 GFLOP/s, ~60% of the FMA peak). Causality and the
+// window are lane masks on the tiles that need them. Each query's keys are visited in position
+// order whatever the block it is in, and a thread runs a whole call, so results do not depend on
+// the thread split. The scalar parts (scratch, query and output transposes): kernels/attention_block.h.
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <limits>
-#include <vector>
 
 #include "kernels/attention.h"
+#include "kernels/attention_block.h"
 #include "kernels/exp_avx2.h"
 #include "kernels/kv_rows_avx2.h"
 
 namespace silica::kernels {
 namespace {
 
-constexpr int64_t kHd = 64;
+using block::kHd;
+using block::kKeys;
 constexpr int kVectors = 2;                // query vectors per block
 constexpr int kLanes = 8 * kVectors;       // queries per block
-constexpr int64_t kKeys = 32;              // keys per tile
 constexpr int kKeyGroup = 4;               // keys scored together: 8 independent FMA chains
 constexpr int kDimGroup = 4;               // output dimensions accumulated together: 8 chains
-// The running max before any key: finite, so exp(max_old - max_new) never sees inf - inf.
-constexpr float kNoMax = -1e30f;
-
-// Per-thread buffers, 32-byte aligned: transposed queries, one K and one V tile, the tile's
-// weights (key-major, kLanes each) and the transposed output accumulators.
-struct Scratch {
-    std::vector<float> storage;
-    float *qt, *k, *v, *p, *ot;
-    Scratch() {
-        constexpr size_t kFloats = kHd * kLanes + 2 * kKeys * kHd + kKeys * kLanes + kHd * kLanes;
-        storage.assign(kFloats + 8, 0.0f);
-        float* base = storage.data();
-        base += (8 - (reinterpret_cast<uintptr_t>(base) / sizeof(float)) % 8) % 8;
-        qt = base;
-        k = qt + kHd * kLanes;
-        v = k + kKeys * kHd;
-        p = v + kKeys * kHd;
-        ot = p + kKeys * kLanes;
-    }
-};
+using Scratch = block::Scratch<kLanes>;
 
 struct Lanes {
     __m256i pos[kVectors], first[kVectors];  // each query's position and first visible key position
@@ -125,38 +107,23 @@ void accumulate_values(const float* p, const float* v, int64_t nt, const __m256 
 // Queries [b, b + nq) of the chunk (nq <= kLanes).
 void attend_block(std::span<const KvRowSpan> spans, const QueryChunk& chunk, const AttentionShape& shape, int64_t b,
                   int64_t nq, Scratch& s) {
-    const int64_t G = shape.n_group;
-    alignas(32) int32_t pos[kLanes], first[kLanes];
-    alignas(32) float run_max[kLanes], run_sum[kLanes];
-    for (int l = 0; l < kLanes; ++l) {
-        const int64_t i = b + l, t = i / G, g = i % G;
-        const int64_t p = chunk.first_pos + t;
-        const bool live = l < nq;
-        // A lane past the chunk sees no key (position -1) and is never written out.
-        pos[l] = live ? static_cast<int32_t>(p) : -1;
-        first[l] = live ? static_cast<int32_t>(first_visible_key(p, chunk.window)) : 0;
-        const float sink = live && shape.sinks ? shape.sinks[g] : 0.0f;
-        run_max[l] = live && shape.sinks ? sink : kNoMax;
-        run_sum[l] = live && shape.sinks ? 1.0f : 0.0f;
-        const float* q = chunk.q + t * chunk.q_stride + g * kHd;
-        for (int64_t d = 0; d < kHd; ++d) s.qt[d * kLanes + l] = live ? q[d] * shape.scale : 0.0f;
-    }
-    std::fill(s.ot, s.ot + kHd * kLanes, 0.0f);
+    block::LaneStart<kLanes> start;
+    block::load_queries(chunk, shape, b, nq, s, start);
     Lanes lanes;
     for (int h = 0; h < kVectors; ++h) {
-        lanes.pos[h] = _mm256_load_si256(reinterpret_cast<const __m256i*>(pos + 8 * h));
-        lanes.first[h] = _mm256_load_si256(reinterpret_cast<const __m256i*>(first + 8 * h));
+        lanes.pos[h] = _mm256_load_si256(reinterpret_cast<const __m256i*>(start.pos + 8 * h));
+        lanes.first[h] = _mm256_load_si256(reinterpret_cast<const __m256i*>(start.first + 8 * h));
     }
     // Positions and window starts grow with the lane.
-    lanes.pos_min = pos[0];
-    lanes.pos_max = pos[nq - 1];
-    lanes.first_min = first[0];
-    lanes.first_max = first[nq - 1];
+    lanes.pos_min = start.pos[0];
+    lanes.pos_max = start.pos[nq - 1];
+    lanes.first_min = start.first[0];
+    lanes.first_max = start.first[nq - 1];
 
     __m256 m[kVectors], sum[kVectors];
     for (int h = 0; h < kVectors; ++h) {
-        m[h] = _mm256_load_ps(run_max + 8 * h);
-        sum[h] = _mm256_load_ps(run_sum + 8 * h);
+        m[h] = _mm256_load_ps(start.run_max + 8 * h);
+        sum[h] = _mm256_load_ps(start.run_sum + 8 * h);
     }
     __m256 valid[kKeys][kVectors];
     for (const KvRowSpan& span : spans) {
@@ -192,13 +159,8 @@ void attend_block(std::span<const KvRowSpan> spans, const QueryChunk& chunk, con
             accumulate_values(s.p, s.v, nt, corr, s.ot);
         }
     }
-    for (int h = 0; h < kVectors; ++h) _mm256_store_ps(run_sum + 8 * h, sum[h]);
-    for (int64_t l = 0; l < nq; ++l) {
-        const int64_t i = b + l, t = i / G, g = i % G;
-        float* out = chunk.out + t * chunk.out_stride + g * kHd;
-        const float inv = 1.0f / run_sum[l];
-        for (int64_t d = 0; d < kHd; ++d) out[d] = s.ot[d * kLanes + l] * inv;
-    }
+    for (int h = 0; h < kVectors; ++h) _mm256_store_ps(start.run_sum + 8 * h, sum[h]);
+    block::store_outputs(chunk, shape, b, nq, s, start.run_sum);
 }
 
 }  // namespace

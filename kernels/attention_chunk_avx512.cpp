@@ -8,7 +8,8 @@
 //   values:  Ot[d] (32 lanes)   += sum_j P[j] * V[j][d]      -- V[j][d] broadcast
 // so every FMA does useful work in all 16 lanes. Causality and the window are lane masks on the
 // tiles that need them. Each query's keys are visited in position order whatever the block it is
-// in, and a thread runs a whole call, so results do not depend on the thread split.
+// in, and a thread runs a whole call, so results do not depend on the thread split. The scalar
+// parts (scratch, query and output transposes): kernels/attention_block.h.
 // GCC 12's unmasked AVX-512 intrinsics trip a false -Wmaybe-uninitialized (GCC bug 105593).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
@@ -16,40 +17,21 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
-#include <vector>
 
 #include "kernels/attention.h"
+#include "kernels/attention_block.h"
 #include "kernels/exp_avx512.h"
 #include "kernels/kv_rows_avx512.h"
 
 namespace silica::kernels {
 namespace {
 
-constexpr int64_t kHd = 64;
+using block::kHd;
+using block::kKeys;
 constexpr int kLanes = 32;         // queries per block: two vectors
-constexpr int64_t kKeys = 32;      // keys per tile
 constexpr int kKeyGroup = 8;       // keys scored together (independent FMA chains)
 constexpr int kDimGroup = 8;       // output dimensions accumulated together
-// The running max before any key: finite, so exp(max_old - max_new) never sees inf - inf.
-constexpr float kNoMax = -1e30f;
-
-// Per-thread buffers, 64-byte aligned: transposed queries, one K and one V tile, the tile's
-// weights (key-major, 32 lanes each) and the transposed output accumulators.
-struct Scratch {
-    std::vector<float> storage;
-    float *qt, *k, *v, *p, *ot;
-    Scratch() {
-        constexpr size_t kFloats = kHd * kLanes + 2 * kKeys * kHd + kKeys * kLanes + kHd * kLanes;
-        storage.assign(kFloats + 16, 0.0f);
-        float* base = storage.data();
-        base += (16 - (reinterpret_cast<uintptr_t>(base) / sizeof(float)) % 16) % 16;
-        qt = base;
-        k = qt + kHd * kLanes;
-        v = k + kKeys * kHd;
-        p = v + kKeys * kHd;
-        ot = p + kKeys * kLanes;
-    }
-};
+using Scratch = block::Scratch<kLanes>;
 
 struct Lanes {
     __m512i pos[2], first[2];  // each query's position and first visible key position
@@ -116,36 +98,21 @@ void accumulate_values(const float* p, const float* v, int64_t nt, const __m512 
 // Queries [b, b + nq) of the chunk (nq <= 32).
 void attend_block(std::span<const KvRowSpan> spans, const QueryChunk& chunk, const AttentionShape& shape, int64_t b,
                   int64_t nq, Scratch& s) {
-    const int64_t G = shape.n_group;
-    alignas(64) int32_t pos[kLanes], first[kLanes];
-    alignas(64) float run_max[kLanes], run_sum[kLanes];
-    for (int l = 0; l < kLanes; ++l) {
-        const int64_t i = b + l, t = i / G, g = i % G;
-        const int64_t p = chunk.first_pos + t;
-        const bool live = l < nq;
-        // A lane past the chunk sees no key (position -1) and is never written out.
-        pos[l] = live ? static_cast<int32_t>(p) : -1;
-        first[l] = live ? static_cast<int32_t>(first_visible_key(p, chunk.window)) : 0;
-        const float sink = live && shape.sinks ? shape.sinks[g] : 0.0f;
-        run_max[l] = live && shape.sinks ? sink : kNoMax;
-        run_sum[l] = live && shape.sinks ? 1.0f : 0.0f;
-        const float* q = chunk.q + t * chunk.q_stride + g * kHd;
-        for (int64_t d = 0; d < kHd; ++d) s.qt[d * kLanes + l] = live ? q[d] * shape.scale : 0.0f;
-    }
-    std::fill(s.ot, s.ot + kHd * kLanes, 0.0f);
+    block::LaneStart<kLanes> start;
+    block::load_queries(chunk, shape, b, nq, s, start);
     Lanes lanes;
     for (int h = 0; h < 2; ++h) {
-        lanes.pos[h] = _mm512_load_si512(pos + 16 * h);
-        lanes.first[h] = _mm512_load_si512(first + 16 * h);
+        lanes.pos[h] = _mm512_load_si512(start.pos + 16 * h);
+        lanes.first[h] = _mm512_load_si512(start.first + 16 * h);
     }
     // Positions and window starts grow with the lane.
-    lanes.pos_min = pos[0];
-    lanes.pos_max = pos[nq - 1];
-    lanes.first_min = first[0];
-    lanes.first_max = first[nq - 1];
+    lanes.pos_min = start.pos[0];
+    lanes.pos_max = start.pos[nq - 1];
+    lanes.first_min = start.first[0];
+    lanes.first_max = start.first[nq - 1];
 
-    __m512 m[2] = {_mm512_load_ps(run_max), _mm512_load_ps(run_max + 16)};
-    __m512 sum[2] = {_mm512_load_ps(run_sum), _mm512_load_ps(run_sum + 16)};
+    __m512 m[2] = {_mm512_load_ps(start.run_max), _mm512_load_ps(start.run_max + 16)};
+    __m512 sum[2] = {_mm512_load_ps(start.run_sum), _mm512_load_ps(start.run_sum + 16)};
     __mmask16 valid[kKeys][2];
     for (const KvRowSpan& span : spans) {
         const int64_t lo = std::max(lanes.first_min, span.first_pos);
@@ -179,14 +146,9 @@ void attend_block(std::span<const KvRowSpan> spans, const QueryChunk& chunk, con
             accumulate_values(s.p, s.v, nt, corr, s.ot);
         }
     }
-    _mm512_store_ps(run_sum, sum[0]);
-    _mm512_store_ps(run_sum + 16, sum[1]);
-    for (int64_t l = 0; l < nq; ++l) {
-        const int64_t i = b + l, t = i / G, g = i % G;
-        float* out = chunk.out + t * chunk.out_stride + g * kHd;
-        const float inv = 1.0f / run_sum[l];
-        for (int64_t d = 0; d < kHd; ++d) out[d] = s.ot[d * kLanes + l] * inv;
-    }
+    _mm512_store_ps(start.run_sum, sum[0]);
+    _mm512_store_ps(start.run_sum + 16, sum[1]);
+    block::store_outputs(chunk, shape, b, nq, s, start.run_sum);
 }
 
 }  // namespace
