@@ -33,17 +33,19 @@ inline __m256i bcast4(const int8_t* p) {
 
 // 4-bit tiles: chunk t's low nibbles are elements 8t..8t+3, its high nibbles 8t+4..8t+7. The low +
 // high products of a chunk are summed in int16 (each vpmaddubsw lane at most 2 * 24 * 127), and
-// with kPairs those of two chunks before one vpmaddwd widens them (4 * 2 * 24 * 127 < 2^15): fewer
-// instructions per product, as the tiles are bound by vector instructions. Not in the MXFP4 GEMV,
-// whose 4 groups x 2 halves of accumulators and table leave no registers for a second chunk.
-// Zen 3, matmul_bench x16, 1 thread, us, one chunk -> two (2 interleaved rounds): Q4_0 3072x768
-// m = 1 50.8 / 52.6 -> 38.9 / 39.4, m = 8 282 / 283 -> 263 / 264, m = 64 2002 / 2009 -> 1789 /
-// 1802; MXFP4 2880x5760 m = 32 7853 / 7933 -> 7097 / 7096, m = 128 32152 / 32427 -> 28979 / 29452,
-// m = 8 2230 / 2044 -> 2326 / 1856 (noisy); the MXFP4 GEMV with two chunks: 385 -> 486.
+// those of two chunks before one vpmaddwd widens them (4 * 2 * 24 * 127 < 2^15): fewer
+// instructions per product, as the tiles are bound by vector instructions. Zen 3, matmul_bench
+// x16, 1 thread, us, one chunk -> two (2 interleaved rounds): Q4_0 3072x768 m = 1 50.8 / 52.6 ->
+// 38.9 / 39.4, m = 8 282 / 283 -> 263 / 264, m = 64 2002 / 2009 -> 1789 / 1802; MXFP4 2880x5760
+// m = 32 7853 / 7933 -> 7097 / 7096, m = 128 32152 / 32427 -> 28979 / 29452; the MXFP4 GEMV
+// (m = 1) 361 / 361 -> 349 / 351 once everything was inlined (below).
+// Always inlined, as are the formats' dot/scales/map: GCC otherwise called it once per block and
+// half for 1-3 rows, so the caller spilled its accumulators around each call (all vector registers
+// are caller-saved) and isum went to memory after every chunk (the tile is read through a uint8_t
+// pointer, which may alias it).
 template <class Table, int NM>
-inline void dot_nibbles(const uint8_t* tile, int h, const int8_t* const (&x)[NM], __m256i (&isum)[NM]) {
-    constexpr bool kPairs = NM > 1 || !Table::kTable;
-    constexpr int kStep = kPairs ? 2 : 1;
+[[gnu::always_inline]] inline void dot_nibbles(const uint8_t* tile, int h, const int8_t* const (&x)[NM],
+                                               __m256i (&isum)[NM]) {
     const __m256i m4 = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
     // products of chunk t with activation row i, summed in int16
     auto chunk = [&](__m256i lo, __m256i hi, int i, int t) {
@@ -56,15 +58,14 @@ inline void dot_nibbles(const uint8_t* tile, int h, const int8_t* const (&x)[NM]
         lo = Table::map(_mm256_and_si256(v, m4));
         hi = Table::map(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
     };
-#pragma GCC unroll 4
-    for (int t = 0; t < 4; t += kStep) {
+#pragma GCC unroll 2
+    for (int t = 0; t < 4; t += 2) {
         __m256i lo0, hi0, lo1, hi1;
         codes(t, lo0, hi0);
-        if constexpr (kPairs) codes(t + 1, lo1, hi1);
+        codes(t + 1, lo1, hi1);
 #pragma GCC unroll 8
         for (int i = 0; i < NM; ++i) {
-            __m256i p = chunk(lo0, hi0, i, t);
-            if constexpr (kPairs) p = _mm256_add_epi16(p, chunk(lo1, hi1, i, t + 1));
+            const __m256i p = _mm256_add_epi16(chunk(lo0, hi0, i, t), chunk(lo1, hi1, i, t + 1));
             isum[i] = _mm256_add_epi32(isum[i], _mm256_madd_epi16(p, ones));
         }
     }
@@ -72,14 +73,13 @@ inline void dot_nibbles(const uint8_t* tile, int h, const int8_t* const (&x)[NM]
 
 struct Q4_0x8 {
     static constexpr int kOffset = 8, kScaleBytes = 2, kTileBytes = 256;
-    static constexpr bool kTable = false;  // codes used as they are
-    static __m256i map(__m256i v) { return v; }
+    [[gnu::always_inline]] static __m256i map(__m256i v) { return v; }
     // Scales of rows 8h..8h+7 of a block.
-    static __m256 scales(const uint8_t* s, int h) {
+    [[gnu::always_inline]] static __m256 scales(const uint8_t* s, int h) {
         return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 16 * h)));
     }
     template <int NM>
-    static void dot(const uint8_t* tile, int h, const int8_t* const (&x)[NM], __m256i (&isum)[NM]) {
+    [[gnu::always_inline]] static void dot(const uint8_t* tile, int h, const int8_t* const (&x)[NM], __m256i (&isum)[NM]) {
         dot_nibbles<Q4_0x8>(tile, h, x, isum);
     }
 };
@@ -88,9 +88,9 @@ struct Q4_0x8 {
 // int16, but the unsigned form (q + 128) would saturate vpmaddubsw.
 struct Q8_0x8 {
     static constexpr int kOffset = 0, kScaleBytes = 2, kTileBytes = 512;
-    static __m256 scales(const uint8_t* s, int h) { return Q4_0x8::scales(s, h); }
+    [[gnu::always_inline]] static __m256 scales(const uint8_t* s, int h) { return Q4_0x8::scales(s, h); }
     template <int NM>
-    static void dot(const uint8_t* tile, int h, const int8_t* const (&x)[NM], __m256i (&isum)[NM]) {
+    [[gnu::always_inline]] static void dot(const uint8_t* tile, int h, const int8_t* const (&x)[NM], __m256i (&isum)[NM]) {
         const __m256i ones = _mm256_set1_epi16(1);
         for (int q = 0; q < 8; ++q) {
             const __m256i u = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tile + 64 * q + 32 * h));
@@ -105,9 +105,8 @@ struct Q8_0x8 {
 
 struct MXFP4x8 {
     static constexpr int kOffset = 12, kScaleBytes = 1, kTileBytes = 256;
-    static constexpr bool kTable = true;  // codes mapped through a vpshufb table
     // 2^(e-128) from the bits: exponent field e-1 for e >= 2, subnormals 2^-127, 2^-128 below.
-    static __m256 scales(const uint8_t* s, int h) {
+    [[gnu::always_inline]] static __m256 scales(const uint8_t* s, int h) {
         int64_t e8;
         std::memcpy(&e8, s + 8 * h, 8);
         const __m256i e = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(e8));
@@ -116,13 +115,13 @@ struct MXFP4x8 {
         const __m256i is_normal = _mm256_cmpgt_epi32(e, _mm256_set1_epi32(1));
         return _mm256_castsi256_ps(_mm256_blendv_epi8(sub, normal, is_normal));
     }
-    static __m256i map(__m256i v) {
+    [[gnu::always_inline]] static __m256i map(__m256i v) {
         const __m256i lut = _mm256_setr_epi8(12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0,
                                              12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0);
         return _mm256_shuffle_epi8(lut, v);
     }
     template <int NM>
-    static void dot(const uint8_t* tile, int h, const int8_t* const (&x)[NM], __m256i (&isum)[NM]) {
+    [[gnu::always_inline]] static void dot(const uint8_t* tile, int h, const int8_t* const (&x)[NM], __m256i (&isum)[NM]) {
         dot_nibbles<MXFP4x8>(tile, h, x, isum);
     }
 };
@@ -156,8 +155,14 @@ void tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, con
             dx[i] = _mm256_set1_ps(xb->d);
             corr[i] = -Fmt::kOffset * xsum[(i0 + i) * nb + b];
         }
+        // Unrolled so that acc stays in registers (GCC kept the GEMV's 8 accumulators in memory, one
+        // load-FMA-store each per block): Zen 3, matmul_bench 5760x2880, 1 thread, in cache, us,
+        // m = 1: MXFP4 350 -> 329, Q8_0 450 -> 410, Q4_0 253 -> 288 (worse, but still below the 402
+        // it took while dot_nibbles was called out of line).
+#pragma GCC unroll 4
         for (int g = 0; g < NG; ++g) {
             if constexpr (Prefetch) prefetch_ahead<Fmt, NG>(codes[g], scales[g], b, nb, group_bytes);
+#pragma GCC unroll 2
             for (int h = 0; h < NH; ++h) {
                 __m256i isum[NM];
                 for (int i = 0; i < NM; ++i) isum[i] = _mm256_set1_epi32(corr[i]);
