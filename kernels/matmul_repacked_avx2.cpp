@@ -34,6 +34,16 @@ inline __m256i bcast4(const int8_t* p) {
     return _mm256_set1_epi32(v);
 }
 
+// bcast4 as a volatile asm, which GCC can neither merge with an equal broadcast nor hoist: in the
+// tiles of 2-3 rows over both halves of a group it shared each broadcast between the halves and
+// spilled the shared copies to the stack (MXFP4 5760x2880 m = 2: 94 vector stack accesses per
+// block).
+inline __m256i bcast4_fresh(const int8_t* p) {
+    __m256i v;
+    asm volatile("vpbroadcastd %1, %0" : "=x"(v) : "m"(*reinterpret_cast<const int32_t*>(p)));
+    return v;
+}
+
 // Each format adds to isum[i] (8 lanes: rows 8h..8h+7 of a tile) the integer dot products of half h
 // of one block's tile with the 32 activation bytes x[i] of each of NM activation rows. Each 32-byte
 // vector read from the tile holds 4 consecutive elements of each of the 8 rows; it is loaded and
@@ -56,9 +66,10 @@ template <class Table, int NM>
                                                __m256i (&isum)[NM]) {
     const __m256i m4 = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
     // products of chunk t with activation row i, summed in int16
+    auto bcast = [](const int8_t* p) { return NM == 2 || NM == 3 ? bcast4_fresh(p) : bcast4(p); };
     auto chunk = [&](__m256i lo, __m256i hi, int i, int t) {
-        return _mm256_add_epi16(_mm256_maddubs_epi16(lo, bcast4(x[i] + 8 * t)),
-                                _mm256_maddubs_epi16(hi, bcast4(x[i] + 8 * t + 4)));
+        return _mm256_add_epi16(_mm256_maddubs_epi16(lo, bcast(x[i] + 8 * t)),
+                                _mm256_maddubs_epi16(hi, bcast(x[i] + 8 * t + 4)));
     };
     // chunk t's codes: low nibbles (elements 8t..8t+3), high nibbles (8t+4..8t+7)
     auto codes = [&](int t, __m256i& lo, __m256i& hi) {
