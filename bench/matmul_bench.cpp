@@ -253,12 +253,11 @@ int register_all() {
                     if (isa == 0 && m > 1) continue;
                     // m = 512 (a prefill chunk) only for the repacked kernels prefill uses, and F16
                     // in GGUF layout to compare.
-                    // (Only where this ISA has a repacked kernel: the engine keeps the other types
-                    // in GGUF order, e.g. the K-quants on AVX2, and the benchmark would time the
-                    // scalar reference of the repacked layout.)
+                    // Repacked: where this ISA's type table has a repacked kernel (none for the
+                    // scalar ISA; the K-quants on AVX2 stay in GGUF order, and their repacked
+                    // layout would only time its scalar reference).
                     const KernelTraits* traits = find_kernel_traits(t, static_cast<Isa>(isa));
-                    const bool repackable = can_repack_x16(t) && isa >= static_cast<int>(Isa::avx2) &&
-                                            traits != nullptr && traits->matmul_repacked != nullptr;
+                    const bool repackable = traits != nullptr && traits->matmul_repacked != nullptr;
                     // m = 32, 128: prefill rows per expert, repacked kernels only.
                     const bool expert_rows = m == 32 || m == 128;
                     if (expert_rows && !repackable) continue;

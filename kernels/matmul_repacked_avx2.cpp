@@ -98,7 +98,8 @@ struct Q4_0x8 {
         return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 16 * h)));
     }
     template <int NM>
-    [[gnu::always_inline]] static void dot(const uint8_t* tile, int h, const int8_t* const (&x)[NM], __m256i (&isum)[NM]) {
+    [[gnu::always_inline]] static void dot(const uint8_t* tile, int h, const int8_t* const (&x)[NM],
+                                           __m256i (&isum)[NM]) {
         dot_nibbles<Q4_0x8>(tile, h, x, isum);
     }
 };
@@ -109,7 +110,8 @@ struct Q8_0x8 {
     static constexpr int kOffset = 0, kScaleBytes = 2, kTileBytes = 512;
     [[gnu::always_inline]] static __m256 scales(const uint8_t* s, int h) { return Q4_0x8::scales(s, h); }
     template <int NM>
-    [[gnu::always_inline]] static void dot(const uint8_t* tile, int h, const int8_t* const (&x)[NM], __m256i (&isum)[NM]) {
+    [[gnu::always_inline]] static void dot(const uint8_t* tile, int h, const int8_t* const (&x)[NM],
+                                           __m256i (&isum)[NM]) {
         const __m256i ones = _mm256_set1_epi16(1);
         for (int q = 0; q < 8; ++q) {
             const __m256i u = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tile + 64 * q + 32 * h));
@@ -141,7 +143,8 @@ struct MXFP4x8 {
         return _mm256_shuffle_epi8(lut, v);
     }
     template <int NM>
-    [[gnu::always_inline]] static void dot(const uint8_t* tile, int h, const int8_t* const (&x)[NM], __m256i (&isum)[NM]) {
+    [[gnu::always_inline]] static void dot(const uint8_t* tile, int h, const int8_t* const (&x)[NM],
+                                           __m256i (&isum)[NM]) {
         dot_nibbles<MXFP4x8>(tile, h, x, isum);
     }
 };
