@@ -5,10 +5,14 @@
 // Without VNNI the products go through vpmaddubsw (u8 x s8 -> pairs summed in int16) and vpmaddwd
 // (pairs -> int32). No saturation: 4-bit codes are at most 24 (MXFP4 after its table) and
 // |x| <= 127, so the low + high nibble sums of two chunks stay within 8 * 24 * 127 = 24384 before
-// widening; Q8_0 uses the sign trick (at most 2 * 128 * 127 = 32512 per pair).
+// widening. Q8_0 uses the sign trick (at most 2 * 128 * 127 = 32512 per pair) in the GEMV, the tiles
+// of up to 3 rows and past 32 rows, and weights and activations widened to int16 (vpmaddwd alone) in
+// between.
 #include <immintrin.h>
 
 #include <cstring>
+#include <type_traits>
+#include <vector>
 
 #include "kernels/matmul_isa.h"
 #include "kernels/matmul_repacked.h"
@@ -22,10 +26,10 @@ namespace {
 
 // An empty asm that GCC must assume reads and changes v, so that integer sums are added to their
 // accumulator one product vector at a time: GCC reassociated the Q8_0 sums, formed all vpmaddwd
-// results of a block first and spilled them. Used for the Q8_0 tiles of up to 3 rows (Zen 3,
-// matmul_bench, 1 thread, in cache, us, 3 interleaved rounds: 768x3072 m = 1 67.4 / 63.7 / 60.6 ->
-// 58.0 / 54.7 / 55.6, m = 2 113-115 -> 101-103; 5760x2880 m = 1 429-451 -> 371-412, m = 2
-// 756-804 -> 675-695). With 4-6 rows it made the tiles slower (768x3072 m = 8 368 -> 510).
+// results of a block first and spilled them. Zen 3, matmul_bench, 1 thread, in cache, us, 3
+// interleaved rounds, sign-trick tiles: 768x3072 m = 1 67.4 / 63.7 / 60.6 -> 58.0 / 54.7 / 55.6,
+// m = 2 113-115 -> 101-103; 5760x2880 m = 1 429-451 -> 371-412, m = 2 756-804 -> 675-695 (with
+// 4-6 rows it made those slower, 768x3072 m = 8 368 -> 510; the widened tiles need it).
 inline void keep_in_order(__m256i& v) { asm("" : "+x"(v)); }
 
 inline __m256i bcast4(const int8_t* p) {
@@ -105,7 +109,8 @@ struct Q4_0x8 {
 };
 
 // Signed int8 codes, multiplied with the sign trick (|w| x (x with w's sign)): 2 * 128 * 127 fits
-// int16, but the unsigned form (q + 128) would saturate vpmaddubsw.
+// int16, but the unsigned form (q + 128) would saturate vpmaddubsw. Q8_0x8Widened takes the decode
+// batches of 4-32 rows (run).
 struct Q8_0x8 {
     static constexpr int kOffset = 0, kScaleBytes = 2, kTileBytes = 512;
     [[gnu::always_inline]] static __m256 scales(const uint8_t* s, int h) { return Q4_0x8::scales(s, h); }
@@ -122,6 +127,49 @@ struct Q8_0x8 {
                 if constexpr (NM <= 3) keep_in_order(isum[i]);
             }
         }
+    }
+};
+
+// Q8_0 in tiles of 4 rows, for batches of 4 to kWidenedMaxRows rows (run): weights widened to int16
+// once for all rows, activations once per matmul (widened_activations), so that 32 products of a
+// row take 2 vpmaddwd and 2 adds instead of vpsignb + vpmaddubsw + vpmaddwd + add. Zen 3 has two
+// pipes for these multiplies and four for adds: a loop of each instruction mix alone (inline asm,
+// operands in L1) did 22.6 against 18.6 products per cycle at 4 rows. A 16-byte quarter of a
+// chunk (rows 4j..4j+3, elements 4q..4q+3 of each) widened and multiplied with elements 4q..4q+3
+// of an activation row gives the pair sums [r:e01, r:e23] of 4 rows; vphaddd of the two quarters'
+// block sums gives the 8 rows in the lane order 0 1 4 5 2 3 6 7, so the scales are permuted alike
+// and the accumulators back before the store. The integer sums are exactly Q8_0x8's, so every row
+// gets the same bits in any tile.
+struct Q8_0x8Widened {
+    static constexpr int kOffset = 0, kScaleBytes = 2, kTileBytes = 512;
+    // lane order 0 1 4 5 2 3 6 7 (its own inverse)
+    [[gnu::always_inline]] static __m256 permute(__m256 v) {
+        return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), 0xD8));
+    }
+    [[gnu::always_inline]] static __m256 scales(const uint8_t* s, int h) { return permute(Q4_0x8::scales(s, h)); }
+    template <int NM>
+    [[gnu::always_inline]] static void dot(const uint8_t* tile, int h, const int16_t* const (&x)[NM],
+                                           __m256i (&isum)[NM]) {
+        __m256i lo[NM], hi[NM];  // pair sums of rows 0-3 and 4-7 of the half
+        for (int i = 0; i < NM; ++i) lo[i] = hi[i] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+        for (int q = 0; q < 8; ++q) {
+            const uint8_t* p = tile + 64 * q + 32 * h;
+            const __m256i w_lo = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+            const __m256i w_hi = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16)));
+#pragma GCC unroll 8
+            for (int i = 0; i < NM; ++i) {
+                int64_t e;
+                std::memcpy(&e, x[i] + 4 * q, 8);
+                const __m256i a = _mm256_set1_epi64x(e);
+                lo[i] = _mm256_add_epi32(lo[i], _mm256_madd_epi16(w_lo, a));
+                hi[i] = _mm256_add_epi32(hi[i], _mm256_madd_epi16(w_hi, a));
+                // (without these GCC formed all products of the block first and spilled them)
+                keep_in_order(lo[i]);
+                keep_in_order(hi[i]);
+            }
+        }
+        for (int i = 0; i < NM; ++i) isum[i] = _mm256_add_epi32(isum[i], _mm256_hadd_epi32(lo[i], hi[i]));
     }
 };
 
@@ -149,6 +197,22 @@ struct MXFP4x8 {
     }
 };
 
+// The formats that take int16 activations (widened_activations) and keep their lanes permuted.
+template <class Fmt>
+constexpr bool kWidened = std::is_same_v<Fmt, Q8_0x8Widened>;
+
+// x's int8 blocks widened to int16, 32 per block in the indexing of x.q8(); a buffer per thread,
+// reused across calls (each thread widens all rows: m x cols elements against m x cols x its rows
+// of products).
+const int16_t* widened_activations(const Activations& x) {
+    thread_local std::vector<int16_t> wide;
+    const int64_t blocks = x.rows() * (x.cols() / 32);
+    wide.resize(static_cast<size_t>(blocks) * 32);
+    for (int64_t b = 0; b < blocks; ++b)
+        for (int e = 0; e < 32; ++e) wide[b * 32 + e] = x.q8()[b].qs[e];
+    return wide.data();
+}
+
 // NG 16-row groups (the first is g0), NH 8-row halves of each from half h0, times NM activation
 // rows starting at i0; with Prefetch (tiles that read their groups from memory) a software
 // prefetch ahead in each group's stream (kernels/x16_prefetch.h). Per block and half-group, the
@@ -157,8 +221,8 @@ struct MXFP4x8 {
 // in the same order for any NG, NH, NM or row split, so results depend neither on the batch size
 // nor on the thread count.
 template <class Fmt, int NG, int NH, int NM, bool Prefetch>
-void tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, const int32_t* xsum, int64_t nb,
-          int64_t g0, int h0, int64_t i0, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
+void tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, const int32_t* xsum, const int16_t* xw,
+          int64_t nb, int64_t g0, int h0, int64_t i0, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
     __m256 acc[NG][NH][NM];
     const uint8_t* codes[NG];
     const uint8_t* scales[NG];
@@ -169,12 +233,15 @@ void tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, con
             for (int i = 0; i < NM; ++i) acc[g][h][i] = _mm256_setzero_ps();
     }
     for (int64_t b = 0; b < nb; ++b) {
-        const int8_t* x[NM];
+        const std::conditional_t<kWidened<Fmt>, int16_t, int8_t>* x[NM];
         __m256 dx[NM];
         int32_t corr[NM];
         for (int i = 0; i < NM; ++i) {
             const ActBlockQ8* xb = xq + (i0 + i) * nb + b;
-            x[i] = xb->qs;
+            if constexpr (kWidened<Fmt>)
+                x[i] = xw + ((i0 + i) * nb + b) * 32;
+            else
+                x[i] = xb->qs;
             dx[i] = _mm256_set1_ps(xb->d);
             corr[i] = -Fmt::kOffset * xsum[(i0 + i) * nb + b];
         }
@@ -198,9 +265,22 @@ void tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, con
     }
     for (int g = 0; g < NG; ++g)
         for (int h = 0; h < NH; ++h)
-            for (int i = 0; i < NM; ++i)
-                avx2::store_rows(acc[g][h][i], (g0 + g) * kRepackRows + 8 * (h0 + h), r_begin, r_end,
-                                 y + (i0 + i) * ldy);
+            for (int i = 0; i < NM; ++i) {
+                __m256 rows = acc[g][h][i];
+                if constexpr (kWidened<Fmt>) rows = Fmt::permute(rows);
+                avx2::store_rows(rows, (g0 + g) * kRepackRows + 8 * (h0 + h), r_begin, r_end, y + (i0 + i) * ldy);
+            }
+}
+
+// tile, for the widened format a function of its own: inlined into run, the widened tiles spilled
+// pointers in their block loop and ran 8-15% slower (Zen 3, matmul_bench Q8_0 2304x768 m = 8, min of
+// 8 interleaved runs: 302 against 267 us).
+template <class Fmt, int NG, int NH, int NM, bool Prefetch, class... Args>
+void tile_call(Args... args) {
+    if constexpr (kWidened<Fmt>)
+        [](Args... a) __attribute__((noinline)) { tile<Fmt, NG, NH, NM, Prefetch>(a...); }(args...);
+    else
+        tile<Fmt, NG, NH, NM, Prefetch>(args...);
 }
 
 // GEMV: kGemvGroups groups side by side (8 float accumulator chains, 4 streams from memory).
@@ -223,6 +303,17 @@ constexpr int kBatchRows = 6;
 // ms per step, 3 interleaved runs: 4.16 / 4.66 / 4.44 this way, 5.11 / 5.64 / 6.05 by halves),
 // though not in cache (matmul_bench m = 2: 111-131 us either way).
 constexpr int kBothHalvesRows = 3;
+// Rows per tile of the widened Q8_0 (3 registers per row). Zen 3, matmul_bench x16, 1 thread, in
+// cache, us, 2 interleaved rounds, 3 / 4 / 5 rows against the sign trick's 6: 2304x768 m = 8 292 /
+// 263 / 267 vs 295-307, m = 16 567 / 526 / 535 vs 545-778; 3072x768 m = 8 394 / 351 / 355 vs 377,
+// m = 64 2896 / 3204 / 2720 vs 3106 (second round 2835 / 2756 / 2802 vs 3099).
+constexpr int kWidenedRows = 4;
+// Up to this many rows (decode batches, verify passes) Q8_0 takes the widened tiles, beyond them
+// (prefill) the sign trick's 6-row tiles: the int16 activations are twice the bytes, re-read for
+// every half-group. Zen 3, matmul_bench, 1 thread, min of 4 interleaved runs, us, widened vs sign
+// trick: 3072x768 m = 8 347 vs 380, m = 16 683 vs 719, m = 32 1361 vs 1390, m = 64 2682 vs 2674,
+// m = 128 5536 vs 5357, m = 512 23883 vs 23200.
+constexpr int kWidenedMaxRows = 32;
 
 template <class Fmt>
 void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
@@ -231,29 +322,43 @@ void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, i
     const int64_t g_begin = r_begin / kRepackRows, g_end = (r_end + kRepackRows - 1) / kRepackRows;
     const int64_t m = x.rows();
     const bool prefetch = software_prefetch_enabled();
-    auto call = [&]<int NG, int NH, int NM>(int64_t g, int h0, int64_t i0, bool stream) {
+    const int16_t* xw = nullptr;
+    auto call = [&]<class F, int NG, int NH, int NM>(int64_t g, int h0, int64_t i0, bool stream) {
         if (stream && prefetch)
-            tile<Fmt, NG, NH, NM, true>(w, group_bytes, x.q8(), x.q8_sums(), nb, g, h0, i0, y, ldy, r_begin, r_end);
+            tile_call<F, NG, NH, NM, true>(w, group_bytes, x.q8(), x.q8_sums(), xw, nb, g, h0, i0, y, ldy, r_begin,
+                                           r_end);
         else
-            tile<Fmt, NG, NH, NM, false>(w, group_bytes, x.q8(), x.q8_sums(), nb, g, h0, i0, y, ldy, r_begin, r_end);
+            tile_call<F, NG, NH, NM, false>(w, group_bytes, x.q8(), x.q8_sums(), xw, nb, g, h0, i0, y, ldy, r_begin,
+                                            r_end);
     };
     if (m == 1) {
         int64_t g = g_begin;
-        for (; g + kGemvGroups <= g_end; g += kGemvGroups) call.template operator()<kGemvGroups, 2, 1>(g, 0, 0, true);
-        for (; g < g_end; ++g) call.template operator()<1, 2, 1>(g, 0, 0, true);
+        for (; g + kGemvGroups <= g_end; g += kGemvGroups)
+            call.template operator()<Fmt, kGemvGroups, 2, 1>(g, 0, 0, true);
+        for (; g < g_end; ++g) call.template operator()<Fmt, 1, 2, 1>(g, 0, 0, true);
         return;
     }
     if (m <= kBothHalvesRows) {
         for (int64_t g = g_begin; g < g_end; ++g)
-            avx2::with_count<kBothHalvesRows>(static_cast<int>(m),
-                                              [&]<int NM>() { call.template operator()<1, 2, NM>(g, 0, 0, true); });
+            avx2::with_count<kBothHalvesRows>(
+                static_cast<int>(m), [&]<int NM>() { call.template operator()<Fmt, 1, 2, NM>(g, 0, 0, true); });
         return;
     }
-    for (int64_t g = g_begin; g < g_end; ++g)
-        for (int h0 = 0; h0 < 2; ++h0)
-            avx2::for_row_tiles<kBatchRows>(m, [&]<int NM>(int64_t i0) {
-                call.template operator()<1, 1, NM>(g, h0, i0, h0 == 0 && i0 == 0);
-            });
+    auto half_group_tiles = [&]<class F, int MaxRows>() {
+        for (int64_t g = g_begin; g < g_end; ++g)
+            for (int h0 = 0; h0 < 2; ++h0)
+                avx2::for_row_tiles<MaxRows>(m, [&]<int NM>(int64_t i0) {
+                    call.template operator()<F, 1, 1, NM>(g, h0, i0, h0 == 0 && i0 == 0);
+                });
+    };
+    if constexpr (std::is_same_v<Fmt, Q8_0x8>) {
+        if (m <= kWidenedMaxRows) {
+            xw = widened_activations(x);
+            half_group_tiles.template operator()<Q8_0x8Widened, kWidenedRows>();
+            return;
+        }
+    }
+    half_group_tiles.template operator()<Fmt, kBatchRows>();
 }
 
 }  // namespace

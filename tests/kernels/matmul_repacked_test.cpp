@@ -212,11 +212,15 @@ TEST_CASE("repacked matmul output does not depend on how rows are split", "[repa
 TEST_CASE("repacked matmul gives each activation row the bits it gets alone, for any batch size",
           "[repack][batch]") {
     // Batch invariance (a sequence's logits alone and batched): decode batches (m = 2..16) and
-    // prefill (more) use other tiles than the GEMV (m = 1), with and without software prefetch.
+    // prefill (more) use other tiles than the GEMV (m = 1), with and without software prefetch
+    // (AVX2 Q8_0: the sign trick up to 3 rows and past 32, int16 products between).
     IsaGuard guard;
     std::mt19937 rng(33);
+    std::vector<int64_t> batch_sizes;
+    for (int64_t m = 2; m <= 21; ++m) batch_sizes.push_back(m);
+    for (int64_t m : {32, 33, 38}) batch_sizes.push_back(m);
     for (TensorType t : kTypes)
-        for (int64_t m = 2; m <= 21; ++m) {
+        for (int64_t m : batch_sizes) {
             const int64_t rows = std::uniform_int_distribution<int64_t>(1, 90)(rng);
             const int64_t cols = random_cols(t, 10, rng);
             const size_t rb = row_bytes(type_traits(t), cols);
