@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/synth/synthetic_model.h"
+#include "kernels/amx.h"
 #include "kernels/matmul_onednn.h"
 #include "quant/types.h"
 #include "silica/engine.h"
@@ -125,23 +126,31 @@ TEST_CASE("a sequence's logits are bit-identical alone and in any batch, for any
             auto model = Model::load(test::synthetic_model(arch, wtype));
             std::mt19937 rng(1234);
             const std::vector<Plan> plans = random_plans(rng, 5, model->params().n_vocab);
-            // F32 and BF16 batches of enough rows go to oneDNN, whose summation order changes with
-            // the row count (kernels/matmul_onednn.h): Silica's own kernels must be invariant, so
-            // those two types are checked bit for bit with oneDNN off.
+            // The two measured exceptions, each checked to rounding by the next test case: F32 and
+            // BF16 batches of enough rows go to oneDNN, whose summation order changes with the row
+            // count (kernels/matmul_onednn.h), and F16 batches of 20 rows or more go to the
+            // split-precision AMX-BF16 GEMM where the CPU has it (kernels/matmul_f16_amx.h).
+            // Silica's other kernels must be invariant, so these types are checked bit for bit
+            // with oneDNN and AMX off.
             const bool onednn_type = wtype == "f32" || wtype == "bf16";
+            const bool amx_bf16_type = wtype == "f16" && kernels::active_amx_bf16();
             if (onednn_type) kernels::set_onednn_enabled(false);
+            if (amx_bf16_type) kernels::set_amx_for_testing(false);
             for (int threads : {1, 2, 3}) {
                 INFO(arch << " " << wtype << " threads " << threads);
                 CHECK(worst_difference(plans, together(model, plans, threads), model, threads) == 0.0);
             }
             kernels::set_onednn_enabled(true);
+            if (amx_bf16_type) kernels::reset_amx_for_testing();
         }
 }
 
-TEST_CASE("with oneDNN, float-weight batches differ from single rows only by rounding", "[model][batch]") {
-    // The measured exception to batch invariance. GPT-2 only: in GPT-OSS a rounding difference
-    // can flip the router's choice of expert, which changes the logits by more than rounding.
-    for (const char* wtype : {"f32", "bf16"}) {
+TEST_CASE("with oneDNN or AMX-BF16, float-weight batches differ from single rows only by rounding",
+          "[model][batch]") {
+    // The measured exceptions to batch invariance: oneDNN (F32, BF16) and, on CPUs with AMX-BF16,
+    // the split-precision F16 GEMM. GPT-2 only: in GPT-OSS a rounding difference can flip the
+    // router's choice of expert, which changes the logits by more than rounding.
+    for (const char* wtype : {"f32", "bf16", "f16"}) {
         INFO("gpt2 " << wtype);
         auto model = Model::load(test::synthetic_model("gpt2", wtype));
         std::mt19937 rng(1234);

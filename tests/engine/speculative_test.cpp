@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "engine/generation/draft_proposer.h"
+#include "kernels/amx.h"
+#include "kernels/matmul_f16_amx.h"
 #include "silica/error.h"
 #include "silica/generation.h"
 #include "silica/model.h"
@@ -176,6 +178,12 @@ TEST_CASE("speculative: a verify pass's rows are bit-identical to single steps",
                                                               : Model::load(test::synthetic_model(c.arch, c.wtype));
             const auto prompt = test::token_sequence(20, 3, model->tokenizer().n_vocab());
             const auto next = test::token_sequence(n_next, 4, model->tokenizer().n_vocab());
+            // The documented exception (docs/DESIGN.md): F16 passes of kF16AmxMinRows rows or more
+            // take the split-precision AMX-BF16 GEMM where the CPU has it, which rounds
+            // differently from single steps. The rest of the pass must still be exact.
+            const bool amx_bf16_pass =
+                c.wtype == "f16" && n_next >= kernels::kF16AmxMinRows && kernels::active_amx_bf16();
+            if (amx_bf16_pass) kernels::set_amx_for_testing(false);
             Session a(model, small_ctx()), b(model, small_ctx());
             a.decode(prompt);
             b.decode(prompt);
@@ -185,6 +193,7 @@ TEST_CASE("speculative: a verify pass's rows are bit-identical to single steps",
                 const auto ra = a.logits(static_cast<int64_t>(i)), rb = b.logits();
                 CHECK(std::equal(ra.begin(), ra.end(), rb.begin(), rb.end()));
             }
+            if (amx_bf16_pass) kernels::reset_amx_for_testing();
         }
 }
 
