@@ -64,6 +64,7 @@ void Activations::reset(TensorType weight_type, const float* x, int64_t m, int64
     k_ = k;
     x_ = x;
     has_tiles_ = false;
+    has_wide_ = false;
     if (form_ == ActivationForm::q8_blocks) {
         q8_.resize(static_cast<size_t>(m * (k / kQK)));
         q8_sums_.resize(q8_.size());
@@ -78,6 +79,8 @@ void Activations::reset(TensorType weight_type, const float* x, int64_t m, int64
             // prepare_rows).
             for (int64_t i = m; i < static_cast<int64_t>(m16); ++i) write_tile_row(i, nullptr);
         }
+        has_wide_ = traits.int16_batches && m >= kInt16MinRows && m <= kInt16MaxRows;
+        if (has_wide_) wide_.resize(static_cast<size_t>(m * k));
     }
     if (form_ == ActivationForm::f32_bf16) bf16_.resize(static_cast<size_t>(m * k));
 }
@@ -129,6 +132,11 @@ void Activations::prepare_rows(int64_t begin, int64_t end) {
             }
         if (has_tiles_)
             for (int64_t i = begin; i < end; ++i) write_tile_row(i, q8_.data() + i * nb);
+        if (has_wide_) {
+            int16_t* wide = wide_.data() + begin * k;
+            for (int64_t b = 0; b < n / kQK; ++b)
+                for (int j = 0; j < kQK; ++j) wide[b * kQK + j] = q[b].qs[j];
+        }
         return;
     }
     // Float weights read x itself (f32()); BF16 ones also want it rounded to bf16.

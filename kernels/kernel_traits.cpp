@@ -27,55 +27,55 @@ constexpr int64_t kK = kQKK;  // K-quant super-blocks
 
 // Scalar: the references themselves; no repacked kernel, so weights stay in GGUF layout.
 constexpr Table kScalar = {{
-    // type, isa, block size, activations, decode_block, reference, matmul, matmul_repacked, amx_int8
-    {F32,   Isa::scalar, 1,   f32,  nullptr,            ref,  ref, nullptr, false},
-    {F16,   Isa::scalar, 1,   f32,  nullptr,            ref,  ref, nullptr, false},
-    {BF16,  Isa::scalar, 1,   bf16, nullptr,            ref,  ref, nullptr, false},
-    {Q8_0,  Isa::scalar, kQK, q8,   decode_block_q8_0,  ref8, ref, nullptr, false},
-    {Q4_0,  Isa::scalar, kQK, q8,   decode_block_q4_0,  ref8, ref, nullptr, false},
-    {Q4_1,  Isa::scalar, kQK, q8,   decode_block_q4_1,  ref8, ref, nullptr, false},
-    {Q5_0,  Isa::scalar, kQK, q8,   decode_block_q5_0,  ref8, ref, nullptr, false},
-    {Q5_1,  Isa::scalar, kQK, q8,   decode_block_q5_1,  ref8, ref, nullptr, false},
-    {MXFP4, Isa::scalar, kQK, q8,   decode_block_mxfp4, ref8, ref, nullptr, false},
-    {Q4_K,  Isa::scalar, kK,  q8,   decode_block_q4_k,  ref8, ref, nullptr, false},
-    {Q5_K,  Isa::scalar, kK,  q8,   decode_block_q5_k,  ref8, ref, nullptr, false},
-    {Q6_K,  Isa::scalar, kK,  q8,   decode_block_q6_k,  ref8, ref, nullptr, false},
+    // type, isa, block size, activations, decode_block, reference, matmul, matmul_repacked, amx_int8, int16_batches
+    {F32,   Isa::scalar, 1,   f32,  nullptr,            ref,  ref, nullptr, false, false},
+    {F16,   Isa::scalar, 1,   f32,  nullptr,            ref,  ref, nullptr, false, false},
+    {BF16,  Isa::scalar, 1,   bf16, nullptr,            ref,  ref, nullptr, false, false},
+    {Q8_0,  Isa::scalar, kQK, q8,   decode_block_q8_0,  ref8, ref, nullptr, false, false},
+    {Q4_0,  Isa::scalar, kQK, q8,   decode_block_q4_0,  ref8, ref, nullptr, false, false},
+    {Q4_1,  Isa::scalar, kQK, q8,   decode_block_q4_1,  ref8, ref, nullptr, false, false},
+    {Q5_0,  Isa::scalar, kQK, q8,   decode_block_q5_0,  ref8, ref, nullptr, false, false},
+    {Q5_1,  Isa::scalar, kQK, q8,   decode_block_q5_1,  ref8, ref, nullptr, false, false},
+    {MXFP4, Isa::scalar, kQK, q8,   decode_block_mxfp4, ref8, ref, nullptr, false, false},
+    {Q4_K,  Isa::scalar, kK,  q8,   decode_block_q4_k,  ref8, ref, nullptr, false, false},
+    {Q5_K,  Isa::scalar, kK,  q8,   decode_block_q5_k,  ref8, ref, nullptr, false, false},
+    {Q6_K,  Isa::scalar, kK,  q8,   decode_block_q6_k,  ref8, ref, nullptr, false, false},
 }};
 
 // AVX2 + FMA + F16C. Q4_K, Q5_K and Q6_K keep GGUF order here.
 constexpr Table kAvx2 = {{
-    // type, isa, block size, activations, decode_block, reference, matmul, matmul_repacked, amx_int8
-    {F32,   Isa::avx2, 1,   f32,  nullptr,            ref,  avx2::matmul_f32,   nullptr,                     false},
-    {F16,   Isa::avx2, 1,   f32,  nullptr,            ref,  avx2::matmul_f16,   avx2::matmul_repacked_f16,   false},
-    {BF16,  Isa::avx2, 1,   bf16, nullptr,            ref,  avx2::matmul_bf16,  nullptr,                     false},
-    {Q8_0,  Isa::avx2, kQK, q8,   decode_block_q8_0,  ref8, avx2::matmul_q8_0,  avx2::matmul_repacked_q8_0,  false},
-    {Q4_0,  Isa::avx2, kQK, q8,   decode_block_q4_0,  ref8, avx2::matmul_q4_0,  avx2::matmul_repacked_q4_0,  false},
-    {Q4_1,  Isa::avx2, kQK, q8,   decode_block_q4_1,  ref8, avx2::matmul_q4_1,  nullptr,                     false},
-    {Q5_0,  Isa::avx2, kQK, q8,   decode_block_q5_0,  ref8, avx2::matmul_q5_0,  nullptr,                     false},
-    {Q5_1,  Isa::avx2, kQK, q8,   decode_block_q5_1,  ref8, avx2::matmul_q5_1,  nullptr,                     false},
-    {MXFP4, Isa::avx2, kQK, q8,   decode_block_mxfp4, ref8, avx2::matmul_mxfp4, avx2::matmul_repacked_mxfp4, false},
-    {Q4_K,  Isa::avx2, kK,  q8,   decode_block_q4_k,  ref8, avx2::matmul_q4_k,  nullptr,                     false},
-    {Q5_K,  Isa::avx2, kK,  q8,   decode_block_q5_k,  ref8, avx2::matmul_q5_k,  nullptr,                     false},
-    {Q6_K,  Isa::avx2, kK,  q8,   decode_block_q6_k,  ref8, avx2::matmul_q6_k,  nullptr,                     false},
+    // type, isa, block size, activations, decode_block, reference, matmul, matmul_repacked, amx_int8, int16_batches
+    {F32,   Isa::avx2, 1,   f32,  nullptr,            ref,  avx2::matmul_f32,   nullptr,                     false, false},
+    {F16,   Isa::avx2, 1,   f32,  nullptr,            ref,  avx2::matmul_f16,   avx2::matmul_repacked_f16,   false, false},
+    {BF16,  Isa::avx2, 1,   bf16, nullptr,            ref,  avx2::matmul_bf16,  nullptr,                     false, false},
+    {Q8_0,  Isa::avx2, kQK, q8,   decode_block_q8_0,  ref8, avx2::matmul_q8_0,  avx2::matmul_repacked_q8_0,  false, true},
+    {Q4_0,  Isa::avx2, kQK, q8,   decode_block_q4_0,  ref8, avx2::matmul_q4_0,  avx2::matmul_repacked_q4_0,  false, false},
+    {Q4_1,  Isa::avx2, kQK, q8,   decode_block_q4_1,  ref8, avx2::matmul_q4_1,  nullptr,                     false, false},
+    {Q5_0,  Isa::avx2, kQK, q8,   decode_block_q5_0,  ref8, avx2::matmul_q5_0,  nullptr,                     false, false},
+    {Q5_1,  Isa::avx2, kQK, q8,   decode_block_q5_1,  ref8, avx2::matmul_q5_1,  nullptr,                     false, false},
+    {MXFP4, Isa::avx2, kQK, q8,   decode_block_mxfp4, ref8, avx2::matmul_mxfp4, avx2::matmul_repacked_mxfp4, false, false},
+    {Q4_K,  Isa::avx2, kK,  q8,   decode_block_q4_k,  ref8, avx2::matmul_q4_k,  nullptr,                     false, false},
+    {Q5_K,  Isa::avx2, kK,  q8,   decode_block_q5_k,  ref8, avx2::matmul_q5_k,  nullptr,                     false, false},
+    {Q6_K,  Isa::avx2, kK,  q8,   decode_block_q6_k,  ref8, avx2::matmul_q6_k,  nullptr,                     false, false},
 }};
 
 // AVX-512 F/BW/VL/VNNI. Q4_K and Q6_K have x16 kernels here only (AVX2 keeps them in GGUF
 // order). The repacked Q8_0, Q4_0 and MXFP4 kernels take AMX-INT8 for large batches
 // and the F16 panels AMX-BF16, where the CPU has them (kernels/amx.h).
 constexpr Table kAvx512 = {{
-    // type, isa, block size, activations, decode_block, reference, matmul, matmul_repacked, amx_int8
-    {F32,   Isa::avx512, 1,   f32,  nullptr,            ref,  avx512::matmul_f32,   nullptr,                       false},
-    {F16,   Isa::avx512, 1,   f32,  nullptr,            ref,  avx512::matmul_f16,   avx512::matmul_repacked_f16,   false},
-    {BF16,  Isa::avx512, 1,   bf16, nullptr,            ref,  avx512::matmul_bf16,  nullptr,                       false},
-    {Q8_0,  Isa::avx512, kQK, q8,   decode_block_q8_0,  ref8, avx512::matmul_q8_0,  avx512::matmul_repacked_q8_0,  true},
-    {Q4_0,  Isa::avx512, kQK, q8,   decode_block_q4_0,  ref8, avx512::matmul_q4_0,  avx512::matmul_repacked_q4_0,  true},
-    {Q4_1,  Isa::avx512, kQK, q8,   decode_block_q4_1,  ref8, avx512::matmul_q4_1,  nullptr,                       false},
-    {Q5_0,  Isa::avx512, kQK, q8,   decode_block_q5_0,  ref8, avx512::matmul_q5_0,  nullptr,                       false},
-    {Q5_1,  Isa::avx512, kQK, q8,   decode_block_q5_1,  ref8, avx512::matmul_q5_1,  nullptr,                       false},
-    {MXFP4, Isa::avx512, kQK, q8,   decode_block_mxfp4, ref8, avx512::matmul_mxfp4, avx512::matmul_repacked_mxfp4, true},
-    {Q4_K,  Isa::avx512, kK,  q8,   decode_block_q4_k,  ref8, avx512::matmul_q4_k,  avx512::matmul_repacked_q4_k,  false},
-    {Q5_K,  Isa::avx512, kK,  q8,   decode_block_q5_k,  ref8, avx512::matmul_q5_k,  nullptr,                       false},
-    {Q6_K,  Isa::avx512, kK,  q8,   decode_block_q6_k,  ref8, avx512::matmul_q6_k,  avx512::matmul_repacked_q6_k,  false},
+    // type, isa, block size, activations, decode_block, reference, matmul, matmul_repacked, amx_int8, int16_batches
+    {F32,   Isa::avx512, 1,   f32,  nullptr,            ref,  avx512::matmul_f32,   nullptr,                       false, false},
+    {F16,   Isa::avx512, 1,   f32,  nullptr,            ref,  avx512::matmul_f16,   avx512::matmul_repacked_f16,   false, false},
+    {BF16,  Isa::avx512, 1,   bf16, nullptr,            ref,  avx512::matmul_bf16,  nullptr,                       false, false},
+    {Q8_0,  Isa::avx512, kQK, q8,   decode_block_q8_0,  ref8, avx512::matmul_q8_0,  avx512::matmul_repacked_q8_0,  true, false},
+    {Q4_0,  Isa::avx512, kQK, q8,   decode_block_q4_0,  ref8, avx512::matmul_q4_0,  avx512::matmul_repacked_q4_0,  true, false},
+    {Q4_1,  Isa::avx512, kQK, q8,   decode_block_q4_1,  ref8, avx512::matmul_q4_1,  nullptr,                       false, false},
+    {Q5_0,  Isa::avx512, kQK, q8,   decode_block_q5_0,  ref8, avx512::matmul_q5_0,  nullptr,                       false, false},
+    {Q5_1,  Isa::avx512, kQK, q8,   decode_block_q5_1,  ref8, avx512::matmul_q5_1,  nullptr,                       false, false},
+    {MXFP4, Isa::avx512, kQK, q8,   decode_block_mxfp4, ref8, avx512::matmul_mxfp4, avx512::matmul_repacked_mxfp4, true, false},
+    {Q4_K,  Isa::avx512, kK,  q8,   decode_block_q4_k,  ref8, avx512::matmul_q4_k,  avx512::matmul_repacked_q4_k,  false, false},
+    {Q5_K,  Isa::avx512, kK,  q8,   decode_block_q5_k,  ref8, avx512::matmul_q5_k,  nullptr,                       false, false},
+    {Q6_K,  Isa::avx512, kK,  q8,   decode_block_q6_k,  ref8, avx512::matmul_q6_k,  avx512::matmul_repacked_q6_k,  false, false},
 }};
 
 // Indexed by Isa (isa.h orders them scalar, avx2, avx512).

@@ -47,7 +47,15 @@ struct KernelTraits {
                                        // here, so weights stay in GGUF layout
     bool amx_int8;                  // matmul_repacked hands batches of kAmxMinRows or more to the AMX
                                     // int8 GEMM when active_amx_int8(): Activations then prepares tiles
+    bool int16_batches;             // matmul_repacked multiplies batches of kInt16MinRows to
+                                    // kInt16MaxRows rows in int16: Activations then also prepares
+                                    // the int8 blocks widened to int16 (Activations::q8_wide)
 };
+
+// The batch sizes that the int16_batches kernels (AVX2 Q8_0, kernels/matmul_repacked_avx2.cpp)
+// multiply in int16: decode batches and verify passes; prefill keeps int8 products.
+constexpr int64_t kInt16MinRows = 4;
+constexpr int64_t kInt16MaxRows = 32;
 
 // The entry of `type` in the table of `isa`; null when no kernel multiplies this type.
 const KernelTraits* find_kernel_traits(TensorType type, Isa isa);

@@ -65,6 +65,10 @@ public:
     // q8_tile_scales() + (c * cols() / 32 + b) * 16; rows past rows() are zeros with scale 0.
     const int8_t* q8_tiles() const { return has_tiles_ ? tiles_.front().bytes : nullptr; }
     const float* q8_tile_scales() const { return has_tiles_ ? tile_scales_.data() : nullptr; }
+    // The int8 codes of q8() again widened to int16, 32 per block in the same indexing, or null
+    // when the weight type's kernel does not take them at this batch size (int16_batches and
+    // kInt16MinRows..kInt16MaxRows in kernels/kernel_traits.h).
+    const int16_t* q8_wide() const { return has_wide_ ? wide_.data() : nullptr; }
 
 private:
     // Row i of the AMX tiles from its blocks (null: a zero padding row).
@@ -84,6 +88,8 @@ private:
     bool has_tiles_ = false;
     std::vector<Line> tiles_;  // 64-byte aligned
     std::vector<float> tile_scales_;
+    bool has_wide_ = false;
+    std::vector<int16_t> wide_;
 };
 
 // y[i * ldy + r] for i < x.rows(), r in [r_begin, r_end). W.cols must equal x.cols() and x must

@@ -12,8 +12,8 @@
 
 #include <cstring>
 #include <type_traits>
-#include <vector>
 
+#include "kernels/kernel_traits.h"
 #include "kernels/matmul_isa.h"
 #include "kernels/matmul_repacked.h"
 #include "kernels/prefetch.h"
@@ -130,10 +130,10 @@ struct Q8_0x8 {
     }
 };
 
-// Q8_0 in tiles of 4 rows, for batches of 4 to kWidenedMaxRows rows (run): weights widened to int16
-// once for all rows, activations once per matmul (widened_activations), so that 32 products of a
-// row take 2 vpmaddwd and 2 adds instead of vpsignb + vpmaddubsw + vpmaddwd + add. Zen 3 has two
-// pipes for these multiplies and four for adds: a loop of each instruction mix alone (inline asm,
+// Q8_0 in tiles of 4 rows, for batches of kInt16MinRows to kInt16MaxRows rows (run): weights
+// widened to int16 once for all rows, activations once per matmul (Activations::q8_wide), so that
+// 32 products of a row take 2 vpmaddwd and 2 adds instead of vpsignb + vpmaddubsw + vpmaddwd + add.
+// Zen 3 has two pipes for these multiplies and four for adds: a loop of each instruction mix alone (inline asm,
 // operands in L1) did 22.6 against 18.6 products per cycle at 4 rows. A 16-byte quarter of a
 // chunk (rows 4j..4j+3, elements 4q..4q+3 of each) widened and multiplied with elements 4q..4q+3
 // of an activation row gives the pair sums [r:e01, r:e23] of 4 rows; vphaddd of the two quarters'
@@ -197,21 +197,9 @@ struct MXFP4x8 {
     }
 };
 
-// The formats that take int16 activations (widened_activations) and keep their lanes permuted.
+// The formats that take int16 activations (Activations::q8_wide) and keep their lanes permuted.
 template <class Fmt>
 constexpr bool kWidened = std::is_same_v<Fmt, Q8_0x8Widened>;
-
-// x's int8 blocks widened to int16, 32 per block in the indexing of x.q8(); a buffer per thread,
-// reused across calls (each thread widens all rows: m x cols elements against m x cols x its rows
-// of products).
-const int16_t* widened_activations(const Activations& x) {
-    thread_local std::vector<int16_t> wide;
-    const int64_t blocks = x.rows() * (x.cols() / 32);
-    wide.resize(static_cast<size_t>(blocks) * 32);
-    for (int64_t b = 0; b < blocks; ++b)
-        for (int e = 0; e < 32; ++e) wide[b * 32 + e] = x.q8()[b].qs[e];
-    return wide.data();
-}
 
 // NG 16-row groups (the first is g0), NH 8-row halves of each from half h0, times NM activation
 // rows starting at i0; with Prefetch (tiles that read their groups from memory) a software
@@ -308,12 +296,12 @@ constexpr int kBothHalvesRows = 3;
 // 263 / 267 vs 295-307, m = 16 567 / 526 / 535 vs 545-778; 3072x768 m = 8 394 / 351 / 355 vs 377,
 // m = 64 2896 / 3204 / 2720 vs 3106 (second round 2835 / 2756 / 2802 vs 3099).
 constexpr int kWidenedRows = 4;
-// Up to this many rows (decode batches, verify passes) Q8_0 takes the widened tiles, beyond them
-// (prefill) the sign trick's 6-row tiles: the int16 activations are twice the bytes, re-read for
-// every half-group. Zen 3, matmul_bench, 1 thread, min of 4 interleaved runs, us, widened vs sign
-// trick: 3072x768 m = 8 347 vs 380, m = 16 683 vs 719, m = 32 1361 vs 1390, m = 64 2682 vs 2674,
-// m = 128 5536 vs 5357, m = 512 23883 vs 23200.
-constexpr int kWidenedMaxRows = 32;
+// From kInt16MinRows to kInt16MaxRows rows (decode batches, verify passes; kernels/kernel_traits.h)
+// Q8_0 takes the widened tiles, beyond them (prefill) the sign trick's 6-row tiles: the int16
+// activations are twice the bytes, re-read for every half-group. Zen 3, matmul_bench, 1 thread,
+// min of 4 interleaved runs, us, widened vs sign trick: 3072x768 m = 8 347 vs 380, m = 16 683 vs
+// 719, m = 32 1361 vs 1390, m = 64 2682 vs 2674, m = 128 5536 vs 5357, m = 512 23883 vs 23200.
+static_assert(kInt16MinRows == kBothHalvesRows + 1, "batches past the both-halves tiles take int16");
 
 template <class Fmt>
 void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
@@ -352,8 +340,10 @@ void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, i
                 });
     };
     if constexpr (std::is_same_v<Fmt, Q8_0x8>) {
-        if (m <= kWidenedMaxRows) {
-            xw = widened_activations(x);
+        // Activations prepared the int16 copy for these batch sizes (the AVX2 table's
+        // int16_batches); null only if they were prepared at another ISA (tests switch ISAs).
+        xw = x.q8_wide();
+        if (xw) {
             half_group_tiles.template operator()<Q8_0x8Widened, kWidenedRows>();
             return;
         }

@@ -97,6 +97,7 @@ const TensorType kTypes[] = {TensorType::Q4_0, TensorType::MXFP4, TensorType::Q8
 struct RandomCase {
     std::vector<uint8_t> src, packed;
     RepackedMatrix rp;
+    std::vector<float> xf;
     Activations x;
 };
 
@@ -107,8 +108,8 @@ RandomCase random_case(TensorType t, int64_t rows, int64_t cols, int64_t m, std:
     c.packed.resize(repacked_bytes(t, rows, cols));
     repack_x16(t, c.src.data(), rb, rows, cols, c.packed.data());
     c.rp = RepackedMatrix{t, rows, cols, c.packed.data()};
-    const std::vector<float> xf = random_x(m, cols, rng);
-    c.x.prepare(t, xf.data(), m, cols);
+    c.xf = random_x(m, cols, rng);
+    c.x.prepare(t, c.xf.data(), m, cols);
     return c;
 }
 
@@ -146,15 +147,16 @@ TEST_CASE("repacked matmul matches the int8 reference of the GGUF matrix at ever
             const int64_t rows = std::uniform_int_distribution<int64_t>(1, 70)(rng);
             const int64_t cols = random_cols(t, 12, rng);
             const size_t rb = row_bytes(type_traits(t), cols);
-            const RandomCase c = random_case(t, rows, cols, m, rng);
+            RandomCase c = random_case(t, rows, cols, m, rng);
             const std::vector<uint8_t>& src = c.src;
             const RepackedMatrix& rp = c.rp;
-            const Activations& x = c.x;
+            Activations& x = c.x;
             const Matrix gguf{t, rows, cols, src.data(), rb};
             std::vector<float> ref(m * rows);
             matmul_reference_int8(gguf, x, ref.data(), rows, 0, rows);
             for (int isa = 0; isa <= static_cast<int>(detected_isa()); ++isa) {
                 set_isa_for_testing(static_cast<Isa>(isa));
+                x.prepare(t, c.xf.data(), m, cols);  // what this ISA's kernels take (e.g. int16 copies)
                 INFO(type_traits(t).name << " isa " << isa << " rows " << rows << " cols " << cols << " m " << m);
                 REQUIRE(repacked_kernel_available(t) == has_x16_kernel(t, static_cast<Isa>(isa)));
                 std::vector<float> y(m * rows, std::nanf(""));
@@ -187,11 +189,12 @@ TEST_CASE("repacked matmul output does not depend on how rows are split", "[repa
         for (int64_t m : {1, 3, 6, 19}) {
             const int64_t rows = std::uniform_int_distribution<int64_t>(17, 75)(rng);
             const int64_t cols = random_cols(t, 6, rng);
-            const RandomCase c = random_case(t, rows, cols, m, rng);
+            RandomCase c = random_case(t, rows, cols, m, rng);
             const RepackedMatrix& rp = c.rp;
-            const Activations& x = c.x;
+            Activations& x = c.x;
             for (int isa = 0; isa <= static_cast<int>(detected_isa()); ++isa) {
                 set_isa_for_testing(static_cast<Isa>(isa));
+                x.prepare(t, c.xf.data(), m, cols);  // what this ISA's kernels take
                 std::vector<float> whole(m * rows, std::nanf(""));
                 matmul(rp, x, whole.data(), rows, 0, rows);
                 for (int trial = 0; trial < 4; ++trial) {
@@ -235,6 +238,7 @@ TEST_CASE("repacked matmul gives each activation row the bits it gets alone, for
                 for (bool prefetch : {true, false}) {
                     set_isa_for_testing(static_cast<Isa>(isa));
                     set_software_prefetch(prefetch);
+                    x.prepare(t, xf.data(), m, cols);  // what this ISA's kernels take
                     std::vector<float> batch(m * rows, std::nanf(""));
                     matmul(rp, x, batch.data(), rows, 0, rows);
                     for (int64_t i = 0; i < m; ++i) {
