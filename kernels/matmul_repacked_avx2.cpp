@@ -131,15 +131,15 @@ struct Q8_0x8 {
 };
 
 // Q8_0 in tiles of 4 rows, for batches of kInt16MinRows to kInt16MaxRows rows (run): weights
-// widened to int16 once for all rows, activations once per matmul (Activations::q8_wide), so that
+// widened to int16 once for all rows, activations once per batch (Activations::q8_wide), so that
 // 32 products of a row take 2 vpmaddwd and 2 adds instead of vpsignb + vpmaddubsw + vpmaddwd + add.
-// Zen 3 has two pipes for these multiplies and four for adds: a loop of each instruction mix alone (inline asm,
-// operands in L1) did 22.6 against 18.6 products per cycle at 4 rows. A 16-byte quarter of a
-// chunk (rows 4j..4j+3, elements 4q..4q+3 of each) widened and multiplied with elements 4q..4q+3
-// of an activation row gives the pair sums [r:e01, r:e23] of 4 rows; vphaddd of the two quarters'
-// block sums gives the 8 rows in the lane order 0 1 4 5 2 3 6 7, so the scales are permuted alike
-// and the accumulators back before the store. The integer sums are exactly Q8_0x8's, so every row
-// gets the same bits in any tile.
+// Zen 3 has two pipes for these multiplies and four for adds: a loop of each instruction mix alone
+// (inline asm, operands in L1) did 22.6 against 18.6 products per cycle at 4 rows. A 16-byte
+// quarter of a chunk (rows 4j..4j+3, elements 4q..4q+3 of each) widened and multiplied with
+// elements 4q..4q+3 of an activation row gives the pair sums [r:e01, r:e23] of 4 rows; vphaddd of
+// the two quarters' block sums gives the 8 rows in the lane order 0 1 4 5 2 3 6 7, so the scales
+// are permuted alike and the accumulators back before the store. The integer sums are exactly
+// Q8_0x8's, so every row gets the same bits in any tile.
 struct Q8_0x8Widened {
     static constexpr int kOffset = 0, kScaleBytes = 2, kTileBytes = 512;
     // lane order 0 1 4 5 2 3 6 7 (its own inverse)
