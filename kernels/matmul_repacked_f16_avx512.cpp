@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "kernels/amx.h"
+#include "kernels/cpu_family.h"
 #include "kernels/isa.h"
 #include "kernels/matmul_f16_amx.h"
 #include "kernels/matmul_isa.h"
@@ -79,7 +80,9 @@ struct HalfColumns {
 };
 // GEMV from DRAM: the same, plus a software prefetch kPrefetchBytes ahead in each group's stream
 // (when kernels::software_prefetch_enabled()). 201088 x 2880, 1 thread, CPU time: none 71 ms,
-// 1024 bytes 69.5, 2048 66.5, 4096 67; 50257 x 768: 3.3 / 3.0 / 2.74 / 2.85 ms.
+// 1024 bytes 69.5, 2048 66.5, 4096 67; 50257 x 768: 3.3 / 3.0 / 2.74 / 2.85 ms (Sapphire Rapids).
+// On AMD family 19h the GEMV runs faster without it (FamilyTuning::f16_gemv_prefetch,
+// kernels/cpu_family.cpp); decode batches keep it there too.
 constexpr int64_t kPrefetchBytes = 2048;
 template <int NG>
 struct PrefetchedHalfColumns : HalfColumns<NG> {
@@ -213,7 +216,7 @@ void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, i
     const int64_t m = x.rows(), k = w.cols;
     const float* xf = x.f32();
     if (m == 1) {
-        if (software_prefetch_enabled())
+        if (software_prefetch_enabled() && family_tuning().f16_gemv_prefetch)
             gemv<PrefetchedHalfColumns>(w, group_bytes, xf, y, g_begin, g_end, r_begin, r_end);
         else
             gemv<HalfColumns>(w, group_bytes, xf, y, g_begin, g_end, r_begin, r_end);

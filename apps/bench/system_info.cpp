@@ -6,6 +6,10 @@
 #include <fstream>
 #include <sstream>
 
+#include <fmt/format.h>
+
+#include "kernels/cpu_family.h"
+
 namespace silica::bench {
 
 std::string parse_cpu_model(std::string_view text) {
@@ -27,11 +31,16 @@ std::string parse_cpu_model(std::string_view text) {
 }
 
 std::string cpu_model_name() {
-    std::ifstream in("/proc/cpuinfo");
-    if (!in) return "unknown";
-    std::ostringstream text;
-    text << in.rdbuf();
-    return parse_cpu_model(text.str());
+    std::string name = "unknown";
+    if (std::ifstream in("/proc/cpuinfo"); in) {
+        std::ostringstream text;
+        text << in.rdbuf();
+        name = parse_cpu_model(text.str());
+    }
+    // Virtual machines often hide the model ("AMD EPYC"); the family says which kernel tuning ran.
+    const kernels::CpuId cpu = kernels::detected_cpu();
+    return fmt::format("{} (family {:#x} model {:#x}, tuning {})", name, cpu.family, cpu.model,
+                       kernels::family_tuning().name);
 }
 
 CpuTopology detect_cpu_topology() {

@@ -14,7 +14,8 @@ struct CpuTopology {
 
 // The first "model name" line of /proc/cpuinfo text; "unknown" if there is none.
 std::string parse_cpu_model(std::string_view cpuinfo_text);
-// Reads /proc/cpuinfo.
+// Reads /proc/cpuinfo, and adds the CPUID family and model with the kernels' tuning for that family
+// (kernels/cpu_family.h), e.g. "AMD EPYC (family 0x19 model 0x11, tuning amd-family-19h)".
 std::string cpu_model_name();
 
 // Counts from hwloc; zeros where hwloc cannot tell.

@@ -18,6 +18,7 @@
 
 #include "include/silica/error.h"
 #include "kernels/amx.h"
+#include "kernels/cpu_family.h"
 #include "kernels/isa.h"
 #include "kernels/matmul.h"
 #include "kernels/matmul_f16_amx.h"
@@ -87,6 +88,9 @@ std::vector<float> random_x(int64_t m, int64_t k, std::mt19937& rng) {
 
 struct IsaGuard {
     ~IsaGuard() { reset_isa_for_testing(); }
+};
+struct FamilyTuningGuard {
+    ~FamilyTuningGuard() { reset_family_tuning_for_testing(); }
 };
 
 const TensorType kTypes[] = {TensorType::Q4_0, TensorType::MXFP4, TensorType::Q8_0, TensorType::Q4_K,
@@ -476,22 +480,29 @@ TEST_CASE("F16 panel matmul does not depend on the row split or the batch size",
                 INFO("split " << a << " " << b);
                 REQUIRE(std::memcmp(y.data(), whole.data(), y.size() * sizeof(float)) == 0);
             }
-            // Each activation row alone (the decode GEMV, with and without its software prefetch)
-            // gives the bits of the batched GEMM, when that is the FMA kernel (batches of
-            // kF16AmxMinRows rows or more use the AMX-BF16 kernel where the CPU has it: its own
-            // tests, tests/kernels/matmul_f16_amx_test.cpp, check it against these within a bound).
+            // Each activation row alone (the decode GEMV, with and without its software prefetch,
+            // under either CPU family's choice for it) gives the bits of the batched GEMM, when that
+            // is the FMA kernel (batches of kF16AmxMinRows rows or more use the AMX-BF16 kernel where
+            // the CPU has it: its own tests, tests/kernels/matmul_f16_amx_test.cpp, check it against
+            // these within a bound).
             if (m >= kF16AmxMinRows && active_amx_bf16() && active_avx512_bf16()) continue;
+            FamilyTuningGuard tuning_guard;
             for (int64_t i = 0; i < m; ++i)
-                for (bool prefetch : {true, false}) {
-                    set_software_prefetch(prefetch);
-                    Activations one;
-                    one.prepare(TensorType::F16, xf.data() + i * cols, 1, cols);
-                    std::vector<float> y(rows, std::nanf(""));
-                    matmul(c.rp(), one, y.data(), rows, 0, rows);
-                    set_software_prefetch(true);
-                    INFO("activation row " << i << " prefetch " << prefetch);
-                    REQUIRE(std::memcmp(y.data(), whole.data() + i * rows, rows * sizeof(float)) == 0);
-                }
+                for (bool prefetch : {true, false})
+                    for (bool family_prefetch : {true, false}) {
+                        FamilyTuning tuning = tuning_for(detected_cpu());
+                        tuning.f16_gemv_prefetch = family_prefetch;
+                        set_family_tuning_for_testing(tuning);
+                        set_software_prefetch(prefetch);
+                        Activations one;
+                        one.prepare(TensorType::F16, xf.data() + i * cols, 1, cols);
+                        std::vector<float> y(rows, std::nanf(""));
+                        matmul(c.rp(), one, y.data(), rows, 0, rows);
+                        set_software_prefetch(true);
+                        INFO("activation row " << i << " prefetch " << prefetch << " family prefetch "
+                                               << family_prefetch);
+                        REQUIRE(std::memcmp(y.data(), whole.data() + i * rows, rows * sizeof(float)) == 0);
+                    }
         }
     }
 }
