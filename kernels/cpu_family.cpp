@@ -45,9 +45,10 @@ FamilyTuning tuning_for(const CpuId& cpu) {
     // AMD family 19h (Zen 3, Zen 4; only Zen 4 has the AVX-512 kernels): the F16 GEMV runs faster
     // without its software prefetch. On a Zen 4 (EPYC, 2 cores under KVM), GPT-2 355M F16 decode
     // from an empty context, 4 interleaved rounds, median tok/s: prefetch 2 KiB ahead 37.9, 4 KiB
-    // 40.4, none 43.4 (llama.cpp's F16 kernel ~35 in the same sitting). Its decode batches (8 rows:
-    // 216 / 220 with the prefetch, 196 / 198 without) and the Q8_0 / MXFP4 GEMVs keep theirs. On
-    // Sapphire Rapids the same prefetch was worth ~7% (kernels/matmul_repacked_f16_avx512.cpp).
+    // 40.4, none 43.4 (llama.cpp 35.2 in other interleaved rounds of the same hour). F16 decode
+    // batches keep it (8 rows: 216 / 220 tok/s with it, 196 / 198 without), and so do the Q8_0 and
+    // MXFP4 GEMVs (no gain seen without). On Sapphire Rapids the prefetch was worth ~7%
+    // (kernels/matmul_repacked_f16_avx512.cpp). docs/PERFORMANCE.md, session 31, has the runs.
     if (cpu.vendor == CpuVendor::amd && cpu.family == 0x19) {
         t.name = "amd-family-19h";
         t.f16_gemv_prefetch = false;

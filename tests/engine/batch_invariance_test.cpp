@@ -15,6 +15,7 @@
 #include "silica/engine.h"
 #include "silica/model.h"
 #include "silica/session.h"
+#include "tests/engine/kernel_switches.h"
 #include "tests/engine/model_test_util.h"
 
 using namespace silica;
@@ -134,14 +135,11 @@ TEST_CASE("a sequence's logits are bit-identical alone and in any batch, for any
             // with oneDNN and AMX off.
             const bool onednn_type = wtype == "f32" || wtype == "bf16";
             const bool amx_bf16_type = wtype == "f16" && kernels::active_amx_bf16();
-            if (onednn_type) kernels::set_onednn_enabled(false);
-            if (amx_bf16_type) kernels::set_amx_for_testing(false);
+            const test::ExceptionKernelsOff exact(/*amx=*/amx_bf16_type, /*onednn=*/onednn_type);
             for (int threads : {1, 2, 3}) {
                 INFO(arch << " " << wtype << " threads " << threads);
                 CHECK(worst_difference(plans, together(model, plans, threads), model, threads) == 0.0);
             }
-            kernels::set_onednn_enabled(true);
-            if (amx_bf16_type) kernels::reset_amx_for_testing();
         }
 }
 

@@ -19,6 +19,7 @@
 #include "silica/session.h"
 #include "silica/speculative.h"
 #include "silica/tokenizer.h"
+#include "tests/engine/kernel_switches.h"
 #include "tests/engine/model_test_util.h"
 
 using namespace silica;
@@ -183,7 +184,7 @@ TEST_CASE("speculative: a verify pass's rows are bit-identical to single steps",
             // differently from single steps. The rest of the pass must still be exact.
             const bool amx_bf16_pass =
                 c.wtype == "f16" && n_next >= kernels::kF16AmxMinRows && kernels::active_amx_bf16();
-            if (amx_bf16_pass) kernels::set_amx_for_testing(false);
+            const test::ExceptionKernelsOff exact(/*amx=*/amx_bf16_pass, /*onednn=*/false);
             Session a(model, small_ctx()), b(model, small_ctx());
             a.decode(prompt);
             b.decode(prompt);
@@ -193,7 +194,6 @@ TEST_CASE("speculative: a verify pass's rows are bit-identical to single steps",
                 const auto ra = a.logits(static_cast<int64_t>(i)), rb = b.logits();
                 CHECK(std::equal(ra.begin(), ra.end(), rb.begin(), rb.end()));
             }
-            if (amx_bf16_pass) kernels::reset_amx_for_testing();
         }
 }
 
