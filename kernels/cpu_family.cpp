@@ -49,9 +49,20 @@ FamilyTuning tuning_for(const CpuId& cpu) {
     // batches keep it (8 rows: 216 / 220 tok/s with it, 196 / 198 without), and so do the Q8_0 and
     // MXFP4 GEMVs (no gain seen without). On Sapphire Rapids the prefetch was worth ~7%
     // (kernels/matmul_repacked_f16_avx512.cpp). docs/PERFORMANCE.md, session 31, has the runs.
+    //
+    // Also on family 19h: the int8 x16 GEMV prefetches its weights into L2, not into L1. Zen 4,
+    // 2 threads, 2880x2880 from memory (64 copies), calls alternating 64 at a time between variants
+    // over 400 rounds; median per-round ratio to Q8_0's GEMV without software prefetch, over all
+    // rounds (and over the rounds where that read more than 42 GB/s), 3 runs:
+    //   MXFP4 without prefetch  0.82 / 0.83 / 0.94  (0.80 / 0.82 / 0.84)
+    //   MXFP4 into L2           0.94 / 0.96 / 1.00  (0.92 / 0.94 / 0.95)
+    //   Q8_0 into L2            1.00 / 1.00 / 1.03  (0.98 / 0.98 / 0.99)
+    // and in 3 runs of slower rounds only: MXFP4 into L1 0.87 / 0.88 / 0.88 (without 0.95 / 0.95 /
+    // 0.96), Q8_0 into L1 0.84. docs/PERFORMANCE.md, session 32, has the model's figures.
     if (cpu.vendor == CpuVendor::amd && cpu.family == 0x19) {
         t.name = "amd-family-19h";
         t.f16_gemv_prefetch = false;
+        t.x16_gemv_prefetch_l2 = true;
     }
     return t;
 }

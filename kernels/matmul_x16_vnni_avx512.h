@@ -30,6 +30,7 @@
 #include <utility>
 
 #include "kernels/amx.h"
+#include "kernels/cpu_family.h"
 #include "kernels/matmul_amx.h"
 #include "kernels/matmul_repacked.h"
 #include "kernels/prefetch.h"
@@ -99,11 +100,13 @@ inline const uint8_t* group_scales(const uint8_t* codes, int64_t nb) {
 }
 
 // NG groups (16 rows each) starting at group g0, times NM activation rows starting at i0, with
-// the software prefetch of a weight stream or without (tiles that reuse weights from cache).
+// the software prefetch of a weight stream or without (tiles that reuse weights from cache), into
+// every cache level (Hint _MM_HINT_T0) or into L2 (_MM_HINT_T1; the GEMV on CPU families whose
+// FamilyTuning::x16_gemv_prefetch_l2 is set).
 // Every output lane goes through the same steps whatever NG and NM are: per block, its integer
 // sum (exact, so the order of the vpdpbusd does not matter), converted, times (row scale x
 // activation scale), added by one FMA. So a row's outputs do not depend on the batch around it.
-template <class Fmt, int NG, int NM, bool Prefetch>
+template <class Fmt, int NG, int NM, bool Prefetch, int Hint = _MM_HINT_T0>
 void tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, const int32_t* xsum, int64_t nb,
           int64_t g0, int64_t i0, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
     __m512 acc[NG][NM];
@@ -123,7 +126,7 @@ void tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, con
     for (int64_t b = 0; b < nb; ++b) {
         for_each_index<NG>([&](auto gc) {
             constexpr int g = decltype(gc)::value;
-            if constexpr (Prefetch) prefetch_ahead<Fmt, NG>(codes[g], scales[g], b, nb, group_bytes);
+            if constexpr (Prefetch) prefetch_ahead<Fmt, NG, Hint>(codes[g], scales[g], b, nb, group_bytes);
             __m512i u[8];
             Fmt::decode(codes[g] + b * Fmt::kTileBytes, u);
             const __m512 d = Fmt::scales(scales[g] + b * 16 * Fmt::kScaleBytes);
@@ -409,6 +412,18 @@ void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, i
     // activation rows beat 2 x 4 (-25%), 2 x 2 (-15%) and 1 x 8 (-3%) while every tile loaded its
     // own broadcasts; 2 x 4 sharing them (pair_tile) beats 1 x 4 (see there). 2 x 6: no better.
     if (m == 1) {
+        if constexpr (!kKQuant)
+            if (prefetch && family_tuning().x16_gemv_prefetch_l2) {
+                auto into_l2 = [&]<int NG>(int64_t g) {
+                    tile<Fmt, NG, 1, true, _MM_HINT_T1>(w, group_bytes, x.q8(), x.q8_sums(), nb, g, 0, y, ldy, r_begin,
+                                                       r_end);
+                };
+                int64_t g = g_begin;
+                for (; g + 4 <= g_end; g += 4) into_l2.template operator()<4>(g);
+                for (; g + 2 <= g_end; g += 2) into_l2.template operator()<2>(g);
+                if (g < g_end) into_l2.template operator()<1>(g);
+                return;
+            }
         int64_t g = g_begin;
         for (; g + 4 <= g_end; g += 4) call.template operator()<4, 1>(g, 0, true);
         for (; g + 2 <= g_end; g += 2) call.template operator()<2, 1>(g, 0, true);

@@ -29,8 +29,14 @@ constexpr int kGemvPrefetchBytes = 2048;
 // the next tile), so a tile does not start cold. Measured on the 2-layer GPT-OSS-20B-shaped model
 // (2 threads, nice -20, 3 interleaved rounds, MoE decode ms per 2 layers): codes only 3.79 / 3.79
 // / 3.84, this 3.72 / 3.69 / 3.74.
-template <class Fmt, int NG>
-inline void prefetch_ahead(const uint8_t* codes, const uint8_t* scales, int64_t b, int64_t nb, size_t group_bytes) {
+// Hint: where the lines go, _MM_HINT_T0 (every cache level) or _MM_HINT_T1 (L2 and below:
+// FamilyTuning::x16_gemv_prefetch_l2, kernels/cpu_family.h).
+// always_inline: GCC 12 treats a prefetch as free of side effects, so a call to this function
+// that is not inlined early enough counts as dead code and is deleted (its early DCE pass did so
+// in the AVX-512 GEMV tiles of 2 and 4 groups: no prefetch instruction was left in them until
+// session 32, while the one-group tiles kept theirs).
+template <class Fmt, int NG, int Hint = _MM_HINT_T0>
+[[gnu::always_inline]] inline void prefetch_ahead(const uint8_t* codes, const uint8_t* scales, int64_t b, int64_t nb, size_t group_bytes) {
     constexpr int64_t kBlocksAhead = (NG == 1 ? 4 : 1) * kGemvPrefetchBytes / Fmt::kTileBytes;
     const int64_t ahead = b + kBlocksAhead;
     const size_t next = ahead < nb ? 0 : NG * group_bytes;
@@ -41,8 +47,9 @@ inline void prefetch_ahead(const uint8_t* codes, const uint8_t* scales, int64_t 
     const int64_t block = ahead < nb ? ahead : past < nb - 1 ? past : nb - 1;
     const uint8_t* p = codes + next + block * Fmt::kTileBytes;
     for (int line = 0; line < Fmt::kTileBytes; line += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(p + line), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(scales + next + block * 16 * Fmt::kScaleBytes), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(p + line), static_cast<_mm_hint>(Hint));
+    _mm_prefetch(reinterpret_cast<const char*>(scales + next + block * 16 * Fmt::kScaleBytes),
+                 static_cast<_mm_hint>(Hint));
 }
 
 }  // namespace silica::kernels

@@ -220,8 +220,10 @@ TEST_CASE("repacked matmul gives each activation row the bits it gets alone, for
           "[repack][batch]") {
     // Batch invariance (a sequence's logits alone and batched): decode batches (m = 2..16) and
     // prefill (more) use other tiles than the GEMV (m = 1), with and without software prefetch
-    // (AVX2 Q8_0: the sign trick up to 3 rows and past 32, int16 products between).
+    // (AVX2 Q8_0: the sign trick up to 3 rows and past 32, int16 products between), and the GEMV
+    // under either CPU family's prefetch hint (FamilyTuning::x16_gemv_prefetch_l2).
     IsaGuard guard;
+    FamilyTuningGuard tuning_guard;
     std::mt19937 rng(33);
     std::vector<int64_t> batch_sizes;
     for (int64_t m = 2; m <= 21; ++m) batch_sizes.push_back(m);
@@ -245,15 +247,20 @@ TEST_CASE("repacked matmul gives each activation row the bits it gets alone, for
                     x.prepare(t, xf.data(), m, cols);  // what this ISA's kernels take
                     std::vector<float> batch(m * rows, std::nanf(""));
                     matmul(rp, x, batch.data(), rows, 0, rows);
-                    for (int64_t i = 0; i < m; ++i) {
-                        Activations one;
-                        one.prepare(t, xf.data() + i * cols, 1, cols);
-                        std::vector<float> y(rows, std::nanf(""));
-                        matmul(rp, one, y.data(), rows, 0, rows);
-                        INFO(type_traits(t).name << " isa " << isa << " prefetch " << prefetch << " rows " << rows
-                                                 << " cols " << cols << " m " << m << " row " << i);
-                        REQUIRE(std::memcmp(y.data(), batch.data() + i * rows, rows * sizeof(float)) == 0);
-                    }
+                    for (int64_t i = 0; i < m; ++i)
+                        for (bool l2_prefetch : {false, true}) {
+                            FamilyTuning tuning = tuning_for(detected_cpu());
+                            tuning.x16_gemv_prefetch_l2 = l2_prefetch;
+                            set_family_tuning_for_testing(tuning);
+                            Activations one;
+                            one.prepare(t, xf.data() + i * cols, 1, cols);
+                            std::vector<float> y(rows, std::nanf(""));
+                            matmul(rp, one, y.data(), rows, 0, rows);
+                            INFO(type_traits(t).name << " isa " << isa << " prefetch " << prefetch << " l2 prefetch "
+                                                     << l2_prefetch << " rows " << rows << " cols " << cols << " m " << m
+                                                     << " row " << i);
+                            REQUIRE(std::memcmp(y.data(), batch.data() + i * rows, rows * sizeof(float)) == 0);
+                        }
                     set_software_prefetch(true);
                 }
         }
