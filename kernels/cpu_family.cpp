@@ -58,7 +58,11 @@ FamilyTuning tuning_for(const CpuId& cpu) {
     //   MXFP4 into L2           0.94 / 0.96 / 1.00  (0.92 / 0.94 / 0.95)
     //   Q8_0 into L2            1.00 / 1.00 / 1.03  (0.98 / 0.98 / 0.99)
     // and in 3 runs of slower rounds only: MXFP4 into L1 0.87 / 0.88 / 0.88 (without 0.95 / 0.95 /
-    // 0.96), Q8_0 into L1 0.84. docs/PERFORMANCE.md, session 32, has the model's figures.
+    // 0.96), Q8_0 into L1 0.84. The AVX2 kernel on the same Zen 4 (matmul_bench, 2 threads, from
+    // memory, GB/s, 4 interleaved rounds): before session 32 (its 4-group GEMV had lost its
+    // prefetch too) Q8_0 17.8-26.2, MXFP4 20.0-25.2; into L2 24.1-29.3 and 25.8-30.6; into L1 in
+    // other rounds Q8_0 21.2-23.4 against 28.3-41.9 before. Zen 3 (AVX2 only) is not measured.
+    // docs/PERFORMANCE.md, session 32, has the model's figures.
     if (cpu.vendor == CpuVendor::amd && cpu.family == 0x19) {
         t.name = "amd-family-19h";
         t.f16_gemv_prefetch = false;

@@ -16,6 +16,7 @@
 #include "kernels/kernel_traits.h"
 #include "kernels/matmul_isa.h"
 #include "kernels/matmul_repacked.h"
+#include "kernels/cpu_family.h"
 #include "kernels/prefetch.h"
 #include "kernels/x16_avx2.h"
 #include "kernels/x16_prefetch.h"
@@ -208,7 +209,7 @@ constexpr bool kWidened = std::is_same_v<Fmt, Q8_0x8Widened>;
 // then folded into the float accumulators: acc += float(isum) * (d_w * d_x), the same operations
 // in the same order for any NG, NH, NM or row split, so results depend neither on the batch size
 // nor on the thread count.
-template <class Fmt, int NG, int NH, int NM, bool Prefetch>
+template <class Fmt, int NG, int NH, int NM, bool Prefetch, int Hint = _MM_HINT_T0>
 void tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, const int32_t* xsum, const int16_t* xw,
           int64_t nb, int64_t g0, int h0, int64_t i0, float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
     __m256 acc[NG][NH][NM];
@@ -239,7 +240,7 @@ void tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, con
         // it took while dot_nibbles was called out of line).
 #pragma GCC unroll 4
         for (int g = 0; g < NG; ++g) {
-            if constexpr (Prefetch) prefetch_ahead<Fmt, NG>(codes[g], scales[g], b, nb, group_bytes);
+            if constexpr (Prefetch) prefetch_ahead<Fmt, NG, Hint>(codes[g], scales[g], b, nb, group_bytes);
 #pragma GCC unroll 2
             for (int h = 0; h < NH; ++h) {
                 __m256i isum[NM];
@@ -263,12 +264,12 @@ void tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq, con
 // tile, for the widened format a function of its own: inlined into run, the widened tiles spilled
 // pointers in their block loop and ran 8-15% slower (Zen 3, matmul_bench Q8_0 2304x768 m = 8, min of
 // 8 interleaved runs: 302 against 267 us).
-template <class Fmt, int NG, int NH, int NM, bool Prefetch, class... Args>
+template <class Fmt, int NG, int NH, int NM, bool Prefetch, int Hint = _MM_HINT_T0, class... Args>
 void tile_call(Args... args) {
     if constexpr (kWidened<Fmt>)
-        [](Args... a) __attribute__((noinline)) { tile<Fmt, NG, NH, NM, Prefetch>(a...); }(args...);
+        [](Args... a) __attribute__((noinline)) { tile<Fmt, NG, NH, NM, Prefetch, Hint>(a...); }(args...);
     else
-        tile<Fmt, NG, NH, NM, Prefetch>(args...);
+        tile<Fmt, NG, NH, NM, Prefetch, Hint>(args...);
 }
 
 // GEMV: kGemvGroups groups side by side (8 float accumulator chains, 4 streams from memory).
@@ -320,6 +321,17 @@ void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, i
                                             r_end);
     };
     if (m == 1) {
+        // into L2 on the CPU families that ask for it (FamilyTuning::x16_gemv_prefetch_l2)
+        if (prefetch && family_tuning().x16_gemv_prefetch_l2) {
+            auto into_l2 = [&]<int NG>(int64_t g) {
+                tile_call<Fmt, NG, 2, 1, true, _MM_HINT_T1>(w, group_bytes, x.q8(), x.q8_sums(), xw, nb, g, 0, 0, y,
+                                                            ldy, r_begin, r_end);
+            };
+            int64_t g = g_begin;
+            for (; g + kGemvGroups <= g_end; g += kGemvGroups) into_l2.template operator()<kGemvGroups>(g);
+            for (; g < g_end; ++g) into_l2.template operator()<1>(g);
+            return;
+        }
         int64_t g = g_begin;
         for (; g + kGemvGroups <= g_end; g += kGemvGroups)
             call.template operator()<Fmt, kGemvGroups, 2, 1>(g, 0, 0, true);
