@@ -50,23 +50,24 @@ FamilyTuning tuning_for(const CpuId& cpu) {
     // MXFP4 GEMVs (no gain seen without). On Sapphire Rapids the prefetch was worth ~7%
     // (kernels/matmul_repacked_f16_avx512.cpp). docs/PERFORMANCE.md, session 31, has the runs.
     //
-    // Also on family 19h: the int8 x16 GEMV prefetches its weights into L2, not into L1. Zen 4,
-    // 2 threads, 2880x2880 from memory (64 copies), calls alternating 64 at a time between variants
-    // over 400 rounds; median per-round ratio to Q8_0's GEMV without software prefetch, over all
-    // rounds (and over the rounds where that read more than 42 GB/s), 3 runs:
-    //   MXFP4 without prefetch  0.82 / 0.83 / 0.94  (0.80 / 0.82 / 0.84)
-    //   MXFP4 into L2           0.94 / 0.96 / 1.00  (0.92 / 0.94 / 0.95)
-    //   Q8_0 into L2            1.00 / 1.00 / 1.03  (0.98 / 0.98 / 0.99)
-    // and in 3 runs of slower rounds only: MXFP4 into L1 0.87 / 0.88 / 0.88 (without 0.95 / 0.95 /
-    // 0.96), Q8_0 into L1 0.84. The AVX2 kernel on the same Zen 4 (matmul_bench, 2 threads, from
-    // memory, GB/s, 4 interleaved rounds): before session 32 (its 4-group GEMV had lost its
-    // prefetch too) Q8_0 17.8-26.2, MXFP4 20.0-25.2; into L2 24.1-29.3 and 25.8-30.6; into L1 in
-    // other rounds Q8_0 21.2-23.4 against 28.3-41.9 before. Zen 3 (AVX2 only) is not measured.
-    // docs/PERFORMANCE.md, session 32, has the model's figures.
+    // Also on family 19h: the x16 int8 kernels prefetch their weight streams into L2, not into L1.
+    // - The GEMV. Zen 4, 2 threads, 2880x2880 from memory (64 copies), calls alternating 64 at a
+    //   time between variants over 400 rounds; median per-round ratio to Q8_0's GEMV without
+    //   software prefetch, over all rounds (and over the rounds where that read over 42 GB/s), 3 runs:
+    //     MXFP4 without prefetch  0.82 / 0.83 / 0.94  (0.80 / 0.82 / 0.84)
+    //     MXFP4 into L2           0.94 / 0.96 / 1.00  (0.92 / 0.94 / 0.95)
+    //     Q8_0 into L2            1.00 / 1.00 / 1.03  (0.98 / 0.98 / 0.99)
+    //   and in 3 runs of slower rounds only: MXFP4 into L1 0.87 / 0.88 / 0.88 (without 0.95 / 0.95
+    //   / 0.96), Q8_0 into L1 0.84. The AVX2 kernel on the same Zen 4 (matmul_bench, 2 threads, from
+    //   memory, GB/s, 4 interleaved rounds): before session 32 (its 4-group GEMV had lost its
+    //   prefetch too) Q8_0 17.8-26.2, MXFP4 20.0-25.2; into L2 24.1-29.3 and 25.8-30.6.
+    // - Decode batches: GPT-2 124M Q8_0, 8 sequences, bench --parallel 1,8, 4 interleaved rounds,
+    //   aggregate tok/s: into L1 600 / 689 / 725 / 682, into L2 875 / 886 / 944 / 899.
+    // Zen 3 (AVX2 only) is not measured. docs/PERFORMANCE.md, session 32, has the models' figures.
     if (cpu.vendor == CpuVendor::amd && cpu.family == 0x19) {
         t.name = "amd-family-19h";
         t.f16_gemv_prefetch = false;
-        t.x16_gemv_prefetch_l2 = true;
+        t.x16_prefetch_l2 = true;
     }
     return t;
 }

@@ -24,10 +24,9 @@ struct FamilyTuning {
     // Software prefetch in the AVX-512 F16 GEMV (decode, one activation row) when the global
     // switch (kernels/prefetch.h) is on. Decode batches and the other weight types keep theirs.
     bool f16_gemv_prefetch = true;
-    // The x16 int8 GEMV (Q4_0, Q8_0, MXFP4; one activation row; AVX-512 and AVX2 kernels)
-    // prefetches its weight stream into L2 (_MM_HINT_T1) instead of every level. The decode
-    // batches keep the default.
-    bool x16_gemv_prefetch_l2 = false;
+    // The x16 int8 kernels that stream their weights from memory (the GEMV and the decode batches;
+    // AVX-512 and AVX2) prefetch them into L2 (_MM_HINT_T1) instead of into every level.
+    bool x16_prefetch_l2 = false;
 };
 
 // This CPU, read once.

@@ -312,8 +312,13 @@ void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, i
     const int64_t m = x.rows();
     const bool prefetch = software_prefetch_enabled();
     const int16_t* xw = nullptr;
+    // where the streaming tiles prefetch to: L2 on the CPU families that ask for it
+    const bool into_l2 = family_tuning().x16_prefetch_l2;
     auto call = [&]<class F, int NG, int NH, int NM>(int64_t g, int h0, int64_t i0, bool stream) {
-        if (stream && prefetch)
+        if (stream && prefetch && into_l2)
+            tile_call<F, NG, NH, NM, true, _MM_HINT_T1>(w, group_bytes, x.q8(), x.q8_sums(), xw, nb, g, h0, i0, y, ldy,
+                                                        r_begin, r_end);
+        else if (stream && prefetch)
             tile_call<F, NG, NH, NM, true>(w, group_bytes, x.q8(), x.q8_sums(), xw, nb, g, h0, i0, y, ldy, r_begin,
                                            r_end);
         else
@@ -321,17 +326,6 @@ void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, i
                                             r_end);
     };
     if (m == 1) {
-        // into L2 on the CPU families that ask for it (FamilyTuning::x16_gemv_prefetch_l2)
-        if (prefetch && family_tuning().x16_gemv_prefetch_l2) {
-            auto into_l2 = [&]<int NG>(int64_t g) {
-                tile_call<Fmt, NG, 2, 1, true, _MM_HINT_T1>(w, group_bytes, x.q8(), x.q8_sums(), xw, nb, g, 0, 0, y,
-                                                            ldy, r_begin, r_end);
-            };
-            int64_t g = g_begin;
-            for (; g + kGemvGroups <= g_end; g += kGemvGroups) into_l2.template operator()<kGemvGroups>(g);
-            for (; g < g_end; ++g) into_l2.template operator()<1>(g);
-            return;
-        }
         int64_t g = g_begin;
         for (; g + kGemvGroups <= g_end; g += kGemvGroups)
             call.template operator()<Fmt, kGemvGroups, 2, 1>(g, 0, 0, true);

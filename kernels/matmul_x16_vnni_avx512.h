@@ -101,8 +101,8 @@ inline const uint8_t* group_scales(const uint8_t* codes, int64_t nb) {
 
 // NG groups (16 rows each) starting at group g0, times NM activation rows starting at i0, with
 // the software prefetch of a weight stream or without (tiles that reuse weights from cache), into
-// every cache level (Hint _MM_HINT_T0) or into L2 (_MM_HINT_T1; the GEMV on CPU families whose
-// FamilyTuning::x16_gemv_prefetch_l2 is set).
+// every cache level (Hint _MM_HINT_T0) or into L2 (_MM_HINT_T1: on the CPU families whose
+// FamilyTuning::x16_prefetch_l2 is set).
 // Every output lane goes through the same steps whatever NG and NM are: per block, its integer
 // sum (exact, so the order of the vpdpbusd does not matter), converted, times (row scale x
 // activation scale), added by one FMA. So a row's outputs do not depend on the batch around it.
@@ -225,7 +225,7 @@ void pair_tile(const RepackedMatrix& w, size_t group_bytes, const ActBlockQ8* xq
 //   Q6_K: acc += isum_lo * (d*sc_lo * dx) + isum_hi * (d*sc_hi * dx), each half's integer sum
 //         started at -32 * its activation sum (Activations::q8_first_half_sums()).
 // As in tile(), every lane takes the same steps whatever NM is: batch invariant.
-template <class Fmt, int NM, bool Prefetch>
+template <class Fmt, int NM, bool Prefetch, int Hint = _MM_HINT_T0>
 void k_tile(const RepackedMatrix& w, size_t group_bytes, const Activations& x, int64_t nb, int64_t g, int64_t i0,
             float* y, int64_t ldy, int64_t r_begin, int64_t r_end) {
     constexpr bool kQ6 = std::is_same_v<Fmt, Q6_Kx16>;
@@ -240,7 +240,7 @@ void k_tile(const RepackedMatrix& w, size_t group_bytes, const Activations& x, i
     const int32_t* hrow = kQ6 ? x.q8_first_half_sums() + i0 * nb : nullptr;
     __m512 d = _mm512_setzero_ps(), neg_dmin = _mm512_setzero_ps();  // the super-block's, per row
     for (int64_t b = 0; b < nb; ++b) {
-        if constexpr (Prefetch) prefetch_ahead<Fmt, 1>(codes, block_scales, b, nb, group_bytes);
+        if constexpr (Prefetch) prefetch_ahead<Fmt, 1, Hint>(codes, block_scales, b, nb, group_bytes);
         if (b % 8 == 0) {
             const uint8_t* ss = super_scales + (b / 8) * Fmt::kSuperBytes;
             d = cvt_f16_f32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(ss)));
@@ -391,18 +391,24 @@ void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, i
     const int64_t g_begin = r_begin / kRepackRows, g_end = (r_end + kRepackRows - 1) / kRepackRows;
     const int64_t m = x.rows();
     const bool prefetch = software_prefetch_enabled() && kGemvPrefetchBytes > 0;
+    // where the streaming tiles prefetch to: L2 on the CPU families that ask for it
+    const bool into_l2 = family_tuning().x16_prefetch_l2;
     // `stream`: the tile reads its weights from memory (GEMV, decode batches) and prefetches them;
     // prefill's tiles reuse them from cache.
     auto call = [&]<int NG, int NM>(int64_t g, int64_t i0, bool stream) {
         if constexpr (kKQuant) {
             // one group per tile: the K tiles hold more vectors (scales) than tile()'s
             for (int64_t gi = g; gi < g + NG; ++gi) {
-                if (stream && prefetch)
+                if (stream && prefetch && into_l2)
+                    k_tile<Fmt, NM, true, _MM_HINT_T1>(w, group_bytes, x, nb, gi, i0, y, ldy, r_begin, r_end);
+                else if (stream && prefetch)
                     k_tile<Fmt, NM, true>(w, group_bytes, x, nb, gi, i0, y, ldy, r_begin, r_end);
                 else
                     k_tile<Fmt, NM, false>(w, group_bytes, x, nb, gi, i0, y, ldy, r_begin, r_end);
             }
-        } else if (stream && prefetch)
+        } else if (stream && prefetch && into_l2)
+            tile<Fmt, NG, NM, true, _MM_HINT_T1>(w, group_bytes, x.q8(), x.q8_sums(), nb, g, i0, y, ldy, r_begin, r_end);
+        else if (stream && prefetch)
             tile<Fmt, NG, NM, true>(w, group_bytes, x.q8(), x.q8_sums(), nb, g, i0, y, ldy, r_begin, r_end);
         else
             tile<Fmt, NG, NM, false>(w, group_bytes, x.q8(), x.q8_sums(), nb, g, i0, y, ldy, r_begin, r_end);
@@ -412,18 +418,6 @@ void run(const RepackedMatrix& w, const Activations& x, float* y, int64_t ldy, i
     // activation rows beat 2 x 4 (-25%), 2 x 2 (-15%) and 1 x 8 (-3%) while every tile loaded its
     // own broadcasts; 2 x 4 sharing them (pair_tile) beats 1 x 4 (see there). 2 x 6: no better.
     if (m == 1) {
-        if constexpr (!kKQuant)
-            if (prefetch && family_tuning().x16_gemv_prefetch_l2) {
-                auto into_l2 = [&]<int NG>(int64_t g) {
-                    tile<Fmt, NG, 1, true, _MM_HINT_T1>(w, group_bytes, x.q8(), x.q8_sums(), nb, g, 0, y, ldy, r_begin,
-                                                       r_end);
-                };
-                int64_t g = g_begin;
-                for (; g + 4 <= g_end; g += 4) into_l2.template operator()<4>(g);
-                for (; g + 2 <= g_end; g += 2) into_l2.template operator()<2>(g);
-                if (g < g_end) into_l2.template operator()<1>(g);
-                return;
-            }
         int64_t g = g_begin;
         for (; g + 4 <= g_end; g += 4) call.template operator()<4, 1>(g, 0, true);
         for (; g + 2 <= g_end; g += 2) call.template operator()<2, 1>(g, 0, true);

@@ -30,7 +30,7 @@ constexpr int kGemvPrefetchBytes = 2048;
 // (2 threads, nice -20, 3 interleaved rounds, MoE decode ms per 2 layers): codes only 3.79 / 3.79
 // / 3.84, this 3.72 / 3.69 / 3.74.
 // Hint: where the lines go, _MM_HINT_T0 (every cache level) or _MM_HINT_T1 (L2 and below:
-// FamilyTuning::x16_gemv_prefetch_l2, kernels/cpu_family.h).
+// FamilyTuning::x16_prefetch_l2, kernels/cpu_family.h).
 // always_inline: GCC 12 treats a prefetch as free of side effects, so a call to this function
 // that is not inlined early enough counts as dead code and is deleted (its early DCE pass did so
 // in the AVX-512 GEMV tiles of 2 and 4 groups: no prefetch instruction was left in them until

@@ -7,18 +7,18 @@
 
 using namespace silica::kernels;
 
-TEST_CASE("the family table: AMD family 19h drops the F16 GEMV prefetch and prefetches the int8 GEMV into L2, "
+TEST_CASE("the family table: AMD family 19h drops the F16 GEMV prefetch and prefetches the int8 x16 streams into L2, "
           "other CPUs keep the defaults",
           "[cpu_family]") {
     const FamilyTuning zen4 = tuning_for({CpuVendor::amd, 0x19, 0x11});
     CHECK_FALSE(zen4.f16_gemv_prefetch);
-    CHECK(zen4.x16_gemv_prefetch_l2);
+    CHECK(zen4.x16_prefetch_l2);
     CHECK(zen4.name == "amd-family-19h");
     for (const CpuId& other : {CpuId{CpuVendor::intel, 6, 0x8F}, CpuId{CpuVendor::amd, 0x1A, 0x02},
                                CpuId{CpuVendor::amd, 0x17, 0x31}, CpuId{CpuVendor::other, 0x19, 0}}) {
         const FamilyTuning t = tuning_for(other);
         CHECK(t.f16_gemv_prefetch);
-        CHECK_FALSE(t.x16_gemv_prefetch_l2);
+        CHECK_FALSE(t.x16_prefetch_l2);
         CHECK(t.name == "default");
     }
 }

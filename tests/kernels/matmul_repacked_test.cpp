@@ -220,8 +220,8 @@ TEST_CASE("repacked matmul gives each activation row the bits it gets alone, for
           "[repack][batch]") {
     // Batch invariance (a sequence's logits alone and batched): decode batches (m = 2..16) and
     // prefill (more) use other tiles than the GEMV (m = 1), with and without software prefetch
-    // (AVX2 Q8_0: the sign trick up to 3 rows and past 32, int16 products between), and the GEMV
-    // under either CPU family's prefetch hint (FamilyTuning::x16_gemv_prefetch_l2).
+    // (AVX2 Q8_0: the sign trick up to 3 rows and past 32, int16 products between), and the batch
+    // and the GEMV each under either CPU family's prefetch hint (FamilyTuning::x16_prefetch_l2).
     IsaGuard guard;
     FamilyTuningGuard tuning_guard;
     std::mt19937 rng(33);
@@ -241,28 +241,32 @@ TEST_CASE("repacked matmul gives each activation row the bits it gets alone, for
             Activations x;
             x.prepare(t, xf.data(), m, cols);
             for (int isa = 1; isa <= static_cast<int>(detected_isa()); ++isa)
-                for (bool prefetch : {true, false}) {
-                    set_isa_for_testing(static_cast<Isa>(isa));
-                    set_software_prefetch(prefetch);
-                    x.prepare(t, xf.data(), m, cols);  // what this ISA's kernels take
-                    std::vector<float> batch(m * rows, std::nanf(""));
-                    matmul(rp, x, batch.data(), rows, 0, rows);
-                    for (int64_t i = 0; i < m; ++i)
-                        for (bool l2_prefetch : {false, true}) {
-                            FamilyTuning tuning = tuning_for(detected_cpu());
-                            tuning.x16_gemv_prefetch_l2 = l2_prefetch;
-                            set_family_tuning_for_testing(tuning);
-                            Activations one;
-                            one.prepare(t, xf.data() + i * cols, 1, cols);
-                            std::vector<float> y(rows, std::nanf(""));
-                            matmul(rp, one, y.data(), rows, 0, rows);
-                            INFO(type_traits(t).name << " isa " << isa << " prefetch " << prefetch << " l2 prefetch "
-                                                     << l2_prefetch << " rows " << rows << " cols " << cols << " m " << m
-                                                     << " row " << i);
-                            REQUIRE(std::memcmp(y.data(), batch.data() + i * rows, rows * sizeof(float)) == 0);
-                        }
-                    set_software_prefetch(true);
-                }
+                for (bool prefetch : {true, false})
+                    for (bool batch_l2_prefetch : {false, true}) {
+                        set_isa_for_testing(static_cast<Isa>(isa));
+                        set_software_prefetch(prefetch);
+                        FamilyTuning batch_tuning = tuning_for(detected_cpu());
+                        batch_tuning.x16_prefetch_l2 = batch_l2_prefetch;
+                        set_family_tuning_for_testing(batch_tuning);
+                        x.prepare(t, xf.data(), m, cols);  // what this ISA's kernels take
+                        std::vector<float> batch(m * rows, std::nanf(""));
+                        matmul(rp, x, batch.data(), rows, 0, rows);
+                        for (int64_t i = 0; i < m; ++i)
+                            for (bool l2_prefetch : {false, true}) {
+                                FamilyTuning tuning = tuning_for(detected_cpu());
+                                tuning.x16_prefetch_l2 = l2_prefetch;
+                                set_family_tuning_for_testing(tuning);
+                                Activations one;
+                                one.prepare(t, xf.data() + i * cols, 1, cols);
+                                std::vector<float> y(rows, std::nanf(""));
+                                matmul(rp, one, y.data(), rows, 0, rows);
+                                INFO(type_traits(t).name << " isa " << isa << " prefetch " << prefetch << " l2 prefetch "
+                                                         << batch_l2_prefetch << " / " << l2_prefetch << " rows " << rows
+                                                         << " cols " << cols << " m " << m << " row " << i);
+                                REQUIRE(std::memcmp(y.data(), batch.data() + i * rows, rows * sizeof(float)) == 0);
+                            }
+                        set_software_prefetch(true);
+                    }
         }
 }
 
