@@ -13,10 +13,10 @@
 #include <cstring>
 #include <type_traits>
 
+#include "kernels/cpu_family.h"
 #include "kernels/kernel_traits.h"
 #include "kernels/matmul_isa.h"
 #include "kernels/matmul_repacked.h"
-#include "kernels/cpu_family.h"
 #include "kernels/prefetch.h"
 #include "kernels/x16_avx2.h"
 #include "kernels/x16_prefetch.h"
