@@ -10,6 +10,7 @@
 #include "kernels/matmul_f16_amx.h"
 #include "silica/session.h"
 #include "tests/engine/model_test_util.h"
+#include "tests/kernel_defaults.h"
 
 using namespace silica;
 
@@ -36,10 +37,6 @@ std::vector<float> prefill_logits(const std::shared_ptr<Model>& model, int threa
     return out;
 }
 
-struct AmxGuard {
-    ~AmxGuard() { kernels::reset_amx_for_testing(); }
-};
-
 }  // namespace
 
 TEST_CASE("gpt2 f16 prefill on AMX-BF16 matches the reference and the FMA path", "[gpt2][model][amx]") {
@@ -48,7 +45,7 @@ TEST_CASE("gpt2 f16 prefill on AMX-BF16 matches the reference and the FMA path",
         return;
     }
     static_assert(kernels::kF16AmxMinRows < 40);
-    AmxGuard guard;
+    test::KernelDefaultsOnExit guard;
     auto model = Model::load(test::synthetic_model("gpt2", "f16"));
     const std::vector<int32_t> p = prompt();
     const int64_t V = model->params().n_vocab;
@@ -84,7 +81,7 @@ TEST_CASE("gpt-oss f16 prefill on AMX-BF16 stays close to the reference", "[gpt-
         WARN("AMX-BF16 not available here: nothing to check");
         return;
     }
-    AmxGuard guard;
+    test::KernelDefaultsOnExit guard;
     auto model = Model::load(test::synthetic_model("gpt-oss", "f16"));
     std::vector<int32_t> p;
     for (int i = 0; i < 40; ++i) p.push_back((i * 7919 + 13) % 199998);

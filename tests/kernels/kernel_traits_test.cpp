@@ -21,15 +21,12 @@
 #include "quant/quantize.h"
 #include "quant/repack.h"
 #include "include/silica/error.h"
+#include "tests/kernel_defaults.h"
 
 using namespace silica;
 using namespace silica::kernels;
 
 namespace {
-
-struct IsaGuard {
-    ~IsaGuard() { reset_isa_for_testing(); }
-};
 
 // The ISA settings to test: every ISA up to the detected one; at AVX-512 also with its BF16 and
 // VBMI sub-features hidden, when the CPU has them (their kernels are chosen inside the entries).
@@ -150,7 +147,7 @@ TEST_CASE("each entry's decode_block matches the type's dequantization", "[kerne
 }
 
 TEST_CASE("each entry's kernels agree with its scalar reference at every ISA of this machine", "[kernel_traits]") {
-    IsaGuard guard;
+    test::KernelDefaultsOnExit guard;
     std::mt19937 rng(17);
     std::normal_distribution<float> normal(0.0f, 1.0f);
     for (TensorType t : matmul_types()) {

@@ -14,18 +14,12 @@
 #include "kernels/matmul.h"
 #include "kernels/matmul_repacked.h"
 #include "quant/repack.h"
+#include "tests/kernel_defaults.h"
 
 using namespace silica;
 using namespace silica::kernels;
 
 namespace {
-
-struct Guard {
-    ~Guard() {
-        reset_amx_for_testing();
-        reset_isa_for_testing();
-    }
-};
 
 // Random rows of a repackable type: normal fp16 scales of both signs (Q8_0,
 // Q4_0); MXFP4 exponents over a wide range including 0 and 1 (subnormal
@@ -59,7 +53,7 @@ TEST_CASE("AMX x16 GEMM equals the AVX-512 kernel bit for bit", "[kernels][amx]"
         WARN("AMX-INT8 not available here: nothing to compare");
         return;
     }
-    Guard guard;
+    test::KernelDefaultsOnExit guard;
     set_isa_for_testing(Isa::avx512);
     std::mt19937 rng(77);
     for (TensorType t : {TensorType::Q8_0, TensorType::Q4_0, TensorType::MXFP4})
@@ -115,7 +109,7 @@ TEST_CASE("AMX x16 GEMM equals the AVX-512 kernel bit for bit", "[kernels][amx]"
 }
 
 TEST_CASE("AMX can be switched off for tests and ablations", "[kernels][amx]") {
-    Guard guard;
+    test::KernelDefaultsOnExit guard;
     set_amx_for_testing(false);
     CHECK_FALSE(active_amx_int8());
     set_amx_for_testing(true);

@@ -20,18 +20,12 @@
 #include "kernels/matmul_repacked.h"
 #include "quant/fp16.h"
 #include "quant/repack.h"
+#include "tests/kernel_defaults.h"
 
 using namespace silica;
 using namespace silica::kernels;
 
 namespace {
-
-struct AmxGuard {
-    ~AmxGuard() {
-        reset_amx_for_testing();
-        reset_isa_for_testing();
-    }
-};
 
 bool amx_bf16_here() { return detected_isa() >= Isa::avx512 && detected_avx512_bf16() && detected_amx_bf16(); }
 
@@ -122,7 +116,7 @@ TEST_CASE("F16 AMX GEMM matches a double reference within the split-precision bo
         WARN("AMX-BF16 / AVX512-BF16 not available here: nothing to check");
         return;
     }
-    AmxGuard guard;
+    test::KernelDefaultsOnExit guard;
     set_amx_for_testing(true);
     REQUIRE(active_amx_bf16());
     std::mt19937 rng(5);
@@ -169,7 +163,7 @@ TEST_CASE("F16 AMX GEMM is bit-identical for any row split and any batch size", 
         WARN("AMX-BF16 / AVX512-BF16 not available here: nothing to check");
         return;
     }
-    AmxGuard guard;
+    test::KernelDefaultsOnExit guard;
     set_amx_for_testing(true);
     std::mt19937 rng(7);
     for (int64_t m : {kF16AmxMinRows, int64_t{29}, int64_t{50}, int64_t{40}}) {
@@ -214,7 +208,7 @@ TEST_CASE("F16 GEMM with AMX on and off agree within the kernels' bounds", "[ker
         WARN("AMX-BF16 / AVX512-BF16 not available here: nothing to compare");
         return;
     }
-    AmxGuard guard;
+    test::KernelDefaultsOnExit guard;
     std::mt19937 rng(9);
     // GPT-2 widths (768, 3072) and a ragged one
     for (int64_t cols : {768, 3072, 333}) {

@@ -14,20 +14,13 @@
 #include "kernels/matmul.h"
 #include "kernels/matmul_onednn.h"
 #include "kernels/matmul_ref.h"
+#include "tests/kernel_defaults.h"
 
 using namespace silica;
 using namespace silica::kernels;
 
-namespace {
-
-struct EnabledGuard {
-    ~EnabledGuard() { set_onednn_enabled(true); }
-};
-
-}  // namespace
-
 TEST_CASE("oneDNN float prefill matches the reference and is split-invariant", "[onednn]") {
-    EnabledGuard guard;
+    test::KernelDefaultsOnExit guard;
     set_onednn_enabled(true);
     std::mt19937 rng(17);
     std::uniform_real_distribution<float> uni(-1.0f, 1.0f);

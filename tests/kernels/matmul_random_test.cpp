@@ -21,6 +21,7 @@
 #include "kernels/matmul_ref.h"
 #include "quant/blocks.h"
 #include "quant/dequantize.h"
+#include "tests/kernel_defaults.h"
 #include "include/silica/error.h"  // tests do not get include/ on their path (see report)
 
 using namespace silica;
@@ -169,10 +170,6 @@ std::vector<Isa> machine_isas() {
     return out;
 }
 
-struct IsaGuard {
-    ~IsaGuard() { reset_isa_for_testing(); }
-};
-
 int64_t random_k(TensorType t, std::mt19937& rng) {
     const int64_t bs = type_traits(t).block_size;
     if (bs == 1) return std::uniform_int_distribution<int64_t>(1, 300)(rng);  // includes non-multiples of 8/16
@@ -182,7 +179,7 @@ int64_t random_k(TensorType t, std::mt19937& rng) {
 }  // namespace
 
 TEST_CASE("matmul matches the scalar references for every type and ISA", "[matmul]") {
-    IsaGuard guard;
+    test::KernelDefaultsOnExit guard;
     std::mt19937 rng(1234);
     for (TensorType t : kAllTypes) {
         for (int64_t m : {1, 2, 3, 5, 8}) {
@@ -232,7 +229,7 @@ TEST_CASE("matmul matches the scalar references for every type and ISA", "[matmu
 }
 
 TEST_CASE("matmul output does not depend on how rows are split", "[matmul]") {
-    IsaGuard guard;
+    test::KernelDefaultsOnExit guard;
     std::mt19937 rng(99);
     for (TensorType t : kAllTypes) {
         for (int64_t m : {1, 3, 8}) {

@@ -27,6 +27,7 @@
 #include "kernels/prefetch.h"
 #include "quant/fp16.h"
 #include "quant/repack.h"
+#include "tests/kernel_defaults.h"
 
 using namespace silica;
 using namespace silica::kernels;
@@ -86,13 +87,6 @@ std::vector<float> random_x(int64_t m, int64_t k, std::mt19937& rng) {
     return x;
 }
 
-struct IsaGuard {
-    ~IsaGuard() { reset_isa_for_testing(); }
-};
-struct FamilyTuningGuard {
-    ~FamilyTuningGuard() { reset_family_tuning_for_testing(); }
-};
-
 const TensorType kTypes[] = {TensorType::Q4_0, TensorType::MXFP4, TensorType::Q8_0, TensorType::Q4_K,
                              TensorType::Q6_K};
 
@@ -144,7 +138,7 @@ TEST_CASE("x16 repacking is lossless", "[repack]") {
 }
 
 TEST_CASE("repacked matmul matches the int8 reference of the GGUF matrix at every ISA", "[repack]") {
-    IsaGuard guard;
+    test::KernelDefaultsOnExit guard;
     std::mt19937 rng(21);
     for (TensorType t : kTypes)
         for (int64_t m : {1, 2, 3, 4, 5, 8, 9, 16, 17, 19, 22}) {
@@ -187,7 +181,7 @@ TEST_CASE("repacked matmul matches the int8 reference of the GGUF matrix at ever
 }
 
 TEST_CASE("repacked matmul output does not depend on how rows are split", "[repack]") {
-    IsaGuard guard;
+    test::KernelDefaultsOnExit guard;
     std::mt19937 rng(31);
     for (TensorType t : kTypes)
         for (int64_t m : {1, 3, 6, 19}) {
@@ -222,8 +216,7 @@ TEST_CASE("repacked matmul gives each activation row the bits it gets alone, for
     // prefill (more) use other tiles than the GEMV (m = 1), with and without software prefetch
     // (AVX2 Q8_0: the sign trick up to 3 rows and past 32, int16 products between), and the batch
     // and the GEMV each under either CPU family's prefetch hint (FamilyTuning::x16_prefetch_l2).
-    IsaGuard guard;
-    FamilyTuningGuard tuning_guard;
+    test::KernelDefaultsOnExit guard;
     std::mt19937 rng(33);
     std::vector<int64_t> batch_sizes;
     for (int64_t m = 2; m <= 21; ++m) batch_sizes.push_back(m);
@@ -275,7 +268,7 @@ TEST_CASE("the MXFP4 x16 kernel gives the same bits with and without AVX512-VBMI
         WARN("no AVX512-VBMI on this CPU: only the vpshufb build runs");
         return;
     }
-    IsaGuard guard;
+    test::KernelDefaultsOnExit guard;
     std::mt19937 rng(37);
     const TensorType t = TensorType::MXFP4;
     for (int64_t m : {1, 2, 5}) {
@@ -421,7 +414,7 @@ TEST_CASE("F16 panel repacking is lossless and follows the documented layout", "
 }
 
 TEST_CASE("F16 panel matmul matches the float reference of the GGUF rows at every ISA", "[repack][f16]") {
-    IsaGuard guard;
+    test::KernelDefaultsOnExit guard;
     std::mt19937 rng(61);
     std::vector<int64_t> batch_sizes;
     for (int64_t m = 1; m <= 13; ++m) batch_sizes.push_back(m);
@@ -466,7 +459,7 @@ TEST_CASE("F16 panel matmul matches the float reference of the GGUF rows at ever
 }
 
 TEST_CASE("F16 panel matmul does not depend on the row split or the batch size", "[repack][f16]") {
-    IsaGuard guard;
+    test::KernelDefaultsOnExit guard;
     std::mt19937 rng(71);
     for (int64_t m : {2, 4, 5, 7, 8, 13, 16, 17, 30}) {
         const int64_t rows = std::uniform_int_distribution<int64_t>(17, 120)(rng);
@@ -497,7 +490,7 @@ TEST_CASE("F16 panel matmul does not depend on the row split or the batch size",
             // the CPU has it: its own tests, tests/kernels/matmul_f16_amx_test.cpp, check it against
             // these within a bound).
             if (m >= kF16AmxMinRows && active_amx_bf16() && active_avx512_bf16()) continue;
-            FamilyTuningGuard tuning_guard;
+            test::KernelDefaultsOnExit tuning_guard;
             for (int64_t i = 0; i < m; ++i)
                 for (bool prefetch : {true, false})
                     for (bool family_prefetch : {true, false}) {
