@@ -15,7 +15,7 @@
 #include "silica/engine.h"
 #include "silica/model.h"
 #include "silica/session.h"
-#include "tests/engine/kernel_switches.h"
+#include "tests/kernel_switches.h"
 #include "tests/engine/model_test_util.h"
 
 using namespace silica;

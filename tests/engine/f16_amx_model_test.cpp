@@ -10,7 +10,7 @@
 #include "kernels/matmul_f16_amx.h"
 #include "silica/session.h"
 #include "tests/engine/model_test_util.h"
-#include "tests/kernel_defaults.h"
+#include "tests/kernel_switches.h"
 
 using namespace silica;
 

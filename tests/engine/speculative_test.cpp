@@ -19,7 +19,7 @@
 #include "silica/session.h"
 #include "silica/speculative.h"
 #include "silica/tokenizer.h"
-#include "tests/engine/kernel_switches.h"
+#include "tests/kernel_switches.h"
 #include "tests/engine/model_test_util.h"
 
 using namespace silica;

@@ -21,7 +21,7 @@
 #include "quant/quantize.h"
 #include "quant/repack.h"
 #include "include/silica/error.h"
-#include "tests/kernel_defaults.h"
+#include "tests/kernel_switches.h"
 
 using namespace silica;
 using namespace silica::kernels;

@@ -14,7 +14,7 @@
 #include "kernels/matmul.h"
 #include "kernels/matmul_repacked.h"
 #include "quant/repack.h"
-#include "tests/kernel_defaults.h"
+#include "tests/kernel_switches.h"
 
 using namespace silica;
 using namespace silica::kernels;

@@ -20,7 +20,7 @@
 #include "kernels/matmul_repacked.h"
 #include "quant/fp16.h"
 #include "quant/repack.h"
-#include "tests/kernel_defaults.h"
+#include "tests/kernel_switches.h"
 
 using namespace silica;
 using namespace silica::kernels;

@@ -14,7 +14,7 @@
 #include "kernels/matmul.h"
 #include "kernels/matmul_onednn.h"
 #include "kernels/matmul_ref.h"
-#include "tests/kernel_defaults.h"
+#include "tests/kernel_switches.h"
 
 using namespace silica;
 using namespace silica::kernels;

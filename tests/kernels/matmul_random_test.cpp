@@ -21,7 +21,7 @@
 #include "kernels/matmul_ref.h"
 #include "quant/blocks.h"
 #include "quant/dequantize.h"
-#include "tests/kernel_defaults.h"
+#include "tests/kernel_switches.h"
 #include "include/silica/error.h"  // tests do not get include/ on their path (see report)
 
 using namespace silica;

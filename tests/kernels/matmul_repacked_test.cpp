@@ -27,7 +27,7 @@
 #include "kernels/prefetch.h"
 #include "quant/fp16.h"
 #include "quant/repack.h"
-#include "tests/kernel_defaults.h"
+#include "tests/kernel_switches.h"
 
 using namespace silica;
 using namespace silica::kernels;
